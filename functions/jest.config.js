@@ -1,7 +1,7 @@
 // Two tiers, one command: `npm test` runs the fast unit tests and the tests
 // against a real Firestore emulator and a real SMTP server.
 const transform = {
-  "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true, diagnostics: false }],
+  "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: false }],
 };
 
 /** @type {import('jest').Config} */

@@ -1,0 +1,91 @@
+/**
+ * The delivery state machine, as a pure function: given the mail document
+ * from an event and the current time, say what to do. No I/O happens here, so
+ * every transition is a table-driven unit test (test/unit/decide.test.ts).
+ *
+ * The Firestore writes that carry out a decision are conditioned on the
+ * document's update time from the same event (see store.ts), so a decision
+ * taken on stale data can never be applied: its write fails and the
+ * invocation stops.
+ */
+import type { DeliveryField } from "../types";
+
+export type Decision =
+  /** Nothing to do: deleted, finished, or being processed under a live lease. */
+  | { action: "ignore"; reason: IgnoreReason }
+  /** A new document: initialise `delivery` as PENDING, then claim it at once. */
+  | { action: "initialize" }
+  /** PENDING or RETRY: claim it (PROCESSING with a lease) and send. */
+  | { action: "claim"; retry: boolean }
+  /** PROCESSING whose lease has run out: the attempt is presumed dead. */
+  | { action: "expire" }
+  /**
+   * A `delivery` the extension cannot interpret: fail it with `error`.
+   * `replaceDelivery` when `delivery` is not a map and must be rewritten whole.
+   */
+  | { action: "fail"; error: string; replaceDelivery: boolean };
+
+export type IgnoreReason = "deleted" | "finished" | "leased";
+
+export const LEASE_EXPIRED_ERROR = "Message processing lease expired.";
+
+const KNOWN_STATES = "PENDING, PROCESSING, SUCCESS, ERROR or RETRY";
+
+export function decide(data: Record<string, unknown> | undefined, nowMs: number): Decision {
+  if (data === undefined) return { action: "ignore", reason: "deleted" };
+
+  const delivery = data.delivery;
+  // A client may create the document with a `delivery` of its own; only a
+  // state the extension can act on matters, anything else starts afresh.
+  if (delivery === undefined || delivery === null) return { action: "initialize" };
+  if (!isMap(delivery)) {
+    return {
+      action: "fail",
+      error: `Invalid field "delivery". Expected a map with a "state" field.`,
+      replaceDelivery: true,
+    };
+  }
+  const field = delivery as DeliveryField;
+  if (field.state === undefined || field.state === null) return { action: "initialize" };
+
+  switch (field.state) {
+    case "SUCCESS":
+    case "ERROR":
+      return { action: "ignore", reason: "finished" };
+    case "PENDING":
+      return { action: "claim", retry: false };
+    case "RETRY":
+      return { action: "claim", retry: true };
+    case "PROCESSING": {
+      const lease = toMillis(field.leaseExpireTime);
+      // A PROCESSING state without a readable lease can never be renewed by
+      // anyone, so it is treated as expired rather than left stuck forever.
+      if (lease === undefined || lease <= nowMs) return { action: "expire" };
+      return { action: "ignore", reason: "leased" };
+    }
+    default:
+      return {
+        action: "fail",
+        error: `Unknown delivery state ${describeState(field.state)}. Expected ${KNOWN_STATES}.`,
+        replaceDelivery: false,
+      };
+  }
+}
+
+/** Reads a Firestore Timestamp (or anything with `toMillis`) as milliseconds. */
+export function toMillis(value: unknown): number | undefined {
+  if (value && typeof (value as { toMillis?: unknown }).toMillis === "function") {
+    const ms = (value as { toMillis(): number }).toMillis();
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  return undefined;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && toMillis(value) === undefined;
+}
+
+function describeState(state: unknown): string {
+  if (typeof state === "string") return `'${state.length > 40 ? `${state.slice(0, 40)}…` : state}'`;
+  return `of type ${Array.isArray(state) ? "array" : typeof state}`;
+}

@@ -1,0 +1,105 @@
+/**
+ * The writes that move a mail document through its states. Pure builders:
+ * store.ts applies them, tests inspect them. Field names and values are the
+ * delivery contract (`delivery-status` in the README).
+ */
+import { FieldValue, Timestamp } from "firebase-admin/firestore";
+import type { DeliveryInfo } from "../types";
+
+/**
+ * How long a claim lasts. It must outlive the worst-case send (the SMTP
+ * transport's hard deadline, SEND_DEADLINE_MS) with room for the claim and
+ * outcome writes, so that a live sender never sees its lease expire.
+ */
+export const LEASE_MS = 60_000;
+
+export type Patch = Record<string, unknown>;
+
+/** The first `delivery` of a new document: PENDING, no attempt made yet. */
+export function pendingPatch(nowMs: number, expireAt?: Timestamp): Patch {
+  return { delivery: initialDelivery(nowMs, expireAt) };
+}
+
+/**
+ * A new document that cannot be sent (invalid fields, broken config): one
+ * write straight to ERROR instead of PENDING then ERROR. It counts as one
+ * attempt, as it would in the original, where validation ran after the claim.
+ */
+export function newDocumentErrorPatch(nowMs: number, error: string, expireAt?: Timestamp): Patch {
+  return {
+    delivery: {
+      ...initialDelivery(nowMs, expireAt),
+      state: "ERROR",
+      attempts: 1,
+      endTime: FieldValue.serverTimestamp(),
+      leaseExpireTime: null,
+      error,
+    },
+  };
+}
+
+/** PENDING or RETRY → PROCESSING. The lease doubles as the attempt's ownership token. */
+export function claimPatch(nowMs: number): { patch: Patch; lease: Timestamp } {
+  const lease = Timestamp.fromMillis(nowMs + LEASE_MS);
+  return {
+    lease,
+    patch: {
+      "delivery.state": "PROCESSING",
+      "delivery.startTime": Timestamp.fromMillis(nowMs),
+      "delivery.leaseExpireTime": lease,
+    },
+  };
+}
+
+export function successPatch(info: DeliveryInfo): Patch {
+  return {
+    "delivery.state": "SUCCESS",
+    "delivery.attempts": FieldValue.increment(1),
+    "delivery.endTime": FieldValue.serverTimestamp(),
+    "delivery.leaseExpireTime": null,
+    "delivery.error": null,
+    "delivery.info": info,
+  };
+}
+
+/**
+ * A failed attempt (`countsAsAttempt`), or a document failed without an
+ * attempt (expired lease, unknown state). `info` is removed so that a stale
+ * success from an earlier attempt never sits beside an ERROR.
+ */
+export function errorPatch(error: string, countsAsAttempt: boolean): Patch {
+  const patch: Patch = {
+    "delivery.state": "ERROR",
+    "delivery.endTime": FieldValue.serverTimestamp(),
+    "delivery.leaseExpireTime": null,
+    "delivery.error": error,
+    "delivery.info": FieldValue.delete(),
+  };
+  if (countsAsAttempt) patch["delivery.attempts"] = FieldValue.increment(1);
+  return patch;
+}
+
+/** Replaces a `delivery` that is not a map, which dotted paths cannot update. */
+export function replaceDeliveryWithErrorPatch(nowMs: number, error: string): Patch {
+  return {
+    delivery: {
+      state: "ERROR",
+      startTime: Timestamp.fromMillis(nowMs),
+      endTime: FieldValue.serverTimestamp(),
+      attempts: 0,
+      leaseExpireTime: null,
+      error,
+    },
+  };
+}
+
+function initialDelivery(nowMs: number, expireAt?: Timestamp): Record<string, unknown> {
+  const delivery: Record<string, unknown> = {
+    state: "PENDING",
+    startTime: Timestamp.fromMillis(nowMs),
+    attempts: 0,
+    error: null,
+  };
+  if (expireAt) delivery.expireAt = expireAt;
+  return delivery;
+}

@@ -1,0 +1,159 @@
+/**
+ * processQueue: runs on every write to a mail document. The pipeline is
+ * decide → validate and prepare → initialise → claim → send → record, and
+ * every write is conditioned on the version of the document this invocation
+ * last saw, so that a duplicate or stale event can never send twice.
+ *
+ * Deviation from the original: the invocation that initialises a new
+ * document claims and sends it at once, instead of waiting for the trigger
+ * caused by its own PENDING write (one trigger hop instead of two).
+ */
+import type { Change, DocumentSnapshot, FirestoreEvent } from "firebase-functions/v2/firestore";
+import type { SendMailOptions } from "nodemailer";
+import type { Timestamp } from "firebase-admin/firestore";
+import { getConfig, type Config } from "../config";
+import { decide, LEASE_EXPIRED_ERROR, type Decision } from "../delivery/decide";
+import {
+  claimPatch,
+  errorPatch,
+  newDocumentErrorPatch,
+  pendingPatch,
+  replaceDeliveryWithErrorPatch,
+  successPatch,
+  type Patch,
+} from "../delivery/patches";
+import type { MailStore } from "../delivery/store";
+import { ConfigError, DeliveryError, ValidationError, errorText } from "../errors";
+import * as logs from "../logs";
+import { preparePayload } from "../prepare-payload";
+import { getStore, getTransport } from "../runtime";
+import { validateMailDocument } from "../validation";
+
+export type MailWriteEvent = FirestoreEvent<Change<DocumentSnapshot> | undefined, { documentId: string }>;
+
+export async function handleMailWrite(event: MailWriteEvent): Promise<void> {
+  const after = event.data?.after;
+  const decision = decide(after?.exists ? after.data() : undefined, Date.now());
+  if (decision.action === "ignore" || !after?.updateTime) return;
+
+  const path = after.ref.path;
+  try {
+    const store = getStore(event.database || "(default)");
+    await carryOut(decision, { store, path, data: after.data() ?? {}, version: after.updateTime });
+  } catch (error) {
+    // Firestore itself failed (unavailable, permission denied). Nothing was
+    // sent after a write that did not land; a claimed document is recovered
+    // when its lease expires.
+    logs.unexpectedError(path, error);
+  }
+}
+
+interface Job {
+  store: MailStore;
+  path: string;
+  data: Record<string, unknown>;
+  /** The update time of the version of the document this invocation acts on. */
+  version: Timestamp;
+}
+
+async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: Job): Promise<void> {
+  const { store, path, version } = job;
+  switch (decision.action) {
+    case "expire":
+      logs.leaseExpired(path);
+      await writeOrStop(store, path, errorPatch(LEASE_EXPIRED_ERROR, false), version, "expire");
+      return;
+    case "fail": {
+      logs.unknownState(path, (job.data.delivery as { state?: unknown } | undefined)?.state);
+      const patch = decision.replaceDelivery
+        ? replaceDeliveryWithErrorPatch(Date.now(), decision.error)
+        : errorPatch(decision.error, false);
+      await writeOrStop(store, path, patch, version, "fail");
+      return;
+    }
+    case "initialize":
+    case "claim":
+      await deliver(decision.action === "initialize", job);
+      return;
+  }
+}
+
+async function deliver(isNew: boolean, job: Job): Promise<void> {
+  const { store, path } = job;
+
+  // Validate before claiming: a document that cannot be sent goes straight
+  // to ERROR in one write and never holds a lease.
+  const prepared = prepare(job);
+  if ("error" in prepared) {
+    logs.invalidDocument(path, prepared.error);
+    const patch = isNew ? newDocumentErrorPatch(Date.now(), prepared.error) : errorPatch(prepared.error, true);
+    await writeOrStop(store, path, patch, job.version, "reject");
+    return;
+  }
+  const { config, message } = prepared;
+
+  let version: Timestamp | null = job.version;
+  if (isNew) {
+    version = await writeOrStop(store, path, pendingPatch(Date.now()), version, "initialize");
+    if (!version) return;
+  }
+
+  const { patch: claim, lease } = claimPatch(Date.now());
+  const claimed = await writeOrStop(store, path, claim, version, "claim");
+  if (!claimed) return;
+
+  const outcome = await send(path, config, message);
+  // The conditional write is the cheap path; if anything touched the document
+  // during the send, fall back to checking that this attempt still holds its
+  // lease, so a late result never overwrites a newer attempt's state.
+  const recorded =
+    (await store.updateIf(path, outcome.patch, claimed)) !== null ||
+    (await store.updateIfLeaseHeld(path, outcome.patch, lease));
+  if (!recorded) logs.lateResultDiscarded(path, outcome.state);
+}
+
+type Prepared = { config: Config; message: SendMailOptions } | { error: string };
+
+function prepare(job: Job): Prepared {
+  try {
+    const config = getConfig();
+    const { mail, ignoredFields } = validateMailDocument(job.data);
+    if (ignoredFields.length > 0) logs.ignoredMessageFields(job.path, ignoredFields);
+    return { config, message: preparePayload(mail, config) };
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      logs.configInvalid(error.message);
+      return { error: error.message };
+    }
+    if (error instanceof ValidationError) return { error: error.message };
+    throw error;
+  }
+}
+
+async function send(
+  path: string,
+  config: Config,
+  message: SendMailOptions,
+): Promise<{ state: "SUCCESS" | "ERROR"; patch: Patch }> {
+  try {
+    const info = await getTransport(config).send(message);
+    logs.delivered(path, info);
+    return { state: "SUCCESS", patch: successPatch(info) };
+  } catch (error) {
+    const text = logs.redact(errorText(error));
+    logs.deliveryFailed(path, error instanceof DeliveryError ? error.code : "unknown", text);
+    return { state: "ERROR", patch: errorPatch(text, true) };
+  }
+}
+
+async function writeOrStop(
+  store: MailStore,
+  path: string,
+  patch: Patch,
+  version: Timestamp,
+  step: string,
+): Promise<Timestamp | null> {
+  const written = await store.updateIf(path, patch, version);
+  if (!written) logs.writeLost(path, step);
+  return written;
+}

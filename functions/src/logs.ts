@@ -1,0 +1,92 @@
+/**
+ * Every log line of the extension goes through this module: one function per
+ * event, structured fields, and any configured secret scrubbed from the text.
+ * Message bodies, attachment content and addresses of users looked up by uid
+ * are never logged.
+ */
+import * as logger from "firebase-functions/logger";
+
+const secrets = new Set<string>();
+
+/** Registers values (passwords, tokens) that must never reach a log line. */
+export function registerSecrets(values: Array<string | undefined>): void {
+  for (const value of values) {
+    // Very short values would scrub ordinary words out of every line.
+    if (value && value.length >= 4) {
+      secrets.add(value);
+      secrets.add(encodeURIComponent(value));
+    }
+  }
+}
+
+/** Replaces every registered secret in `text` with `[REDACTED]`. */
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join("[REDACTED]");
+  return out;
+}
+
+export function configInvalid(message: string): void {
+  logger.error(redact(`firestore-send-email is misconfigured: ${message}`), { code: "invalid-config" });
+}
+
+export function transportReady(kind: string, host: string | undefined, pooled: boolean): void {
+  logger.info("Mail transport initialised", { kind, host, pooled });
+}
+
+export function transportInitFailed(error: unknown): void {
+  logger.error(redact(`Mail transport could not be initialised: ${describe(error)}`));
+}
+
+export function attemptingDelivery(path: string, attempt: number): void {
+  logger.info("Attempting delivery", { path, attempt });
+}
+
+export function delivered(path: string, info: { messageId: string | null; accepted: string[]; rejected: string[] }): void {
+  logger.info("Delivered email", {
+    path,
+    messageId: info.messageId,
+    accepted: info.accepted.length,
+    rejected: info.rejected.length,
+  });
+}
+
+export function deliveryFailed(path: string, code: string, message: string): void {
+  logger.warn(redact(`Delivery failed: ${message}`), { path, code });
+}
+
+export function invalidDocument(path: string, message: string): void {
+  logger.warn(redact(`Mail document rejected: ${message}`), { path, code: "invalid-document" });
+}
+
+export function unknownState(path: string, state: unknown): void {
+  logger.warn("Mail document has an unknown delivery.state", { path, state: String(state).slice(0, 64) });
+}
+
+export function leaseExpired(path: string): void {
+  logger.warn("Processing lease expired; marking the mail as ERROR", { path });
+}
+
+export function writeLost(path: string, step: string): void {
+  logger.debug("Another invocation changed the document first; stopping", { path, step });
+}
+
+export function lateResultDiscarded(path: string, outcome: string): void {
+  logger.warn("A delivery attempt lost its lease before recording its outcome; the result was not written", {
+    path,
+    outcome,
+  });
+}
+
+export function ignoredMessageFields(path: string, fields: string[]): void {
+  logger.warn("Unsupported fields in the mail document were ignored", { path, fields });
+}
+
+export function unexpectedError(path: string, error: unknown): void {
+  logger.error(redact(`Unexpected error while processing a mail document: ${describe(error)}`), { path });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

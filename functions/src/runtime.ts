@@ -1,0 +1,49 @@
+/**
+ * Lazily built, per-instance resources: the Firestore client and the mail
+ * transport. Each is built on first use and kept for the life of the warm
+ * instance (a pooled SMTP transport keeps its connections open between
+ * invocations). A build that fails is not cached, so the next invocation
+ * tries again instead of running half-initialised.
+ */
+import { getApps, initializeApp } from "firebase-admin/app";
+import { getFirestore } from "firebase-admin/firestore";
+import type { Config } from "./config";
+import { MailStore } from "./delivery/store";
+import type { MailTransport } from "./transport/mail-transport";
+import { createSmtpTransport } from "./transport/smtp-transport";
+import * as logs from "./logs";
+
+let store: { database: string; value: MailStore } | undefined;
+let transport: { config: Config; value: MailTransport } | undefined;
+
+/** The store for `database`, the database named in the triggering event. */
+export function getStore(database: string): MailStore {
+  if (store?.database !== database) {
+    const app = getApps()[0] ?? initializeApp();
+    store = { database, value: new MailStore(getFirestore(app, database)) };
+  }
+  return store.value;
+}
+
+export function getTransport(config: Config): MailTransport {
+  if (transport?.config !== config) {
+    try {
+      transport?.value.close();
+      const value = createSmtpTransport(config.smtp);
+      transport = { config, value };
+      logs.transportReady(value.kind, config.smtpHost, Boolean(config.smtp.pool));
+    } catch (error) {
+      transport = undefined;
+      logs.transportInitFailed(error);
+      throw error;
+    }
+  }
+  return transport.value;
+}
+
+/** Closes pooled connections; for tests and the benchmark. */
+export function resetRuntime(): void {
+  transport?.value.close();
+  transport = undefined;
+  store = undefined;
+}

@@ -1,0 +1,136 @@
+/**
+ * The SMTP transport: nodemailer with settings a configuration cannot loosen,
+ * and a hard deadline on every send.
+ */
+import { createTransport, type SendMailOptions } from "nodemailer";
+import type SMTPTransport from "nodemailer/lib/smtp-transport";
+import { ConfigError, DeliveryError } from "../errors";
+import type { DeliveryInfo } from "../types";
+import { classifySmtpError } from "./classify-error";
+import type { MailTransport } from "./mail-transport";
+
+/**
+ * The longest one send may take, connecting included. The processing lease
+ * is 60 s: a send has to finish (or fail) well within it, so that its outcome
+ * is recorded before another invocation may consider the mail abandoned.
+ */
+export const SEND_DEADLINE_MS = 40_000;
+
+/**
+ * Upper bounds for nodemailer's own timeouts (its defaults are minutes). A
+ * configuration may set smaller values, never larger ones.
+ */
+const TIMEOUT_CAPS = {
+  connectionTimeout: 10_000,
+  greetingTimeout: 10_000,
+  socketTimeout: 20_000,
+  dnsTimeout: 10_000,
+} as const;
+
+/**
+ * Options that would make nodemailer build something other than the SMTP
+ * transport configured here, or reparse a URL whose query could override the
+ * settings below. The URI is parsed by smtp-uri.ts instead.
+ */
+const REFUSED_OPTIONS = ["url", "sendmail", "streamTransport", "jsonTransport", "SES"];
+
+export function createSmtpTransport(options: SMTPTransport.Options, deadlineMs = SEND_DEADLINE_MS): MailTransport {
+  const refused = REFUSED_OPTIONS.filter((key) => key in options);
+  if (refused.length > 0) {
+    throw new ConfigError(`The SMTP transport does not accept the option(s) ${refused.join(", ")}`);
+  }
+  const transporter = createTransport({
+    ...options,
+    connectionTimeout: capped(options.connectionTimeout, TIMEOUT_CAPS.connectionTimeout),
+    greetingTimeout: capped(options.greetingTimeout, TIMEOUT_CAPS.greetingTimeout),
+    socketTimeout: capped(options.socketTimeout, TIMEOUT_CAPS.socketTimeout),
+    dnsTimeout: capped(options.dnsTimeout, TIMEOUT_CAPS.dnsTimeout),
+    // Attachments and content must never read the function's own files
+    // (`path: "/etc/passwd"`). nodemailer copies these transport options over
+    // whatever the message says, so a mail document cannot switch them back.
+    disableFileAccess: true,
+    // https: URLs are allowed; validation has already refused every other scheme.
+    disableUrlAccess: false,
+  });
+
+  return {
+    kind: "smtp",
+    send: (message) => sendWithDeadline(transporter, message, deadlineMs),
+    close: () => transporter.close(),
+  };
+}
+
+type Sender = Pick<ReturnType<typeof createTransport>, "sendMail">;
+
+/**
+ * Races the send against a timer. On expiry the send's AbortSignal fires:
+ * nodemailer 10 then closes the connection carrying that one message (pooled
+ * or not), so a stalled server cannot keep a socket open behind our back, and
+ * other sends sharing a pool are left alone.
+ */
+async function sendWithDeadline(transporter: Sender, message: SendMailOptions, deadlineMs: number): Promise<DeliveryInfo> {
+  const deadline = new AbortController();
+  const signal = message.signal ? AbortSignal.any([message.signal, deadline.signal]) : deadline.signal;
+  const expired = new DeliveryError(
+    "timeout",
+    `The SMTP server did not complete the send within ${formatSeconds(deadlineMs)}; the connection was closed. ` +
+      "Check that SMTP_CONNECTION_URI points to a responsive SMTP server.",
+    { transient: true },
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const sending = transporter.sendMail({ ...message, signal });
+  // Once the deadline has won, the aborted send still rejects; that is expected, not unhandled.
+  sending.catch(() => undefined);
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(expired);
+      deadline.abort(expired);
+    }, deadlineMs);
+  });
+  try {
+    return toDeliveryInfo(await Promise.race([sending, timedOut]));
+  } catch (error) {
+    throw deadline.signal.aborted ? expired : classifySmtpError(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** nodemailer's result, as far as `delivery.info` needs it; addresses may be strings or `{address}` objects. */
+interface SentInfo {
+  messageId?: unknown;
+  accepted?: unknown;
+  rejected?: unknown;
+  pending?: unknown;
+  response?: unknown;
+}
+
+function toDeliveryInfo(info: SentInfo): DeliveryInfo {
+  return {
+    messageId: typeof info.messageId === "string" ? info.messageId : null,
+    accepted: addresses(info.accepted),
+    rejected: addresses(info.rejected),
+    pending: addresses(info.pending),
+    response: typeof info.response === "string" ? info.response : null,
+  };
+}
+
+function addresses(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry: unknown) => {
+    if (typeof entry === "string") return [entry];
+    if (typeof entry === "object" && entry !== null && typeof (entry as { address?: unknown }).address === "string") {
+      return [(entry as { address: string }).address];
+    }
+    return [];
+  });
+}
+
+/** nodemailer treats 0 as "use my default" (minutes), so only a positive, smaller value counts. */
+function capped(value: number | undefined, cap: number): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 && value < cap ? value : cap;
+}
+
+function formatSeconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+}

@@ -1,0 +1,98 @@
+import type { Timestamp } from "firebase-admin/firestore";
+
+/**
+ * The states of `delivery.state`, as promised to users in the delivery
+ * contract. `RETRY` is only ever written by a person or a client, to ask for
+ * another attempt; the extension writes the other four.
+ */
+export type DeliveryState = "PENDING" | "PROCESSING" | "SUCCESS" | "ERROR" | "RETRY";
+
+/** What a successful send records in `delivery.info`. */
+export interface DeliveryInfo {
+  /** The Message-ID header of the email that was sent. */
+  messageId: string | null;
+  /** Addresses the server accepted. Always an array. */
+  accepted: string[];
+  /** Addresses the server refused permanently or temporarily. Always an array. */
+  rejected: string[];
+  /** Addresses the server deferred. Always an array (empty over SMTP, see FACTS). */
+  pending: string[];
+  /** The server's last reply, for example `250 2.0.0 OK queued`. */
+  response: string | null;
+}
+
+/**
+ * The `delivery` field of a mail document as the extension reads it from an
+ * event. Every field is optional and untrusted: clients and people can write
+ * anything here, so the decision code checks types instead of trusting them.
+ */
+export interface DeliveryField {
+  state?: unknown;
+  startTime?: unknown;
+  endTime?: unknown;
+  error?: unknown;
+  attempts?: unknown;
+  leaseExpireTime?: unknown;
+  expireAt?: unknown;
+  info?: unknown;
+}
+
+/** A Firestore timestamp as found in event data. */
+export type FirestoreTime = Timestamp;
+
+/** One attachment of a mail document, after validation. */
+export interface MailAttachment {
+  filename?: string;
+  /** Inline content; a string (decoded with `encoding`) or raw bytes. */
+  content?: string | Buffer | Uint8Array;
+  /** A `data:` URI or an `https:` URL; local file paths are refused. */
+  path?: string;
+  href?: string;
+  contentType?: string;
+  contentDisposition?: "attachment" | "inline";
+  cid?: string;
+  encoding?: string;
+  headers?: Record<string, string | string[]>;
+}
+
+/** The `message` map of a mail document, after validation. */
+export interface MailMessage {
+  subject?: string;
+  text?: string;
+  html?: string;
+  amp?: string;
+  attachments?: MailAttachment[];
+  messageId?: string;
+  inReplyTo?: string;
+  references?: string | string[];
+  priority?: "high" | "normal" | "low";
+  headers?: Record<string, string | string[]>;
+  date?: Date;
+}
+
+/** `template: {name, data}`: which template to render, and with what. */
+export interface TemplateRequest {
+  name: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A mail document after validation: every field has the type the rest of the
+ * pipeline relies on. Addresses are normalised to arrays.
+ */
+export interface MailRequest {
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  toUids: string[];
+  ccUids: string[];
+  bccUids: string[];
+  from?: string;
+  replyTo?: string;
+  headers?: Record<string, string | string[]>;
+  message?: MailMessage;
+  template?: TemplateRequest;
+  /** SendGrid-only options; validated by the SendGrid transport. */
+  sendGrid?: Record<string, unknown>;
+  categories?: string[];
+}

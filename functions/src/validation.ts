@@ -1,0 +1,376 @@
+/**
+ * Validation of mail documents. Anyone with write access to the mail
+ * collection writes these documents, so every field is checked for type and
+ * size before anything reaches nodemailer, and only known message fields are
+ * passed on. Errors name the field and what was expected, never its value:
+ * values may be huge or personal, and error texts end up in `delivery.error`.
+ *
+ * `null` is read as "absent" for every optional field, because Firestore
+ * clients often write null instead of deleting a field.
+ */
+import { isIP } from "node:net";
+import { types } from "node:util";
+import addressparser from "nodemailer/lib/addressparser";
+import { ValidationError } from "./errors";
+import type { MailAttachment, MailMessage, MailRequest, TemplateRequest } from "./types";
+
+/** Bounds that keep one malicious document from costing much memory, CPU or network. */
+export const LIMITS = Object.freeze({
+  /** Parsed addresses in to/cc/bcc plus user ids in toUids/ccUids/bccUids. */
+  recipients: 1000,
+  /** Characters in one entry of to/cc/bcc (an entry may list several addresses). */
+  addressEntryLength: 10_000,
+  /** Attachments per message; each URL attachment is one fetch. */
+  attachments: 100,
+  /** Header values in one headers map (each element of an array value counts). */
+  headerValues: 100,
+  /** Characters in a header name. */
+  headerNameLength: 200,
+  /** Entries in message.references. */
+  references: 100,
+  /** Entries in categories. */
+  categories: 100,
+  /** Characters in template.name; Firestore document ids are at most 1500 bytes. */
+  templateName: 1500,
+  /** Characters in a user id; user ids are Firestore document ids. */
+  uidLength: 1500,
+  /** Names reported in ignoredFields, so that a document with thousands of keys cannot flood the logs. */
+  ignoredFieldsReported: 20,
+});
+
+export interface ValidationResult {
+  mail: MailRequest;
+  /** Dotted names of unsupported fields that were dropped, e.g. `message.raw`; the caller logs them. */
+  ignoredFields: string[];
+}
+
+type HeaderMap = Record<string, string | string[]>;
+
+/** Throws a ValidationError in the form users rely on: message fields and top-level fields differ. */
+function fail(path: string, expected: string): never {
+  if (path === "message" || path.startsWith("message.")) {
+    throw new ValidationError(`Invalid message configuration: Field '${path}' must be ${expected}`);
+  }
+  throw new ValidationError(`Invalid field "${path}". Expected ${expected}.`);
+}
+
+/**
+ * A Firestore map: a plain object. Class instances (Timestamp, GeoPoint,
+ * DocumentReference) are not maps. Checked by prototype depth rather than
+ * against this realm's Object.prototype, so objects from another realm pass.
+ */
+function isMap(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === null || Object.getPrototypeOf(proto) === null;
+}
+
+const hasLineBreak = (value: string): boolean => /[\r\n]/.test(value);
+
+function expectString(value: unknown, path: string): string {
+  if (typeof value !== "string") fail(path, "a string");
+  return value;
+}
+
+/** Strings that end up inside a header line verbatim or nearly so. */
+function expectLine(value: unknown, path: string): string {
+  const text = expectString(value, path);
+  if (hasLineBreak(text)) fail(path, "a string without line breaks");
+  return text;
+}
+
+function expectStringArray(value: unknown, path: string, what: string): string[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) fail(path, what);
+  return value as string[];
+}
+
+/** Shortens a reported key: field names can be 1500 bytes long. */
+function fieldName(prefix: string, key: string): string {
+  return `${prefix}.${key.length > 100 ? `${key.slice(0, 100)}…` : key}`;
+}
+
+function reportIgnored(ignored: string[], name: string): void {
+  if (ignored.length < LIMITS.ignoredFieldsReported) ignored.push(name);
+}
+
+// RFC 5322 field names: printable ASCII except the colon; no spaces.
+const HEADER_NAME = new RegExp(`^[\\x21-\\x39\\x3b-\\x7e]{1,${LIMITS.headerNameLength}}$`);
+
+/**
+ * Header maps: values must be strings (or arrays of strings). Objects are
+ * refused because nodemailer writes `{prepared: true, value}` unfolded and
+ * unescaped; CR/LF are refused because they would start a new header.
+ */
+function parseHeaders(value: unknown, path: string): HeaderMap {
+  if (!isMap(value)) fail(path, "a map of header names to strings or arrays of strings");
+  const entries: Array<[string, string | string[]]> = [];
+  let count = 0;
+  for (const [name, raw] of Object.entries(value)) {
+    if (raw === null || raw === undefined) continue;
+    if (!HEADER_NAME.test(name)) {
+      fail(path, `a map whose keys are header names (1-${LIMITS.headerNameLength} printable ASCII characters without spaces or ':')`);
+    }
+    const valuePath = `${path}.${name}`;
+    const values = Array.isArray(raw) ? raw : [raw];
+    for (const item of values) {
+      if (typeof item !== "string" || hasLineBreak(item)) fail(valuePath, "a string or an array of strings without line breaks");
+    }
+    count += values.length;
+    if (count > LIMITS.headerValues) fail(path, `a map of at most ${LIMITS.headerValues} header values`);
+    entries.push([name, Array.isArray(raw) ? [...(raw as string[])] : (raw as string)]);
+  }
+  // fromEntries defines own properties, so a header named "__proto__" stays a header.
+  return Object.fromEntries(entries);
+}
+
+/**
+ * The only places nodemailer may fetch an attachment from. nodemailer reads
+ * any other `path` from the local disk (think `/proc/self/environ`) and
+ * fetches any http(s) URL, so: an https URL to a public domain name, or a
+ * `data:` URI. The raw string is checked, not only the parsed URL, because
+ * nodemailer decides file-versus-URL on the raw text: `https:host` without
+ * slashes, ` https://…` and `DATA:…` would all be read as file names.
+ */
+export function checkAttachmentLocation(value: string, path: string): void {
+  if (value.startsWith("data:")) {
+    // Without a comma nodemailer cannot parse the URI and falls back to reading a file.
+    if (!value.includes(",")) fail(path, "a data URI of the form data:[<type>][;base64],<data>");
+    return;
+  }
+  let url: URL | undefined;
+  if (/^https:\/\//i.test(value)) {
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+  }
+  if (url?.protocol !== "https:") {
+    fail(path, "an https URL or a data URI (local files, http: and other URL schemes are not allowed)");
+  }
+  // Refuse hosts that name this machine or its network (SSRF). The URL parser
+  // has already turned forms such as 0x7f.1 or 2130706433 into 127.0.0.1.
+  const host = url.hostname.replace(/\.$/, "");
+  const internal =
+    host.startsWith("[") ||
+    isIP(host) !== 0 ||
+    /^\d+(\.\d+)*$/.test(host) ||
+    !host.includes(".") ||
+    /(^|\.)(localhost|local|internal)$/.test(host);
+  if (internal) {
+    fail(path, "an https URL whose host is a public domain name (IP addresses, localhost and internal hosts are not allowed)");
+  }
+}
+
+// Mirrors how nodemailer normalises an attachment encoding before Buffer.from.
+function expectEncoding(value: unknown, path: string): string {
+  const text = expectString(value, path);
+  const normalised = text.toLowerCase().replace(/[-_\s]/g, "");
+  if (normalised !== "usascii" && !Buffer.isEncoding(normalised)) fail(path, "a known encoding such as \"base64\", \"hex\" or \"utf8\"");
+  return text;
+}
+
+type FieldParser = (value: unknown, path: string) => unknown;
+
+function oneOf<T extends string>(allowed: readonly T[]): (value: unknown, path: string) => T {
+  return (value, path) => {
+    if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+      fail(path, `one of ${allowed.map((option) => `"${option}"`).join(", ")}`);
+    }
+    return value as T;
+  };
+}
+
+const ATTACHMENT_FIELDS: { [K in keyof MailAttachment]-?: (value: unknown, path: string) => MailAttachment[K] } = {
+  filename: expectString,
+  content: (value, path) => {
+    if (typeof value === "string" || types.isUint8Array(value)) return value;
+    return fail(path, "a string or bytes");
+  },
+  path: (value, path) => {
+    checkAttachmentLocation(expectString(value, path), path);
+    return value as string;
+  },
+  href: (value, path) => {
+    checkAttachmentLocation(expectString(value, path), path);
+    return value as string;
+  },
+  contentType: expectLine,
+  contentDisposition: oneOf(["attachment", "inline"] as const),
+  cid: expectLine,
+  encoding: expectEncoding,
+  headers: parseHeaders,
+};
+
+/** Copies the fields a table knows, validating each; reports and drops the rest. */
+function pickFields(source: Record<string, unknown>, fields: Record<string, FieldParser>, prefix: string, ignored: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(source)) {
+    if (value === null || value === undefined) continue;
+    if (!Object.prototype.hasOwnProperty.call(fields, key)) {
+      reportIgnored(ignored, fieldName(prefix, key));
+      continue;
+    }
+    out[key] = fields[key](value, `${prefix}.${key}`);
+  }
+  return out;
+}
+
+function parseAttachments(value: unknown, path: string, ignored: string[]): MailAttachment[] {
+  if (!Array.isArray(value)) fail(path, "an array of maps");
+  if (value.length > LIMITS.attachments) fail(path, `an array of at most ${LIMITS.attachments} attachments`);
+  return value.map((item: unknown, index) => {
+    const itemPath = `${path}[${index}]`;
+    if (!isMap(item)) fail(itemPath, "a map");
+    const attachment = pickFields(item, ATTACHMENT_FIELDS, itemPath, ignored) as MailAttachment;
+    if (attachment.content === undefined && attachment.path === undefined && attachment.href === undefined) {
+      fail(itemPath, "a map with \"content\", \"path\" or \"href\"");
+    }
+    return attachment;
+  });
+}
+
+// ISO 8601 date, optionally with a time and zone; Date.parse then checks the calendar.
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+function parseDate(value: unknown, path: string): Date {
+  let date: unknown;
+  if (types.isDate(value)) date = new Date(value.getTime());
+  else if (typeof value === "string" && ISO_DATE.test(value)) date = new Date(value);
+  else if (typeof value === "object" && value !== null && typeof (value as { toDate?: unknown }).toDate === "function") {
+    // A Firestore Timestamp, or something shaped like one.
+    try {
+      date = (value as { toDate: () => unknown }).toDate();
+    } catch {
+      date = undefined;
+    }
+  }
+  if (!types.isDate(date) || Number.isNaN(date.getTime())) fail(path, "a timestamp or an ISO 8601 date string");
+  return date;
+}
+
+function parseReferences(value: unknown, path: string): string | string[] {
+  if (typeof value === "string") return expectLine(value, path);
+  const list = expectStringArray(value, path, "a string or an array of strings");
+  if (list.length > LIMITS.references) fail(path, `an array of at most ${LIMITS.references} strings`);
+  list.forEach((item) => expectLine(item, path));
+  return [...list];
+}
+
+function parseMessage(value: unknown, ignored: string[]): MailMessage {
+  if (!isMap(value)) fail("message", "a map");
+  const fields: { [K in keyof MailMessage]-?: (value: unknown, path: string) => MailMessage[K] } = {
+    subject: expectString,
+    text: expectString,
+    html: expectString,
+    amp: expectString,
+    messageId: expectLine,
+    inReplyTo: expectLine,
+    references: parseReferences,
+    priority: oneOf(["high", "normal", "low"] as const),
+    headers: parseHeaders,
+    date: parseDate,
+    attachments: (list, path) => parseAttachments(list, path, ignored),
+  };
+  return pickFields(value, fields, "message", ignored) as MailMessage;
+}
+
+function parseTemplate(value: unknown, ignored: string[]): TemplateRequest {
+  if (!isMap(value)) fail("template", "a map");
+  const name = value.name;
+  if (typeof name !== "string" || name.length === 0) fail("template.name", "a non-empty string");
+  // The name is a document id in the templates collection.
+  if (name.length > LIMITS.templateName || name.includes("/")) {
+    fail("template.name", `a template name of at most ${LIMITS.templateName} characters without "/"`);
+  }
+  const data = value.data ?? {};
+  if (!isMap(data)) fail("template.data", "a map");
+  for (const key of Object.keys(value)) {
+    if (key !== "name" && key !== "data") reportIgnored(ignored, fieldName("template", key));
+  }
+  return { name, data };
+}
+
+/** to/cc/bcc: a string or an array of strings; empty entries mean "nobody". */
+function parseAddresses(value: unknown, field: string): string[] {
+  if (value === null || value === undefined) return [];
+  const what = "a string or an array of strings";
+  const list = typeof value === "string" ? [value] : expectStringArray(value, field, what);
+  for (const entry of list) {
+    if (entry.length > LIMITS.addressEntryLength) fail(field, `${what} of at most ${LIMITS.addressEntryLength} characters each`);
+    if (hasLineBreak(entry)) fail(field, `${what} without line breaks`);
+  }
+  return list.filter((entry) => entry.trim() !== "");
+}
+
+/** toUids/ccUids/bccUids: user ids, which are document ids in the users collection. */
+function parseUids(value: unknown, field: string): string[] {
+  if (value === null || value === undefined) return [];
+  const list = expectStringArray(value, field, "an array of strings");
+  if (list.some((uid) => uid.length === 0 || uid.length > LIMITS.uidLength || uid.includes("/"))) {
+    fail(field, `an array of user ids (non-empty strings of at most ${LIMITS.uidLength} characters without "/")`);
+  }
+  return [...list];
+}
+
+/** Counts what nodemailer will count: one entry such as "a@x, b@y" is two recipients. */
+function checkRecipientCount(mail: MailRequest): void {
+  let count = mail.toUids.length + mail.ccUids.length + mail.bccUids.length;
+  for (const entry of [...mail.to, ...mail.cc, ...mail.bcc]) {
+    if (count > LIMITS.recipients) break;
+    count += Math.max(1, addressparser(entry, { flatten: true }).length);
+  }
+  if (count > LIMITS.recipients) {
+    throw new ValidationError(
+      `Invalid recipients. Expected at most ${LIMITS.recipients} addresses and user ids across to, cc, bcc, toUids, ccUids and bccUids.`,
+    );
+  }
+}
+
+function optionalLine(value: unknown, field: string): string | undefined {
+  if (value === null || value === undefined || value === "") return undefined;
+  return expectLine(value, field);
+}
+
+/**
+ * Checks an untrusted mail document and returns it in the shape the rest of
+ * the pipeline relies on. Top-level fields other than the documented ones
+ * (`delivery`, clients' own fields) are ignored without a report.
+ * @throws ValidationError naming the first invalid field.
+ */
+export function validateMailDocument(data: Record<string, unknown>): ValidationResult {
+  if (!isMap(data)) throw new ValidationError("Invalid mail document. Expected a map.");
+  const ignoredFields: string[] = [];
+  const mail: MailRequest = {
+    to: parseAddresses(data.to, "to"),
+    cc: parseAddresses(data.cc, "cc"),
+    bcc: parseAddresses(data.bcc, "bcc"),
+    toUids: parseUids(data.toUids, "toUids"),
+    ccUids: parseUids(data.ccUids, "ccUids"),
+    bccUids: parseUids(data.bccUids, "bccUids"),
+  };
+  checkRecipientCount(mail);
+
+  const from = optionalLine(data.from, "from");
+  if (from !== undefined) mail.from = from;
+  const replyTo = optionalLine(data.replyTo, "replyTo");
+  if (replyTo !== undefined) mail.replyTo = replyTo;
+  if (data.headers !== null && data.headers !== undefined) mail.headers = parseHeaders(data.headers, "headers");
+  if (data.message !== null && data.message !== undefined) mail.message = parseMessage(data.message, ignoredFields);
+  if (data.template !== null && data.template !== undefined) mail.template = parseTemplate(data.template, ignoredFields);
+  if (data.sendGrid !== null && data.sendGrid !== undefined) {
+    if (!isMap(data.sendGrid)) fail("sendGrid", "a map");
+    mail.sendGrid = data.sendGrid;
+  }
+  if (data.categories !== null && data.categories !== undefined) {
+    const categories = expectStringArray(data.categories, "categories", "an array of strings");
+    if (categories.length > LIMITS.categories) fail("categories", `an array of at most ${LIMITS.categories} strings`);
+    mail.categories = [...categories];
+  }
+
+  // Deliberate difference from the original, which skipped such documents silently.
+  if (!mail.message && !mail.template && !mail.sendGrid) {
+    throw new ValidationError('Invalid mail document. Expected at least one of "message", "template" or "sendGrid".');
+  }
+  return { mail, ignoredFields };
+}

@@ -1,0 +1,42 @@
+/**
+ * Configures the extension for an integration test the way Firebase does,
+ * through environment variables named after the params, and gives the test
+ * a Firestore client on the shared emulator under its own project id.
+ */
+import { getApps, initializeApp } from "firebase-admin/app";
+import { getFirestore, type Firestore } from "firebase-admin/firestore";
+import { resetConfigForTests } from "../../src/config";
+import { resetRuntime } from "../../src/runtime";
+
+const PARAMS = [
+  "DATABASE",
+  "AUTH_TYPE",
+  "SMTP_CONNECTION_URI",
+  "SMTP_PASSWORD",
+  "MAIL_COLLECTION",
+  "DEFAULT_FROM",
+  "DEFAULT_REPLY_TO",
+  "USERS_COLLECTION",
+  "TEMPLATES_COLLECTION",
+  "TTL_EXPIRE_TYPE",
+  "TTL_EXPIRE_VALUE",
+  "TLS_OPTIONS",
+];
+
+/** Replaces the extension's params with `params` (unset ones are removed) and drops cached config and transports. */
+export function configureExtension(params: Record<string, string | undefined>): void {
+  for (const name of PARAMS) delete process.env[name];
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  resetConfigForTests();
+  resetRuntime();
+}
+
+/** A Firestore client for `projectId` on the shared emulator; call once per test file. */
+export function testFirestore(projectId: string, database = "(default)"): Firestore {
+  process.env.GCLOUD_PROJECT = projectId;
+  const app = getApps()[0] ?? initializeApp({ projectId });
+  return getFirestore(app, database);
+}

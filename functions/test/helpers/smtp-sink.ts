@@ -1,0 +1,243 @@
+/**
+ * An in-process SMTP server on 127.0.0.1 (a free port) that records what it
+ * receives and can be scripted to fail in each way a real server does:
+ * refused credentials, refused recipients, a refusal after DATA, a server that
+ * never greets, a connection dropped mid-message, TLS with a self-signed
+ * certificate. Shared by the transport tests and the delivery tests.
+ */
+import { execFileSync } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import type { Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { simpleParser, type ParsedMail } from "mailparser";
+import { SMTPServer, type SMTPServerOptions } from "smtp-server";
+
+export interface SmtpSinkOptions {
+  /** Require AUTH (PLAIN or LOGIN) with these credentials. Without it, AUTH is not offered. */
+  auth?: { user: string; password: string };
+  /** Refuse these recipients at RCPT TO with the given reply code. Keys are compared case-insensitively. */
+  rejectRecipients?: Record<string, 550 | 451>;
+  /** Refuse every message after its data was received. */
+  rejectData?: 554 | 451;
+  /** Accept the connection but never greet: `true` for every connection, a number for the first N. */
+  hang?: boolean | number;
+  /** Drop the connection as soon as message data starts to arrive. */
+  dropMidData?: boolean;
+  /**
+   * TLS with a fresh self-signed certificate for `localhost` and 127.0.0.1:
+   * `"implicit"` from the first byte (clients use `secure: true`), or
+   * `"starttls"` offered as an upgrade. Without it STARTTLS is not offered,
+   * because smtp-server's built-in certificate has expired.
+   */
+  tls?: "implicit" | "starttls";
+}
+
+/** One message as the server received it: parsed, plus the SMTP envelope and the raw bytes. */
+export interface ReceivedMail {
+  /** The message as mailparser's `simpleParser` reads it. */
+  parsed: ParsedMail;
+  envelope: { mailFrom: string; rcptTo: string[] };
+  raw: Buffer;
+  /** Whether the session was encrypted (implicit TLS or after STARTTLS). */
+  secure: boolean;
+}
+
+export interface SmtpSink {
+  host: string;
+  port: number;
+  /** Every accepted message, in arrival order. */
+  messages: ReceivedMail[];
+  /** Every AUTH attempt, with the password exactly as the server decoded it. */
+  authAttempts: Array<{ username: string; password: string }>;
+  /** TCP connections currently open. */
+  openConnections(): number;
+  /** Resolves with `messages` once at least `count` have arrived; rejects after `timeoutMs`. */
+  waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
+  /** Resolves once no connection is open, for tests that a client tore its connection down. */
+  waitForIdle(timeoutMs?: number): Promise<void>;
+  /** Destroys open connections and stops listening. */
+  close(): Promise<void>;
+}
+
+const REPLIES = {
+  550: "5.1.1 Recipient rejected",
+  451: "4.2.0 Mailbox busy, try again later",
+  554: "5.6.0 Message rejected",
+} as const;
+const DATA_REPLIES = { 554: REPLIES[554], 451: "4.3.0 Try again later" } as const;
+
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
+  const messages: ReceivedMail[] = [];
+  const authAttempts: SmtpSink["authAttempts"] = [];
+  const sockets = new Set<Socket>();
+  // Fired on every change a test may wait for: a message arriving, a connection closing.
+  const changes = new EventEmitter();
+  let connections = 0;
+  const rejected = new Map(
+    Object.entries(options.rejectRecipients ?? {}).map(([address, code]) => [address.toLowerCase(), code] as const),
+  );
+  const certificate = options.tls ? selfSignedCertificate() : undefined;
+
+  const serverOptions: SMTPServerOptions = {
+    logger: false,
+    // Reverse DNS of 127.0.0.1 can take up to 1.5 s per connection.
+    disableReverseLookup: true,
+    secure: options.tls === "implicit",
+    key: certificate?.key,
+    cert: certificate?.cert,
+    disabledCommands: [...(options.tls === "starttls" ? [] : ["STARTTLS"]), ...(options.auth ? [] : ["AUTH"])],
+    authOptional: !options.auth,
+    allowInsecureAuth: true,
+    // Connections are destroyed by close() itself; this only bounds a stray one.
+    closeTimeout: 1000,
+
+    onConnect(_session, callback) {
+      connections += 1;
+      const hang = options.hang === true || (typeof options.hang === "number" && connections <= options.hang);
+      if (!hang) callback();
+    },
+
+    onAuth(auth, _session, callback) {
+      authAttempts.push({ username: auth.username ?? "", password: auth.password ?? "" });
+      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.password) {
+        callback(null, { user: auth.username });
+      } else {
+        callback(replyError(535, "5.7.8 Authentication credentials invalid"));
+      }
+    },
+
+    onRcptTo(address, _session, callback) {
+      const code = rejected.get(address.address.toLowerCase());
+      callback(code ? replyError(code, `${REPLIES[code]} <${address.address}>`) : null);
+    },
+
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (options.dropMidData) topSocket(session.id)?.destroy();
+      });
+      stream.on("end", () => {
+        if (options.rejectData) {
+          callback(replyError(options.rejectData, DATA_REPLIES[options.rejectData]));
+          return;
+        }
+        const raw = Buffer.concat(chunks);
+        const envelope = {
+          mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          rcptTo: session.envelope.rcptTo.map((recipient) => recipient.address),
+        };
+        // Parse before replying, so the message is recorded by the time the client sees 250.
+        simpleParser(raw).then(
+          (parsed) => {
+            messages.push({ parsed, envelope, raw, secure: session.secure });
+            changes.emit("change");
+            callback(null);
+          },
+          (error: Error) => callback(error),
+        );
+      });
+    },
+  };
+
+  const server = new SMTPServer(serverOptions);
+  // The raw TCP sockets, only to count them. They are never destroyed from
+  // here: destroying a TCP socket under a live TLS socket crashes Node 20
+  // (segmentation fault), so sockets are ended at their top layer instead.
+  server.server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => {
+      sockets.delete(socket);
+      changes.emit("change");
+    });
+  });
+  /** The outermost socket of a session: the TLS socket once TLS is up, else the TCP one. */
+  function topSocket(sessionId: string): Socket | undefined {
+    for (const connection of server.connections) if (connection.id === sessionId) return connection._socket;
+    return undefined;
+  }
+  // smtp-server reports client errors (resets, TLS failures) here; they are expected in these tests.
+  server.on("error", () => undefined);
+
+  await new Promise<void>((resolve, reject) => {
+    server.server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.server.address();
+  if (address === null || typeof address === "string") throw new Error("The SMTP sink is not listening on TCP");
+
+  return {
+    host: "127.0.0.1",
+    port: address.port,
+    messages,
+    authAttempts,
+    openConnections: () => sockets.size,
+    waitForMessages: async (count, timeoutMs = 5000) => {
+      await until(changes, () => messages.length >= count, timeoutMs, () => `${count} message(s), got ${messages.length}`);
+      return messages;
+    },
+    waitForIdle: (timeoutMs = 5000) =>
+      until(changes, () => sockets.size === 0, timeoutMs, () => `all connections to close, ${sockets.size} open`),
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Mid-STARTTLS sockets are left to smtp-server's closeTimeout, for the same reason;
+        // it also destroys sockets still in an implicit TLS handshake.
+        for (const connection of server.connections) if (!connection._upgrading) connection._socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function replyError(responseCode: number, message: string): Error & { responseCode: number } {
+  return Object.assign(new Error(message), { responseCode });
+}
+
+/** Resolves when `condition` holds, re-checking on every change event; never leaves a timer behind. */
+function until(changes: EventEmitter, condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  if (condition()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (!condition()) return;
+      clearTimeout(timer);
+      changes.off("change", check);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      changes.off("change", check);
+      reject(new Error(`SMTP sink: timed out after ${timeoutMs} ms waiting for ${what()}`));
+    }, timeoutMs);
+    changes.on("change", check);
+  });
+}
+
+let certificate: { key: string; cert: string } | undefined;
+
+/**
+ * A self-signed certificate for `localhost` and 127.0.0.1, made once per
+ * process with openssl in a temporary folder that is removed straight away.
+ * Clients can trust it by passing `cert` as `tls.ca`.
+ */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  if (certificate) return certificate;
+  const dir = mkdtempSync(join(tmpdir(), "smtp-sink-"));
+  try {
+    const keyPath = join(dir, "key.pem");
+    const certPath = join(dir, "cert.pem");
+    // prettier-ignore
+    execFileSync("openssl", [
+      "req", "-x509", "-nodes", "-days", "2",
+      "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-keyout", keyPath, "-out", certPath,
+    ], { stdio: "ignore" });
+    certificate = { key: readFileSync(keyPath, "utf8"), cert: readFileSync(certPath, "utf8") };
+    return certificate;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

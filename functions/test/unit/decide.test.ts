@@ -1,0 +1,96 @@
+import { Timestamp } from "firebase-admin/firestore";
+import { decide, LEASE_EXPIRED_ERROR, type Decision } from "../../src/delivery/decide";
+import { LEASE_MS } from "../../src/delivery/patches";
+import { SEND_DEADLINE_MS } from "../../src/transport/smtp-transport";
+
+const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
+const message = { subject: "Hi", text: "Hello" };
+const doc = (delivery?: unknown): Record<string, unknown> =>
+  delivery === undefined ? { to: "a@example.com", message } : { to: "a@example.com", message, delivery };
+
+describe("decide: what an event's document calls for", () => {
+  const table: Array<[string, Record<string, unknown> | undefined, Decision]> = [
+    ["a deleted document", undefined, { action: "ignore", reason: "deleted" }],
+    ["a new document without delivery", doc(), { action: "initialize" }],
+    ["delivery: null", doc(null), { action: "initialize" }],
+    ["a delivery map without state", doc({ attempts: 3 }), { action: "initialize" }],
+    ["PENDING", doc({ state: "PENDING" }), { action: "claim", retry: false }],
+    ["RETRY", doc({ state: "RETRY", attempts: 1 }), { action: "claim", retry: true }],
+    ["SUCCESS", doc({ state: "SUCCESS" }), { action: "ignore", reason: "finished" }],
+    ["ERROR", doc({ state: "ERROR" }), { action: "ignore", reason: "finished" }],
+    [
+      "PROCESSING under a live lease",
+      doc({ state: "PROCESSING", leaseExpireTime: Timestamp.fromMillis(NOW + 1) }),
+      { action: "ignore", reason: "leased" },
+    ],
+    [
+      "PROCESSING whose lease ends now",
+      doc({ state: "PROCESSING", leaseExpireTime: Timestamp.fromMillis(NOW) }),
+      { action: "expire" },
+    ],
+    [
+      "PROCESSING whose lease has expired",
+      doc({ state: "PROCESSING", leaseExpireTime: Timestamp.fromMillis(NOW - 60_000) }),
+      { action: "expire" },
+    ],
+    ["PROCESSING without a lease", doc({ state: "PROCESSING" }), { action: "expire" }],
+    ["PROCESSING with a lease that is not a timestamp", doc({ state: "PROCESSING", leaseExpireTime: "soon" }), { action: "expire" }],
+    [
+      "an unknown state",
+      doc({ state: "SENDING" }),
+      {
+        action: "fail",
+        error: "Unknown delivery state 'SENDING'. Expected PENDING, PROCESSING, SUCCESS, ERROR or RETRY.",
+        replaceDelivery: false,
+      },
+    ],
+    [
+      "a lower-case state",
+      doc({ state: "retry" }),
+      {
+        action: "fail",
+        error: "Unknown delivery state 'retry'. Expected PENDING, PROCESSING, SUCCESS, ERROR or RETRY.",
+        replaceDelivery: false,
+      },
+    ],
+    [
+      "a numeric state",
+      doc({ state: 3 }),
+      {
+        action: "fail",
+        error: "Unknown delivery state of type number. Expected PENDING, PROCESSING, SUCCESS, ERROR or RETRY.",
+        replaceDelivery: false,
+      },
+    ],
+    [
+      "delivery that is a string",
+      doc("SUCCESS"),
+      { action: "fail", error: 'Invalid field "delivery". Expected a map with a "state" field.', replaceDelivery: true },
+    ],
+    [
+      "delivery that is an array",
+      doc(["PENDING"]),
+      { action: "fail", error: 'Invalid field "delivery". Expected a map with a "state" field.', replaceDelivery: true },
+    ],
+  ];
+
+  test.each(table)("%s", (_name, data, expected) => {
+    expect(decide(data, NOW)).toEqual(expected);
+  });
+
+  test("a very long unknown state is shortened in the error", () => {
+    const decision = decide(doc({ state: "X".repeat(5000) }), NOW);
+    expect(decision.action).toBe("fail");
+    expect((decision as { error: string }).error.length).toBeLessThan(200);
+  });
+});
+
+describe("lease timing", () => {
+  test("the lease outlives the worst-case send with room for the claim and outcome writes", () => {
+    expect(LEASE_MS - SEND_DEADLINE_MS).toBeGreaterThanOrEqual(15_000);
+  });
+
+  test("the lease-expired error keeps the original's text", () => {
+    expect(LEASE_EXPIRED_ERROR).toBe("Message processing lease expired.");
+  });
+});
