@@ -22,7 +22,7 @@ const NOT_FOUND = 5;
 export const operationCounts = { writes: 0, lostWrites: 0, reads: 0, transactions: 0 };
 
 export class MailStore {
-  constructor(private readonly db: Firestore) {}
+  constructor(readonly db: Firestore) {}
 
   ref(path: string): DocumentReference {
     return this.db.doc(path);

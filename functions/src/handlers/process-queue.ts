@@ -23,10 +23,13 @@ import {
   type Patch,
 } from "../delivery/patches";
 import type { MailStore } from "../delivery/store";
-import { ConfigError, DeliveryError, ValidationError, errorText } from "../errors";
+import { ConfigError, SendEmailError, ValidationError, errorText } from "../errors";
 import * as logs from "../logs";
+import { composeMessage, needsLookups } from "../compose-message";
 import { preparePayload } from "../prepare-payload";
 import { getStore, getTransport } from "../runtime";
+import { expireAtFor } from "../ttl";
+import type { MailRequest } from "../types";
 import { validateMailDocument } from "../validation";
 
 export type MailWriteEvent = FirestoreEvent<Change<DocumentSnapshot> | undefined, { documentId: string }>;
@@ -82,19 +85,23 @@ async function deliver(isNew: boolean, job: Job): Promise<void> {
   const { store, path } = job;
 
   // Validate before claiming: a document that cannot be sent goes straight
-  // to ERROR in one write and never holds a lease.
-  const prepared = prepare(job);
-  if ("error" in prepared) {
-    logs.invalidDocument(path, prepared.error);
-    const patch = isNew ? newDocumentErrorPatch(Date.now(), prepared.error) : errorPatch(prepared.error, true);
+  // to ERROR in one write and never holds a lease. What needs Firestore reads
+  // (templates, uids) waits until after the claim, so that losing events read nothing.
+  const checked = check(job);
+  if ("error" in checked) {
+    logs.invalidDocument(path, checked.error);
+    const patch = isNew
+      ? newDocumentErrorPatch(Date.now(), checked.error, expireAt(checked.config))
+      : errorPatch(checked.error, true);
     await writeOrStop(store, path, patch, job.version, "reject");
     return;
   }
-  const { config, message } = prepared;
+  const { config, mail } = checked;
 
   let version: Timestamp | null = job.version;
   if (isNew) {
-    version = await writeOrStop(store, path, pendingPatch(Date.now()), version, "initialize");
+    const now = Date.now();
+    version = await writeOrStop(store, path, pendingPatch(now, expireAtFor(config, now)), version, "initialize");
     if (!version) return;
   }
 
@@ -102,7 +109,7 @@ async function deliver(isNew: boolean, job: Job): Promise<void> {
   const claimed = await writeOrStop(store, path, claim, version, "claim");
   if (!claimed) return;
 
-  const outcome = await send(path, config, message);
+  const outcome = await attempt(path, config, () => checked.message ?? composeMessage(mail, config, store.db));
   // The conditional write is the cheap path; if anything touched the document
   // during the send, fall back to checking that this attempt still holds its
   // lease, so a late result never overwrites a newer attempt's state.
@@ -112,36 +119,46 @@ async function deliver(isNew: boolean, job: Job): Promise<void> {
   if (!recorded) logs.lateResultDiscarded(path, outcome.state);
 }
 
-type Prepared = { config: Config; message: SendMailOptions } | { error: string };
+type Checked = { config: Config; mail: MailRequest; message?: SendMailOptions } | { error: string; config?: Config };
 
-function prepare(job: Job): Prepared {
+/** TTL applies to documents failed on arrival too, when the params could be read. */
+function expireAt(config: Config | undefined): Timestamp | undefined {
+  return config && expireAtFor(config, Date.now());
+}
+
+/** Everything that can be checked without I/O: the params and the document. */
+function check(job: Job): Checked {
+  let config: Config | undefined;
   try {
-    const config = getConfig();
+    config = getConfig();
     const { mail, ignoredFields } = validateMailDocument(job.data);
     if (ignoredFields.length > 0) logs.ignoredMessageFields(job.path, ignoredFields);
-    return { config, message: preparePayload(mail, config) };
+    if (needsLookups(mail)) return { config, mail };
+    return { config, mail, message: preparePayload(mail, config) };
   } catch (error) {
     if (error instanceof ConfigError) {
       logs.configInvalid(error.message);
       return { error: error.message };
     }
-    if (error instanceof ValidationError) return { error: error.message };
+    if (error instanceof ValidationError) return { error: error.message, config };
     throw error;
   }
 }
 
-async function send(
+/** One delivery attempt: compose (if not done yet), send, and say what to record. */
+async function attempt(
   path: string,
   config: Config,
-  message: SendMailOptions,
+  compose: () => SendMailOptions | Promise<SendMailOptions>,
 ): Promise<{ state: "SUCCESS" | "ERROR"; patch: Patch }> {
   try {
+    const message = await compose();
     const info = await getTransport(config).send(message);
     logs.delivered(path, info);
     return { state: "SUCCESS", patch: successPatch(info) };
   } catch (error) {
     const text = logs.redact(errorText(error));
-    logs.deliveryFailed(path, error instanceof DeliveryError ? error.code : "unknown", text);
+    logs.deliveryFailed(path, error instanceof SendEmailError ? error.code : "unknown", text);
     return { state: "ERROR", patch: errorPatch(text, true) };
   }
 }
