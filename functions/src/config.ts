@@ -62,6 +62,16 @@ export interface Config {
   readonly ttlExpireType: TtlUnit;
   /** TTL_EXPIRE_VALUE: how many units until expiry; a whole number from 1. Default 1. */
   readonly ttlExpireValue: number;
+  /**
+   * MAX_ATTEMPTS: delivery attempts per mail before a transient failure is
+   * final. Default 1 (the original's behaviour: no automatic retry); 1 to 10.
+   */
+  readonly maxAttempts: number;
+  /**
+   * RETRY_BACKOFF_SECONDS: delay before the first automatic retry; each later
+   * delay doubles (with jitter), capped at one hour. Default 60; 1 to 3600.
+   */
+  readonly retryBackoffSeconds: number;
   /** TLS_OPTIONS: a JSON object of Node.js TLS options, already merged into `smtp.tls`. */
   readonly tlsOptions?: Readonly<Record<string, unknown>>;
 }
@@ -108,6 +118,8 @@ export function parseConfig(env: Env): Config {
   const defaultFrom = readDefaultFrom(env, problems);
   const ttlExpireType = oneOf(env, "TTL_EXPIRE_TYPE", TTL_UNITS, "never", problems);
   const ttlExpireValue = readTtlValue(env, ttlExpireType, problems);
+  const maxAttempts = boundedInteger(env, "MAX_ATTEMPTS", 1, 1, 10, problems);
+  const retryBackoffSeconds = boundedInteger(env, "RETRY_BACKOFF_SECONDS", 60, 1, 3600, problems);
 
   if (problems.length > 0 || !smtp || !authType || !ttlExpireType) {
     throw new ConfigError(problems.join("; "));
@@ -130,6 +142,8 @@ export function parseConfig(env: Env): Config {
     templatesCollection,
     ttlExpireType,
     ttlExpireValue,
+    maxAttempts,
+    retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
   });
 }
@@ -274,6 +288,16 @@ function readTtlValue(env: Env, unit: TtlUnit | undefined, problems: string[]): 
   if (Number.isSafeInteger(value) && value > 0) return value;
   if (unit !== "never") problems.push(`TTL_EXPIRE_VALUE must be a whole number greater than zero, got "${text}"`);
   return 1;
+}
+
+/** A whole number param within [min, max]; `fallback` when unset. */
+function boundedInteger(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const text = read(env, name);
+  if (text === undefined) return fallback;
+  const value = WHOLE_NUMBER.test(text) ? Number(text) : Number.NaN;
+  if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  problems.push(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+  return fallback;
 }
 
 function readTlsOptions(env: Env, problems: string[]): Record<string, unknown> | undefined {

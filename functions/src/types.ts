@@ -35,6 +35,7 @@ export interface DeliveryField {
   leaseExpireTime?: unknown;
   expireAt?: unknown;
   info?: unknown;
+  nextAttemptTime?: unknown;
 }
 
 /** A Firestore timestamp as found in event data. */

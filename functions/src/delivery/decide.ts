@@ -13,8 +13,13 @@ import type { DeliveryField } from "../types";
 export type Decision =
   /** Nothing to do: deleted, finished, or being processed under a live lease. */
   | { action: "ignore"; reason: IgnoreReason }
-  /** A new document: initialise `delivery` as PENDING, then claim it at once. */
-  | { action: "initialize" }
+  /**
+   * A new document: initialise `delivery` as PENDING, then claim it at once,
+   * unless `sendAt` asks for later (`dueAt`): then it waits in PENDING.
+   */
+  | { action: "initialize"; dueAt?: number }
+  /** PENDING and not yet attempted, with a `sendAt` that moved: wait until `dueAt`. */
+  | { action: "schedule"; dueAt: number }
   /** PENDING or RETRY: claim it (PROCESSING with a lease) and send. */
   | { action: "claim"; retry: boolean }
   /** PROCESSING whose lease has run out: the attempt is presumed dead. */
@@ -25,7 +30,8 @@ export type Decision =
    */
   | { action: "fail"; error: string; replaceDelivery: boolean };
 
-export type IgnoreReason = "deleted" | "finished" | "leased";
+/** `waiting`: PENDING until its `delivery.nextAttemptTime` (a retry backoff or a `sendAt`). */
+export type IgnoreReason = "deleted" | "finished" | "leased" | "waiting";
 
 export const LEASE_EXPIRED_ERROR = "Message processing lease expired.";
 
@@ -35,9 +41,11 @@ export function decide(data: Record<string, unknown> | undefined, nowMs: number)
   if (data === undefined) return { action: "ignore", reason: "deleted" };
 
   const delivery = data.delivery;
+  const sendAt = toMillis(data.sendAt);
+  const later = sendAt !== undefined && sendAt > nowMs ? { dueAt: sendAt } : {};
   // A client may create the document with a `delivery` of its own; only a
   // state the extension can act on matters, anything else starts afresh.
-  if (delivery === undefined || delivery === null) return { action: "initialize" };
+  if (delivery === undefined || delivery === null) return { action: "initialize", ...later };
   if (!isMap(delivery)) {
     return {
       action: "fail",
@@ -46,14 +54,15 @@ export function decide(data: Record<string, unknown> | undefined, nowMs: number)
     };
   }
   const field = delivery as DeliveryField;
-  if (field.state === undefined || field.state === null) return { action: "initialize" };
+  if (field.state === undefined || field.state === null) return { action: "initialize", ...later };
 
   switch (field.state) {
     case "SUCCESS":
     case "ERROR":
       return { action: "ignore", reason: "finished" };
     case "PENDING":
-      return { action: "claim", retry: false };
+      return decidePending(field, sendAt, nowMs);
+    // A person's RETRY acts at once, whatever a backoff or `sendAt` says.
     case "RETRY":
       return { action: "claim", retry: true };
     case "PROCESSING": {
@@ -70,6 +79,22 @@ export function decide(data: Record<string, unknown> | undefined, nowMs: number)
         replaceDelivery: false,
       };
   }
+}
+
+/**
+ * PENDING waits while `nextAttemptTime` is ahead. Before the first attempt, a
+ * `sendAt` that differs from it reschedules (clients may move or bring
+ * forward a scheduled mail); a `sendAt` in the past sends at once.
+ */
+function decidePending(field: DeliveryField, sendAt: number | undefined, nowMs: number): Decision {
+  const due = toMillis(field.nextAttemptTime);
+  const attempted = typeof field.attempts === "number" && field.attempts > 0;
+  if (!attempted && sendAt !== undefined) {
+    if (sendAt <= nowMs) return { action: "claim", retry: false };
+    return due === sendAt ? { action: "ignore", reason: "waiting" } : { action: "schedule", dueAt: sendAt };
+  }
+  if (due !== undefined && due > nowMs) return { action: "ignore", reason: "waiting" };
+  return { action: "claim", retry: false };
 }
 
 /** Reads a Firestore Timestamp (or anything with `toMillis`) as milliseconds. */

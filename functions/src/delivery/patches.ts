@@ -15,9 +15,19 @@ export const LEASE_MS = 60_000;
 
 export type Patch = Record<string, unknown>;
 
-/** The first `delivery` of a new document: PENDING, no attempt made yet. */
-export function pendingPatch(nowMs: number, expireAt?: Timestamp): Patch {
-  return { delivery: initialDelivery(nowMs, expireAt) };
+/**
+ * The first `delivery` of a new document: PENDING, no attempt made yet.
+ * `dueAt` (from `sendAt`) makes it wait for the scheduled dispatcher.
+ */
+export function pendingPatch(nowMs: number, expireAt?: Timestamp, dueAt?: number): Patch {
+  const delivery = initialDelivery(nowMs, expireAt);
+  if (dueAt !== undefined) delivery.nextAttemptTime = Timestamp.fromMillis(dueAt);
+  return { delivery };
+}
+
+/** A scheduled, not yet attempted mail whose `sendAt` moved. */
+export function reschedulePatch(dueAt: number): Patch {
+  return { "delivery.nextAttemptTime": Timestamp.fromMillis(dueAt) };
 }
 
 /**
@@ -47,16 +57,15 @@ export function claimPatch(nowMs: number): { patch: Patch; lease: Timestamp } {
       "delivery.state": "PROCESSING",
       "delivery.startTime": Timestamp.fromMillis(nowMs),
       "delivery.leaseExpireTime": lease,
+      "delivery.nextAttemptTime": FieldValue.delete(),
     },
   };
 }
 
-export function successPatch(info: DeliveryInfo): Patch {
+export function successPatch(info: DeliveryInfo, countsAsAttempt = true): Patch {
   return {
+    ...finished(countsAsAttempt),
     "delivery.state": "SUCCESS",
-    "delivery.attempts": FieldValue.increment(1),
-    "delivery.endTime": FieldValue.serverTimestamp(),
-    "delivery.leaseExpireTime": null,
     "delivery.error": null,
     "delivery.info": info,
   };
@@ -64,19 +73,32 @@ export function successPatch(info: DeliveryInfo): Patch {
 
 /**
  * A failed attempt (`countsAsAttempt`), or a document failed without an
- * attempt (expired lease, unknown state). `info` is removed so that a stale
- * success from an earlier attempt never sits beside an ERROR.
+ * attempt (an unknown state). `info` is removed so that a stale success from
+ * an earlier attempt never sits beside an ERROR.
  */
 export function errorPatch(error: string, countsAsAttempt: boolean): Patch {
-  const patch: Patch = {
+  return {
+    ...finished(countsAsAttempt),
     "delivery.state": "ERROR",
-    "delivery.endTime": FieldValue.serverTimestamp(),
-    "delivery.leaseExpireTime": null,
     "delivery.error": error,
     "delivery.info": FieldValue.delete(),
   };
-  if (countsAsAttempt) patch["delivery.attempts"] = FieldValue.increment(1);
-  return patch;
+}
+
+/**
+ * A failed attempt that will be retried automatically: back to PENDING with
+ * the reason and the time of the next attempt, the attempt counted. `endTime`
+ * is left alone: the mail has not finished.
+ */
+export function retryPatch(error: string, dueAt: number): Patch {
+  return {
+    "delivery.state": "PENDING",
+    "delivery.attempts": FieldValue.increment(1),
+    "delivery.leaseExpireTime": null,
+    "delivery.error": error,
+    "delivery.info": FieldValue.delete(),
+    "delivery.nextAttemptTime": Timestamp.fromMillis(dueAt),
+  };
 }
 
 /** Replaces a `delivery` that is not a map, which dotted paths cannot update. */
@@ -91,6 +113,17 @@ export function replaceDeliveryWithErrorPatch(nowMs: number, error: string): Pat
       error,
     },
   };
+}
+
+/** What every final outcome writes: the end of the attempt and of its lease. */
+function finished(countsAsAttempt: boolean): Patch {
+  const patch: Patch = {
+    "delivery.endTime": FieldValue.serverTimestamp(),
+    "delivery.leaseExpireTime": null,
+    "delivery.nextAttemptTime": FieldValue.delete(),
+  };
+  if (countsAsAttempt) patch["delivery.attempts"] = FieldValue.increment(1);
+  return patch;
 }
 
 function initialDelivery(nowMs: number, expireAt?: Timestamp): Record<string, unknown> {

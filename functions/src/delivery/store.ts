@@ -12,6 +12,7 @@ import {
   Firestore,
   Timestamp,
 } from "firebase-admin/firestore";
+import { LEASE_EXPIRED_ERROR } from "./decide";
 import type { Patch } from "./patches";
 
 /** gRPC codes Firestore uses when a precondition does not hold. */
@@ -47,26 +48,54 @@ export class MailStore {
   }
 
   /**
-   * Applies `patch` only while the attempt that holds `lease` still owns the
-   * document: state PROCESSING with exactly that lease. Used when the cheap
-   * conditional write failed because something else touched the document
-   * (a client editing another field, say) during the send.
+   * The fallback for recording an outcome when the cheap conditional write
+   * failed because something else touched the document during the send (a
+   * client editing another field, say). In a transaction:
+   * - still `owned` (PROCESSING with this attempt's lease): apply `patch`;
+   * - `recovered`: lease recovery already gave up on this very attempt (its
+   *   lease-expired error, attempts counted once) and nothing newer started:
+   *   apply `recoveredPatch`, if any, so the true result replaces the guess;
+   * - otherwise a newer attempt or a person owns the document: write nothing.
    */
-  async updateIfLeaseHeld(path: string, patch: Patch, lease: Timestamp): Promise<boolean> {
+  async updateIfStillOwned(
+    path: string,
+    owner: AttemptOwner,
+    patch: Patch,
+    recoveredPatch?: Patch,
+  ): Promise<"owned" | "recovered" | null> {
     operationCounts.transactions++;
     const ref = this.ref(path);
     return this.db.runTransaction(async (transaction) => {
       operationCounts.reads++;
       const snapshot = await transaction.get(ref);
-      const current: unknown = snapshot.exists ? snapshot.get("delivery.leaseExpireTime") : undefined;
-      const held =
-        snapshot.get("delivery.state") === "PROCESSING" && current instanceof Timestamp && lease.isEqual(current);
-      if (!held) return false;
+      if (!snapshot.exists) return null;
+      const state: unknown = snapshot.get("delivery.state");
+      const lease: unknown = snapshot.get("delivery.leaseExpireTime");
+      let verdict: "owned" | "recovered" | null = null;
+      if (state === "PROCESSING" && lease instanceof Timestamp && owner.lease.isEqual(lease)) {
+        verdict = "owned";
+      } else if (
+        recoveredPatch &&
+        (state === "ERROR" || state === "PENDING") &&
+        snapshot.get("delivery.error") === LEASE_EXPIRED_ERROR &&
+        snapshot.get("delivery.attempts") === owner.attemptsBefore + 1 &&
+        (lease === null || lease === undefined)
+      ) {
+        verdict = "recovered";
+      }
+      const chosen = verdict === "owned" ? patch : verdict === "recovered" ? recoveredPatch : undefined;
+      if (!chosen) return null;
       operationCounts.writes++;
-      transaction.update(ref, patch);
-      return true;
+      transaction.update(ref, chosen);
+      return verdict;
     });
   }
+}
+
+/** Identifies one delivery attempt: the lease it claimed, and the attempts counted before it. */
+export interface AttemptOwner {
+  lease: Timestamp;
+  attemptsBefore: number;
 }
 
 function isLostPrecondition(error: unknown): boolean {

@@ -1,8 +1,8 @@
 /**
  * processQueue: runs on every write to a mail document. The pipeline is
- * decide → validate and prepare → initialise → claim → send → record, and
- * every write is conditioned on the version of the document this invocation
- * last saw, so that a duplicate or stale event can never send twice.
+ * decide → check → initialise → claim → compose → send → record, and every
+ * write is conditioned on the version of the document this invocation last
+ * saw, so that a duplicate or stale event can never send twice.
  *
  * Deviation from the original: the invocation that initialises a new
  * document claims and sends it at once, instead of waiting for the trigger
@@ -11,21 +11,24 @@
 import type { Change, DocumentSnapshot, FirestoreEvent } from "firebase-functions/v2/firestore";
 import type { SendMailOptions } from "nodemailer";
 import type { Timestamp } from "firebase-admin/firestore";
+import { composeMessage, needsLookups } from "../compose-message";
 import { getConfig, type Config } from "../config";
-import { decide, LEASE_EXPIRED_ERROR, type Decision } from "../delivery/decide";
+import { decide, type Decision } from "../delivery/decide";
 import {
   claimPatch,
   errorPatch,
   newDocumentErrorPatch,
   pendingPatch,
   replaceDeliveryWithErrorPatch,
+  reschedulePatch,
   successPatch,
   type Patch,
 } from "../delivery/patches";
-import type { MailStore } from "../delivery/store";
+import { expiryPatch, failurePatch, type RetrySettings } from "../delivery/retry-policy";
+import { validateSendAt } from "../delivery/send-at";
+import type { AttemptOwner, MailStore } from "../delivery/store";
 import { ConfigError, SendEmailError, ValidationError, errorText } from "../errors";
 import * as logs from "../logs";
-import { composeMessage, needsLookups } from "../compose-message";
 import { preparePayload } from "../prepare-payload";
 import { getStore, getTransport } from "../runtime";
 import { expireAtFor } from "../ttl";
@@ -62,10 +65,12 @@ interface Job {
 async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: Job): Promise<void> {
   const { store, path, version } = job;
   switch (decision.action) {
-    case "expire":
+    case "expire": {
       logs.leaseExpired(path);
-      await writeOrStop(store, path, errorPatch(LEASE_EXPIRED_ERROR, false), version, "expire");
+      const { patch } = expiryPatch(retrySettings(), attemptsOf(job.data), Date.now());
+      await writeOrStop(store, path, patch, version, "expire");
       return;
+    }
     case "fail": {
       logs.unknownState(path, (job.data.delivery as { state?: unknown } | undefined)?.state);
       const patch = decision.replaceDelivery
@@ -74,15 +79,19 @@ async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: 
       await writeOrStop(store, path, patch, version, "fail");
       return;
     }
+    case "schedule":
+      await writeOrStop(store, path, reschedulePatch(decision.dueAt), version, "schedule");
+      return;
     case "initialize":
     case "claim":
-      await deliver(decision.action === "initialize", job);
+      await deliver(decision, job);
       return;
   }
 }
 
-async function deliver(isNew: boolean, job: Job): Promise<void> {
+async function deliver(decision: Extract<Decision, { action: "initialize" | "claim" }>, job: Job): Promise<void> {
   const { store, path } = job;
+  const isNew = decision.action === "initialize";
 
   // Validate before claiming: a document that cannot be sent goes straight
   // to ERROR in one write and never holds a lease. What needs Firestore reads
@@ -101,21 +110,24 @@ async function deliver(isNew: boolean, job: Job): Promise<void> {
   let version: Timestamp | null = job.version;
   if (isNew) {
     const now = Date.now();
-    version = await writeOrStop(store, path, pendingPatch(now, expireAtFor(config, now)), version, "initialize");
-    if (!version) return;
+    const dueAt = decision.dueAt;
+    version = await writeOrStop(store, path, pendingPatch(now, expireAtFor(config, now), dueAt), version, "initialize");
+    // A mail scheduled with `sendAt` waits for the scheduled dispatcher.
+    if (!version || dueAt !== undefined) return;
   }
 
   const { patch: claim, lease } = claimPatch(Date.now());
   const claimed = await writeOrStop(store, path, claim, version, "claim");
   if (!claimed) return;
 
-  const outcome = await attempt(path, config, () => checked.message ?? composeMessage(mail, config, store.db));
+  const owner: AttemptOwner = { lease, attemptsBefore: isNew ? 0 : attemptsOf(job.data) };
+  const outcome = await attempt(path, config, owner, () => checked.message ?? composeMessage(mail, config, store.db));
   // The conditional write is the cheap path; if anything touched the document
-  // during the send, fall back to checking that this attempt still holds its
-  // lease, so a late result never overwrites a newer attempt's state.
+  // during the send, fall back to checking, in a transaction, that this
+  // attempt still owns it, so a late result never overwrites a newer attempt.
   const recorded =
     (await store.updateIf(path, outcome.patch, claimed)) !== null ||
-    (await store.updateIfLeaseHeld(path, outcome.patch, lease));
+    (await store.updateIfStillOwned(path, owner, outcome.patch, outcome.recoveredPatch)) !== null;
   if (!recorded) logs.lateResultDiscarded(path, outcome.state);
 }
 
@@ -132,6 +144,7 @@ function check(job: Job): Checked {
   try {
     config = getConfig();
     const { mail, ignoredFields } = validateMailDocument(job.data);
+    validateSendAt(job.data);
     if (ignoredFields.length > 0) logs.ignoredMessageFields(job.path, ignoredFields);
     if (needsLookups(mail)) return { config, mail };
     return { config, mail, message: preparePayload(mail, config) };
@@ -145,22 +158,48 @@ function check(job: Job): Checked {
   }
 }
 
+/** Retry settings; under a broken config, none (a stuck lease must still end, in ERROR). */
+function retrySettings(): RetrySettings {
+  try {
+    return getConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return { maxAttempts: 1, retryBackoffSeconds: 60 };
+  }
+}
+
+interface Outcome {
+  state: "SUCCESS" | "ERROR" | "PENDING";
+  patch: Patch;
+  /** What to write if lease recovery already gave up on this attempt (see MailStore.updateIfStillOwned). */
+  recoveredPatch?: Patch;
+}
+
 /** One delivery attempt: compose (if not done yet), send, and say what to record. */
 async function attempt(
   path: string,
   config: Config,
+  owner: AttemptOwner,
   compose: () => SendMailOptions | Promise<SendMailOptions>,
-): Promise<{ state: "SUCCESS" | "ERROR"; patch: Patch }> {
+): Promise<Outcome> {
   try {
     const message = await compose();
     const info = await getTransport(config).send(message);
     logs.delivered(path, info);
-    return { state: "SUCCESS", patch: successPatch(info) };
+    return { state: "SUCCESS", patch: successPatch(info), recoveredPatch: successPatch(info, false) };
   } catch (error) {
     const text = logs.redact(errorText(error));
+    const transient = error instanceof SendEmailError && error.transient;
     logs.deliveryFailed(path, error instanceof SendEmailError ? error.code : "unknown", text);
-    return { state: "ERROR", patch: errorPatch(text, true) };
+    const { state, patch } = failurePatch(config, text, transient, owner.attemptsBefore, Date.now());
+    // A retry already scheduled by lease recovery stands; a final error replaces its guess.
+    return { state, patch, recoveredPatch: state === "ERROR" ? errorPatch(text, false) : undefined };
   }
+}
+
+function attemptsOf(data: Record<string, unknown>): number {
+  const attempts = (data.delivery as { attempts?: unknown } | undefined)?.attempts;
+  return typeof attempts === "number" && Number.isSafeInteger(attempts) && attempts >= 0 ? attempts : 0;
 }
 
 async function writeOrStop(

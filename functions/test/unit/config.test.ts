@@ -42,6 +42,8 @@ describe("parseConfig: defaults", () => {
       defaultFrom: "noreply@example.com",
       ttlExpireType: "never",
       ttlExpireValue: 1,
+      maxAttempts: 1,
+      retryBackoffSeconds: 60,
     });
   });
 
@@ -174,6 +176,10 @@ describe("parseConfig: each problem names the param, the expectation and the val
     ["TLS_OPTIONS array", { TLS_OPTIONS: "[1]" }, "TLS_OPTIONS must be a JSON object of Node.js TLS options, got an array"],
     ["TLS_OPTIONS null", { TLS_OPTIONS: "null" }, "got null"],
     ["TLS_OPTIONS number", { TLS_OPTIONS: "42" }, "got number"],
+    ["MAX_ATTEMPTS 0", { MAX_ATTEMPTS: "0" }, 'MAX_ATTEMPTS must be a whole number from 1 to 10, got "0"'],
+    ["MAX_ATTEMPTS three", { MAX_ATTEMPTS: "three" }, 'MAX_ATTEMPTS must be a whole number from 1 to 10, got "three"'],
+    ["RETRY_BACKOFF_SECONDS 2h", { RETRY_BACKOFF_SECONDS: "7200" }, 'RETRY_BACKOFF_SECONDS must be a whole number from 1 to 3600, got "7200"'],
+    ["RETRY_BACKOFF_SECONDS 1e3", { RETRY_BACKOFF_SECONDS: "1e3" }, 'got "1e3"'],
   ])("%s", (_, overrides, expected) => {
     expect(problemsOf({ ...MINIMAL, ...overrides })).toContain(expected);
   });

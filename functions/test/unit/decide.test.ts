@@ -94,3 +94,51 @@ describe("lease timing", () => {
     expect(LEASE_EXPIRED_ERROR).toBe("Message processing lease expired.");
   });
 });
+
+describe("decide: waiting, sendAt and retries", () => {
+  const at = (ms: number) => Timestamp.fromMillis(ms);
+  const table: Array<[string, Record<string, unknown>, Decision]> = [
+    ["a new document with sendAt ahead waits", { ...doc(), sendAt: at(NOW + 3_600_000) }, { action: "initialize", dueAt: NOW + 3_600_000 }],
+    ["a new document with sendAt past sends now", { ...doc(), sendAt: at(NOW - 1) }, { action: "initialize" }],
+    ["a new document with a sendAt that is not a timestamp is left to validation", { ...doc(), sendAt: "tomorrow" }, { action: "initialize" }],
+    [
+      "PENDING waiting for its sendAt",
+      { ...doc({ state: "PENDING", attempts: 0, nextAttemptTime: at(NOW + 5000) }), sendAt: at(NOW + 5000) },
+      { action: "ignore", reason: "waiting" },
+    ],
+    [
+      "PENDING whose sendAt was moved later",
+      { ...doc({ state: "PENDING", attempts: 0, nextAttemptTime: at(NOW + 5000) }), sendAt: at(NOW + 9000) },
+      { action: "schedule", dueAt: NOW + 9000 },
+    ],
+    [
+      "PENDING whose sendAt was brought into the past",
+      { ...doc({ state: "PENDING", attempts: 0, nextAttemptTime: at(NOW + 5000) }), sendAt: at(NOW - 1) },
+      { action: "claim", retry: false },
+    ],
+    [
+      "PENDING waiting for a retry backoff",
+      doc({ state: "PENDING", attempts: 1, nextAttemptTime: at(NOW + 60_000) }),
+      { action: "ignore", reason: "waiting" },
+    ],
+    [
+      "PENDING whose retry is due",
+      doc({ state: "PENDING", attempts: 1, nextAttemptTime: at(NOW) }),
+      { action: "claim", retry: false },
+    ],
+    [
+      "an attempted mail ignores its old sendAt",
+      { ...doc({ state: "PENDING", attempts: 1 }), sendAt: at(NOW + 60_000) },
+      { action: "claim", retry: false },
+    ],
+    [
+      "RETRY acts at once, whatever the backoff says",
+      doc({ state: "RETRY", attempts: 1, nextAttemptTime: at(NOW + 60_000) }),
+      { action: "claim", retry: true },
+    ],
+  ];
+
+  test.each(table)("%s", (_name, data, expected) => {
+    expect(decide(data, NOW)).toEqual(expected);
+  });
+});

@@ -29,6 +29,7 @@ describe("delivery patches", () => {
       "delivery.state": "PROCESSING",
       "delivery.startTime": Timestamp.fromMillis(NOW),
       "delivery.leaseExpireTime": lease,
+      "delivery.nextAttemptTime": FieldValue.delete(),
     });
   });
 
