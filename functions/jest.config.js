@@ -20,7 +20,8 @@ module.exports = {
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
       globalSetup: "<rootDir>/test/helpers/global-setup.ts",
       globalTeardown: "<rootDir>/test/helpers/global-teardown.ts",
-      testTimeout: 60000,
+      // A project-level testTimeout is ignored by jest; the setup file sets it.
+      setupFilesAfterEnv: ["<rootDir>/test/helpers/integration-setup.ts"],
     },
   ],
 };

@@ -90,3 +90,27 @@ function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/** Uids skipped because no user document or no usable `email` was found; logged by uid, never by address. */
+export function uidsWithoutEmail(path: string, uids: string[]): void {
+  logger.warn("Some user ids have no user document or no email address and were skipped", {
+    path,
+    count: uids.length,
+    uids: uids.slice(0, 20).map((uid) => uid.slice(0, 128)),
+  });
+}
+
+export function ignoredTemplateFields(path: string, template: string, fields: string[]): void {
+  logger.warn("Unsupported attachment fields in a template were ignored", { path, template: template.slice(0, 128), fields });
+}
+
+export function maintenanceDone(report: { expired: number; released: number; cleaned: number; skipped: number }): void {
+  if (report.expired + report.released + report.cleaned + report.skipped > 0) {
+    logger.info("Scheduled maintenance finished", report);
+  }
+}
+
+/** An OAuth2 access token was obtained from the refresh token; logged without the token. */
+export function oauth2TokenIssued(host: string | undefined, expiresAt: number | undefined): void {
+  logger.info("OAuth2 access token obtained", { host, expiresAt: expiresAt ? new Date(expiresAt).toISOString() : undefined });
+}

@@ -87,6 +87,9 @@ export function decide(data: Record<string, unknown> | undefined, nowMs: number)
  * forward a scheduled mail); a `sendAt` in the past sends at once.
  */
 function decidePending(field: DeliveryField, sendAt: number | undefined, nowMs: number): Decision {
+  // null: released by the scheduled sweep, which found it due. Trusting the
+  // sweep's clock keeps a small skew between instances from re-scheduling it.
+  if (field.nextAttemptTime === null) return { action: "claim", retry: false };
   const due = toMillis(field.nextAttemptTime);
   const attempted = typeof field.attempts === "number" && field.attempts > 0;
   if (!attempted && sendAt !== undefined) {

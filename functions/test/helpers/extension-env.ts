@@ -8,11 +8,20 @@ import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { resetConfigForTests } from "../../src/config";
 import { resetRuntime } from "../../src/runtime";
 
+/** Every param of extension.yaml, so that one test's settings never leak into the next. */
 const PARAMS = [
   "DATABASE",
+  "DATABASE_REGION",
   "AUTH_TYPE",
   "SMTP_CONNECTION_URI",
   "SMTP_PASSWORD",
+  "HOST",
+  "OAUTH_PORT",
+  "OAUTH_SECURE",
+  "CLIENT_ID",
+  "CLIENT_SECRET",
+  "REFRESH_TOKEN",
+  "USER",
   "MAIL_COLLECTION",
   "DEFAULT_FROM",
   "DEFAULT_REPLY_TO",
@@ -21,6 +30,9 @@ const PARAMS = [
   "TTL_EXPIRE_TYPE",
   "TTL_EXPIRE_VALUE",
   "TLS_OPTIONS",
+  "MAX_ATTEMPTS",
+  "RETRY_BACKOFF_SECONDS",
+  "MAINTENANCE_SCHEDULE",
 ];
 
 /** Replaces the extension's params with `params` (unset ones are removed) and drops cached config and transports. */

@@ -32,6 +32,12 @@ export interface SmtpSinkOptions {
    * because smtp-server's built-in certificate has expired.
    */
   tls?: "implicit" | "starttls";
+  /**
+   * Runs once a message has been received and recorded, before the server
+   * replies 250: a test can hold the reply (to act during a send) or kill
+   * the sending process (a crash after the mail went out).
+   */
+  beforeReply?: (mail: ReceivedMail) => Promise<void> | void;
 }
 
 /** One message as the server received it: parsed, plus the SMTP envelope and the raw bytes. */
@@ -131,9 +137,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         };
         // Parse before replying, so the message is recorded by the time the client sees 250.
         simpleParser(raw).then(
-          (parsed) => {
-            messages.push({ parsed, envelope, raw, secure: session.secure });
+          async (parsed) => {
+            const mail = { parsed, envelope, raw, secure: session.secure };
+            messages.push(mail);
             changes.emit("change");
+            await options.beforeReply?.(mail);
             callback(null);
           },
           (error: Error) => callback(error),

@@ -127,6 +127,11 @@ describe("decide: waiting, sendAt and retries", () => {
       { action: "claim", retry: false },
     ],
     [
+      "PENDING released by the sweep (nextAttemptTime null) is sent, whatever sendAt says",
+      { ...doc({ state: "PENDING", attempts: 0, nextAttemptTime: null }), sendAt: at(NOW + 5000) },
+      { action: "claim", retry: false },
+    ],
+    [
       "an attempted mail ignores its old sendAt",
       { ...doc({ state: "PENDING", attempts: 1 }), sendAt: at(NOW + 60_000) },
       { action: "claim", retry: false },

@@ -1,0 +1,189 @@
+/**
+ * The scheduled sweep (maintainQueue) against the Firestore emulator: expired
+ * leases end, live and renewed ones are never touched, concurrent sweeps
+ * write each document once, and a late result never clobbers a newer attempt.
+ */
+import { Timestamp, type Firestore } from "firebase-admin/firestore";
+import { LEASE_EXPIRED_ERROR } from "../../src/delivery/decide";
+import { MailStore } from "../../src/delivery/store";
+import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { maintainQueue } from "../../src/index";
+import { clearFirestore } from "../helpers/firestore-emulator";
+import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
+import { configureExtension, testFirestore } from "../helpers/extension-env";
+
+const PROJECT = "demo-recovery";
+const NOW = Date.now();
+const message = { subject: "x", text: "y" };
+
+describeWithEmulator("lease recovery by the scheduled sweep", () => {
+  let db: Firestore;
+
+  beforeAll(() => {
+    db = testFirestore(PROJECT);
+  });
+
+  beforeEach(async () => {
+    await clearFirestore(emulatorHost!, PROJECT);
+    configureExtension({ SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525", DEFAULT_FROM: "noreply@example.com" });
+  });
+
+  function processing(leaseMs: number, attempts = 0) {
+    return {
+      to: "a@example.com",
+      message,
+      delivery: {
+        state: "PROCESSING",
+        attempts,
+        startTime: Timestamp.fromMillis(leaseMs - 60_000),
+        leaseExpireTime: Timestamp.fromMillis(leaseMs),
+        error: null,
+      },
+    };
+  }
+
+  test("an expired lease ends in ERROR, counted as an attempt; a live one is untouched", async () => {
+    await db.doc("mail/dead").set(processing(NOW - 1000));
+    await db.doc("mail/alive").set(processing(NOW + 30_000));
+
+    const report = await runMaintenance(NOW);
+    expect(report).toMatchObject({ expired: 1, skipped: 0 });
+
+    const dead = (await db.doc("mail/dead").get()).get("delivery");
+    expect(dead.state).toBe("ERROR");
+    expect(dead.error).toBe(LEASE_EXPIRED_ERROR);
+    expect(dead.attempts).toBe(1);
+    expect(dead.leaseExpireTime).toBeNull();
+    expect(dead.endTime).toBeInstanceOf(Timestamp);
+
+    const alive = (await db.doc("mail/alive").get()).get("delivery");
+    expect(alive.state).toBe("PROCESSING");
+    expect(alive.leaseExpireTime.toMillis()).toBe(NOW + 30_000);
+  });
+
+  test("with automatic retries an expired lease becomes a retry with a due time", async () => {
+    configureExtension({
+      SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525",
+      DEFAULT_FROM: "noreply@example.com",
+      MAX_ATTEMPTS: "3",
+      RETRY_BACKOFF_SECONDS: "60",
+    });
+    await db.doc("mail/dead").set(processing(NOW - 1000));
+    await runMaintenance(NOW);
+    const delivery = (await db.doc("mail/dead").get()).get("delivery");
+    expect(delivery.state).toBe("PENDING");
+    expect(delivery.error).toBe(LEASE_EXPIRED_ERROR);
+    expect(delivery.attempts).toBe(1);
+    expect(delivery.nextAttemptTime.toMillis()).toBeGreaterThan(NOW);
+  });
+
+  test("a lease renewed after the sweep read it is never overwritten", async () => {
+    const ref = db.doc("mail/renewed");
+    await ref.set(processing(NOW - 1000));
+    const stale = await db.collection("mail").where("delivery.leaseExpireTime", "<=", Timestamp.fromMillis(NOW)).get();
+    // Another attempt claims the document between the sweep's query and its write.
+    await ref.update({ "delivery.leaseExpireTime": Timestamp.fromMillis(NOW + 60_000) });
+    const store = new MailStore(db);
+    const written = await store.updateIf(ref.path, { "delivery.state": "ERROR" }, stale.docs[0].updateTime);
+    expect(written).toBeNull();
+    expect((await ref.get()).get("delivery.state")).toBe("PROCESSING");
+    expect((await runMaintenance(NOW)).expired).toBe(0);
+  });
+
+  test("two sweeps at once write each expired document exactly once", async () => {
+    const batch = db.batch();
+    for (let i = 0; i < 30; i++) batch.set(db.doc(`mail/d${i}`), processing(NOW - 1000 - i));
+    await batch.commit();
+
+    const [a, b] = await Promise.all([runMaintenance(NOW), runMaintenance(NOW)]);
+    expect(a.expired + b.expired).toBe(30);
+    const docs = await db.collection("mail").get();
+    for (const doc of docs.docs) {
+      expect(doc.get("delivery.state")).toBe("ERROR");
+      expect(doc.get("delivery.attempts")).toBe(1);
+    }
+  });
+
+  test("more expired documents than one batch are all recovered in one run", async () => {
+    const writer = db.bulkWriter();
+    for (let i = 0; i < 250; i++) void writer.set(db.doc(`mail/many${i}`), processing(NOW - 1000 - i));
+    await writer.close();
+    expect((await runMaintenance(NOW)).expired).toBe(250);
+  });
+
+  test("a stale lease on a document a person moved out of PROCESSING is cleared, not failed", async () => {
+    const data = processing(NOW - 1000);
+    data.delivery.state = "SUCCESS";
+    await db.doc("mail/hand-edited").set(data);
+    expect((await runMaintenance(NOW)).cleaned).toBe(1);
+    const delivery = (await db.doc("mail/hand-edited").get()).get("delivery");
+    expect(delivery.state).toBe("SUCCESS");
+    expect(delivery.leaseExpireTime).toBeNull();
+  });
+
+  test("documents outside the mail collection are never touched", async () => {
+    await db.doc("other/doc").set(processing(NOW - 1000));
+    await runMaintenance(NOW);
+    expect((await db.doc("other/doc").get()).get("delivery.state")).toBe("PROCESSING");
+  });
+
+  test("a wildcard MAIL_COLLECTION is swept across every matching subcollection", async () => {
+    configureExtension({
+      SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525",
+      DEFAULT_FROM: "noreply@example.com",
+      MAIL_COLLECTION: "users/{uid}/mail",
+    });
+    await db.doc("users/u1/mail/a").set(processing(NOW - 1000));
+    await db.doc("users/u2/mail/b").set(processing(NOW - 1000));
+    await db.doc("teams/t1/mail/c").set(processing(NOW - 1000));
+    expect((await runMaintenance(NOW)).expired).toBe(2);
+    expect((await db.doc("teams/t1/mail/c").get()).get("delivery.state")).toBe("PROCESSING");
+  });
+
+  test("the exported scheduled function runs the sweep", async () => {
+    await db.doc("mail/dead").set(processing(Date.now() - 1000));
+    await maintainQueue.run({}, {});
+    expect((await db.doc("mail/dead").get()).get("delivery.state")).toBe("ERROR");
+  });
+});
+
+describeWithEmulator("a late result never clobbers a newer attempt", () => {
+  let db: Firestore;
+  let store: MailStore;
+  const lease = Timestamp.fromMillis(NOW + 60_000);
+  const owner = { lease, attemptsBefore: 0 };
+  const success = { "delivery.state": "SUCCESS", "delivery.attempts": 1 };
+  const recovered = { "delivery.state": "SUCCESS", "delivery.error": null };
+
+  beforeAll(() => {
+    db = testFirestore(PROJECT);
+    store = new MailStore(db);
+  });
+
+  beforeEach(async () => {
+    await clearFirestore(emulatorHost!, PROJECT);
+  });
+
+  test("an attempt that still holds its lease records its result, whatever else changed", async () => {
+    await db.doc("mail/m").set({ note: "edited during the send", delivery: { state: "PROCESSING", attempts: 0, leaseExpireTime: lease } });
+    expect(await store.updateIfStillOwned("mail/m", owner, success, recovered)).toBe("owned");
+    expect((await db.doc("mail/m").get()).get("delivery.state")).toBe("SUCCESS");
+  });
+
+  test("a result arriving after recovery gave up on the same attempt replaces the guess", async () => {
+    await db.doc("mail/m").set({ delivery: { state: "ERROR", attempts: 1, error: LEASE_EXPIRED_ERROR, leaseExpireTime: null } });
+    expect(await store.updateIfStillOwned("mail/m", owner, success, recovered)).toBe("recovered");
+    const delivery = (await db.doc("mail/m").get()).get("delivery");
+    expect(delivery).toMatchObject({ state: "SUCCESS", attempts: 1, error: null });
+  });
+
+  test("a newer attempt's lease, or a person's RETRY, wins over a late result", async () => {
+    const newer = Timestamp.fromMillis(NOW + 120_000);
+    await db.doc("mail/newer").set({ delivery: { state: "PROCESSING", attempts: 1, leaseExpireTime: newer } });
+    await db.doc("mail/retry").set({ delivery: { state: "RETRY", attempts: 1, error: LEASE_EXPIRED_ERROR, leaseExpireTime: null } });
+    expect(await store.updateIfStillOwned("mail/newer", owner, success, recovered)).toBeNull();
+    expect(await store.updateIfStillOwned("mail/retry", owner, success, recovered)).toBeNull();
+    expect((await db.doc("mail/newer").get()).get("delivery.state")).toBe("PROCESSING");
+    expect((await db.doc("mail/retry").get()).get("delivery.state")).toBe("RETRY");
+  });
+});
