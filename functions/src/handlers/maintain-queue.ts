@@ -18,12 +18,13 @@
  */
 import { FieldValue, Timestamp, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { getConfig } from "../config";
-import { toMillis } from "../delivery/decide";
+import { LEASE_EXPIRED_ERROR, toMillis } from "../delivery/decide";
 import { mailCollection, type MailCollection } from "../delivery/mail-collection";
 import type { Patch } from "../delivery/patches";
 import { expiryPatch, type RetrySettings } from "../delivery/retry-policy";
 import type { MailStore } from "../delivery/store";
 import { ConfigError } from "../errors";
+import { eventBatch } from "../event-batch";
 import * as logs from "../logs";
 import { getStore } from "../runtime";
 
@@ -61,7 +62,7 @@ export async function runMaintenance(nowMs = Date.now()): Promise<MaintenanceRep
     const state = doc.get("delivery.state");
     const lease = toMillis(doc.get("delivery.leaseExpireTime"));
     if (state === "PROCESSING" && lease !== undefined && lease <= nowMs) {
-      return count(report, "expired", await write(store, doc, expiry(config, doc, nowMs)));
+      return expire(store, config, doc, nowMs, report);
     }
     // A lease left on a document that is no longer PROCESSING (a person
     // changed the state by hand) would match this query for ever.
@@ -80,11 +81,26 @@ export async function runMaintenance(nowMs = Date.now()): Promise<MaintenanceRep
   return report;
 }
 
-function expiry(settings: RetrySettings, doc: QueryDocumentSnapshot, nowMs: number): Patch {
-  const attempts = doc.get("delivery.attempts");
-  const before = typeof attempts === "number" && Number.isSafeInteger(attempts) && attempts >= 0 ? attempts : 0;
+/** Ends a dead attempt (ERROR, or a retry) and publishes the end of that attempt. */
+async function expire(
+  store: MailStore,
+  settings: RetrySettings,
+  doc: QueryDocumentSnapshot,
+  nowMs: number,
+  report: MaintenanceReport,
+): Promise<void> {
+  const counted = doc.get("delivery.attempts");
+  const before = typeof counted === "number" && Number.isSafeInteger(counted) && counted >= 0 ? counted : 0;
+  const { state, patch } = expiryPatch(settings, before, nowMs);
+  const written = await write(store, doc, patch);
+  count(report, "expired", written);
+  if (!written) return;
   logs.leaseExpired(doc.ref.path);
-  return expiryPatch(settings, before, nowMs).patch;
+  const events = eventBatch(doc.ref.path);
+  const ended = { state, attempts: before + 1, error: LEASE_EXPIRED_ERROR };
+  events.publish("onError", ended);
+  events.publish("onComplete", ended);
+  await events.flush();
 }
 
 /** Pages through the documents whose `field` is at or before `now`, oldest first. */

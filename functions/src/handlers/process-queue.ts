@@ -13,7 +13,7 @@ import type { SendMailOptions } from "nodemailer";
 import type { Timestamp } from "firebase-admin/firestore";
 import { composeMessage, needsLookups } from "../compose-message";
 import { getConfig, type Config } from "../config";
-import { decide, type Decision } from "../delivery/decide";
+import { decide, LEASE_EXPIRED_ERROR, type Decision } from "../delivery/decide";
 import {
   claimPatch,
   errorPatch,
@@ -28,11 +28,12 @@ import { expiryPatch, failurePatch, type RetrySettings } from "../delivery/retry
 import { validateSendAt } from "../delivery/send-at";
 import type { AttemptOwner, MailStore } from "../delivery/store";
 import { ConfigError, SendEmailError, ValidationError, errorText } from "../errors";
+import { eventBatch, type EventBatch } from "../event-batch";
 import * as logs from "../logs";
 import { preparePayload } from "../prepare-payload";
 import { getStore, getTransport } from "../runtime";
 import { expireAtFor } from "../ttl";
-import type { MailRequest } from "../types";
+import type { DeliveryInfo, MailRequest } from "../types";
 import { validateMailDocument } from "../validation";
 
 export type MailWriteEvent = FirestoreEvent<Change<DocumentSnapshot> | undefined, { documentId: string }>;
@@ -43,15 +44,17 @@ export async function handleMailWrite(event: MailWriteEvent): Promise<void> {
   if (decision.action === "ignore" || !after?.updateTime) return;
 
   const path = after.ref.path;
+  const events = eventBatch(path);
   try {
     const store = getStore(event.database || "(default)");
-    await carryOut(decision, { store, path, data: after.data() ?? {}, version: after.updateTime });
+    await carryOut(decision, { store, path, data: after.data() ?? {}, version: after.updateTime, events });
   } catch (error) {
     // Firestore itself failed (unavailable, permission denied). Nothing was
     // sent after a write that did not land; a claimed document is recovered
     // when its lease expires.
     logs.unexpectedError(path, error);
   }
+  await events.flush();
 }
 
 interface Job {
@@ -60,15 +63,21 @@ interface Job {
   data: Record<string, unknown>;
   /** The update time of the version of the document this invocation acts on. */
   version: Timestamp;
+  /** Lifecycle events, published for each transition this invocation's writes made. */
+  events: EventBatch;
 }
 
 async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: Job): Promise<void> {
-  const { store, path, version } = job;
+  const { store, path, version, events } = job;
   switch (decision.action) {
     case "expire": {
       logs.leaseExpired(path);
-      const { patch } = expiryPatch(retrySettings(), attemptsOf(job.data), Date.now());
-      await writeOrStop(store, path, patch, version, "expire");
+      const attempts = attemptsOf(job.data) + 1;
+      const { state, patch } = expiryPatch(retrySettings(), attempts - 1, Date.now());
+      if (await writeOrStop(store, path, patch, version, "expire")) {
+        events.publish("onError", { state, attempts, error: LEASE_EXPIRED_ERROR });
+        events.publish("onComplete", { state, attempts, error: LEASE_EXPIRED_ERROR });
+      }
       return;
     }
     case "fail": {
@@ -76,7 +85,9 @@ async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: 
       const patch = decision.replaceDelivery
         ? replaceDeliveryWithErrorPatch(Date.now(), decision.error)
         : errorPatch(decision.error, false);
-      await writeOrStop(store, path, patch, version, "fail");
+      if (await writeOrStop(store, path, patch, version, "fail")) {
+        events.publish("onError", { state: "ERROR", attempts: attemptsOf(job.data), error: decision.error });
+      }
       return;
     }
     case "schedule":
@@ -90,8 +101,9 @@ async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: 
 }
 
 async function deliver(decision: Extract<Decision, { action: "initialize" | "claim" }>, job: Job): Promise<void> {
-  const { store, path } = job;
+  const { store, path, events } = job;
   const isNew = decision.action === "initialize";
+  const attemptsBefore = isNew ? 0 : attemptsOf(job.data);
 
   // Validate before claiming: a document that cannot be sent goes straight
   // to ERROR in one write and never holds a lease. What needs Firestore reads
@@ -102,7 +114,12 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
     const patch = isNew
       ? newDocumentErrorPatch(Date.now(), checked.error, expireAt(checked.config))
       : errorPatch(checked.error, true);
-    await writeOrStop(store, path, patch, job.version, "reject");
+    if (await writeOrStop(store, path, patch, job.version, "reject")) {
+      if (isNew) events.publish("onStart", {});
+      const failed = { state: "ERROR", attempts: attemptsBefore + 1, error: checked.error };
+      events.publish("onError", failed);
+      events.publish("onComplete", failed);
+    }
     return;
   }
   const { config, mail } = checked;
@@ -112,23 +129,36 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
     const now = Date.now();
     const dueAt = decision.dueAt;
     version = await writeOrStop(store, path, pendingPatch(now, expireAtFor(config, now), dueAt), version, "initialize");
+    if (!version) return;
+    events.publish("onStart", {});
+    events.publish("onPending", { state: "PENDING", attempts: 0 });
     // A mail scheduled with `sendAt` waits for the scheduled dispatcher.
-    if (!version || dueAt !== undefined) return;
+    if (dueAt !== undefined) return;
   }
 
   const { patch: claim, lease } = claimPatch(Date.now());
   const claimed = await writeOrStop(store, path, claim, version, "claim");
   if (!claimed) return;
+  if (decision.action === "claim" && decision.retry) events.publish("onRetry", { state: "PROCESSING", attempts: attemptsBefore });
+  events.publish("onProcessing", { state: "PROCESSING", attempts: attemptsBefore });
 
-  const owner: AttemptOwner = { lease, attemptsBefore: isNew ? 0 : attemptsOf(job.data) };
+  const owner: AttemptOwner = { lease, attemptsBefore };
   const outcome = await attempt(path, config, owner, () => checked.message ?? composeMessage(mail, config, store.db));
   // The conditional write is the cheap path; if anything touched the document
   // during the send, fall back to checking, in a transaction, that this
   // attempt still owns it, so a late result never overwrites a newer attempt.
   const recorded =
-    (await store.updateIf(path, outcome.patch, claimed)) !== null ||
-    (await store.updateIfStillOwned(path, owner, outcome.patch, outcome.recoveredPatch)) !== null;
-  if (!recorded) logs.lateResultDiscarded(path, outcome.state);
+    (await store.updateIf(path, outcome.patch, claimed)) !== null
+      ? "owned"
+      : await store.updateIfStillOwned(path, owner, outcome.patch, outcome.recoveredPatch);
+  if (!recorded) {
+    logs.lateResultDiscarded(path, outcome.state);
+    return;
+  }
+  const result = { state: outcome.state, attempts: attemptsBefore + 1, error: outcome.error, info: outcome.info };
+  events.publish(outcome.info ? "onSuccess" : "onError", result);
+  // Recovery already published the end of this attempt when it gave up on it.
+  if (recorded === "owned") events.publish("onComplete", result);
 }
 
 type Checked = { config: Config; mail: MailRequest; message?: SendMailOptions } | { error: string; config?: Config };
@@ -170,6 +200,10 @@ function retrySettings(): RetrySettings {
 
 interface Outcome {
   state: "SUCCESS" | "ERROR" | "PENDING";
+  /** On success, what `delivery.info` records. */
+  info: DeliveryInfo | null;
+  /** On failure, what `delivery.error` records. */
+  error: string | null;
   patch: Patch;
   /** What to write if lease recovery already gave up on this attempt (see MailStore.updateIfStillOwned). */
   recoveredPatch?: Patch;
@@ -186,14 +220,14 @@ async function attempt(
     const message = await compose();
     const info = await getTransport(config).send(message);
     logs.delivered(path, info);
-    return { state: "SUCCESS", patch: successPatch(info), recoveredPatch: successPatch(info, false) };
+    return { state: "SUCCESS", info, error: null, patch: successPatch(info), recoveredPatch: successPatch(info, false) };
   } catch (error) {
     const text = logs.redact(errorText(error));
     const transient = error instanceof SendEmailError && error.transient;
     logs.deliveryFailed(path, error instanceof SendEmailError ? error.code : "unknown", text);
     const { state, patch } = failurePatch(config, text, transient, owner.attemptsBefore, Date.now());
     // A retry already scheduled by lease recovery stands; a final error replaces its guess.
-    return { state, patch, recoveredPatch: state === "ERROR" ? errorPatch(text, false) : undefined };
+    return { state, info: null, error: text, patch, recoveredPatch: state === "ERROR" ? errorPatch(text, false) : undefined };
   }
 }
 
