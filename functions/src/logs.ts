@@ -114,3 +114,8 @@ export function maintenanceDone(report: { expired: number; released: number; cle
 export function oauth2TokenIssued(host: string | undefined, expiresAt: number | undefined): void {
   logger.info("OAuth2 access token obtained", { host, expiresAt: expiresAt ? new Date(expiresAt).toISOString() : undefined });
 }
+
+/** A lifecycle event could not be published; the delivery itself is unaffected. */
+export function eventPublishFailed(type: string, path: string, error: unknown): void {
+  logger.warn(redact(`Could not publish the ${type} event: ${describe(error)}`), { path, code: "event-publish-failed" });
+}

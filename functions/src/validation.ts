@@ -216,7 +216,8 @@ function pickFields(source: Record<string, unknown>, fields: Record<string, Fiel
   return out;
 }
 
-function parseAttachments(value: unknown, path: string, ignored: string[]): MailAttachment[] {
+/** Also checks the attachments a template renders (templates.ts), by the same rules. */
+export function parseAttachments(value: unknown, path: string, ignored: string[]): MailAttachment[] {
   if (!Array.isArray(value)) fail(path, "an array of maps");
   if (value.length > LIMITS.attachments) fail(path, `an array of at most ${LIMITS.attachments} attachments`);
   return value.map((item: unknown, index) => {

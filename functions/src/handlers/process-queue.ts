@@ -111,8 +111,9 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   const checked = check(job);
   if ("error" in checked) {
     logs.invalidDocument(path, checked.error);
+    const now = Date.now();
     const patch = isNew
-      ? newDocumentErrorPatch(Date.now(), checked.error, expireAt(checked.config))
+      ? newDocumentErrorPatch(now, checked.error, checked.config && expireAtFor(checked.config, now))
       : errorPatch(checked.error, true);
     if (await writeOrStop(store, path, patch, job.version, "reject")) {
       if (isNew) events.publish("onStart", {});
@@ -143,7 +144,7 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   events.publish("onProcessing", { state: "PROCESSING", attempts: attemptsBefore });
 
   const owner: AttemptOwner = { lease, attemptsBefore };
-  const outcome = await attempt(path, config, owner, () => checked.message ?? composeMessage(mail, config, store.db));
+  const outcome = await attempt(path, config, owner, () => checked.message ?? composeMessage(mail, config, store.db, path));
   // The conditional write is the cheap path; if anything touched the document
   // during the send, fall back to checking, in a transaction, that this
   // attempt still owns it, so a late result never overwrites a newer attempt.
@@ -162,11 +163,6 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
 }
 
 type Checked = { config: Config; mail: MailRequest; message?: SendMailOptions } | { error: string; config?: Config };
-
-/** TTL applies to documents failed on arrival too, when the params could be read. */
-function expireAt(config: Config | undefined): Timestamp | undefined {
-  return config && expireAtFor(config, Date.now());
-}
 
 /** Everything that can be checked without I/O: the params and the document. */
 function check(job: Job): Checked {

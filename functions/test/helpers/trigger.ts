@@ -38,6 +38,8 @@ export class Trigger {
   constructor(
     private readonly db: Firestore,
     private readonly fn: MailFunction,
+    /** The database named in each event; the function works against it. */
+    private readonly database = "(default)",
   ) {}
 
   /** Creates the document as a client would and delivers every event that follows. */
@@ -60,7 +62,7 @@ export class Trigger {
   async fire(path: string, before: DocumentSnapshot): Promise<DocumentSnapshot> {
     const after = await this.db.doc(path).get();
     this.invocations++;
-    await this.fn.run(writeEvent(before, after));
+    await this.fn.run(writeEvent(before, after, this.database));
     return after;
   }
 

@@ -1,0 +1,64 @@
+/**
+ * Recipients by user id (USERS_COLLECTION): `toUids`, `ccUids` and `bccUids`
+ * name documents of the users collection (document id = uid) whose `email`
+ * field is the address. Each distinct uid is read once, in one batch, and
+ * only its `email` field is fetched.
+ */
+import type { Firestore } from "firebase-admin/firestore";
+import { errorText } from "./errors";
+
+export interface UidLists {
+  to: string[];
+  cc: string[];
+  bcc: string[];
+}
+
+export interface ResolvedRecipients extends UidLists {
+  /** Uids without a user document or without a usable `email`, each once, in order of first mention. */
+  unresolved: string[];
+}
+
+/** Ids Firestore refuses; no user can have them. */
+const RESERVED_ID = /^(\.|\.\.|__.*__)$/s;
+
+/** A failure to read the users collection; not the mail document's fault. */
+export function usersUnavailable(collection: string, reason: string): Error {
+  return new Error(`Could not look up recipients in '${collection}': ${reason}`);
+}
+
+/** A usable address: a non-empty string on one line (a line break could start a new header). */
+function emailOf(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const email = value.trim();
+  return email !== "" && !/[\r\n]/.test(email) ? email : undefined;
+}
+
+/**
+ * Looks up the addresses of the given uids. A uid that resolves to nothing
+ * is left out of the lists and reported in `unresolved`.
+ */
+export async function resolveRecipients(db: Firestore, collection: string, uids: UidLists): Promise<ResolvedRecipients> {
+  const distinct = [...new Set([...uids.to, ...uids.cc, ...uids.bcc])];
+  const readable = distinct.filter((uid) => !RESERVED_ID.test(uid));
+  const emails = new Map<string, string>();
+  if (readable.length > 0) {
+    const users = db.collection(collection);
+    let snapshots;
+    try {
+      snapshots = await db.getAll(...readable.map((uid) => users.doc(uid)), { fieldMask: ["email"] });
+    } catch (error) {
+      throw usersUnavailable(collection, errorText(error));
+    }
+    for (const snapshot of snapshots) {
+      const email = snapshot.exists ? emailOf(snapshot.get("email")) : undefined;
+      if (email !== undefined) emails.set(snapshot.id, email);
+    }
+  }
+  const addresses = (list: string[]): string[] => list.flatMap((uid) => emails.get(uid) ?? []);
+  return {
+    to: addresses(uids.to),
+    cc: addresses(uids.cc),
+    bcc: addresses(uids.bcc),
+    unresolved: distinct.filter((uid) => !emails.has(uid)),
+  };
+}

@@ -1,0 +1,294 @@
+/**
+ * Templates (TEMPLATES_COLLECTION): documents keyed by template name with
+ * optional `subject`, `html`, `text`, `amp` and `attachments`, rendered with
+ * Handlebars. Documents with `partial: true` are partials: each of their
+ * parts can be included from the same part of a template (`{{> name}}`).
+ *
+ * Templates are read when a mail is sent (the template document, plus the
+ * partials when the template includes any), not kept by a listener: a
+ * template created, edited or deleted just before a mail is written is what
+ * that mail gets, even on an instance that sat idle (and CPU-throttled) in
+ * between. Compiled templates are cached by the documents' update times, so
+ * an edit compiles afresh and an unchanged template compiles once.
+ *
+ * Deviations from the original: a missing template is an ERROR, not a
+ * TypeError; attachments are rendered field by field instead of as JSON text
+ * (data with quotes, backslashes or newlines no longer breaks them, and `&`
+ * is no longer HTML-escaped in a URL); deleted partials stop being used.
+ */
+import Handlebars from "handlebars";
+import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
+import { ValidationError, errorText } from "./errors";
+import type { MailAttachment, MailMessage } from "./types";
+import { parseAttachments } from "./validation";
+
+const PARTS = ["subject", "html", "text", "amp"] as const;
+type Part = (typeof PARTS)[number];
+
+/**
+ * html and amp are HTML: values are escaped, and `{{{ }}}` opts out (for
+ * URLs). subject and text are plain text and are not escaped.
+ */
+const HTML_PARTS: ReadonlySet<Part> = new Set<Part>(["html", "amp"]);
+
+/** A document of the templates collection. `version` (its update time) keys the compile cache. */
+export interface TemplateDocument {
+  id: string;
+  fields: Record<string, unknown>;
+  version?: string;
+}
+
+/** What a template contributes to the message; a part that is absent leaves the document's own. */
+export interface RenderedTemplate {
+  subject?: string;
+  html?: string;
+  text?: string;
+  amp?: string;
+  /** Present when the template has `attachments`: they replace the message's. */
+  attachments?: MailAttachment[];
+  /** Unsupported attachment fields that were dropped, for the caller to log. */
+  ignoredFields: string[];
+}
+
+export function missingTemplateError(name: string): ValidationError {
+  return new ValidationError(`Tried to render non-existent template '${name}'`);
+}
+
+/** A failure to read the templates collection; not the mail document's fault. */
+export function templatesUnavailable(collection: string, reason: string): Error {
+  return new Error(`Could not load templates from '${collection}': ${reason}`);
+}
+
+function renderError(name: string, part: string, reason: string): ValidationError {
+  return new ValidationError(`Could not render template '${name}', part '${part}': ${reason}`);
+}
+
+// --- Loading --------------------------------------------------------------
+
+/** `{{>`, `{{#>` and their `~` forms: the only ways Handlebars includes a partial. */
+const INCLUDES_PARTIAL = /\{\{~?#?>/;
+/** Ids Firestore refuses; no template can have them. */
+const RESERVED_ID = /^(\.|\.\.|__.*__)$/s;
+
+function toDocument(snapshot: DocumentSnapshot): TemplateDocument {
+  const time = snapshot.updateTime;
+  return {
+    id: snapshot.id,
+    fields: snapshot.data() ?? {},
+    version: time ? `${time.seconds}.${time.nanoseconds}` : undefined,
+  };
+}
+
+async function read<T>(collection: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw templatesUnavailable(collection, errorText(error));
+  }
+}
+
+/**
+ * Reads template `name` and, if it includes partials, every partial.
+ * @throws ValidationError when there is no such template (a partial is not a template).
+ */
+export async function loadTemplate(
+  db: Firestore,
+  collection: string,
+  name: string,
+): Promise<{ template: TemplateDocument; partials: TemplateDocument[] }> {
+  if (RESERVED_ID.test(name)) throw missingTemplateError(name);
+  const templates = db.collection(collection);
+  const snapshot = await read(collection, () => templates.doc(name).get());
+  if (!snapshot.exists || snapshot.get("partial") === true) throw missingTemplateError(name);
+  const template = toDocument(snapshot);
+  const includesPartials = PARTS.some((part) => {
+    const source = template.fields[part];
+    return typeof source === "string" && INCLUDES_PARTIAL.test(source);
+  });
+  if (!includesPartials) return { template, partials: [] };
+  const partials = await read(collection, () => templates.where("partial", "==", true).get());
+  return { template, partials: partials.docs.map(toDocument) };
+}
+
+// --- Rendering ------------------------------------------------------------
+
+type Environment = typeof Handlebars;
+
+/** One Handlebars environment per part, holding that part of every partial. */
+interface Library {
+  environments: Record<Part, Environment>;
+  /** Compiled parts by `templateId@version`. */
+  compiled: Map<string, Partial<Record<Part, HandlebarsTemplateDelegate>>>;
+}
+
+/**
+ * Libraries by partial set (ids and versions). A changed or deleted partial
+ * makes a new key, so templates compile again against the current partials;
+ * the Map's insertion order lets the oldest go first.
+ */
+const libraries = new Map<string, Library>();
+const MAX_LIBRARIES = 4;
+const MAX_COMPILED = 200;
+
+function libraryFor(name: string, partials: TemplateDocument[]): Library {
+  const key = partials.every((p) => p.version) ? partials.map((p) => `${p.id}@${p.version}`).sort().join("\n") : undefined;
+  const cached = key === undefined ? undefined : libraries.get(key);
+  if (cached) return cached;
+
+  const environments = Object.fromEntries(PARTS.map((part) => [part, Handlebars.create()])) as Record<Part, Environment>;
+  for (const partial of partials) {
+    for (const part of PARTS) {
+      const source = partial.fields[part];
+      if (source === undefined || source === null) continue;
+      // Only strings: Handlebars would compile an object as a parsed template, that is as code.
+      if (typeof source !== "string") throw renderError(name, part, `partial '${partial.id}' has a ${part} that is not a string`);
+      environments[part].registerPartial(partial.id, source);
+    }
+  }
+  const library: Library = { environments, compiled: new Map() };
+  if (key !== undefined) {
+    if (libraries.size >= MAX_LIBRARIES) libraries.delete(libraries.keys().next().value as string);
+    libraries.set(key, library);
+  }
+  return library;
+}
+
+function compileParts(name: string, template: TemplateDocument, library: Library): Partial<Record<Part, HandlebarsTemplateDelegate>> {
+  const key = template.version === undefined ? undefined : `${template.id}@${template.version}`;
+  const cached = key === undefined ? undefined : library.compiled.get(key);
+  if (cached) return cached;
+  const compiled: Partial<Record<Part, HandlebarsTemplateDelegate>> = {};
+  for (const part of PARTS) {
+    const source = template.fields[part];
+    if (source === undefined || source === null) continue;
+    if (typeof source !== "string") throw renderError(name, part, `expected a string, got ${describeType(source)}`);
+    compiled[part] = library.environments[part].compile(source, { noEscape: !HTML_PARTS.has(part) });
+  }
+  if (key !== undefined) {
+    if (library.compiled.size >= MAX_COMPILED) library.compiled.clear();
+    library.compiled.set(key, compiled);
+  }
+  return compiled;
+}
+
+/** Runs a template, naming the template and the part in any error (Handlebars compiles lazily, on first run). */
+function run(name: string, part: string, render: () => string): string {
+  try {
+    return render();
+  } catch (error) {
+    throw renderError(name, part, handlebarsReason(error));
+  }
+}
+
+/**
+ * Handlebars' strict mode says `"x" not defined in [object Object] - 1:5`;
+ * what follows "in" is the looked-up value stringified, which says nothing
+ * useful and could be a piece of the data.
+ */
+function handlebarsReason(error: unknown): string {
+  const text = errorText(error);
+  const missing = /^"(.*)" not defined in [\s\S]*?(?: - (\d+):(\d+))?$/.exec(text);
+  if (missing) {
+    const where = missing[2] ? ` (line ${missing[2]}, column ${Number(missing[3]) + 1})` : "";
+    return `"${missing[1]}" is not defined in template.data${where}`;
+  }
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
+/** A Firestore map: a plain object, not bytes, a Timestamp or another class instance. */
+function isMap(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === null || Object.getPrototypeOf(proto) === null;
+}
+
+function describeType(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (value === null) return "null";
+  if (isMap(value)) return "a map";
+  return typeof value === "object" ? "a value that is not a map" : `a ${typeof value}`;
+}
+
+/** Attachments take no partials; they are strict, so a missing variable fails instead of producing an empty URL. */
+const attachmentEnvironment = Handlebars.create();
+
+function renderString(name: string, part: string, source: string, data: Record<string, unknown>): string {
+  // Most attachment fields (and every base64 body) contain no expression.
+  if (!source.includes("{{")) return source;
+  return run(name, part, () => attachmentEnvironment.compile(source, { noEscape: true, strict: true })(data));
+}
+
+/**
+ * Renders each string of each attachment on its own, so that values are
+ * inserted as they are; then checks the result with the same rules as a
+ * document's own attachments (an https or data: location, known fields).
+ */
+function renderAttachments(name: string, source: unknown, data: Record<string, unknown>, ignored: string[]): MailAttachment[] {
+  if (!Array.isArray(source)) throw renderError(name, "attachments", `expected an array of maps, got ${describeType(source)}`);
+  const rendered = source.map((attachment: unknown, index) => {
+    const part = `attachments[${index}]`;
+    if (!isMap(attachment)) throw renderError(name, part, `expected a map, got ${describeType(attachment)}`);
+    return Object.fromEntries(
+      Object.entries(attachment).map(([key, value]) => [
+        key,
+        renderValue(name, `${part}.${key}`, value, data),
+      ]),
+    );
+  });
+  try {
+    return parseAttachments(rendered, "attachments", ignored);
+  } catch (error) {
+    if (error instanceof ValidationError) throw renderError(name, "attachments", error.message);
+    throw error;
+  }
+}
+
+/** Strings are rendered; maps and arrays (attachment headers) are walked; anything else (bytes) is kept. */
+function renderValue(name: string, part: string, value: unknown, data: Record<string, unknown>): unknown {
+  if (typeof value === "string") return renderString(name, part, value, data);
+  if (Array.isArray(value)) return value.map((item, index) => renderValue(name, `${part}[${index}]`, item, data));
+  if (isMap(value)) {
+    const entries = Object.entries(value);
+    return Object.fromEntries(entries.map(([key, item]) => [key, renderValue(name, `${part}.${key}`, item, data)]));
+  }
+  return value;
+}
+
+/**
+ * Renders `template` with `data`. Pure apart from the compile cache.
+ * @throws ValidationError naming the template and the part that failed.
+ */
+export function renderTemplate(
+  template: TemplateDocument,
+  partials: TemplateDocument[],
+  data: Record<string, unknown>,
+): RenderedTemplate {
+  const name = template.id;
+  const compiled = compileParts(name, template, libraryFor(name, partials));
+  const rendered: RenderedTemplate = { ignoredFields: [] };
+  for (const part of PARTS) {
+    const render = compiled[part];
+    if (render) rendered[part] = run(name, part, () => render(data));
+  }
+  const attachments = template.fields.attachments;
+  if (attachments !== undefined && attachments !== null) {
+    rendered.attachments = renderAttachments(name, attachments, data, rendered.ignoredFields);
+  }
+  return rendered;
+}
+
+/**
+ * Merges a rendered template into the document's `message`: a rendered part
+ * replaces the document's (even when it is empty), a part the template does
+ * not have keeps the document's, and template attachments replace the
+ * document's.
+ */
+export function applyTemplate(message: MailMessage | undefined, rendered: RenderedTemplate): MailMessage {
+  const merged: MailMessage = { ...message };
+  for (const part of PARTS) {
+    const value = rendered[part];
+    if (value !== undefined) merged[part] = value;
+  }
+  if (rendered.attachments !== undefined) merged.attachments = rendered.attachments;
+  return merged;
+}

@@ -1,0 +1,231 @@
+import type { Firestore } from "firebase-admin/firestore";
+import { composeMessage, LOOKUP_DEADLINE_MS } from "../../src/compose-message";
+import { parseConfig } from "../../src/config";
+import { ValidationError } from "../../src/errors";
+import { applyTemplate, renderTemplate, type TemplateDocument } from "../../src/templates";
+import type { MailRequest } from "../../src/types";
+
+const template = (id: string, fields: Record<string, unknown>, version?: string): TemplateDocument => ({ id, fields, version });
+const partial = (id: string, fields: Record<string, unknown>, version?: string): TemplateDocument =>
+  template(id, { partial: true, ...fields }, version);
+
+/** Data no JSON-through-Handlebars trick survives. */
+const NASTY = `He said "hi" \\ then left\nnext line & <b>bold</b> 'quoted' {{not a tag}}`;
+
+function renderError(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as Error).message;
+  }
+  throw new Error("expected the render to fail");
+}
+
+describe("renderTemplate: escaping", () => {
+  const data = { name: `Tom & "Jerry" <script>`, url: "https://example.com/?a=1&b=2" };
+  const rendered = renderTemplate(
+    template("t", {
+      subject: "Hi {{name}}",
+      text: "Hello {{name}}, see {{url}}",
+      html: '<p>{{name}}</p><a href="{{{url}}}">{{url}}</a>',
+      amp: "<p>{{name}}</p>",
+    }),
+    [],
+    data,
+  );
+
+  it("leaves subject and text unescaped", () => {
+    expect(rendered.subject).toBe(`Hi Tom & "Jerry" <script>`);
+    expect(rendered.text).toBe(`Hello Tom & "Jerry" <script>, see https://example.com/?a=1&b=2`);
+  });
+
+  it("HTML-escapes html and amp, and {{{ }}} opts out", () => {
+    expect(rendered.html).toBe(
+      '<p>Tom &amp; &quot;Jerry&quot; &lt;script&gt;</p><a href="https://example.com/?a=1&b=2">https://example.com/?a&#x3D;1&amp;b&#x3D;2</a>',
+    );
+    expect(rendered.amp).toBe("<p>Tom &amp; &quot;Jerry&quot; &lt;script&gt;</p>");
+  });
+
+  it("renders a missing variable in a part as empty, and leaves parts the template lacks absent", () => {
+    const result = renderTemplate(template("t", { subject: "[{{missing}}]" }), [], {});
+    expect(result.subject).toBe("[]");
+    expect(result).not.toHaveProperty("html");
+    expect(result).not.toHaveProperty("attachments");
+  });
+
+  it("does not expose prototype properties of the data", () => {
+    const result = renderTemplate(template("t", { text: "[{{constructor}}{{__proto__}}{{toString}}]" }), [], {});
+    expect(result.text).toBe("[]");
+  });
+});
+
+describe("renderTemplate: partials", () => {
+  const footer = partial("footer", { html: "<i>{{company}}</i>", text: "-- {{company}}", subject: "[{{company}}]" });
+
+  it("includes each part of a partial in the same part of a template, with that part's escaping", () => {
+    const result = renderTemplate(
+      template("t", { subject: "News {{> footer}}", html: "<p>Hi</p>{{> footer}}", text: "Hi\n{{> footer}}" }),
+      [footer],
+      { company: "A&B" },
+    );
+    expect(result).toMatchObject({ subject: "News [A&B]", html: "<p>Hi</p><i>A&amp;B</i>", text: "Hi\n-- A&B" });
+  });
+
+  it("a partial without that part is not found, and the error names the template and the part", () => {
+    const message = renderError(() => renderTemplate(template("welcome", { amp: "{{> footer}}" }), [footer], {}));
+    expect(message).toBe("Could not render template 'welcome', part 'amp': The partial footer could not be found");
+  });
+
+  it("uses the current partials only: an edited partial is used, a removed one is gone", () => {
+    const page = template("page", { html: "{{> footer}}" }, "1.0");
+    expect(renderTemplate(page, [partial("footer", { html: "v1" }, "1.0")], {}).html).toBe("v1");
+    expect(renderTemplate(page, [partial("footer", { html: "v2" }, "2.0")], {}).html).toBe("v2");
+    expect(renderError(() => renderTemplate(page, [], {}))).toContain("The partial footer could not be found");
+  });
+
+  it("an edited template is compiled again", () => {
+    expect(renderTemplate(template("t", { text: "one" }, "1.0"), [], {}).text).toBe("one");
+    expect(renderTemplate(template("t", { text: "two" }, "2.0"), [], {}).text).toBe("two");
+  });
+});
+
+describe("renderTemplate: errors name the template and the part", () => {
+  it("a syntax error", () => {
+    const message = renderError(() => renderTemplate(template("broken", { subject: "ok", html: "<p>{{#if x}}</p>" }), [], {}));
+    expect(message).toMatch(/^Could not render template 'broken', part 'html': Parse error on line 1/);
+  });
+
+  it("a part that is not a string", () => {
+    const message = renderError(() => renderTemplate(template("odd", { text: 42 }), [], {}));
+    expect(message).toBe("Could not render template 'odd', part 'text': expected a string, got a number");
+  });
+
+  it("a missing variable in an attachment (attachments are strict), without echoing the data", () => {
+    const message = renderError(() =>
+      renderTemplate(
+        template("invoice", { attachments: [{ filename: "f.txt", path: "https://files.example.com/{{orderId}}.pdf" }] }),
+        [],
+        { secretish: "do not echo" },
+      ),
+    );
+    expect(message).toBe(
+      `Could not render template 'invoice', part 'attachments[0].path': "orderId" is not defined in template.data (line 1, column 29)`,
+    );
+  });
+
+  it("attachments that are not an array of maps", () => {
+    expect(renderError(() => renderTemplate(template("a", { attachments: "x" }), [], {}))).toBe(
+      "Could not render template 'a', part 'attachments': expected an array of maps, got a string",
+    );
+    expect(renderError(() => renderTemplate(template("a", { attachments: [7] }), [], {}))).toBe(
+      "Could not render template 'a', part 'attachments[0]': expected a map, got a number",
+    );
+  });
+});
+
+describe("renderTemplate: attachments", () => {
+  it("inserts data with quotes, backslashes, newlines and & exactly as given", () => {
+    const result = renderTemplate(
+      template("t", {
+        attachments: [
+          {
+            filename: "{{name}}.txt",
+            content: "Body: {{body}}",
+            contentType: "text/plain",
+            headers: { "X-Note": "{{note}}" },
+          },
+          { filename: "doc.pdf", href: "https://files.example.com/get?id={{id}}&lang={{lang}}" },
+        ],
+      }),
+      [],
+      { name: `a "quoted" \\ name`, body: NASTY, note: "x & y", id: "42", lang: "en&fr" },
+    );
+    expect(result.attachments).toEqual([
+      {
+        filename: `a "quoted" \\ name.txt`,
+        content: `Body: ${NASTY}`,
+        contentType: "text/plain",
+        headers: { "X-Note": "x & y" },
+      },
+      { filename: "doc.pdf", href: "https://files.example.com/get?id=42&lang=en&fr" },
+    ]);
+  });
+
+  it("keeps bytes and strings without expressions as they are", () => {
+    const bytes = new Uint8Array([0, 1, 2, 255]);
+    const result = renderTemplate(template("t", { attachments: [{ filename: "b.bin", content: bytes }] }), [], {});
+    expect(result.attachments).toEqual([{ filename: "b.bin", content: bytes }]);
+  });
+
+  it("refuses a rendered location that is a local file or an internal host", () => {
+    for (const location of ["{{file}}", "https://{{host}}/x"]) {
+      const message = renderError(() =>
+        renderTemplate(template("t", { attachments: [{ path: location }] }), [], { file: "/proc/self/environ", host: "localhost" }),
+      );
+      expect(message).toMatch(/^Could not render template 't', part 'attachments': Invalid field "attachments\[0\]\.path"/);
+    }
+  });
+
+  it("reports unsupported attachment fields instead of passing them on", () => {
+    const result = renderTemplate(template("t", { attachments: [{ content: "x", raw: "y" }] }), [], {});
+    expect(result.attachments).toEqual([{ content: "x" }]);
+    expect(result.ignoredFields).toEqual(["attachments[0].raw"]);
+  });
+});
+
+describe("applyTemplate", () => {
+  const own = { subject: "own subject", text: "own text", html: "<p>own</p>", attachments: [{ content: "own" }] };
+
+  it("a rendered part replaces the document's, a part the template lacks keeps it", () => {
+    expect(applyTemplate(own, { subject: "rendered", ignoredFields: [] })).toEqual({ ...own, subject: "rendered" });
+  });
+
+  it("an empty rendered part still replaces the document's", () => {
+    expect(applyTemplate(own, { text: "", ignoredFields: [] }).text).toBe("");
+  });
+
+  it("template attachments replace the document's, even when there are none", () => {
+    expect(applyTemplate(own, { attachments: [{ content: "t" }], ignoredFields: [] }).attachments).toEqual([{ content: "t" }]);
+    expect(applyTemplate(own, { attachments: [], ignoredFields: [] }).attachments).toEqual([]);
+  });
+
+  it("works without a message of the document's own", () => {
+    expect(applyTemplate(undefined, { html: "<p>x</p>", ignoredFields: [] })).toEqual({ html: "<p>x</p>" });
+  });
+});
+
+describe("composeMessage when templates cannot be read", () => {
+  const config = parseConfig({
+    SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525",
+    DEFAULT_FROM: "app@example.com",
+    TEMPLATES_COLLECTION: "templates",
+  });
+  const mail: MailRequest = {
+    to: ["a@example.com"], cc: [], bcc: [], toUids: [], ccUids: [], bccUids: [],
+    template: { name: "welcome", data: {} },
+  };
+  /** A Firestore whose document reads do what `get` does; nothing else is used. */
+  const firestoreWhoseReads = (get: () => Promise<unknown>): Firestore =>
+    ({ collection: () => ({ doc: () => ({ get }) }) }) as unknown as Firestore;
+
+  afterEach(() => jest.useRealTimers());
+
+  it("fails with the collection and Firestore's reason", async () => {
+    const db = firestoreWhoseReads(() => Promise.reject(new Error("14 UNAVAILABLE: No connection established")));
+    await expect(composeMessage(mail, config, db)).rejects.toThrow(
+      "Could not load templates from 'templates': 14 UNAVAILABLE: No connection established",
+    );
+  });
+
+  it("never waits longer than the lookup deadline", async () => {
+    jest.useFakeTimers();
+    const db = firestoreWhoseReads(() => new Promise(() => undefined));
+    const composing = composeMessage(mail, config, db);
+    const outcome = expect(composing).rejects.toThrow(
+      `Could not load templates from 'templates': Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s.`,
+    );
+    await jest.advanceTimersByTimeAsync(LOOKUP_DEADLINE_MS);
+    await outcome;
+  });
+});
