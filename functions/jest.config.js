@@ -23,5 +23,18 @@ module.exports = {
       // A project-level testTimeout is ignored by jest; the setup file sets it.
       setupFilesAfterEnv: ["<rootDir>/test/helpers/integration-setup.ts"],
     },
+    // The end-to-end tier needs the whole Emulator Suite around it, so it runs
+    // only under `firebase emulators:exec`, started by scripts/e2e.js.
+    ...(process.env.FIRESTORE_SEND_EMAIL_E2E === "1"
+      ? [
+          {
+            displayName: "e2e",
+            testEnvironment: "node",
+            transform,
+            testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
+            setupFilesAfterEnv: ["<rootDir>/test/e2e/e2e-setup.ts"],
+          },
+        ]
+      : []),
   ],
 };

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+/**
+ * The end-to-end tier (`npm run test:e2e`, and the last step of `npm test`):
+ * the extension loaded by the Extensions emulator from extension.yaml, a real
+ * SMTP sink (maildev), an Eventarc receiver, and the jest project "e2e" run
+ * under `firebase emulators:exec`.
+ *
+ * Everything runs on free ports from a throw-away project folder, so the
+ * tier never collides with a running `npm start`. Where the emulators cannot
+ * run on this machine (no suitable Java or emulator), the tier is reported as
+ * SKIPPED in a loud banner; any other failure fails the run.
+ */
+"use strict";
+
+const { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require("node:fs");
+const { tmpdir } = require("node:os");
+const path = require("node:path");
+const { prepareEmulators, EmulatorSetupError } = require("./emulator-setup");
+const stack = require("./emulator-stack");
+
+const PROJECT = "demo-send-email-e2e";
+const RECEIVER_DIR = path.join(stack.ROOT, "functions", "test", "e2e", "event-receiver");
+const JEST_BIN = path.join(stack.ROOT, "functions", "node_modules", "jest", "bin", "jest.js");
+/** Bounds the whole tier, emulator start-up included, so it can never hang CI. */
+const TIER_TIMEOUT_MS = 15 * 60_000;
+const EVENT_TYPES = ["onStart", "onPending", "onRetry", "onProcessing", "onSuccess", "onError", "onComplete"].map(
+  (type) => `firebase.extensions.firestore-send-email.v1.${type}`,
+);
+
+async function main() {
+  const emulators = stack.neededEmulators();
+  let setup;
+  try {
+    setup = prepareEmulators(emulators.filter((name) => name === "firestore" || name === "pubsub"));
+  } catch (error) {
+    if (!(error instanceof EmulatorSetupError)) throw error;
+    console.error(
+      stack.banner([
+        "END-TO-END TIER SKIPPED: the Firebase emulators cannot run on this machine.",
+        ...error.message.split("\n"),
+        "The unit and integration tiers above still ran.",
+      ]),
+    );
+    console.log("e2e: 0 passed, 0 failed, 1 skipped");
+    return 0;
+  }
+  console.log(`\nEnd-to-end tier: ${setup.notes.join("\n")}`);
+  stack.buildFunctions();
+
+  const viewer = await stack.startMailViewer();
+  const dir = mkdtempSync(path.join(tmpdir(), "firestore-send-email-e2e-"));
+  let firebase;
+  try {
+    await writeProject(dir, emulators, viewer.smtpPort);
+    // From functions/, where ts-jest finds its tsconfig.json.
+    const jest = `cd ${JSON.stringify(path.join(stack.ROOT, "functions"))} && ${[process.execPath, JEST_BIN, "--selectProjects", "e2e", "--ci"]
+      .map((part) => JSON.stringify(part))
+      .join(" ")}`;
+    firebase = stack.spawnFirebase(
+      ["emulators:exec", "--config", path.join(dir, "firebase.json"), "--project", PROJECT, "--only", emulators.join(","), jest],
+      {
+        cwd: dir,
+        env: {
+          ...setup.env,
+          FIRESTORE_SEND_EMAIL_E2E: "1",
+          E2E_MAILDEV_URL: viewer.webUrl,
+          E2E_DEFAULT_FROM: DEFAULT_FROM,
+        },
+      },
+    );
+    const child = firebase;
+    // Ctrl-C reaches only this script (firebase-tools has its own process group): stop the tier in order.
+    process.once("SIGINT", () => void stack.stopGroup(child).then(() => process.exit(130)));
+    return await new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        console.error(stack.banner([`The end-to-end tier did not finish within ${TIER_TIMEOUT_MS / 60_000} minutes; stopping it.`]));
+        void stack.stopGroup(firebase).then(() => resolve(1));
+      }, TIER_TIMEOUT_MS);
+      firebase.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        resolve(code ?? (signal ? 1 : 0));
+      });
+    });
+  } finally {
+    if (firebase) await stack.stopGroup(firebase, 10_000);
+    await viewer.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const DEFAULT_FROM = "E2E Tests <e2e@example.com>";
+
+/** A project folder of its own: firebase.json on free ports, and the instance's params. */
+async function writeProject(dir, emulators, smtpPort) {
+  const host = "127.0.0.1";
+  const port = async () => ({ host, port: await stack.freePort() });
+  const config = {
+    // firebase-tools only reads rules from inside the project folder.
+    firestore: { rules: "firestore.rules" },
+    // The receiver is a second codebase; the extension is installed from the repository itself.
+    functions: [{ source: path.relative(dir, RECEIVER_DIR), codebase: "e2e-receiver", runtime: "nodejs20" }],
+    extensions: { [stack.INSTANCE_ID]: stack.ROOT },
+    emulators: {
+      singleProjectMode: true,
+      ui: { enabled: false },
+      hub: await port(),
+      logging: await port(),
+      tasks: await port(),
+      firestore: { ...(await port()), websocketPort: await stack.freePort() },
+      ...Object.fromEntries(
+        await Promise.all(
+          emulators.filter((name) => name !== "firestore" && name !== "extensions").map(async (name) => [name, await port()]),
+        ),
+      ),
+      extensions: {},
+    },
+  };
+  writeFileSync(path.join(dir, "firebase.json"), JSON.stringify(config, null, 2));
+  copyFileSync(path.join(stack.ROOT, "firestore.rules"), path.join(dir, "firestore.rules"));
+  mkdirSync(path.join(dir, "extensions"));
+  const params = {
+    DATABASE: "(default)",
+    DATABASE_REGION: "us-central1",
+    AUTH_TYPE: "UsernamePassword",
+    SMTP_CONNECTION_URI: `smtp://127.0.0.1:${smtpPort}`,
+    MAIL_COLLECTION: "mail",
+    DEFAULT_FROM: JSON.stringify(DEFAULT_FROM),
+    USERS_COLLECTION: "users",
+    TEMPLATES_COLLECTION: "templates",
+    TTL_EXPIRE_TYPE: "never",
+    TTL_EXPIRE_VALUE: "1",
+    EVENTARC_CHANNEL: "projects/${param:PROJECT_ID}/locations/us-central1/channels/firebase",
+    ALLOWED_EVENT_TYPES: EVENT_TYPES.join(","),
+  };
+  writeFileSync(
+    path.join(dir, "extensions", `${stack.INSTANCE_ID}.env.local`),
+    Object.entries(params)
+      .map(([name, value]) => `${name}=${value}`)
+      .join("\n") + "\n",
+  );
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error instanceof Error ? error.stack : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the extension running locally. Starts the mail viewer
+ * (maildev, 127.0.0.1 only), builds functions/, and runs the Firebase
+ * Emulator Suite with the extension installed from this folder (firebase.json
+ * "extensions", params in extensions/firestore-send-email.env.local). Prints
+ * where everything is; Ctrl-C stops everything, leaving no process behind.
+ */
+"use strict";
+
+const { readFileSync } = require("node:fs");
+const path = require("node:path");
+const { prepareEmulators, EmulatorSetupError } = require("./emulator-setup");
+const stack = require("./emulator-stack");
+
+const ENV_FILE = path.join("extensions", `${stack.INSTANCE_ID}.env.local`);
+const READY_TIMEOUT_MS = 240_000;
+
+function readConfig() {
+  const firebase = JSON.parse(readFileSync(path.join(stack.ROOT, "firebase.json"), "utf8"));
+  const params = readFileSync(path.join(stack.ROOT, ENV_FILE), "utf8");
+  const uri = /^SMTP_CONNECTION_URI=(.*)$/m.exec(params)?.[1]?.trim() ?? "";
+  const smtp = /^smtps?:\/\/(?:[^@/]*@)?127\.0\.0\.1:(\d+)/.exec(uri);
+  if (!smtp) {
+    throw new Error(`${ENV_FILE}: SMTP_CONNECTION_URI must point at the local mail viewer, smtp://127.0.0.1:<port>; got "${uri}".`);
+  }
+  const emulators = firebase.emulators ?? {};
+  const project = JSON.parse(readFileSync(path.join(stack.ROOT, ".firebaserc"), "utf8")).projects.default;
+  return {
+    project,
+    smtpPort: Number(smtp[1]),
+    webPort: Number(process.env.MAIL_VIEWER_PORT || 1080),
+    firestore: `${emulators.firestore?.host ?? "127.0.0.1"}:${emulators.firestore?.port ?? 8080}`,
+    eventarc: `${emulators.eventarc?.host ?? "127.0.0.1"}:${emulators.eventarc?.port ?? 9299}`,
+    functions: `${emulators.functions?.host ?? "127.0.0.1"}:${emulators.functions?.port ?? 5001}`,
+    mailCollection: /^MAIL_COLLECTION=(.*)$/m.exec(params)?.[1]?.trim() || "mail",
+  };
+}
+
+async function main() {
+  const config = readConfig();
+  const needed = stack.neededEmulators();
+  let setup;
+  try {
+    setup = prepareEmulators(needed.filter((name) => name === "firestore" || name === "pubsub"));
+  } catch (error) {
+    if (error instanceof EmulatorSetupError) {
+      console.error(stack.banner(error.message.split("\n")));
+      process.exit(1);
+    }
+    throw error;
+  }
+  console.log(setup.notes.join("\n"));
+
+  for (const [what, port] of [
+    ["The mail viewer's SMTP port (SMTP_CONNECTION_URI)", config.smtpPort],
+    ["The mail viewer's web port (MAIL_VIEWER_PORT)", config.webPort],
+  ]) {
+    if (!(await stack.portIsFree(port))) {
+      console.error(`${what} ${port} is already in use on 127.0.0.1. Is another \`npm start\` running? Stop it, or change the port.`);
+      process.exit(1);
+    }
+  }
+
+  console.log("\nBuilding functions/ …");
+  stack.buildFunctions();
+
+  const viewer = await stack.startMailViewer({ smtpPort: config.smtpPort, webPort: config.webPort });
+  console.log(`Mail viewer (maildev) listening: SMTP 127.0.0.1:${viewer.smtpPort}, web ${viewer.webUrl}\n`);
+
+  const firebase = stack.spawnFirebase(
+    ["emulators:start", "--project", config.project, "--only", needed.join(",")],
+    { env: setup.env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+
+  let stopping = false;
+  async function stop(code) {
+    if (stopping) return;
+    stopping = true;
+    clearTimeout(readyTimer);
+    console.log("\nStopping the emulators and the mail viewer …");
+    await stack.stopGroup(firebase);
+    await viewer.stop();
+    console.log("Stopped.");
+    process.exit(code);
+  }
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+
+  const readyTimer = setTimeout(() => {
+    console.error(`\nThe emulators were not ready within ${READY_TIMEOUT_MS / 1000} s; see the output above.`);
+    void stop(1);
+  }, READY_TIMEOUT_MS);
+
+  let extensionLoaded = false;
+  const relay = (stream, out) => {
+    let pending = "";
+    stream.on("data", (chunk) => {
+      out.write(chunk);
+      pending = (pending + chunk.toString("utf8")).slice(-4000);
+      if (/processQueue\]: firestore function initialized/.test(pending)) extensionLoaded = true;
+      if (/ignored bec(?:au|ua)se it includes/.test(pending)) {
+        pending = "";
+        console.error(stack.banner(["The Extensions emulator refused the extension (see the warning above)."]));
+      }
+      if (/All emulators ready/.test(pending)) {
+        pending = "";
+        clearTimeout(readyTimer);
+        printSummary(config, viewer, extensionLoaded);
+      }
+    });
+  };
+  relay(firebase.stdout, process.stdout);
+  relay(firebase.stderr, process.stderr);
+
+  firebase.once("exit", (code, signal) => {
+    if (stopping) return;
+    console.error(`\nfirebase emulators:start exited (${signal ?? `code ${code}`}).`);
+    void stop(code || 1);
+  });
+}
+
+function printSummary(config, viewer, extensionLoaded) {
+  const lines = [
+    "",
+    "┌─ firestore-send-email is running locally ─────────────────────────────────",
+    `│ Firestore emulator   ${config.firestore}   (project ${config.project}, collection "${config.mailCollection}")`,
+    `│ Mail viewer          ${viewer.webUrl}   (SMTP sink 127.0.0.1:${viewer.smtpPort})`,
+    `│ Functions / Eventarc ${config.functions} / ${config.eventarc}`,
+    `│ Extension params     ${ENV_FILE}`,
+    "│",
+    "│ Send a mail, in another terminal:",
+    '│   npm run send -- --to someone@example.com --subject "Hello" --text "It works"',
+    "│ Retry a failed one:",
+    "│   npm run send -- --retry <documentId>",
+    "│",
+    "│ Ctrl-C stops everything.",
+    "└───────────────────────────────────────────────────────────────────────────",
+    "",
+  ];
+  if (!extensionLoaded) lines.splice(1, 0, "(The extension's processQueue function was not reported as loaded: check the output above.)");
+  console.log(lines.join("\n"));
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
