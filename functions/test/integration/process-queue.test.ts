@@ -3,51 +3,24 @@
  * SMTP server: the delivery contract as users observe it on the document and
  * in the mailbox.
  */
-import { Timestamp, type Firestore } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/decide";
-import { clearFirestore } from "../helpers/firestore-emulator";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
-import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
-import { Trigger, writeEvent } from "../helpers/trigger";
+import { describeWithEmulator } from "../helpers/emulator-env";
+import { configureExtension } from "../helpers/extension-env";
+import { DEFAULT_FROM as FROM, mailHarness } from "../helpers/mail-harness";
+import { writeEvent } from "../helpers/trigger";
 
 const PROJECT = "demo-process-queue";
-const FROM = "Example App <noreply@example.com>";
 
 describeWithEmulator("processQueue against Firestore and SMTP", () => {
-  let db: Firestore;
-  let sink: SmtpSink;
-  let trigger: Trigger;
-  let n = 0;
-  const nextPath = () => `mail/m${++n}`;
-
-  beforeAll(async () => {
-    db = testFirestore(PROJECT);
-    trigger = new Trigger(db, processQueue);
-  });
-
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
-  });
-
-  afterEach(async () => {
-    await sink?.close();
-  });
-
-  async function useSink(options: Parameters<typeof startSmtpSink>[0] = {}, params: Record<string, string> = {}) {
-    sink = await startSmtpSink(options);
-    configureExtension({
-      SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}`,
-      DEFAULT_FROM: FROM,
-      ...params,
-    });
-  }
+  const h = mailHarness(PROJECT);
+  const { useSink, nextPath } = h;
 
   test("a new document goes PENDING → PROCESSING → SUCCESS with every delivery field", async () => {
     await useSink();
     const before = Date.now();
-    const snap = await trigger.create(nextPath(), {
+    const snap = await h.trigger.create(nextPath(), {
       to: "alice@example.com",
       message: { subject: "Welcome", text: "Hello Alice", html: "<p>Hello Alice</p>" },
     });
@@ -68,8 +41,8 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
       response: expect.stringMatching(/^250 /),
     });
 
-    expect(sink.messages).toHaveLength(1);
-    const mail = sink.messages[0];
+    expect(h.sink.messages).toHaveLength(1);
+    const mail = h.sink.messages[0];
     expect(mail.parsed.subject).toBe("Welcome");
     expect(mail.parsed.text?.trim()).toBe("Hello Alice");
     expect(mail.parsed.html).toContain("<p>Hello Alice</p>");
@@ -80,13 +53,13 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
   test("one trigger hop: the invocation for the client's write sends, later events write nothing", async () => {
     await useSink();
     const path = nextPath();
-    const ref = db.doc(path);
+    const ref = h.db.doc(path);
     const empty = await ref.get();
     await ref.create({ to: "bob@example.com", message: { subject: "s", text: "t" } });
-    const created = await trigger.fire(path, empty);
+    const created = await h.trigger.fire(path, empty);
     const afterFirst = await ref.get();
     expect(afterFirst.get("delivery.state")).toBe("SUCCESS");
-    expect(sink.messages).toHaveLength(1);
+    expect(h.sink.messages).toHaveLength(1);
 
     // The events caused by the extension's own writes (here, the last one) change nothing.
     await processQueue.run(writeEvent(created, afterFirst));
@@ -95,14 +68,14 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
 
   test("to, cc and bcc reach the envelope; bcc stays out of the headers", async () => {
     await useSink();
-    const snap = await trigger.create(nextPath(), {
+    const snap = await h.trigger.create(nextPath(), {
       to: ["a@example.com", "b@example.com"],
       cc: "c@example.com",
       bcc: ["d@example.com"],
       message: { subject: "Team", text: "hi" },
     });
     expect(snap.get("delivery.state")).toBe("SUCCESS");
-    const mail = sink.messages[0];
+    const mail = h.sink.messages[0];
     expect([...mail.envelope.rcptTo].sort()).toEqual(["a@example.com", "b@example.com", "c@example.com", "d@example.com"]);
     expect(mail.parsed.headers.get("cc")).toBeTruthy();
     expect(mail.parsed.headers.get("bcc")).toBeUndefined();
@@ -111,14 +84,14 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
 
   test("from and replyTo fall back to DEFAULT_FROM and DEFAULT_REPLY_TO; the document's own win", async () => {
     await useSink({}, { DEFAULT_REPLY_TO: "support@example.com" });
-    await trigger.create(nextPath(), { to: "a@example.com", message: { subject: "x", text: "y" } });
-    await trigger.create(nextPath(), {
+    await h.trigger.create(nextPath(), { to: "a@example.com", message: { subject: "x", text: "y" } });
+    await h.trigger.create(nextPath(), {
       to: "a@example.com",
       from: "Sales <sales@example.com>",
       replyTo: "sales-replies@example.com",
       message: { subject: "x", text: "y" },
     });
-    const [first, second] = sink.messages;
+    const [first, second] = h.sink.messages;
     expect(first.parsed.from?.value[0]).toMatchObject({ name: "Example App", address: "noreply@example.com" });
     expect(first.envelope.mailFrom).toBe("noreply@example.com");
     expect(first.parsed.replyTo?.text).toBe("support@example.com");
@@ -128,63 +101,63 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
 
   test("a 550 for every recipient ends in ERROR with the server's reply", async () => {
     await useSink({ rejectRecipients: { "nobody@example.com": 550 } });
-    const snap = await trigger.create(nextPath(), { to: "nobody@example.com", message: { subject: "x", text: "y" } });
+    const snap = await h.trigger.create(nextPath(), { to: "nobody@example.com", message: { subject: "x", text: "y" } });
     const delivery = snap.get("delivery");
     expect(delivery.state).toBe("ERROR");
     expect(delivery.attempts).toBe(1);
     expect(delivery.error).toContain("550");
     expect(delivery.info).toBeUndefined();
     expect(delivery.leaseExpireTime).toBeNull();
-    expect(sink.messages).toHaveLength(0);
+    expect(h.sink.messages).toHaveLength(0);
   });
 
   test("a 550 for one of two recipients is a SUCCESS that lists the rejected address", async () => {
     await useSink({ rejectRecipients: { "gone@example.com": 550 } });
-    const snap = await trigger.create(nextPath(), {
+    const snap = await h.trigger.create(nextPath(), {
       to: ["here@example.com", "gone@example.com"],
       message: { subject: "x", text: "y" },
     });
     expect(snap.get("delivery.state")).toBe("SUCCESS");
     expect(snap.get("delivery.info.accepted")).toEqual(["here@example.com"]);
     expect(snap.get("delivery.info.rejected")).toEqual(["gone@example.com"]);
-    expect(sink.messages[0].envelope.rcptTo).toEqual(["here@example.com"]);
+    expect(h.sink.messages[0].envelope.rcptTo).toEqual(["here@example.com"]);
   });
 
   test("RETRY after ERROR sends the document's current content and counts the attempt", async () => {
     await useSink({ rejectRecipients: { "typo@exmaple.com": 550 } });
     const path = nextPath();
-    let snap = await trigger.create(path, { to: "typo@exmaple.com", message: { subject: "x", text: "y" } });
+    let snap = await h.trigger.create(path, { to: "typo@exmaple.com", message: { subject: "x", text: "y" } });
     expect(snap.get("delivery.state")).toBe("ERROR");
 
-    snap = await trigger.update(path, { to: "fixed@example.com", "delivery.state": "RETRY" });
+    snap = await h.trigger.update(path, { to: "fixed@example.com", "delivery.state": "RETRY" });
     const delivery = snap.get("delivery");
     expect(delivery.state).toBe("SUCCESS");
     expect(delivery.attempts).toBe(2);
     expect(delivery.error).toBeNull();
     expect(delivery.info.accepted).toEqual(["fixed@example.com"]);
-    expect(sink.messages.map((m) => m.envelope.rcptTo)).toEqual([["fixed@example.com"]]);
+    expect(h.sink.messages.map((m) => m.envelope.rcptTo)).toEqual([["fixed@example.com"]]);
   });
 
   test("RETRY and PENDING after SUCCESS send again; other edits send nothing", async () => {
     await useSink();
     const path = nextPath();
-    await trigger.create(path, { to: "a@example.com", message: { subject: "one", text: "y" } });
-    await trigger.update(path, { "message.subject": "edited" });
-    expect(sink.messages).toHaveLength(1);
+    await h.trigger.create(path, { to: "a@example.com", message: { subject: "one", text: "y" } });
+    await h.trigger.update(path, { "message.subject": "edited" });
+    expect(h.sink.messages).toHaveLength(1);
 
-    let snap = await trigger.update(path, { "delivery.state": "RETRY" });
+    let snap = await h.trigger.update(path, { "delivery.state": "RETRY" });
     expect(snap.get("delivery.attempts")).toBe(2);
-    snap = await trigger.update(path, { "delivery.state": "PENDING" });
+    snap = await h.trigger.update(path, { "delivery.state": "PENDING" });
     expect(snap.get("delivery.state")).toBe("SUCCESS");
     expect(snap.get("delivery.attempts")).toBe(3);
-    expect(sink.messages.map((m) => m.parsed.subject)).toEqual(["one", "edited", "edited"]);
+    expect(h.sink.messages.map((m) => m.parsed.subject)).toEqual(["one", "edited", "edited"]);
   });
 
   test("a failed retry does not keep the earlier attempt's info", async () => {
     await useSink({ rejectRecipients: { "later-gone@example.com": 550 } });
     const path = nextPath();
-    await trigger.create(path, { to: "a@example.com", message: { subject: "x", text: "y" } });
-    const snap = await trigger.update(path, { to: "later-gone@example.com", "delivery.state": "RETRY" });
+    await h.trigger.create(path, { to: "a@example.com", message: { subject: "x", text: "y" } });
+    const snap = await h.trigger.update(path, { to: "later-gone@example.com", "delivery.state": "RETRY" });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.info")).toBeUndefined();
     expect(snap.get("delivery.attempts")).toBe(2);
@@ -193,7 +166,7 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
   test("PROCESSING with an expired lease ends in ERROR without sending", async () => {
     await useSink();
     const path = nextPath();
-    const snap = await trigger.create(path, {
+    const snap = await h.trigger.create(path, {
       to: "a@example.com",
       message: { subject: "x", text: "y" },
       delivery: {
@@ -207,27 +180,27 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
     expect(snap.get("delivery.error")).toBe(LEASE_EXPIRED_ERROR);
     expect(snap.get("delivery.endTime")).toBeInstanceOf(Timestamp);
     expect(snap.get("delivery.leaseExpireTime")).toBeNull();
-    expect(sink.messages).toHaveLength(0);
+    expect(h.sink.messages).toHaveLength(0);
   });
 
   test("PROCESSING under a live lease is left alone", async () => {
     await useSink();
     const path = nextPath();
     const lease = Timestamp.fromMillis(Date.now() + 60_000);
-    const snap = await trigger.create(path, {
+    const snap = await h.trigger.create(path, {
       to: "a@example.com",
       message: { subject: "x", text: "y" },
       delivery: { state: "PROCESSING", attempts: 0, leaseExpireTime: lease },
     });
     expect(snap.get("delivery.state")).toBe("PROCESSING");
     expect(snap.get("delivery.leaseExpireTime").isEqual(lease)).toBe(true);
-    expect(sink.messages).toHaveLength(0);
+    expect(h.sink.messages).toHaveLength(0);
   });
 
   test("the same event delivered five times at once sends exactly one email", async () => {
     await useSink();
     const path = nextPath();
-    const ref = db.doc(path);
+    const ref = h.db.doc(path);
     const empty = await ref.get();
     await ref.create({ to: "once@example.com", message: { subject: "once", text: "y" } });
     const created = await ref.get();
@@ -236,44 +209,44 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
     const snap = await ref.get();
     expect(snap.get("delivery.state")).toBe("SUCCESS");
     expect(snap.get("delivery.attempts")).toBe(1);
-    expect(sink.messages).toHaveLength(1);
+    expect(h.sink.messages).toHaveLength(1);
   });
 
   test("a malformed document ends in ERROR naming the field, and sends nothing", async () => {
     await useSink();
-    const snap = await trigger.create(nextPath(), { to: "a@example.com", message: { subject: 42, text: "y" } });
+    const snap = await h.trigger.create(nextPath(), { to: "a@example.com", message: { subject: 42, text: "y" } });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toBe("Invalid message configuration: Field 'message.subject' must be a string");
     expect(snap.get("delivery.attempts")).toBe(1);
     expect(snap.get("delivery.endTime")).toBeInstanceOf(Timestamp);
-    expect(sink.messages).toHaveLength(0);
+    expect(h.sink.messages).toHaveLength(0);
   });
 
   test("a document without message, template or sendGrid ends in ERROR", async () => {
     await useSink();
-    const snap = await trigger.create(nextPath(), { to: "a@example.com" });
+    const snap = await h.trigger.create(nextPath(), { to: "a@example.com" });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toMatch(/message/);
-    expect(sink.messages).toHaveLength(0);
+    expect(h.sink.messages).toHaveLength(0);
   });
 
   test("no recipient at all ends in the original's error", async () => {
     await useSink();
-    const snap = await trigger.create(nextPath(), { message: { subject: "x", text: "y" } });
+    const snap = await h.trigger.create(nextPath(), { message: { subject: "x", text: "y" } });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toBe("Failed to deliver email. Expected at least 1 recipient.");
   });
 
   test("an unknown delivery.state ends in ERROR naming it", async () => {
     await useSink();
-    const snap = await trigger.create(nextPath(), {
+    const snap = await h.trigger.create(nextPath(), {
       to: "a@example.com",
       message: { subject: "x", text: "y" },
       delivery: { state: "SENDING" },
     });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toContain("'SENDING'");
-    expect(sink.messages).toHaveLength(0);
+    expect(h.sink.messages).toHaveLength(0);
   });
 
   test("a password with #, @ and % logs in, whether given raw or percent-encoded", async () => {
@@ -281,24 +254,24 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
     await useSink({ auth: { user: "mailer", password } }, {});
     for (const given of [password, encodeURIComponent(password)]) {
       configureExtension({
-        SMTP_CONNECTION_URI: `smtp://mailer@127.0.0.1:${sink.port}`,
+        SMTP_CONNECTION_URI: `smtp://mailer@127.0.0.1:${h.sink.port}`,
         SMTP_PASSWORD: given,
         DEFAULT_FROM: FROM,
       });
-      const snap = await trigger.create(nextPath(), { to: "a@example.com", message: { subject: "x", text: "y" } });
+      const snap = await h.trigger.create(nextPath(), { to: "a@example.com", message: { subject: "x", text: "y" } });
       expect(snap.get("delivery.state")).toBe("SUCCESS");
     }
-    expect(sink.messages).toHaveLength(2);
+    expect(h.sink.messages).toHaveLength(2);
   });
 
   test("a refused password ends in ERROR without the password in the document", async () => {
     await useSink({ auth: { user: "mailer", password: "right-secret" } });
     configureExtension({
-      SMTP_CONNECTION_URI: `smtp://mailer@127.0.0.1:${sink.port}`,
+      SMTP_CONNECTION_URI: `smtp://mailer@127.0.0.1:${h.sink.port}`,
       SMTP_PASSWORD: "wrong-secret-value",
       DEFAULT_FROM: FROM,
     });
-    const snap = await trigger.create(nextPath(), { to: "a@example.com", message: { subject: "x", text: "y" } });
+    const snap = await h.trigger.create(nextPath(), { to: "a@example.com", message: { subject: "x", text: "y" } });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toContain("535");
     expect(JSON.stringify(snap.data())).not.toContain("wrong-secret-value");
@@ -307,12 +280,12 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
   test("a broken SMTP URI fails each mail with the original's text, and a fixed config recovers", async () => {
     await useSink();
     configureExtension({ SMTP_CONNECTION_URI: "smtp://", DEFAULT_FROM: FROM });
-    const snap = await trigger.create(nextPath(), { to: "a@example.com", message: { subject: "x", text: "y" } });
+    const snap = await h.trigger.create(nextPath(), { to: "a@example.com", message: { subject: "x", text: "y" } });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toContain("Invalid URI: please reconfigure with a valid SMTP connection URI");
 
-    configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}`, DEFAULT_FROM: FROM });
-    const fixed = await trigger.create(nextPath(), { to: "a@example.com", message: { subject: "x", text: "y" } });
+    configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${h.sink.port}`, DEFAULT_FROM: FROM });
+    const fixed = await h.trigger.create(nextPath(), { to: "a@example.com", message: { subject: "x", text: "y" } });
     expect(fixed.get("delivery.state")).toBe("SUCCESS");
   });
 });
