@@ -16,7 +16,7 @@
  * (data with quotes, backslashes or newlines no longer breaks them, and `&`
  * is no longer HTML-escaped in a URL); deleted partials stop being used.
  */
-import Handlebars from "handlebars";
+import type HandlebarsModule from "handlebars";
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 import { ValidationError, errorText } from "./errors";
 import type { MailAttachment, MailMessage } from "./types";
@@ -112,7 +112,18 @@ export async function loadTemplate(
 
 // --- Rendering ------------------------------------------------------------
 
-type Environment = typeof Handlebars;
+type Environment = typeof HandlebarsModule;
+
+let handlebars: Environment | undefined;
+
+/**
+ * Handlebars is loaded on the first render, not at import: most instances
+ * never render a template, and loading it adds about 50 ms to every cold start.
+ */
+function loadHandlebars(): Environment {
+  handlebars ??= require("handlebars") as Environment;
+  return handlebars;
+}
 
 /** One Handlebars environment per part, holding that part of every partial. */
 interface Library {
@@ -135,7 +146,7 @@ function libraryFor(name: string, partials: TemplateDocument[]): Library {
   const cached = key === undefined ? undefined : libraries.get(key);
   if (cached) return cached;
 
-  const environments = Object.fromEntries(PARTS.map((part) => [part, Handlebars.create()])) as Record<Part, Environment>;
+  const environments = Object.fromEntries(PARTS.map((part) => [part, loadHandlebars().create()])) as Record<Part, Environment>;
   for (const partial of partials) {
     for (const part of PARTS) {
       const source = partial.fields[part];
@@ -210,12 +221,14 @@ function describeType(value: unknown): string {
 }
 
 /** Attachments take no partials; they are strict, so a missing variable fails instead of producing an empty URL. */
-const attachmentEnvironment = Handlebars.create();
+let attachmentEnvironment: Environment | undefined;
 
 function renderString(name: string, part: string, source: string, data: Record<string, unknown>): string {
   // Most attachment fields (and every base64 body) contain no expression.
   if (!source.includes("{{")) return source;
-  return run(name, part, () => attachmentEnvironment.compile(source, { noEscape: true, strict: true })(data));
+  attachmentEnvironment ??= loadHandlebars().create();
+  const environment = attachmentEnvironment;
+  return run(name, part, () => environment.compile(source, { noEscape: true, strict: true })(data));
 }
 
 /**

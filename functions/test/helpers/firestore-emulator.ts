@@ -42,11 +42,14 @@ async function answers(host: string): Promise<boolean> {
   }
 }
 
-/** Starts the emulator on a free port; rejects (never hangs) if it is not up within `timeoutMs`. */
-export async function startEmulator(timeoutMs = 60_000): Promise<RunningEmulator> {
+/**
+ * Starts the emulator on a free port; rejects (never hangs) if it is not up within `timeoutMs`.
+ * `extraArgs` are further emulator flags, such as `--functions_emulator=<host>` (see event-driver.ts).
+ */
+export async function startEmulator(timeoutMs = 60_000, extraArgs: string[] = []): Promise<RunningEmulator> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const child = spawn(EMULATOR_BINARY, ["start", "--host=127.0.0.1", `--port=${port}`], {
+  const child = spawn(EMULATOR_BINARY, ["start", "--host=127.0.0.1", `--port=${port}`, ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

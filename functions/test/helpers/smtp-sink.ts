@@ -59,6 +59,8 @@ export interface SmtpSink {
   authAttempts: Array<{ username: string; password: string }>;
   /** TCP connections currently open. */
   openConnections(): number;
+  /** SMTP sessions opened since the sink started, for connection-reuse figures. */
+  connectionsOpened(): number;
   /** Resolves with `messages` once at least `count` have arrived; rejects after `timeoutMs`. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   /** Resolves once no connection is open, for tests that a client tore its connection down. */
@@ -185,6 +187,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     messages,
     authAttempts,
     openConnections: () => sockets.size,
+    connectionsOpened: () => connections,
     waitForMessages: async (count, timeoutMs = 5000) => {
       await until(changes, () => messages.length >= count, timeoutMs, () => `${count} message(s), got ${messages.length}`);
       return messages;

@@ -1,0 +1,175 @@
+/**
+ * What one email costs, counted rather than timed: function invocations
+ * (every write of a mail document is delivered as an event, by the Firestore
+ * emulator itself, see event-driver.ts), Firestore operations made by the
+ * function (MailStore.operationCounts) and SMTP sessions. These are the
+ * figures users pay for; BENCHMARKS.md reports them and this file pins them.
+ *
+ * This suite starts its own emulator, because only an emulator started with
+ * `--functions_emulator` reports writes to a trigger receiver.
+ */
+import type { Firestore } from "firebase-admin/firestore";
+import { processQueue } from "../../src/index";
+import { operationCounts } from "../../src/delivery/store";
+import { resetRuntime } from "../../src/runtime";
+import { EventDriver, type TriggerEvent } from "../helpers/event-driver";
+import { configureExtension, testFirestore } from "../helpers/extension-env";
+import { emulatorInstalled, startEmulator, stopEmulator, type RunningEmulator } from "../helpers/firestore-emulator";
+import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
+
+const PROJECT = "demo-operation-counts";
+const FINAL = ["SUCCESS", "ERROR"];
+
+// Skipped only where the emulator is not installed; global-setup.ts warns loudly then.
+const describeWithOwnEmulator = emulatorInstalled() ? describe : describe.skip;
+
+describeWithOwnEmulator("operations per email", () => {
+  let emulator: RunningEmulator;
+  let driver: EventDriver;
+  let sink: SmtpSink;
+  let db: Firestore;
+  let n = 0;
+  const previousHost = process.env.FIRESTORE_EMULATOR_HOST;
+  // Out of order, but the same order on every run.
+  let seed = 7;
+  const jitterMs = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % 40;
+  };
+
+  beforeAll(async () => {
+    driver = await EventDriver.start();
+    emulator = await startEmulator(90_000, [driver.emulatorFlag]);
+    process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
+    sink = await startSmtpSink();
+    configureExtension({
+      SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}?pool=true`,
+      DEFAULT_FROM: "Shop <shop@example.com>",
+    });
+    db = testFirestore(PROJECT);
+    await driver.register(emulator.host, { project: PROJECT, fn: processQueue, delayMs: () => jitterMs() });
+  }, 120_000);
+
+  afterEach(() => {
+    // An invocation that threw would otherwise only show as a count.
+    expect(driver.errors.map(String)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    resetRuntime();
+    await db?.terminate();
+    await sink?.close();
+    await driver?.close();
+    if (emulator) stopEmulator(emulator);
+    if (previousHost === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
+    else process.env.FIRESTORE_EMULATOR_HOST = previousHost;
+  });
+
+  /** Creates `count` mails at once and waits until each is SUCCESS or ERROR and nothing is still running. */
+  async function sendMails(count: number): Promise<string[]> {
+    const paths = Array.from({ length: count }, () => `mail/m${++n}`);
+    await Promise.all(
+      paths.map((path) => db.doc(path).create({ to: `${path.slice(5)}@example.com`, message: { subject: path, text: "Hi" } })),
+    );
+    await driver.settle(PROJECT, paths, FINAL, 30_000);
+    return paths;
+  }
+
+  /** The counters, so that a test can take the difference it caused. */
+  function counters() {
+    const { invocations, failures } = driver.stats(PROJECT);
+    return { invocations, failures, ...operationCounts, sessions: sink.connectionsOpened(), sent: sink.messages.length };
+  }
+
+  function difference(before: ReturnType<typeof counters>) {
+    const after = counters();
+    return {
+      invocations: after.invocations - before.invocations,
+      failures: after.failures - before.failures,
+      landedWrites: after.writes - after.lostWrites - (before.writes - before.lostWrites),
+      lostWrites: after.lostWrites - before.lostWrites,
+      reads: after.reads - before.reads,
+      transactions: after.transactions - before.transactions,
+      sessions: after.sessions - before.sessions,
+      sent: after.sent - before.sent,
+    };
+  }
+
+  const statesSeen = (path: string) => driver.events.filter((event) => event.document === path).map((event) => event.after?.state);
+
+  test("one mail: 4 invocations, 3 writes users see, 1 losing write, no reads, no transactions", async () => {
+    const before = counters();
+    const [path] = await sendMails(1);
+
+    expect(difference(before)).toEqual({
+      invocations: 4,
+      failures: 0,
+      landedWrites: 3,
+      lostWrites: 1,
+      reads: 0,
+      transactions: 0,
+      sessions: 1,
+      sent: 1,
+    });
+    // The client's write, then the extension's three.
+    expect(statesSeen(path)).toEqual([undefined, "PENDING", "PROCESSING", "SUCCESS"]);
+    const snap = await db.doc(path).get();
+    expect(snap.get("delivery.state")).toBe("SUCCESS");
+    expect(snap.get("delivery.attempts")).toBe(1);
+  });
+
+  test("mails sent one after another reuse the pooled SMTP connection", async () => {
+    const before = counters();
+    for (let i = 0; i < 3; i++) await sendMails(1);
+    expect(difference(before)).toMatchObject({ invocations: 12, landedWrites: 9, sent: 3 });
+    // Nothing sent concurrently so far: every mail went over the first connection.
+    expect(sink.connectionsOpened()).toBe(1);
+  });
+
+  test("30 mails written at once, events out of order: the same cost per mail, each sent once", async () => {
+    const before = counters();
+    const paths = await sendMails(30);
+
+    const cost = difference(before);
+    // nodemailer's pool opens at most 5 connections (maxConnections), however many mails.
+    expect(cost.sessions).toBeLessThanOrEqual(5);
+    expect(cost).toMatchObject({
+      invocations: 120,
+      failures: 0,
+      landedWrites: 90,
+      lostWrites: 30,
+      reads: 0,
+      transactions: 0,
+      sent: 30,
+    });
+    const subjects = sink.messages.map((mail) => mail.parsed.subject);
+    for (const path of paths) expect(subjects.filter((subject) => subject === path)).toHaveLength(1);
+  });
+
+  test("every event delivered again changes nothing: no writes land, no reads, nothing sent", async () => {
+    const [path] = await sendMails(1);
+    const finished = await db.doc(path).get();
+    const events: TriggerEvent[] = driver.events.filter((event) => event.document === path);
+    expect(events).toHaveLength(4);
+
+    const before = counters();
+    // Each event twice more, all at once: at-least-once delivery at its worst.
+    await Promise.all([...events, ...events].map((event) => driver.redeliver(event)));
+
+    // The creation and PENDING events try their conditional write and lose it;
+    // the PROCESSING (live lease) and SUCCESS events write nothing at all.
+    expect(difference(before)).toEqual({
+      invocations: 8,
+      failures: 0,
+      landedWrites: 0,
+      lostWrites: 4,
+      reads: 0,
+      transactions: 0,
+      sessions: 0,
+      sent: 0,
+    });
+    const now = await db.doc(path).get();
+    expect(now.updateTime?.isEqual(finished.updateTime!)).toBe(true);
+    expect(now.get("delivery.attempts")).toBe(1);
+  });
+});
