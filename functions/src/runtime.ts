@@ -10,7 +10,7 @@ import { getFirestore } from "firebase-admin/firestore";
 import type { Config } from "./config";
 import { MailStore } from "./delivery/store";
 import type { MailTransport } from "./transport/mail-transport";
-import { createSmtpTransport } from "./transport/smtp-transport";
+import { selectTransport } from "./transport/select-transport";
 import * as logs from "./logs";
 
 let store: { database: string; value: MailStore } | undefined;
@@ -29,9 +29,9 @@ export function getTransport(config: Config): MailTransport {
   if (transport?.config !== config) {
     try {
       transport?.value.close();
-      const value = createSmtpTransport(config.smtp);
+      const { transport: value, pooled } = selectTransport(config);
       transport = { config, value };
-      logs.transportReady(value.kind, config.smtpHost, Boolean(config.smtp.pool));
+      logs.transportReady(value.kind, config.smtpHost, pooled);
     } catch (error) {
       transport = undefined;
       logs.transportInitFailed(error);

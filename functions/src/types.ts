@@ -19,6 +19,8 @@ export interface DeliveryInfo {
   pending: string[];
   /** The server's last reply, for example `250 2.0.0 OK queued`. */
   response: string | null;
+  /** SendGrid only: its id for the queued message (the API's `X-Message-Id` header). */
+  sendgridQueueId?: string | null;
 }
 
 /**

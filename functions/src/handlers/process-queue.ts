@@ -32,6 +32,7 @@ import { eventBatch, type EventBatch } from "../event-batch";
 import * as logs from "../logs";
 import { preparePayload } from "../prepare-payload";
 import { getStore, getTransport } from "../runtime";
+import { checkProviderFields } from "../transport/select-transport";
 import { expireAtFor } from "../ttl";
 import type { DeliveryInfo, MailRequest } from "../types";
 import { validateMailDocument } from "../validation";
@@ -144,7 +145,8 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   events.publish("onProcessing", { state: "PROCESSING", attempts: attemptsBefore });
 
   const owner: AttemptOwner = { lease, attemptsBefore };
-  const outcome = await attempt(path, config, owner, () => checked.message ?? composeMessage(mail, config, store.db, path));
+  const compose = () => checked.message ?? composeMessage(mail, config, store.db, path);
+  const outcome = await attempt(path, config, owner, mail, compose);
   // The conditional write is the cheap path; if anything touched the document
   // during the send, fall back to checking, in a transaction, that this
   // attempt still owns it, so a late result never overwrites a newer attempt.
@@ -171,6 +173,7 @@ function check(job: Job): Checked {
     config = getConfig();
     const { mail, ignoredFields } = validateMailDocument(job.data);
     validateSendAt(job.data);
+    checkProviderFields(config, mail);
     if (ignoredFields.length > 0) logs.ignoredMessageFields(job.path, ignoredFields);
     if (needsLookups(mail)) return { config, mail };
     return { config, mail, message: preparePayload(mail, config) };
@@ -210,11 +213,12 @@ async function attempt(
   path: string,
   config: Config,
   owner: AttemptOwner,
+  mail: MailRequest,
   compose: () => SendMailOptions | Promise<SendMailOptions>,
 ): Promise<Outcome> {
   try {
     const message = await compose();
-    const info = await getTransport(config).send(message);
+    const info = await getTransport(config).send(message, { sendGrid: mail.sendGrid, categories: mail.categories });
     logs.delivered(path, info);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), recoveredPatch: successPatch(info, false) };
   } catch (error) {

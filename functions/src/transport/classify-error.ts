@@ -35,7 +35,7 @@ interface Verdict {
 }
 
 /** Node and OpenSSL codes for a certificate that did not verify: retrying cannot help. */
-const CERTIFICATE_CODES = new Set([
+export const CERTIFICATE_CODES = new Set([
   "CERT_HAS_EXPIRED",
   "CERT_NOT_YET_VALID",
   "CERT_REVOKED",
@@ -51,7 +51,7 @@ const CERTIFICATE_CODES = new Set([
 ]);
 
 /** Socket failures that a later attempt may well not see. */
-const CONNECTION_CODES = new Set([
+export const CONNECTION_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
   "ECONNABORTED",
@@ -64,7 +64,7 @@ const CONNECTION_CODES = new Set([
   "EAI_AGAIN",
 ]);
 
-const TIMEOUT_CODES = new Set(["ETIMEDOUT", "ESOCKETTIMEDOUT", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
+export const TIMEOUT_CODES = new Set(["ETIMEDOUT", "ESOCKETTIMEDOUT", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
 
 const CHECK_SERVER = "Check the host and port in SMTP_CONNECTION_URI.";
 const CHECK_CREDENTIALS = "Check the user name in SMTP_CONNECTION_URI and SMTP_PASSWORD.";
@@ -88,6 +88,7 @@ export function classifySmtpError(error: unknown): DeliveryError {
 }
 
 function decide(e: ErrorFields): Verdict {
+  if (e.command === "AUTH XOAUTH2") return oauth2Verdict(e);
   const codes = [e.code, e.originalCode];
   const deferred = e.responseCode !== undefined && e.responseCode >= 400 && e.responseCode < 500;
   if (codes.some((code) => code !== undefined && TIMEOUT_CODES.has(code))) {
@@ -165,6 +166,33 @@ function decide(e: ErrorFields): Verdict {
     return { code: "unknown", transient: deferred, what: "The SMTP server refused the request", advice: CHECK_SERVER };
   }
   return { code: "unknown", transient: false, what: "Sending failed", advice: "" };
+}
+
+const TOKEN_LATER = "It may answer on a later attempt.";
+const CHECK_OAUTH2 =
+  "Check CLIENT_ID, CLIENT_SECRET and REFRESH_TOKEN; a revoked or expired refresh token must be replaced (scripts/oauth2-refresh-token.js).";
+const CHECK_OAUTH2_ACCOUNT =
+  "Check USER, and that the OAuth2 client may send mail as that account (Gmail: scope https://mail.google.com/; Microsoft: SMTP.Send, with SMTP AUTH enabled for the mailbox).";
+
+/**
+ * An XOAUTH2 login fails in one of two places: the provider's token endpoint
+ * (no SMTP reply; nodemailer keeps the cause's code as originalCode, EOAUTH2
+ * when the provider answered with an OAuth2 error, EFETCH when it could not be
+ * reached) or the SMTP server, which refused the access token even after
+ * nodemailer renewed it once.
+ */
+function oauth2Verdict(e: ErrorFields): Verdict {
+  if (e.responseCode !== undefined) {
+    const deferred = e.responseCode >= 400 && e.responseCode < 500;
+    return { code: "auth-failed", transient: deferred, what: "The SMTP server refused the OAuth2 access token", advice: CHECK_OAUTH2_ACCOUNT };
+  }
+  if (e.originalCode === "EOAUTH2") {
+    return { code: "auth-failed", transient: false, what: "The OAuth2 provider refused to issue an access token", advice: CHECK_OAUTH2 };
+  }
+  if (e.originalCode === "EFETCH") {
+    return { code: "connection-failed", transient: true, what: "The OAuth2 token endpoint could not be reached", advice: TOKEN_LATER };
+  }
+  return { code: "provider-error", transient: true, what: "The OAuth2 token endpoint gave an unreadable answer", advice: TOKEN_LATER };
 }
 
 /** EENVELOPE covers a refused sender, refused recipients and a refused DATA command. */

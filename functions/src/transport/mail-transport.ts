@@ -5,13 +5,20 @@
  * outcome and decide about retries without knowing which provider was used.
  */
 import type { SendMailOptions } from "nodemailer";
-import type { DeliveryInfo } from "../types";
+import type { DeliveryInfo, MailRequest } from "../types";
+
+/** A mail document's provider-only fields (`sendGrid`, `categories`), for transports that use them. */
+export type ProviderFields = Pick<MailRequest, "sendGrid" | "categories">;
 
 export interface MailTransport {
-  /** Which kind of transport this is, for logs: `"smtp"`. */
+  /** Which kind of transport this is, for logs: `"smtp"` or `"sendgrid"`. */
   readonly kind: string;
-  /** Sends one message; resolves with what goes into `delivery.info`, rejects with a `DeliveryError` only. */
-  send(message: SendMailOptions): Promise<DeliveryInfo>;
+  /**
+   * Sends one message; resolves with what goes into `delivery.info`, rejects
+   * with a `SendEmailError` (a `DeliveryError`, or a `ValidationError` for
+   * provider fields it cannot use). SMTP ignores `provider`.
+   */
+  send(message: SendMailOptions, provider?: ProviderFields): Promise<DeliveryInfo>;
   /** Releases pooled connections. Sends still in flight may fail afterwards. */
   close(): void;
 }

@@ -3,7 +3,7 @@
  * and a hard deadline on every send.
  */
 import { createTransport, type SendMailOptions } from "nodemailer";
-import type SMTPTransport from "nodemailer/lib/smtp-transport";
+import type SMTPPool from "nodemailer/lib/smtp-pool";
 import { ConfigError, DeliveryError } from "../errors";
 import type { DeliveryInfo } from "../types";
 import { classifySmtpError } from "./classify-error";
@@ -34,7 +34,7 @@ const TIMEOUT_CAPS = {
  */
 const REFUSED_OPTIONS = ["url", "sendmail", "streamTransport", "jsonTransport", "SES"];
 
-export function createSmtpTransport(options: SMTPTransport.Options, deadlineMs = SEND_DEADLINE_MS): MailTransport {
+export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND_DEADLINE_MS): MailTransport {
   const refused = REFUSED_OPTIONS.filter((key) => key in options);
   if (refused.length > 0) {
     throw new ConfigError(`The SMTP transport does not accept the option(s) ${refused.join(", ")}`);

@@ -1,0 +1,326 @@
+/**
+ * AUTH_TYPE=OAuth2 against a local OAuth2 provider: a token endpoint (set
+ * through OAUTH2_TOKEN_URL, for tests only) and an SMTP server that accepts
+ * only XOAUTH2 with a token that endpoint issued. Covers obtaining, reusing,
+ * and renewing access tokens, and how each refusal reads.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import type { Firestore } from "firebase-admin/firestore";
+import type { SendMailOptions } from "nodemailer";
+import { parseConfig } from "../../src/config";
+import { DeliveryError } from "../../src/errors";
+import { processQueue } from "../../src/index";
+import type { MailTransport } from "../../src/transport/mail-transport";
+import { oauth2Auth, TOKEN_URL_ENV } from "../../src/transport/oauth2";
+import { selectTransport } from "../../src/transport/select-transport";
+import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
+import { configureExtension, testFirestore } from "../helpers/extension-env";
+import { clearFirestore } from "../helpers/firestore-emulator";
+import { AUTHORIZATION_CODE, startOAuth2Provider, type OAuth2Provider } from "../helpers/oauth2-provider";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
+import { Trigger } from "../helpers/trigger";
+
+const PROJECT = "demo-oauth2-transport";
+const CREDENTIALS = {
+  user: "sender@example.com",
+  clientId: "client-id-1234.apps.example.com",
+  clientSecret: "client-secret-5f8a2c",
+  refreshToken: "refresh-token-1//0gq7Xh",
+};
+const FROM = "sender@example.com";
+
+/** Every Jest-fakeable API except Date, so that only the clock moves. */
+const ALL_BUT_DATE = [
+  "hrtime", "nextTick", "performance", "queueMicrotask", "requestAnimationFrame", "cancelAnimationFrame",
+  "requestIdleCallback", "cancelIdleCallback", "setImmediate", "clearImmediate", "setInterval", "clearInterval",
+  "setTimeout", "clearTimeout",
+] as const;
+
+let provider: OAuth2Provider;
+let proxy: TcpProxy;
+const transports: MailTransport[] = [];
+
+beforeEach(async () => {
+  provider = await startOAuth2Provider(CREDENTIALS);
+  proxy = await startTcpProxy({ host: "127.0.0.1", port: provider.smtpPort });
+  process.env[TOKEN_URL_ENV] = provider.tokenUrl;
+});
+
+afterEach(async () => {
+  jest.useRealTimers();
+  for (const transport of transports.splice(0)) transport.close();
+  await proxy.close();
+  await provider.close();
+  delete process.env[TOKEN_URL_ENV];
+});
+
+function params(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    AUTH_TYPE: "OAuth2",
+    HOST: "127.0.0.1",
+    OAUTH_PORT: String(proxy.port),
+    OAUTH_SECURE: "false",
+    USER: CREDENTIALS.user,
+    CLIENT_ID: CREDENTIALS.clientId,
+    CLIENT_SECRET: CREDENTIALS.clientSecret,
+    REFRESH_TOKEN: CREDENTIALS.refreshToken,
+    DEFAULT_FROM: FROM,
+    ...overrides,
+  };
+}
+
+function transportFor(overrides: Record<string, string> = {}): MailTransport {
+  const { transport } = selectTransport(parseConfig(params(overrides)));
+  transports.push(transport);
+  return transport;
+}
+
+const mail = (subject = "Hello"): SendMailOptions => ({ from: FROM, to: "ann@example.com", subject, text: "Hi" });
+
+async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
+  const error = await promise.then(
+    () => new Error("expected the send to fail, it succeeded"),
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof DeliveryError)) throw error;
+  return error;
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Ends the pooled connection from the server's side and waits until the client has let go of it. */
+async function dropConnections(): Promise<void> {
+  proxy.closeAll();
+  await proxy.waitForIdle();
+}
+
+describe("XOAUTH2 login", () => {
+  it("trades the refresh token for an access token and logs in with it", async () => {
+    await transportFor().send(mail());
+    expect(provider.tokenRequests).toEqual([
+      {
+        grant_type: "refresh_token",
+        client_id: CREDENTIALS.clientId,
+        client_secret: CREDENTIALS.clientSecret,
+        refresh_token: CREDENTIALS.refreshToken,
+      },
+    ]);
+    expect(provider.logins).toEqual([{ user: CREDENTIALS.user, accessToken: "access-token-1", accepted: true }]);
+    expect(provider.messages.map((message) => message.subject)).toEqual(["Hello"]);
+  });
+
+  it("reuses the access token on new connections until it expires, then renews it", async () => {
+    jest.useFakeTimers({ doNotFake: [...ALL_BUT_DATE], now: Date.now() });
+    const transport = transportFor();
+    await transport.send(mail("first"));
+    await dropConnections();
+    await transport.send(mail("second"));
+    expect(proxy.connections()).toBe(2);
+    expect(provider.tokenRequests).toHaveLength(1);
+
+    // The token was issued for 3599 s.
+    jest.setSystemTime(Date.now() + 2 * 60 * 60 * 1000);
+    await dropConnections();
+    await transport.send(mail("third"));
+    expect(provider.tokenRequests).toHaveLength(2);
+    expect(provider.logins.map((login) => login.accessToken)).toEqual(["access-token-1", "access-token-1", "access-token-2"]);
+    expect(provider.messages.map((message) => message.subject)).toEqual(["first", "second", "third"]);
+  });
+
+  it("renews a token the SMTP server refuses, and the mail goes through", async () => {
+    const transport = transportFor();
+    await transport.send(mail("first"));
+    provider.revokeAccessTokens();
+    await dropConnections();
+    await transport.send(mail("second"));
+    expect(provider.logins).toEqual([
+      { user: CREDENTIALS.user, accessToken: "access-token-1", accepted: true },
+      { user: CREDENTIALS.user, accessToken: "access-token-1", accepted: false },
+      { user: CREDENTIALS.user, accessToken: "access-token-2", accepted: true },
+    ]);
+    expect(provider.messages).toHaveLength(2);
+  });
+
+  it("a refresh token the provider refuses fails with the provider's reply and no secret", async () => {
+    provider.refuseRefreshToken("invalid_grant", "Token has been expired or revoked.");
+    const error = await failure(transportFor().send(mail()));
+    expect(error.code).toBe("auth-failed");
+    expect(error.transient).toBe(false);
+    expect(error.message).toContain("The OAuth2 provider refused to issue an access token: invalid_grant: Token has been expired or revoked.");
+    expect(error.message).toContain("REFRESH_TOKEN");
+    for (const secret of [CREDENTIALS.clientSecret, CREDENTIALS.refreshToken]) expect(error.message).not.toContain(secret);
+    expect(provider.logins).toEqual([]);
+  });
+
+  it("an access token the SMTP server refuses even after renewal fails with the server's reply", async () => {
+    const error = await failure(transportFor({ USER: "someone-else@example.com" }).send(mail()));
+    expect(error.code).toBe("auth-failed");
+    expect(error.message).toMatch(/^The SMTP server refused the OAuth2 access token \(535\): 535 /);
+    expect(error.message).not.toContain("access-token-");
+    expect(provider.tokenRequests).toHaveLength(2);
+    expect(provider.messages).toEqual([]);
+  });
+
+  it("an unreachable token endpoint is a transient connection failure", async () => {
+    process.env[TOKEN_URL_ENV] = `http://127.0.0.1:${await closedPort()}/token`;
+    const error = await failure(transportFor().send(mail()));
+    expect(error.code).toBe("connection-failed");
+    expect(error.transient).toBe(true);
+    expect(error.message).toContain("The OAuth2 token endpoint could not be reached");
+  });
+});
+
+describe("the token request per provider", () => {
+  async function tokenRequestFor(host: string): Promise<Record<string, string>> {
+    const auth = oauth2Auth(CREDENTIALS, host) as { provisionCallback: (user: string, renew: boolean, cb: (error: Error | null, token?: string) => void) => void };
+    const token = await new Promise<string | undefined>((resolve, reject) =>
+      auth.provisionCallback(CREDENTIALS.user, false, (error, accessToken) => (error ? reject(error) : resolve(accessToken))),
+    );
+    expect(token).toBe("access-token-1");
+    return provider.tokenRequests[0];
+  }
+
+  it("asks Microsoft for the SMTP.Send scope", async () => {
+    expect(await tokenRequestFor("smtp.office365.com")).toMatchObject({ scope: "https://outlook.office.com/SMTP.Send offline_access" });
+  });
+
+  it("sends Google only the refresh grant", async () => {
+    expect(await tokenRequestFor("smtp.gmail.com")).not.toHaveProperty("scope");
+  });
+});
+
+describe("scripts/oauth2-refresh-token.js", () => {
+  const SCRIPT = resolve(__dirname, "../../../scripts/oauth2-refresh-token.js");
+
+  /** Runs the script as a user would; `browser` plays the browser once the sign-in link is printed. */
+  async function runScript(args: string[], browser: (link: URL) => Promise<void>) {
+    const child = spawn(process.execPath, [SCRIPT, ...args], {
+      env: {
+        PATH: process.env.PATH,
+        CLIENT_ID: CREDENTIALS.clientId,
+        CLIENT_SECRET: CREDENTIALS.clientSecret,
+        OAUTH2_AUTHORIZE_URL: "https://accounts.example.com/authorize",
+        OAUTH2_TOKEN_URL: provider.tokenUrl,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
+    const link = new Promise<URL>((found) =>
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk;
+        const match = /https:\/\/accounts\.example\.com\/authorize\S+/.exec(stderr);
+        if (match) found(new URL(match[0]));
+      }),
+    );
+    const exited = once(child, "exit") as Promise<[number | null]>;
+    try {
+      await Promise.race([link.then(browser), exited]);
+    } catch (error) {
+      child.kill();
+      throw error;
+    }
+    const [code] = await exited;
+    return { code, stdout, stderr };
+  }
+
+  /** What the provider does after a sign-in: send the browser to the redirect URI. */
+  async function redirect(link: URL, params: Record<string, string>): Promise<number> {
+    const target = new URL(link.searchParams.get("redirect_uri")!);
+    for (const [name, value] of Object.entries(params)) target.searchParams.set(name, value);
+    return (await fetch(target)).status;
+  }
+
+  it("prints the refresh token after a sign-in, using PKCE and a state check", async () => {
+    const port = await closedPort();
+    let authorizeLink: URL | undefined;
+    const result = await runScript(["google", "--port", String(port), "--user", CREDENTIALS.user], async (link) => {
+      authorizeLink = link;
+      // A redirect that this run did not start is turned away.
+      expect(await redirect(link, { code: AUTHORIZATION_CODE, state: "forged" })).toBe(400);
+      expect(await redirect(link, { code: AUTHORIZATION_CODE, state: link.searchParams.get("state")! })).toBe(200);
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${CREDENTIALS.refreshToken}\n`);
+    expect(result.stderr).not.toContain(CREDENTIALS.clientSecret);
+
+    const query = Object.fromEntries(authorizeLink!.searchParams);
+    expect(query).toMatchObject({
+      client_id: CREDENTIALS.clientId,
+      redirect_uri: `http://localhost:${port}/callback`,
+      response_type: "code",
+      scope: "https://mail.google.com/",
+      access_type: "offline",
+      code_challenge_method: "S256",
+      login_hint: CREDENTIALS.user,
+    });
+    const [exchange] = provider.tokenRequests;
+    expect(exchange).toMatchObject({
+      grant_type: "authorization_code",
+      code: AUTHORIZATION_CODE,
+      redirect_uri: `http://localhost:${port}/callback`,
+      client_secret: CREDENTIALS.clientSecret,
+    });
+    expect(createHash("sha256").update(exchange.code_verifier).digest("base64url")).toBe(query.code_challenge);
+  });
+
+  it("asks Microsoft for the SMTP.Send scope and reports a refused sign-in", async () => {
+    const port = await closedPort();
+    let scope: string | null = null;
+    const result = await runScript(["microsoft", "--port", String(port)], async (link) => {
+      scope = link.searchParams.get("scope");
+      await redirect(link, { error: "access_denied", error_description: "The user declined.", state: link.searchParams.get("state")! });
+    });
+    expect(scope).toBe("https://outlook.office.com/SMTP.Send offline_access");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("access_denied: The user declined.");
+    expect(result.stdout).toBe("");
+    expect(provider.tokenRequests).toEqual([]);
+  });
+});
+
+describeWithEmulator("processQueue with OAuth2", () => {
+  let db: Firestore;
+  let trigger: Trigger;
+  let n = 0;
+
+  beforeAll(() => {
+    db = testFirestore(PROJECT);
+    trigger = new Trigger(db, processQueue);
+  });
+
+  beforeEach(async () => {
+    await clearFirestore(emulatorHost!, PROJECT);
+    configureExtension(params());
+  });
+
+  afterAll(() => configureExtension(Object.fromEntries(Object.keys(params()).map((name) => [name, undefined]))));
+
+  it("delivers with SUCCESS", async () => {
+    const snap = await trigger.create(`mail/m${++n}`, { to: "ann@example.com", message: { subject: "OAuth2", text: "Hi" } });
+    expect(snap.get("delivery.state")).toBe("SUCCESS");
+    expect(snap.get("delivery.info.accepted")).toEqual(["ann@example.com"]);
+    expect(provider.messages.map((message) => message.subject)).toEqual(["OAuth2"]);
+  });
+
+  it("a refused refresh token ends in ERROR with the provider's reply, without secrets", async () => {
+    provider.refuseRefreshToken("invalid_grant", "Token has been expired or revoked.");
+    const snap = await trigger.create(`mail/m${++n}`, { to: "ann@example.com", message: { subject: "OAuth2", text: "Hi" } });
+    expect(snap.get("delivery.state")).toBe("ERROR");
+    const error: string = snap.get("delivery.error");
+    expect(error).toContain("invalid_grant: Token has been expired or revoked.");
+    for (const secret of Object.values(CREDENTIALS).slice(1)) expect(error).not.toContain(secret);
+  });
+});
