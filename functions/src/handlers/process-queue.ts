@@ -183,7 +183,10 @@ function check(job: Job): Checked {
       return { error: error.message };
     }
     if (error instanceof ValidationError) return { error: error.message, config };
-    throw error;
+    // A bug in checking code that does no I/O would fail this document every
+    // time: end it in ERROR rather than leave it without a delivery state.
+    logs.unexpectedError(job.path, error);
+    return { error: `The mail document could not be checked: ${errorText(error)}`, config };
   }
 }
 
