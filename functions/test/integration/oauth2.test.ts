@@ -9,20 +9,17 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import type { Firestore } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";
 import { parseConfig } from "../../src/config";
 import { DeliveryError } from "../../src/errors";
-import { processQueue } from "../../src/index";
 import type { MailTransport } from "../../src/transport/mail-transport";
 import { oauth2Auth, TOKEN_URL_ENV } from "../../src/transport/oauth2";
 import { selectTransport } from "../../src/transport/select-transport";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
-import { clearFirestore } from "../helpers/firestore-emulator";
+import { describeWithEmulator } from "../helpers/emulator-env";
+import { configureExtension } from "../helpers/extension-env";
+import { mailHarness } from "../helpers/mail-harness";
 import { AUTHORIZATION_CODE, startOAuth2Provider, type OAuth2Provider } from "../helpers/oauth2-provider";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
-import { Trigger } from "../helpers/trigger";
 
 const PROJECT = "demo-oauth2-transport";
 const CREDENTIALS = {
@@ -292,24 +289,16 @@ describe("scripts/oauth2-refresh-token.js", () => {
 });
 
 describeWithEmulator("processQueue with OAuth2", () => {
-  let db: Firestore;
-  let trigger: Trigger;
-  let n = 0;
+  const h = mailHarness(PROJECT);
 
-  beforeAll(() => {
-    db = testFirestore(PROJECT);
-    trigger = new Trigger(db, processQueue);
-  });
-
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
+  beforeEach(() => {
     configureExtension(params());
   });
 
   afterAll(() => configureExtension(Object.fromEntries(Object.keys(params()).map((name) => [name, undefined]))));
 
   it("delivers with SUCCESS", async () => {
-    const snap = await trigger.create(`mail/m${++n}`, { to: "ann@example.com", message: { subject: "OAuth2", text: "Hi" } });
+    const snap = await h.trigger.create(h.nextPath(), { to: "ann@example.com", message: { subject: "OAuth2", text: "Hi" } });
     expect(snap.get("delivery.state")).toBe("SUCCESS");
     expect(snap.get("delivery.info.accepted")).toEqual(["ann@example.com"]);
     expect(provider.messages.map((message) => message.subject)).toEqual(["OAuth2"]);
@@ -317,7 +306,7 @@ describeWithEmulator("processQueue with OAuth2", () => {
 
   it("a refused refresh token ends in ERROR with the provider's reply, without secrets", async () => {
     provider.refuseRefreshToken("invalid_grant", "Token has been expired or revoked.");
-    const snap = await trigger.create(`mail/m${++n}`, { to: "ann@example.com", message: { subject: "OAuth2", text: "Hi" } });
+    const snap = await h.trigger.create(h.nextPath(), { to: "ann@example.com", message: { subject: "OAuth2", text: "Hi" } });
     expect(snap.get("delivery.state")).toBe("ERROR");
     const error: string = snap.get("delivery.error");
     expect(error).toContain("invalid_grant: Token has been expired or revoked.");

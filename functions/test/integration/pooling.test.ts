@@ -6,18 +6,16 @@
  * never sent twice. A TCP proxy in front of the SMTP server counts the
  * connections and plays the server's part in dropping them.
  */
-import type { Firestore } from "firebase-admin/firestore";
+
 import { parseConfig } from "../../src/config";
 import { DeliveryError } from "../../src/errors";
-import { processQueue } from "../../src/index";
 import type { MailTransport } from "../../src/transport/mail-transport";
 import { selectTransport } from "../../src/transport/select-transport";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
-import { clearFirestore } from "../helpers/firestore-emulator";
+import { describeWithEmulator } from "../helpers/emulator-env";
+import { configureExtension } from "../helpers/extension-env";
+import { mailHarness } from "../helpers/mail-harness";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
-import { Trigger } from "../helpers/trigger";
 
 const PROJECT = "demo-smtp-pooling";
 const FROM = "sender@example.com";
@@ -114,16 +112,9 @@ describe("a pooled connection the server drops", () => {
 });
 
 describeWithEmulator("processQueue on a warm instance", () => {
-  let db: Firestore;
-  let trigger: Trigger;
+  const h = mailHarness(PROJECT);
 
-  beforeAll(() => {
-    db = testFirestore(PROJECT);
-    trigger = new Trigger(db, processQueue);
-  });
-
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
+  beforeEach(() => {
     configureExtension({ SMTP_CONNECTION_URI: uri(), DEFAULT_FROM: FROM });
   });
 
@@ -131,7 +122,7 @@ describeWithEmulator("processQueue on a warm instance", () => {
 
   it("sends consecutive mail documents over one connection and one login", async () => {
     for (const id of ["a", "b", "c"]) {
-      const snap = await trigger.create(`mail/${id}`, { to: "ann@example.com", message: { subject: id, text: "Hi" } });
+      const snap = await h.trigger.create(`mail/${id}`, { to: "ann@example.com", message: { subject: id, text: "Hi" } });
       expect(snap.get("delivery.state")).toBe("SUCCESS");
     }
     expect(subjects()).toEqual(["a", "b", "c"]);

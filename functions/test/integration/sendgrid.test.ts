@@ -4,18 +4,16 @@
  * (see helpers/sendgrid-api-server.ts). What SendGrid receives, what lands in
  * `delivery.info`, and how each kind of refusal reads in `delivery.error`.
  */
-import type { Firestore } from "firebase-admin/firestore";
+
 import type { SendMailOptions } from "nodemailer";
 import { parseConfig } from "../../src/config";
 import { SendEmailError } from "../../src/errors";
-import { processQueue } from "../../src/index";
 import { selectTransport } from "../../src/transport/select-transport";
 import { API_URL_ENV, createSendGridTransport, type SendGridTransport } from "../../src/transport/sendgrid-transport";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
-import { clearFirestore } from "../helpers/firestore-emulator";
+import { describeWithEmulator } from "../helpers/emulator-env";
+import { configureExtension } from "../helpers/extension-env";
+import { mailHarness } from "../helpers/mail-harness";
 import { startSendGridApi, type SendGridApi } from "../helpers/sendgrid-api-server";
-import { Trigger } from "../helpers/trigger";
 
 const PROJECT = "demo-sendgrid-transport";
 const API_KEY = "SG.test-key.9f2c4e1a7b";
@@ -223,24 +221,16 @@ describe("refusals and failures", () => {
 });
 
 describeWithEmulator("processQueue with SendGrid", () => {
-  let db: Firestore;
-  let trigger: Trigger;
-  let n = 0;
+  const h = mailHarness(PROJECT);
 
-  beforeAll(() => {
-    db = testFirestore(PROJECT);
-    trigger = new Trigger(db, processQueue);
-  });
-
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
+  beforeEach(() => {
     configureExtension({ SMTP_CONNECTION_URI: URI, SMTP_PASSWORD: API_KEY, DEFAULT_FROM: FROM });
   });
 
   afterAll(() => configureExtension({}));
 
   it("records SUCCESS with SendGrid's queue id in delivery.info", async () => {
-    const snap = await trigger.create(`mail/m${++n}`, { to: "ann@example.com", message: { subject: "Hi", text: "Hello" } });
+    const snap = await h.trigger.create(h.nextPath(), { to: "ann@example.com", message: { subject: "Hi", text: "Hello" } });
     expect(snap.get("delivery.state")).toBe("SUCCESS");
     expect(snap.get("delivery.info")).toEqual({
       messageId: expect.stringMatching(/^<.+@example\.com>$/),
@@ -253,7 +243,7 @@ describeWithEmulator("processQueue with SendGrid", () => {
   });
 
   it("passes the document's sendGrid block and categories to the API", async () => {
-    const snap = await trigger.create(`mail/m${++n}`, {
+    const snap = await h.trigger.create(h.nextPath(), {
       to: "ann@example.com",
       categories: ["welcome", "onboarding"],
       sendGrid: { templateId: "d-123", dynamicTemplateData: { name: "Ann" }, customArgs: { campaign: "autumn" } },
@@ -268,7 +258,7 @@ describeWithEmulator("processQueue with SendGrid", () => {
 
   it("an invalid sendGrid block ends in ERROR before any request or lease", async () => {
     const before = api.requestCount();
-    const snap = await trigger.create(`mail/m${++n}`, {
+    const snap = await h.trigger.create(h.nextPath(), {
       to: "ann@example.com",
       sendGrid: { dynamicTemplateData: { name: "Ann" } },
     });
@@ -279,14 +269,14 @@ describeWithEmulator("processQueue with SendGrid", () => {
 
   it("a document with only a sendGrid block is refused over SMTP instead of going out empty", async () => {
     configureExtension({ SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525", DEFAULT_FROM: FROM });
-    const snap = await trigger.create(`mail/m${++n}`, { to: "ann@example.com", sendGrid: { templateId: "d-1" } });
+    const snap = await h.trigger.create(h.nextPath(), { to: "ann@example.com", sendGrid: { templateId: "d-1" } });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toContain("smtp.sendgrid.net");
   });
 
   it("records ERROR with SendGrid's reasons, never the key", async () => {
     api.failNext(400, ["The content value must be a string at least one character in length."]);
-    const snap = await trigger.create(`mail/m${++n}`, { to: "ann@example.com", message: { subject: "Hi", text: "Hello" } });
+    const snap = await h.trigger.create(h.nextPath(), { to: "ann@example.com", message: { subject: "Hi", text: "Hello" } });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toContain("SendGrid refused the message (400): The content value must be a string");
     expect(snap.get("delivery.error")).not.toContain(API_KEY);

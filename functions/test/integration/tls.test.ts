@@ -5,21 +5,19 @@
  * so a send succeeds only when TLS_OPTIONS trusts it (`ca`) or turns the
  * check off (`rejectUnauthorized: false`); without either it must fail.
  */
-import type { Firestore } from "firebase-admin/firestore";
+
 import { parseConfig } from "../../src/config";
 import { DeliveryError } from "../../src/errors";
-import { processQueue } from "../../src/index";
 import type { MailTransport } from "../../src/transport/mail-transport";
 import { TOKEN_URL_ENV } from "../../src/transport/oauth2";
 import { selectTransport } from "../../src/transport/select-transport";
 import { API_URL_ENV } from "../../src/transport/sendgrid-transport";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
-import { clearFirestore } from "../helpers/firestore-emulator";
+import { describeWithEmulator } from "../helpers/emulator-env";
+import { configureExtension } from "../helpers/extension-env";
+import { mailHarness } from "../helpers/mail-harness";
 import { startOAuth2Provider } from "../helpers/oauth2-provider";
 import { startSendGridApi } from "../helpers/sendgrid-api-server";
 import { selfSignedCertificate, startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
-import { Trigger } from "../helpers/trigger";
 
 const PROJECT = "demo-tls-options";
 const FROM = "sender@example.com";
@@ -140,16 +138,7 @@ describe("SendGrid's API over HTTPS", () => {
 });
 
 describeWithEmulator("processQueue with TLS_OPTIONS", () => {
-  let db: Firestore;
-  let trigger: Trigger;
-  let n = 0;
-
-  beforeAll(() => {
-    db = testFirestore(PROJECT);
-    trigger = new Trigger(db, processQueue);
-  });
-
-  beforeEach(() => clearFirestore(emulatorHost!, PROJECT));
+  const h = mailHarness(PROJECT);
   afterAll(() => configureExtension({}));
 
   it.each([
@@ -158,7 +147,7 @@ describeWithEmulator("processQueue with TLS_OPTIONS", () => {
   ])("a STARTTLS server with a self-signed certificate: %s", async (_, options, state) => {
     const server = await sink("starttls");
     configureExtension({ SMTP_CONNECTION_URI: uri("smtp", server.port), DEFAULT_FROM: FROM, TLS_OPTIONS: options });
-    const snap = await trigger.create(`mail/m${++n}`, { to: "ann@example.com", message: { subject: "TLS", text: "Hi" } });
+    const snap = await h.trigger.create(h.nextPath(), { to: "ann@example.com", message: { subject: "TLS", text: "Hi" } });
     expect(snap.get("delivery.state")).toBe(state);
     if (state === "ERROR") expect(snap.get("delivery.error")).toContain("TLS certificate was not accepted");
     expect(server.messages).toHaveLength(state === "SUCCESS" ? 1 : 0);
