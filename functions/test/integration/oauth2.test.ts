@@ -11,7 +11,6 @@ import { createServer, type AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { SendMailOptions } from "nodemailer";
 import { parseConfig } from "../../src/config";
-import { DeliveryError } from "../../src/errors";
 import type { MailTransport } from "../../src/transport/mail-transport";
 import { oauth2Auth, TOKEN_URL_ENV } from "../../src/transport/oauth2";
 import { selectTransport } from "../../src/transport/select-transport";
@@ -20,6 +19,7 @@ import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { AUTHORIZATION_CODE, startOAuth2Provider, type OAuth2Provider } from "../helpers/oauth2-provider";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
+import { deliveryFailure as failure } from "../helpers/failure";
 
 const PROJECT = "demo-oauth2-transport";
 const CREDENTIALS = {
@@ -77,15 +77,6 @@ function transportFor(overrides: Record<string, string> = {}): MailTransport {
 }
 
 const mail = (subject = "Hello"): SendMailOptions => ({ from: FROM, to: "ann@example.com", subject, text: "Hi" });
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => new Error("expected the send to fail, it succeeded"),
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof DeliveryError)) throw error;
-  return error;
-}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {

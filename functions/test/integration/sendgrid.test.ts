@@ -7,13 +7,13 @@
 
 import type { SendMailOptions } from "nodemailer";
 import { parseConfig } from "../../src/config";
-import { SendEmailError } from "../../src/errors";
 import { selectTransport } from "../../src/transport/select-transport";
 import { API_URL_ENV, createSendGridTransport, type SendGridTransport } from "../../src/transport/sendgrid-transport";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startSendGridApi, type SendGridApi } from "../helpers/sendgrid-api-server";
+import { sendFailure as failure } from "../helpers/failure";
 
 const PROJECT = "demo-sendgrid-transport";
 const API_KEY = "SG.test-key.9f2c4e1a7b";
@@ -44,15 +44,6 @@ function transportFor(params: Record<string, string> = {}): SendGridTransport {
 
 function mail(overrides: SendMailOptions = {}): SendMailOptions {
   return { from: FROM, to: ["Ann <ann@example.com>"], subject: "Your order", text: "Plain", html: "<p>Rich</p>", ...overrides };
-}
-
-async function failure(promise: Promise<unknown>): Promise<SendEmailError> {
-  const error = await promise.then(
-    () => new Error("expected the send to fail, it succeeded"),
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof SendEmailError)) throw error;
-  return error;
 }
 
 describe("a message sent through SendGrid's API", () => {

@@ -10,10 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SendMailOptions } from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import { ConfigError, DeliveryError } from "../../src/errors";
+import { ConfigError } from "../../src/errors";
 import type { MailTransport } from "../../src/transport/mail-transport";
 import { createSmtpTransport } from "../../src/transport/smtp-transport";
 import { selfSignedCertificate, startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "../helpers/smtp-sink";
+import { deliveryFailure as failure } from "../helpers/failure";
 
 const FROM = "sender@example.com";
 
@@ -34,16 +35,6 @@ function transport(target: { port: number }, options: SMTPTransport.Options = {}
 
 function mail(overrides: SendMailOptions = {}): SendMailOptions {
   return { from: FROM, to: "to@example.com", subject: "Hello", text: "Hello there", ...overrides };
-}
-
-/** Resolves with the DeliveryError the promise rejects with; fails the test if it resolves or rejects otherwise. */
-async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => new Error("expected the send to fail, it succeeded"),
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof DeliveryError)) throw error;
-  return error;
 }
 
 afterEach(async () => {

@@ -7,7 +7,6 @@
  */
 
 import { parseConfig } from "../../src/config";
-import { DeliveryError } from "../../src/errors";
 import type { MailTransport } from "../../src/transport/mail-transport";
 import { TOKEN_URL_ENV } from "../../src/transport/oauth2";
 import { selectTransport } from "../../src/transport/select-transport";
@@ -18,6 +17,7 @@ import { mailHarness } from "../helpers/mail-harness";
 import { startOAuth2Provider } from "../helpers/oauth2-provider";
 import { startSendGridApi } from "../helpers/sendgrid-api-server";
 import { selfSignedCertificate, startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
+import { deliveryFailure as failure } from "../helpers/failure";
 
 const PROJECT = "demo-tls-options";
 const FROM = "sender@example.com";
@@ -45,15 +45,6 @@ async function sink(tls: "starttls" | "implicit"): Promise<SmtpSink> {
 
 const uri = (scheme: "smtp" | "smtps", port: number) => `${scheme}://${USER.user}:${USER.password}@127.0.0.1:${port}`;
 const mail = { from: FROM, to: "ann@example.com", subject: "TLS", text: "Hi" };
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => new Error("expected the send to fail, it succeeded"),
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof DeliveryError)) throw error;
-  return error;
-}
 
 describe.each([
   ["STARTTLS", "starttls", "smtp"],
