@@ -3,62 +3,39 @@
  * emulator, addresses checked on the message a real SMTP server received.
  */
 import type { AddressObject } from "mailparser";
-import type { Firestore } from "firebase-admin/firestore";
-import { processQueue } from "../../src/index";
-import { clearFirestore } from "../helpers/firestore-emulator";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
-import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
-import { Trigger } from "../helpers/trigger";
+import { describeWithEmulator } from "../helpers/emulator-env";
+import { configureExtension } from "../helpers/extension-env";
+import { DEFAULT_FROM as FROM, mailHarness } from "../helpers/mail-harness";
 
 // The module object itself (not an import's copy of it), so that a spy sees what src/logs.ts logs.
 const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
 
 const PROJECT = "demo-recipients-issue3";
-const FROM = "Example App <noreply@example.com>";
 
 const addresses = (field: AddressObject | AddressObject[] | undefined): string[] =>
   (Array.isArray(field) ? field : field ? [field] : []).flatMap((group) => group.value.map((entry) => entry.address ?? ""));
 
 describeWithEmulator("recipients by user id", () => {
-  let db: Firestore;
-  let sink: SmtpSink;
-  let trigger: Trigger;
-  let n = 0;
-  const nextPath = () => `mail/r${++n}`;
-
-  beforeAll(async () => {
-    db = testFirestore(PROJECT);
-    trigger = new Trigger(db, processQueue);
-    sink = await startSmtpSink();
-  });
+  const h = mailHarness(PROJECT);
+  const { nextPath } = h;
 
   beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
-    sink.messages.length = 0;
-    configureExtension({
-      SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}`,
-      DEFAULT_FROM: FROM,
-      USERS_COLLECTION: "users",
-    });
+    await h.useSink({}, { USERS_COLLECTION: "users" });
     await Promise.all([
-      db.doc("users/ada").set({ email: "ada@example.com", displayName: "Ada", phone: "+44 20 0000 0000" }),
-      db.doc("users/bob").set({ email: "bob@example.com" }),
-      db.doc("users/cyd").set({ email: "cyd@example.com" }),
-      db.doc("users/no-email").set({ displayName: "Has no address" }),
+      h.db.doc("users/ada").set({ email: "ada@example.com", displayName: "Ada", phone: "+44 20 0000 0000" }),
+      h.db.doc("users/bob").set({ email: "bob@example.com" }),
+      h.db.doc("users/cyd").set({ email: "cyd@example.com" }),
+      h.db.doc("users/no-email").set({ displayName: "Has no address" }),
     ]);
   });
 
   afterEach(() => jest.restoreAllMocks());
 
-  afterAll(async () => {
-    await sink?.close();
-  });
 
   test("uids are appended after the explicit addresses; unknown ones are skipped and logged by uid only", async () => {
     const warn = jest.spyOn(functionsLogger, "warn");
     const path = nextPath();
-    const snap = await trigger.create(path, {
+    const snap = await h.trigger.create(path, {
       to: "explicit@example.com",
       toUids: ["ada", "ghost"],
       ccUids: ["bob", "no-email"],
@@ -70,7 +47,7 @@ describeWithEmulator("recipients by user id", () => {
     expect(snap.get("delivery.info.accepted")).toEqual(
       expect.arrayContaining(["explicit@example.com", "ada@example.com", "bob@example.com", "cyd@example.com"]),
     );
-    const mail = (await sink.waitForMessages(1))[0];
+    const mail = (await h.sink.waitForMessages(1))[0];
     expect(addresses(mail.parsed.to)).toEqual(["explicit@example.com", "ada@example.com"]);
     expect(addresses(mail.parsed.cc)).toEqual(["bob@example.com"]);
     expect(mail.parsed.bcc).toBeUndefined();
@@ -85,8 +62,8 @@ describeWithEmulator("recipients by user id", () => {
   });
 
   test("each uid is read once, and only its email field", async () => {
-    const getAll = jest.spyOn(db, "getAll");
-    const snap = await trigger.create(nextPath(), {
+    const getAll = jest.spyOn(h.db, "getAll");
+    const snap = await h.trigger.create(nextPath(), {
       toUids: ["ada", "bob", "ada"],
       ccUids: ["bob"],
       bccUids: ["ada"],
@@ -99,29 +76,29 @@ describeWithEmulator("recipients by user id", () => {
     const args = [...(lookups[0] as unknown[])];
     expect(args.pop()).toEqual({ fieldMask: ["email"] });
     expect(args.map((ref) => (ref as { path: string }).path)).toEqual(["users/ada", "users/bob"]);
-    const mail = (await sink.waitForMessages(1))[0];
+    const mail = (await h.sink.waitForMessages(1))[0];
     expect([...new Set(mail.envelope.rcptTo)].sort()).toEqual(["ada@example.com", "bob@example.com"]);
   });
 
   test("uids without a users collection end in ERROR with the original's text", async () => {
-    configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}`, DEFAULT_FROM: FROM });
-    const snap = await trigger.create(nextPath(), {
+    configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${h.sink.port}`, DEFAULT_FROM: FROM });
+    const snap = await h.trigger.create(nextPath(), {
       to: "explicit@example.com",
       toUids: ["ada"],
       message: { subject: "x", text: "y" },
     });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toBe("Must specify a users collection to send using uids.");
-    expect(sink.messages).toHaveLength(0);
+    expect(h.sink.messages).toHaveLength(0);
   });
 
   test("no recipient left after the lookup ends in ERROR", async () => {
-    const snap = await trigger.create(nextPath(), {
+    const snap = await h.trigger.create(nextPath(), {
       toUids: ["ghost", "no-email"],
       message: { subject: "x", text: "y" },
     });
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toBe("Failed to deliver email. Expected at least 1 recipient.");
-    expect(sink.messages).toHaveLength(0);
+    expect(h.sink.messages).toHaveLength(0);
   });
 });
