@@ -5,46 +5,26 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
+import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/decide";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { processQueue } from "../../src/index";
-import { clearFirestore } from "../helpers/firestore-emulator";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
+import { describeWithEmulator } from "../helpers/emulator-env";
+import { configureExtension } from "../helpers/extension-env";
+import { DEFAULT_FROM, mailHarness } from "../helpers/mail-harness";
 import { malformedDocuments } from "../helpers/malformed-documents";
-import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
-import { Trigger, writeEvent } from "../helpers/trigger";
+import { writeEvent } from "../helpers/trigger";
 
 const PROJECT = "demo-faults";
 
 describeWithEmulator("faults", () => {
-  let db: Firestore;
-  let sink: SmtpSink;
-  let trigger: Trigger;
-
-  beforeAll(() => {
-    db = testFirestore(PROJECT);
-    trigger = new Trigger(db, processQueue);
-  });
-
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
-  });
-
-  afterEach(async () => {
-    await sink?.close();
-  });
-
-  function params(port: number, extra: Record<string, string> = {}): Record<string, string> {
-    return { SMTP_CONNECTION_URI: `smtp://127.0.0.1:${port}`, DEFAULT_FROM: "noreply@example.com", ...extra };
-  }
+  const h = mailHarness(PROJECT);
 
   test("killed after the server received the mail: the lease expires and the sweep ends it in ERROR, sent once", async () => {
     let child: ChildProcess | undefined;
     let markKilled: () => void = () => undefined;
     const killed = new Promise<void>((resolve) => (markKilled = resolve));
-    sink = await startSmtpSink({
+    const sink = await h.useSink({
       beforeReply: async () => {
         // The mail is on the server; the sender dies before it hears 250.
         const exited = new Promise((done) => child?.once("exit", done));
@@ -53,36 +33,36 @@ describeWithEmulator("faults", () => {
         markKilled();
       },
     });
-    configureExtension(params(sink.port));
     const path = "mail/crash";
-    await db.doc(path).create({ to: "once@example.com", message: { subject: "s", text: "t" } });
+    await h.db.doc(path).create({ to: "once@example.com", message: { subject: "s", text: "t" } });
 
     child = fork(join(__dirname, "../helpers/run-process-queue.ts"), [path], {
       execArgv: ["-r", "ts-node/register/transpile-only"],
-      env: { ...process.env, ...params(sink.port) },
+      // useSink configured the extension through process.env, which the child inherits.
+      env: process.env,
       stdio: "ignore",
     });
     await killed;
 
-    const stuck = (await db.doc(path).get()).get("delivery");
+    const stuck = (await h.db.doc(path).get()).get("delivery");
     expect(stuck.state).toBe("PROCESSING");
     expect(sink.messages).toHaveLength(1);
 
     const report = await runMaintenance(stuck.leaseExpireTime.toMillis());
     expect(report.expired).toBe(1);
-    const recovered = (await db.doc(path).get()).get("delivery");
+    const recovered = (await h.db.doc(path).get()).get("delivery");
     expect(recovered).toMatchObject({ state: "ERROR", error: LEASE_EXPIRED_ERROR, attempts: 1, leaseExpireTime: null });
     expect(sink.messages).toHaveLength(1);
   });
 
   test("a server that accepts the connection and never answers ends in ERROR within the bounded time", async () => {
-    sink = await startSmtpSink({ hang: true });
+    const sink = await h.useSink({ hang: true });
     // Small timeouts keep the test short; the defaults bound it at 10 s for the greeting.
     configureExtension({
       SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}?greetingTimeout=500&connectionTimeout=500`,
-      DEFAULT_FROM: "noreply@example.com",
+      DEFAULT_FROM,
     });
-    const snap = await trigger.create("mail/hang", { to: "a@example.com", message: { subject: "s", text: "t" } });
+    const snap = await h.trigger.create("mail/hang", { to: "a@example.com", message: { subject: "s", text: "t" } });
     const delivery = snap.get("delivery");
     expect(delivery.state).toBe("ERROR");
     expect(delivery.attempts).toBe(1);
@@ -91,11 +71,11 @@ describeWithEmulator("faults", () => {
   });
 
   test("100 mails, each creation event delivered five times concurrently and out of order: exactly 100 emails", async () => {
-    sink = await startSmtpSink();
-    configureExtension(params(sink.port, { SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}?pool=true&maxConnections=5` }));
+    const sink = await h.useSink();
+    configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}?pool=true&maxConnections=5`, DEFAULT_FROM });
     const events = [];
     for (let i = 0; i < 100; i++) {
-      const ref = db.doc(`mail/burst${i}`);
+      const ref = h.db.doc(`mail/burst${i}`);
       const before = await ref.get();
       await ref.create({ to: `user${i}@example.com`, message: { subject: `mail ${i}`, text: "t" } });
       const after = await ref.get();
@@ -105,13 +85,13 @@ describeWithEmulator("faults", () => {
     await runAll(events.map((event) => () => processQueue.run(event)), 25);
 
     // The events caused by the function's own writes arrive too, late and duplicated.
-    const docs = (await db.collection("mail").get()).docs;
+    const docs = (await h.db.collection("mail").get()).docs;
     await runAll(
       docs.flatMap((doc) => [() => processQueue.run(writeEvent(doc, doc)), () => processQueue.run(writeEvent(doc, doc))]),
       25,
     );
 
-    const final = (await db.collection("mail").get()).docs;
+    const final = (await h.db.collection("mail").get()).docs;
     expect(final).toHaveLength(100);
     for (const doc of final) expect(doc.get("delivery")).toMatchObject({ state: "SUCCESS", attempts: 1 });
     expect(sink.messages).toHaveLength(100);
@@ -120,15 +100,14 @@ describeWithEmulator("faults", () => {
   });
 
   test("at least 200 malformed documents: every one ends in ERROR with a readable message, none sends", async () => {
-    sink = await startSmtpSink();
-    configureExtension(params(sink.port));
+    const sink = await h.useSink();
     const cases = malformedDocuments(240);
     expect(cases.length).toBeGreaterThanOrEqual(200);
 
     const results: Array<{ name: string; snap: DocumentSnapshot }> = [];
     await runAll(
       cases.map((c, i) => async () => {
-        results.push({ name: c.name, snap: await trigger.create(`mail/bad${i}`, c.data) });
+        results.push({ name: c.name, snap: await h.trigger.create(`mail/bad${i}`, c.data) });
       }),
       10,
     );
