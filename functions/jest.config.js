@@ -17,7 +17,8 @@ module.exports = {
       displayName: "integration",
       testEnvironment: "node",
       transform,
-      testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+      // The security tier (one test per attack) needs the same emulator and servers.
+      testMatch: ["<rootDir>/test/integration/**/*.test.ts", "<rootDir>/test/security/**/*.test.ts"],
       globalSetup: "<rootDir>/test/helpers/global-setup.ts",
       globalTeardown: "<rootDir>/test/helpers/global-teardown.ts",
       // A project-level testTimeout is ignored by jest; the setup file sets it.
