@@ -95,7 +95,8 @@ async function writeProject(dir, emulators, smtpPort) {
   const host = "127.0.0.1";
   const port = async () => ({ host, port: await stack.freePort() });
   const config = {
-    // firebase-tools only reads rules from inside the project folder.
+    // The example rules, copied in because firebase-tools only reads rules from inside the
+    // project folder. This throw-away folder is never deployed.
     firestore: { rules: "firestore.rules" },
     // The receiver is a second codebase; the extension is installed from the repository itself.
     functions: [{ source: path.relative(dir, RECEIVER_DIR), codebase: "e2e-receiver", runtime: "nodejs20" }],
@@ -116,7 +117,7 @@ async function writeProject(dir, emulators, smtpPort) {
     },
   };
   writeFileSync(path.join(dir, "firebase.json"), JSON.stringify(config, null, 2));
-  copyFileSync(path.join(stack.ROOT, "firestore.rules"), path.join(dir, "firestore.rules"));
+  copyFileSync(stack.EXAMPLE_RULES, path.join(dir, "firestore.rules"));
   mkdirSync(path.join(dir, "extensions"));
   const params = {
     DATABASE: "(default)",

@@ -14,6 +14,13 @@ const path = require("node:path");
 const ROOT = path.resolve(__dirname, "..");
 const FIREBASE_BIN = path.join(ROOT, "node_modules", "firebase-tools", "lib", "bin", "firebase.js");
 const INSTANCE_ID = "firestore-send-email";
+/**
+ * The example security rules. firebase.json deliberately names no rules file,
+ * so that `firebase deploy` (here, or in a project that copies firebase.json)
+ * never publishes the example over a project's own rules: the emulator
+ * scripts load it themselves.
+ */
+const EXAMPLE_RULES = path.join(ROOT, "examples", "firestore.rules");
 
 /**
  * The emulators the extension needs. A scheduled function is triggered
@@ -173,6 +180,29 @@ function signal(pid, name) {
   }
 }
 
+/**
+ * Loads a rules file into a running Firestore emulator for `project`, through
+ * the emulator's own endpoint (the one firebase-tools uses for firebase.json's
+ * rules). Resolves to the compiler's warnings; rejects when the rules do not
+ * compile.
+ */
+async function loadFirestoreRules(host, project, file) {
+  const content = readFileSync(file, "utf8");
+  const response = await fetch(`http://${host}/emulator/v1/projects/${encodeURIComponent(project)}:securityRules`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ rules: { files: [{ name: path.relative(ROOT, file), content }] } }),
+    signal: AbortSignal.timeout(20_000),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error(`The Firestore emulator refused ${path.relative(ROOT, file)} (HTTP ${response.status}): ${body.error?.message ?? "no reason given"}`);
+  }
+  return (body.issues ?? []).map(
+    (issue) => `${issue.sourcePosition?.fileName ?? file}:${issue.sourcePosition?.line ?? 0}:${issue.sourcePosition?.column ?? 0} ${issue.severity} ${issue.description}`,
+  );
+}
+
 /** A loud banner, for what must not scroll by unnoticed. */
 function banner(lines) {
   const bar = "!".repeat(78);
@@ -183,6 +213,7 @@ module.exports = {
   ROOT,
   FIREBASE_BIN,
   INSTANCE_ID,
+  EXAMPLE_RULES,
   neededEmulators,
   buildFunctions,
   freePort,
@@ -190,5 +221,6 @@ module.exports = {
   startMailViewer,
   spawnFirebase,
   stopGroup,
+  loadFirestoreRules,
   banner,
 };

@@ -3,12 +3,14 @@
  * `npm start`: the extension running locally. Starts the mail viewer
  * (maildev, 127.0.0.1 only), builds functions/, and runs the Firebase
  * Emulator Suite with the extension installed from this folder (firebase.json
- * "extensions", params in extensions/firestore-send-email.env.local). Prints
- * where everything is; Ctrl-C stops everything, leaving no process behind.
+ * "extensions", params in extensions/firestore-send-email.env.local), and
+ * loads the example rules (examples/firestore.rules) into its Firestore
+ * emulator, reloading them when the file changes. Prints where everything
+ * is; Ctrl-C stops everything, leaving no process behind.
  */
 "use strict";
 
-const { readFileSync } = require("node:fs");
+const { readFileSync, unwatchFile, watchFile } = require("node:fs");
 const path = require("node:path");
 const { prepareEmulators, EmulatorSetupError } = require("./emulator-setup");
 const stack = require("./emulator-stack");
@@ -78,6 +80,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     clearTimeout(readyTimer);
+    unwatchFile(stack.EXAMPLE_RULES);
     console.log("\nStopping the emulators and the mail viewer …");
     await stack.stopGroup(firebase);
     await viewer.stop();
@@ -106,10 +109,25 @@ async function main() {
       if (/All emulators ready/.test(pending)) {
         pending = "";
         clearTimeout(readyTimer);
-        printSummary(config, viewer, extensionLoaded);
+        void whenReady();
       }
     });
   };
+  async function whenReady() {
+    try {
+      await loadRules(config);
+    } catch (error) {
+      console.error(stack.banner([error instanceof Error ? error.message : String(error)]));
+      void stop(1);
+      return;
+    }
+    // Edits to the example take effect at once, as firebase-tools does for rules named in firebase.json.
+    watchFile(stack.EXAMPLE_RULES, { interval: 1000 }, (now, before) => {
+      if (now.mtimeMs === before.mtimeMs || stopping) return;
+      loadRules(config).catch((error) => console.error(`${error.message}\nThe emulator keeps the previous rules.`));
+    });
+    printSummary(config, viewer, extensionLoaded);
+  }
   relay(firebase.stdout, process.stdout);
   relay(firebase.stderr, process.stderr);
 
@@ -120,6 +138,17 @@ async function main() {
   });
 }
 
+/**
+ * firebase.json names no rules, so the Firestore emulator starts open (and
+ * firebase-tools says so); this replaces that with the example.
+ */
+async function loadRules(config) {
+  const file = path.relative(stack.ROOT, stack.EXAMPLE_RULES);
+  const warnings = await stack.loadFirestoreRules(config.firestore, config.project, stack.EXAMPLE_RULES);
+  console.log(`Loaded the example security rules ${file} into the Firestore emulator (project ${config.project}).`);
+  for (const warning of warnings) console.warn(`  ${warning}`);
+}
+
 function printSummary(config, viewer, extensionLoaded) {
   const lines = [
     "",
@@ -128,6 +157,7 @@ function printSummary(config, viewer, extensionLoaded) {
     `│ Mail viewer          ${viewer.webUrl}   (SMTP sink 127.0.0.1:${viewer.smtpPort})`,
     `│ Functions / Eventarc ${config.functions} / ${config.eventarc}`,
     `│ Extension params     ${ENV_FILE}`,
+    `│ Security rules       ${path.relative(stack.ROOT, stack.EXAMPLE_RULES)} (the example: loaded by npm start only, never deployed)`,
     "│",
     "│ Send a mail, in another terminal:",
     '│   npm run send -- --to someone@example.com --subject "Hello" --text "It works"',
