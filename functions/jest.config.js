@@ -2,7 +2,14 @@
 // against a real Firestore emulator and a real SMTP server.
 const transform = {
   "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: false }],
+  // request-filtering-agent ships ES modules only; Node 20 loads them with
+  // require() in production, but jest's module loader needs them as CommonJS.
+  "/node_modules/request-filtering-agent/.+\\.js$": [
+    "ts-jest",
+    { tsconfig: { allowJs: true, module: "commonjs", esModuleInterop: true }, diagnostics: false },
+  ],
 };
+const transformIgnorePatterns = ["/node_modules/(?!request-filtering-agent/)"];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -11,14 +18,16 @@ module.exports = {
       displayName: "unit",
       testEnvironment: "node",
       transform,
+      transformIgnorePatterns,
       testMatch: ["<rootDir>/test/unit/**/*.test.ts"],
     },
     {
       displayName: "integration",
       testEnvironment: "node",
       transform,
+      transformIgnorePatterns,
       // The security tier (one test per attack) needs the same emulator and servers.
-      testMatch: ["<rootDir>/test/integration/**/*.test.ts", "<rootDir>/test/security/**/*.test.ts"],
+      testMatch: ["<rootDir>/test/integration/**/*.test.ts", "<rootDir>/test/security/**/*.test.ts", "<rootDir>/test/packaging/**/*.test.ts"],
       globalSetup: "<rootDir>/test/helpers/global-setup.ts",
       globalTeardown: "<rootDir>/test/helpers/global-teardown.ts",
       // A project-level testTimeout is ignored by jest; the setup file sets it.
@@ -32,6 +41,7 @@ module.exports = {
             displayName: "e2e",
             testEnvironment: "node",
             transform,
+            transformIgnorePatterns,
             testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
             setupFilesAfterEnv: ["<rootDir>/test/e2e/e2e-setup.ts"],
           },
