@@ -8,6 +8,7 @@ import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { ConfigError } from "./errors";
 import * as logs from "./logs";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./transport/smtp-uri";
+import { SENDER_PATTERN } from "./validation";
 
 export type AuthType = "UsernamePassword" | "OAuth2";
 export type TtlUnit = "never" | "hour" | "day" | "week" | "month" | "year";
@@ -23,8 +24,10 @@ export interface Config {
   /** DATABASE: the Firestore database id. Default `(default)`. */
   readonly database: string;
   /**
-   * DATABASE_REGION: the database's location, from which the function is
-   * triggered. Not validated: the install form offers a fixed list.
+   * DATABASE_REGION: the database's location (`nam5`, `nam7`, `eur3`,
+   * `europe-west1`, …), from which the function is triggered. Not
+   * validated: the install form offers a fixed list, and a location Firestore
+   * adds later must not stop the mail.
    */
   readonly databaseRegion?: string;
   /** AUTH_TYPE: how to log in to the SMTP server. Default `UsernamePassword`. */
@@ -39,15 +42,24 @@ export interface Config {
    */
   readonly smtp: SMTPTransport.Options;
   /**
-   * SMTP_PASSWORD as configured (trimmed, not decoded), for providers that
-   * take it as an API key. Only with UsernamePassword. A secret: never log it.
+   * SMTP_PASSWORD exactly as configured (not trimmed, not decoded: `%41` stays `%41`),
+   * for providers that take it as an API key. Only with UsernamePassword. A
+   * secret: never log it.
    */
   readonly smtpPassword?: string;
   /** The SMTP server's host name, safe to log (no credentials). */
   readonly smtpHost?: string;
+  /**
+   * Names of SMTP_CONNECTION_URI query options that were not passed on
+   * (unknown to nodemailer, or unsafe); logged once per instance by getConfig.
+   */
+  readonly ignoredUriOptions: readonly string[];
   /** MAIL_COLLECTION: the collection path whose documents are sent. Default `mail`; any odd number of segments. */
   readonly mailCollection: string;
-  /** DEFAULT_FROM: sender for documents without `from`, as `address` or `Name <address>`. Required. */
+  /**
+   * DEFAULT_FROM: sender for documents without `from`, as `address` or
+   * `Name <address>` (see SENDER_PATTERN for every accepted form). Required.
+   */
   readonly defaultFrom: string;
   /**
    * DEFAULT_REPLY_TO: reply-to for documents without `replyTo`. Passed through
@@ -56,7 +68,10 @@ export interface Config {
   readonly defaultReplyTo?: string;
   /** USERS_COLLECTION: collection path of user documents keyed by uid, for `toUids`, `ccUids`, `bccUids`. */
   readonly usersCollection?: string;
-  /** TEMPLATES_COLLECTION: collection path of templates keyed by name, for `template`. */
+  /**
+   * TEMPLATES_COLLECTION: collection path of templates for `template`, each
+   * named by its `name` field or else its id (see templates.ts).
+   */
   readonly templatesCollection?: string;
   /** TTL_EXPIRE_TYPE: unit of `delivery.expireAt`. Default `never`, meaning no expireAt is written. */
   readonly ttlExpireType: TtlUnit;
@@ -84,9 +99,16 @@ function read(env: Env, name: string): string | undefined {
   return value ? value : undefined;
 }
 
+/**
+ * A password is used exactly as given, as the original used it: spaces at
+ * either end may be part of it. Only an empty value means unset.
+ */
+function readSecret(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value ? value : undefined;
+}
+
 const DATABASE_ID = /^(\(default\)|[a-z][a-z0-9-]{0,61}[a-z0-9])$/;
-const BARE_ADDRESS = /^[^<>\s@]+@[^<>\s@]+\.[^<>\s@.]{2,}$/;
-const NAMED_ADDRESS = /^[^<>]*<[^<>\s@]+@[^<>\s@]+\.[^<>\s@.]{2,}>$/;
 const WHOLE_NUMBER = /^[0-9]+$/;
 const HOST_NAME = /^[^\s:/@?#<>]+$/;
 const RESERVED_SEGMENT = /^(\.|\.\.|__.*__)$/s;
@@ -98,11 +120,12 @@ export function parseConfig(env: Env): Config {
 
   const authType = oneOf(env, "AUTH_TYPE", AUTH_TYPES, "UsernamePassword", problems);
   const tlsOptions = readTlsOptions(env, problems);
+  const ignoredUriOptions: string[] = [];
   const smtp =
     authType === "OAuth2"
       ? oauth2Options(env, problems)
       : authType === "UsernamePassword"
-        ? uriOptions(env, problems)
+        ? uriOptions(env, problems, ignoredUriOptions)
         : undefined;
   if (smtp && tlsOptions) smtp.tls = { ...smtp.tls, ...tlsOptions };
 
@@ -122,7 +145,8 @@ export function parseConfig(env: Env): Config {
   const retryBackoffSeconds = boundedInteger(env, "RETRY_BACKOFF_SECONDS", 60, 1, 3600, problems);
 
   if (problems.length > 0 || !smtp || !authType || !ttlExpireType) {
-    throw new ConfigError(problems.join("; "));
+    // Every delivery.error repeats this text; a secret that slipped into a problem anyway goes no further.
+    throw new ConfigError(logs.redact(problems.join("; ")));
   }
   Object.freeze(smtp.auth);
   Object.freeze(smtp.tls);
@@ -133,8 +157,9 @@ export function parseConfig(env: Env): Config {
     databaseRegion: read(env, "DATABASE_REGION"),
     authType,
     smtp: Object.freeze(smtp),
-    smtpPassword: authType === "UsernamePassword" ? read(env, "SMTP_PASSWORD") : undefined,
+    smtpPassword: authType === "UsernamePassword" ? readSecret(env, "SMTP_PASSWORD") : undefined,
     smtpHost: smtp.host,
+    ignoredUriOptions: Object.freeze(ignoredUriOptions),
     mailCollection,
     defaultFrom,
     defaultReplyTo: read(env, "DEFAULT_REPLY_TO"),
@@ -156,7 +181,10 @@ let cached: Config | undefined;
  * instance never keeps serving a stale error.
  */
 export function getConfig(): Config {
-  cached ??= parseConfig(process.env);
+  if (!cached) {
+    cached = parseConfig(process.env);
+    if (cached.ignoredUriOptions.length > 0) logs.ignoredUriOptions(cached.ignoredUriOptions);
+  }
   return cached;
 }
 
@@ -169,7 +197,7 @@ export function resetConfigForTests(): void {
  * parse cannot let one reach a log line.
  */
 function registerSecretsOf(env: Env): void {
-  const smtpPassword = read(env, "SMTP_PASSWORD");
+  const smtpPassword = readSecret(env, "SMTP_PASSWORD");
   const uri = read(env, "SMTP_CONNECTION_URI");
   const uriPassword = uri === undefined ? undefined : passwordInUri(uri);
   logs.registerSecrets([
@@ -196,7 +224,7 @@ function oneOf<T extends string>(
   return undefined;
 }
 
-function uriOptions(env: Env, problems: string[]): SMTPTransport.Options | undefined {
+function uriOptions(env: Env, problems: string[], ignored: string[]): SMTPTransport.Options | undefined {
   const uri = read(env, "SMTP_CONNECTION_URI");
   if (uri === undefined) {
     problems.push(
@@ -205,7 +233,7 @@ function uriOptions(env: Env, problems: string[]): SMTPTransport.Options | undef
     return undefined;
   }
   try {
-    return smtpOptionsFromUri(uri, read(env, "SMTP_PASSWORD"));
+    return smtpOptionsFromUri(uri, readSecret(env, "SMTP_PASSWORD"), ignored);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(error.message);
@@ -223,7 +251,9 @@ function oauth2Options(env: Env, problems: string[]): SMTPTransport.Options | un
   }
   const host = read(env, "HOST");
   if (host !== undefined && !HOST_NAME.test(host)) {
-    problems.push(`HOST must be a host name such as smtp.gmail.com, without scheme or port, got "${host}"`);
+    // A value with "@" may be a whole URI, password included, so it is not quoted.
+    const got = host.includes("@") ? "a value with user information" : `"${host}"`;
+    problems.push(`HOST must be a host name such as smtp.gmail.com, without scheme or port, got ${got}`);
   }
 
   const portText = read(env, "OAUTH_PORT") ?? "465";
@@ -275,7 +305,7 @@ function readDefaultFrom(env: Env, problems: string[]): string {
     problems.push(`DEFAULT_FROM is required: expected ${expected}, got nothing`);
     return "";
   }
-  if (!BARE_ADDRESS.test(value) && !NAMED_ADDRESS.test(value)) {
+  if (!SENDER_PATTERN.test(value)) {
     problems.push(`DEFAULT_FROM must be ${expected}, got "${value}"`);
   }
   return value;
@@ -300,23 +330,57 @@ function boundedInteger(env: Env, name: string, fallback: number, min: number, m
   return fallback;
 }
 
+/**
+ * TLS_OPTIONS may hold a private key and its passphrase, so no message quotes
+ * any of its text: JSON.parse's own message does (the text around the
+ * mistake), and so do Node's type errors for a non-string passphrase.
+ */
 function readTlsOptions(env: Env, problems: string[]): Record<string, unknown> | undefined {
   const text = read(env, "TLS_OPTIONS");
   if (text === undefined) return undefined;
-  const expected = "TLS_OPTIONS must be a JSON object of Node.js TLS options";
+  const expected = 'TLS_OPTIONS must be a JSON object of Node.js TLS options, such as {"rejectUnauthorized": false}';
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    problems.push(`${expected}: ${error instanceof Error ? error.message : String(error)}`);
+    const position = error instanceof Error ? / at position ([0-9]+)/.exec(error.message)?.[1] : undefined;
+    const where = position === undefined ? "" : ` at character ${Number(position) + 1}`;
+    problems.push(`${expected}; its text is not valid JSON${where} (the text is not repeated here, as it may hold a key or passphrase)`);
     return undefined;
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    problems.push(`${expected}, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`);
+    problems.push(`${expected}, got ${describeType(value)}`);
     return undefined;
   }
   const options = value as Record<string, unknown>;
-  // A private key's passphrase is as secret as a password.
-  if (typeof options.passphrase === "string") logs.registerSecrets([options.passphrase]);
+  logs.registerSecrets(tlsSecrets(options));
+  if ("passphrase" in options && typeof options.passphrase !== "string") {
+    problems.push(`TLS_OPTIONS "passphrase" must be a string, got ${describeType(options.passphrase)}`);
+    return undefined;
+  }
   return options;
+}
+
+/** Private keys, PFX bundles and their passphrases, in any of the shapes Node.js accepts. */
+function tlsSecrets(options: Record<string, unknown>): string[] {
+  const found: string[] = [];
+  const collect = (value: unknown): void => {
+    if (typeof value === "string") found.push(value);
+    else if (typeof value === "number") found.push(String(value));
+    else if (Array.isArray(value)) value.forEach(collect);
+    else if (typeof value === "object" && value !== null) {
+      const entry = value as Record<string, unknown>;
+      collect(entry.pem);
+      collect(entry.buf);
+      collect(entry.passphrase);
+    }
+  };
+  collect(options.passphrase);
+  collect(options.key);
+  collect(options.pfx);
+  return found;
+}
+
+function describeType(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }

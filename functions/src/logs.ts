@@ -14,7 +14,9 @@ export function registerSecrets(values: Array<string | undefined>): void {
     // Very short values would scrub ordinary words out of every line.
     if (value && value.length >= 4) {
       secrets.add(value);
+      // As it appears inside a URL, and inside quoted JSON (a provider's error body, a PEM key's line breaks).
       secrets.add(encodeURIComponent(value));
+      secrets.add(JSON.stringify(value).slice(1, -1));
     }
   }
 }
@@ -28,6 +30,14 @@ export function redact(text: string): string {
 
 export function configInvalid(message: string): void {
   logger.error(redact(`firestore-send-email is misconfigured: ${message}`), { code: "invalid-config" });
+}
+
+/** SMTP_CONNECTION_URI query options that are not passed on; by name only, since values may be secret. */
+export function ignoredUriOptions(names: readonly string[]): void {
+  logger.warn("SMTP_CONNECTION_URI options were ignored", {
+    code: "ignored-uri-options",
+    options: names.slice(0, 20).map((name) => redact(name.slice(0, 64))),
+  });
 }
 
 export function transportReady(kind: string, host: string | undefined, pooled: boolean): void {

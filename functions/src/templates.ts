@@ -1,7 +1,8 @@
 /**
- * Templates (TEMPLATES_COLLECTION): documents keyed by template name with
- * optional `subject`, `html`, `text`, `amp` and `attachments`, rendered with
- * Handlebars. Documents with `partial: true` are partials: each of their
+ * Templates (TEMPLATES_COLLECTION): documents with optional `subject`,
+ * `html`, `text`, `amp` and `attachments`, rendered with Handlebars. As in
+ * the original, a document is named by its `name` field, or by its id when it
+ * has none. Documents whose `partial` is truthy are partials: each of their
  * parts can be included from the same part of a template (`{{> name}}`).
  *
  * Templates are read when a mail is sent (the template document, plus the
@@ -17,7 +18,7 @@
  * is no longer HTML-escaped in a URL); deleted partials stop being used.
  */
 import type HandlebarsModule from "handlebars";
-import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
+import type { CollectionReference, DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 import { ValidationError, errorText } from "./errors";
 import type { MailAttachment, MailMessage } from "./types";
 import { parseAttachments } from "./validation";
@@ -65,6 +66,18 @@ function renderError(name: string, part: string, reason: string): ValidationErro
 
 // --- Loading --------------------------------------------------------------
 
+/** A document's name: its `name` field when that is a non-empty string, else its id. */
+export function templateName(document: TemplateDocument): string {
+  const name = document.fields.name;
+  return typeof name === "string" && name !== "" ? name : document.id;
+}
+
+/** Any truthy `partial` makes a partial, as in the original (`true`, `1`, `"yes"`). */
+const isPartial = (document: TemplateDocument): boolean => Boolean(document.fields.partial);
+
+/** How many documents sharing a name are read to find one that is not a partial. */
+const SAME_NAME_LIMIT = 10;
+
 /** `{{>`, `{{#>` and their `~` forms: the only ways Handlebars includes a partial. */
 const INCLUDES_PARTIAL = /\{\{~?#?>/;
 /** Ids Firestore refuses; no template can have them. */
@@ -96,18 +109,40 @@ export async function loadTemplate(
   collection: string,
   name: string,
 ): Promise<{ template: TemplateDocument; partials: TemplateDocument[] }> {
-  if (RESERVED_ID.test(name)) throw missingTemplateError(name);
   const templates = db.collection(collection);
-  const snapshot = await read(collection, () => templates.doc(name).get());
-  if (!snapshot.exists || snapshot.get("partial") === true) throw missingTemplateError(name);
-  const template = toDocument(snapshot);
+  const template = await findTemplate(templates, collection, name);
+  if (!template) throw missingTemplateError(name);
   const includesPartials = PARTS.some((part) => {
     const source = template.fields[part];
     return typeof source === "string" && INCLUDES_PARTIAL.test(source);
   });
   if (!includesPartials) return { template, partials: [] };
-  const partials = await read(collection, () => templates.where("partial", "==", true).get());
-  return { template, partials: partials.docs.map(toDocument) };
+  // Firestore cannot ask for "truthy"; `!= false` leaves out only documents
+  // without the field or with `false`, and the rest is filtered here.
+  const partials = await read(collection, () => templates.where("partial", "!=", false).get());
+  return { template, partials: partials.docs.map(toDocument).filter(isPartial) };
+}
+
+/**
+ * Nearly every template is named by its id, so the document with that id is
+ * read first: one read, as before. Only when there is none, or it is a
+ * partial, or its `name` field names it otherwise, are the documents whose
+ * `name` field says `name` queried. When several templates share a name, the
+ * one whose id is that name wins, else the first by id.
+ */
+async function findTemplate(
+  templates: CollectionReference,
+  collection: string,
+  name: string,
+): Promise<TemplateDocument | undefined> {
+  // A name with "/" or a reserved id can only be a `name` field.
+  if (!RESERVED_ID.test(name) && !name.includes("/")) {
+    const snapshot = await read(collection, () => templates.doc(name).get());
+    const byId = snapshot.exists ? toDocument(snapshot) : undefined;
+    if (byId && !isPartial(byId) && templateName(byId) === name) return byId;
+  }
+  const named = await read(collection, () => templates.where("name", "==", name).limit(SAME_NAME_LIMIT).get());
+  return named.docs.map(toDocument).find((document) => !isPartial(document));
 }
 
 // --- Rendering ------------------------------------------------------------
@@ -152,8 +187,10 @@ function libraryFor(name: string, partials: TemplateDocument[]): Library {
       const source = partial.fields[part];
       if (source === undefined || source === null) continue;
       // Only strings: Handlebars would compile an object as a parsed template, that is as code.
-      if (typeof source !== "string") throw renderError(name, part, `partial '${partial.id}' has a ${part} that is not a string`);
-      environments[part].registerPartial(partial.id, source);
+      if (typeof source !== "string") {
+        throw renderError(name, part, `partial '${templateName(partial)}' has a ${part} that is not a string`);
+      }
+      environments[part].registerPartial(templateName(partial), source);
     }
   }
   const library: Library = { environments, compiled: new Map() };
@@ -276,7 +313,7 @@ export function renderTemplate(
   partials: TemplateDocument[],
   data: Record<string, unknown>,
 ): RenderedTemplate {
-  const name = template.id;
+  const name = templateName(template);
   const compiled = compileParts(name, template, libraryFor(name, partials));
   const rendered: RenderedTemplate = { ignoredFields: [] };
   for (const part of PARTS) {

@@ -11,6 +11,7 @@
 import { isIP } from "node:net";
 import { types } from "node:util";
 import addressparser from "nodemailer/lib/addressparser";
+import { DOWNLOAD_LIMITS } from "./attachments/limits";
 import { ValidationError } from "./errors";
 import type { MailAttachment, MailMessage, MailRequest, TemplateRequest } from "./types";
 
@@ -20,7 +21,7 @@ export const LIMITS = Object.freeze({
   recipients: 1000,
   /** Characters in one entry of to/cc/bcc (an entry may list several addresses). */
   addressEntryLength: 10_000,
-  /** Attachments per message; each URL attachment is one fetch. */
+  /** Attachments per message; those given as URLs are limited further (attachments/limits.ts). */
   attachments: 100,
   /** Header values in one headers map (each element of an array value counts). */
   headerValues: 100,
@@ -30,7 +31,7 @@ export const LIMITS = Object.freeze({
   references: 100,
   /** Entries in categories. */
   categories: 100,
-  /** Characters in template.name; Firestore document ids are at most 1500 bytes. */
+  /** Characters in template.name; Firestore indexes only the first 1500 bytes of a string. */
   templateName: 1500,
   /** Characters in a user id; user ids are Firestore document ids. */
   uidLength: 1500,
@@ -93,6 +94,12 @@ function reportIgnored(ignored: string[], name: string): void {
   if (ignored.length < LIMITS.ignoredFieldsReported) ignored.push(name);
 }
 
+/**
+ * nodemailer takes the SMTP envelope from these headers too, so `headers:
+ * {Bcc: …}` would add a hidden recipient past every check on the address fields.
+ */
+const ADDRESS_HEADERS = /^(from|sender|to|cc|bcc|reply-to)$/i;
+
 // RFC 5322 field names: printable ASCII except the colon; no spaces.
 const HEADER_NAME = new RegExp(`^[\\x21-\\x39\\x3b-\\x7e]{1,${LIMITS.headerNameLength}}$`);
 
@@ -111,6 +118,9 @@ function parseHeaders(value: unknown, path: string): HeaderMap {
       fail(path, `a map whose keys are header names (1-${LIMITS.headerNameLength} printable ASCII characters without spaces or ':')`);
     }
     const valuePath = `${path}.${name}`;
+    if (ADDRESS_HEADERS.test(name)) {
+      fail(valuePath, "absent: senders and recipients are set by the document's from, replyTo, to, cc and bcc, which are checked");
+    }
     const values = Array.isArray(raw) ? raw : [raw];
     for (const item of values) {
       if (typeof item !== "string" || hasLineBreak(item)) fail(valuePath, "a string or an array of strings without line breaks");
@@ -124,10 +134,12 @@ function parseHeaders(value: unknown, path: string): HeaderMap {
 }
 
 /**
- * The only places nodemailer may fetch an attachment from. nodemailer reads
- * any other `path` from the local disk (think `/proc/self/environ`) and
- * fetches any http(s) URL, so: an https URL to a public domain name, or a
- * `data:` URI. The raw string is checked, not only the parsed URL, because
+ * The only attachment locations accepted: an https URL to a public domain
+ * name, or a `data:` URI. Anything else would be a local file (think
+ * `/proc/self/environ`) or another scheme. This is the early, cheap check;
+ * the address a download actually connects to is checked at connection time
+ * (attachments/checked-lookup.ts), since a public name can resolve to a
+ * private address. The raw string is checked, not only the parsed URL, because
  * nodemailer decides file-versus-URL on the raw text: `https:host` without
  * slashes, ` https://…` and `DATA:…` would all be read as file names.
  */
@@ -181,6 +193,32 @@ function oneOf<T extends string>(allowed: readonly T[]): (value: unknown, path: 
   };
 }
 
+// RFC 9110 field names (tokens). Values must not break the request line.
+const HTTP_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+const HTTP_HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
+/** Headers that shape the connection or the framing rather than ask for a file; the downloader sets them. */
+const CONNECTION_HEADERS = /^(host|content-length|transfer-encoding|connection|keep-alive|upgrade|te|trailer|expect|proxy-.*)$/i;
+
+/**
+ * `httpHeaders`: request headers for downloading an https attachment, such as
+ * `Authorization` for an authenticated download. Errors name the header,
+ * never its value, which is usually a credential.
+ */
+function parseHttpHeaders(value: unknown, path: string): Record<string, string> {
+  if (!isMap(value)) fail(path, "a map of HTTP header names to strings");
+  const entries = Object.entries(value).filter(([, header]) => header !== null && header !== undefined);
+  if (entries.length > DOWNLOAD_LIMITS.httpHeaders) fail(path, `a map of at most ${DOWNLOAD_LIMITS.httpHeaders} headers`);
+  for (const [name, header] of entries) {
+    if (!HTTP_HEADER_NAME.test(name)) fail(path, "a map whose keys are HTTP header names (letters, digits and !#$%&'*+.^_`|~-)");
+    if (CONNECTION_HEADERS.test(name)) fail(`${path}.${name}`, "absent: connection headers are set by the extension");
+    const limit = DOWNLOAD_LIMITS.httpHeaderValueLength;
+    if (typeof header !== "string" || HTTP_HEADER_VALUE_FORBIDDEN.test(header) || header.length > limit) {
+      fail(`${path}.${name}`, `a string of at most ${limit} characters without line breaks`);
+    }
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
 const ATTACHMENT_FIELDS: { [K in keyof MailAttachment]-?: (value: unknown, path: string) => MailAttachment[K] } = {
   filename: expectString,
   content: (value, path) => {
@@ -200,6 +238,8 @@ const ATTACHMENT_FIELDS: { [K in keyof MailAttachment]-?: (value: unknown, path:
   cid: expectLine,
   encoding: expectEncoding,
   headers: parseHeaders,
+  httpHeaders: parseHttpHeaders,
+  raw: expectString,
 };
 
 /** Copies the fields a table knows, validating each; reports and drops the rest. */
@@ -220,15 +260,19 @@ function pickFields(source: Record<string, unknown>, fields: Record<string, Fiel
 export function parseAttachments(value: unknown, path: string, ignored: string[]): MailAttachment[] {
   if (!Array.isArray(value)) fail(path, "an array of maps");
   if (value.length > LIMITS.attachments) fail(path, `an array of at most ${LIMITS.attachments} attachments`);
-  return value.map((item: unknown, index) => {
+  const attachments = value.map((item: unknown, index): MailAttachment => {
     const itemPath = `${path}[${index}]`;
     if (!isMap(item)) fail(itemPath, "a map");
     const attachment = pickFields(item, ATTACHMENT_FIELDS, itemPath, ignored) as MailAttachment;
-    if (attachment.content === undefined && attachment.path === undefined && attachment.href === undefined) {
-      fail(itemPath, "a map with \"content\", \"path\" or \"href\"");
+    if (attachment.content === undefined && attachment.path === undefined && attachment.href === undefined && attachment.raw === undefined) {
+      fail(itemPath, "a map with \"content\", \"path\", \"href\" or \"raw\"");
     }
     return attachment;
   });
+  // Each URL attachment is at least one download within the send's time budget.
+  const urls = attachments.filter((attachment) => attachment.raw === undefined && /^https:/i.test(attachment.path ?? attachment.href ?? "")).length;
+  if (urls > DOWNLOAD_LIMITS.urlAttachments) fail(path, `an array with at most ${DOWNLOAD_LIMITS.urlAttachments} attachments given as https URLs`);
+  return attachments;
 }
 
 // ISO 8601 date, optionally with a time and zone; Date.parse then checks the calendar.
@@ -280,10 +324,8 @@ function parseTemplate(value: unknown, ignored: string[]): TemplateRequest {
   if (!isMap(value)) fail("template", "a map");
   const name = value.name;
   if (typeof name !== "string" || name.length === 0) fail("template.name", "a non-empty string");
-  // The name is a document id in the templates collection.
-  if (name.length > LIMITS.templateName || name.includes("/")) {
-    fail("template.name", `a template name of at most ${LIMITS.templateName} characters without "/"`);
-  }
+  // A template's name is its document id or its `name` field (which may hold "/").
+  if (name.length > LIMITS.templateName) fail("template.name", `a template name of at most ${LIMITS.templateName} characters`);
   const data = value.data ?? {};
   if (!isMap(data)) fail("template.data", "a map");
   for (const key of Object.keys(value)) {
@@ -328,6 +370,32 @@ function checkRecipientCount(mail: MailRequest): void {
   }
 }
 
+// One address: a local part (a run without spaces, control characters, angle
+// brackets, "@" or quotes, or a quoted string), "@", and a domain with a dot
+// and a final label of at least two characters. Text may hold tabs but no
+// other control character.
+const TEXT_CHAR = String.raw`[^\x00-\x08\x0a-\x1f\x7f]`;
+const LOCAL_PART = String.raw`(?:"${TEXT_CHAR}+"|[^\x00-\x20\x7f<>@"]+)`;
+const DOMAIN = String.raw`[^\x00-\x20\x7f<>@"]+\.[^\x00-\x20\x7f<>@".]{2,}`;
+const ADDRESS = `${LOCAL_PART}@${DOMAIN}`;
+
+/**
+ * A sender (DEFAULT_FROM): an address, or anything on one line followed by an
+ * address in angle brackets. Every value the original extension's
+ * DEFAULT_FROM accepted matches, quoted display names with angle brackets
+ * (`"ACME <Support>" <help@acme.test>`) and quoted local parts
+ * (`"john doe"@example.com`) included; line breaks and other control
+ * characters never do, since they would let a value add header lines.
+ * extension.yaml's validationRegex for DEFAULT_FROM is this pattern's source.
+ */
+export const SENDER_PATTERN = new RegExp(`^${ADDRESS}$|^${TEXT_CHAR}*<${ADDRESS}>$`);
+
+/**
+ * `from` and `replyTo` of a mail document: any one-line string, passed to
+ * nodemailer as written, as the original did, so that every form it accepts
+ * (`Name <a@b>`, `"ACME <Support>" <help@acme.test>`, `"john doe"@example.com`,
+ * several comma-separated reply-to addresses) keeps working.
+ */
 function optionalLine(value: unknown, field: string): string | undefined {
   if (value === null || value === undefined || value === "") return undefined;
   return expectLine(value, field);

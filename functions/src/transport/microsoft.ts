@@ -5,8 +5,8 @@
  * Deviation from the original, which replaced any such URI with nodemailer's
  * fixed "hotmail" profile and so dropped the user's host, port, query options
  * (`?pool=true`) and TLS_OPTIONS. Here everything the user configured is
- * kept; only settings the user left open are filled in, plus one correction
- * for a configuration that can never work (implicit TLS on port 587).
+ * kept; only settings the user left open are filled in, plus corrections for
+ * configurations Microsoft cannot serve (implicit TLS, on 465 or 587).
  */
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 
@@ -15,6 +15,8 @@ const MICROSOFT_HOST = /outlook|office365|hotmail/i;
 
 /** Microsoft's submission port, where it speaks STARTTLS and never implicit TLS. */
 const STARTTLS_PORT = 587;
+/** The implicit TLS port, on which Microsoft's SMTP hosts take no mail. */
+const IMPLICIT_TLS_PORT = 465;
 
 /** Scopes a refresh token is redeemed for: sending over SMTP, and staying renewable. */
 export const MICROSOFT_SMTP_SCOPE = "https://outlook.office.com/SMTP.Send offline_access";
@@ -33,6 +35,9 @@ export function isMicrosoftHost(host: string | undefined): boolean {
  * The SMTP options for a Microsoft host. Without a Microsoft host, `options`
  * come back unchanged.
  *
+ * - Port 465 (`smtps://…:465`, or OAUTH_PORT left at 465) becomes STARTTLS on
+ *   587: the original's profile sent every such URI there, and Microsoft
+ *   does not listen on 465, so users of the original rely on it.
  * - Implicit TLS on port 587 (`smtps://…:587`, or OAUTH_SECURE left at `true`
  *   with OAUTH_PORT 587) becomes STARTTLS: Microsoft answers with a plain
  *   greeting there, so the handshake could only fail; the original's profile
@@ -45,6 +50,7 @@ export function isMicrosoftHost(host: string | undefined): boolean {
 export function applyMicrosoftDefaults<T extends SMTPPool.Options>(options: T): T {
   if (!isMicrosoftHost(options.host)) return options;
   const result: T = { ...options };
+  if (result.port === IMPLICIT_TLS_PORT) result.port = STARTTLS_PORT;
   if (result.secure === true && result.port === STARTTLS_PORT) result.secure = false;
   if (result.secure !== true && result.requireTLS === undefined && result.ignoreTLS === undefined) {
     result.requireTLS = true;

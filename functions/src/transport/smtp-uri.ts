@@ -10,20 +10,24 @@
  */
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
+import wellKnown from "nodemailer/lib/well-known";
 import { ConfigError } from "../errors";
 
 /** The one message for a URI that cannot be read; users of the original search for this text. */
 export const INVALID_URI_MESSAGE = "Invalid URI: please reconfigure with a valid SMTP connection URI";
 
-type OptionKind = "boolean" | "count" | "text";
+type OptionKind = "boolean" | "count" | "whole" | "text";
 
 /**
- * The query options passed on to nodemailer, and how each value is read.
- * Anything else is refused, so that a typo (`?pol=true`) is reported instead
- * of being silently ignored. Left out on purpose: `debug`, `logger` and
- * `transactionLog` (they would write SMTP traffic, message content included,
- * to the function's logs), `port` and `host` (they belong in the URI itself),
- * and options that take objects or functions.
+ * The query options passed on to nodemailer, and how each value is read:
+ * every scalar option of nodemailer's SMTP and pool transports, and the
+ * Node.js TLS options that fit in a query string (TLS_OPTIONS takes the
+ * rest). Any other option is ignored and reported by name, so that a URI that
+ * worked with the original (whose nodemailer skipped options it did not know)
+ * keeps working. Left out on purpose, and so ignored too: `debug`, `logger`
+ * and `transactionLog` (they would write SMTP traffic, message content
+ * included, to the function's logs), `proxy` (its credentials would not be
+ * treated as secrets), `host` and `port` (they belong in the URI itself).
  */
 const URI_OPTIONS: Readonly<Record<string, OptionKind>> = {
   // Connection pooling (nodemailer's smtp-pool transport).
@@ -32,53 +36,70 @@ const URI_OPTIONS: Readonly<Record<string, OptionKind>> = {
   maxMessages: "count",
   rateDelta: "count",
   rateLimit: "count",
+  idleTimeout: "count",
+  maxRequeues: "whole",
   // TLS negotiation: `secure` overrides what the scheme implies.
   secure: "boolean",
   requireTLS: "boolean",
   ignoreTLS: "boolean",
   opportunisticTLS: "boolean",
-  // Timeouts, in milliseconds.
-  connectionTimeout: "count",
-  greetingTimeout: "count",
-  socketTimeout: "count",
-  dnsTimeout: "count",
-  // Greeting name (EHLO) and preferred SASL method.
+  // Timeouts, in milliseconds; nodemailer reads 0 as "its default", which the transport caps.
+  connectionTimeout: "whole",
+  greetingTimeout: "whole",
+  socketTimeout: "whole",
+  dnsTimeout: "whole",
+  socketCloseTimeout: "whole",
+  maxResponseSize: "count",
+  // Greeting name (EHLO), preferred SASL method, and how the session is run.
   name: "text",
   authMethod: "text",
-  // Node.js TLS options that fit in a query string; TLS_OPTIONS takes the rest.
+  forceAuth: "boolean",
+  localAddress: "text",
+  lmtp: "boolean",
+  allowInternalNetworkInterfaces: "boolean",
+  // A nodemailer well-known service name; it sets host, port and secure (applyService).
+  service: "text",
   "tls.rejectUnauthorized": "boolean",
   "tls.servername": "text",
   "tls.minVersion": "text",
   "tls.maxVersion": "text",
   "tls.ciphers": "text",
+  "tls.ecdhCurve": "text",
+  "tls.sigalgs": "text",
+  "tls.honorCipherOrder": "boolean",
 };
 
 const SCHEME = /^(smtps?):\/\/(.*)$/is;
 /**
  * What follows the user info: a host name or a bracketed IPv6 address, an
- * optional port, an optional empty path and an optional query. No `@`, `#` or
- * whitespace can appear in it, which is what makes the last `@` of the URI the
- * end of the user info.
+ * optional port, an optional path, an optional query and an optional
+ * fragment. No `@` or whitespace can appear in it, which is what makes the
+ * last `@` of the URI the end of the user info. The path and the fragment
+ * mean nothing to SMTP and are ignored, as nodemailer ignored them for the
+ * original (`smtp://host:587/` is a common paste).
  */
 const HOST_PART =
-  /^(?:\[([0-9A-Fa-f:.]+)\]|([\p{L}\p{N}](?:[\p{L}\p{N}_.-]*[\p{L}\p{N}])?))(?::([0-9]{1,5}))?\/?(?:\?([^\s@#]*))?$/u;
-const NO_WHITESPACE = /^[^\s]*$/;
+  /^(?:\[([0-9A-Fa-f:.]+)\]|([\p{L}\p{N}](?:[\p{L}\p{N}_.-]*[\p{L}\p{N}])?))(?::([0-9]{1,5}))?(?:\/[^\s@?#]*)?(?:\?([^\s@#]*))?(?:#[^\s@]*)?$/u;
+/** Spaces may appear in a pasted user name or password (HOST_PART refuses them after the "@"); other whitespace may not. */
+const NO_CONTROL_WHITESPACE = /^[^\t\n\v\f\r]*$/;
 
 /** Characters an RFC 3986 user info may hold unescaped, and `%XX` escapes. */
 const ENCODED_USERINFO = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*$/;
 const HAS_ESCAPE = /^.*%[0-9A-Fa-f]{2}.*$/s;
 
 /**
- * Percent-decodes a password only when it can only be an encoded one.
+ * Percent-decodes a user name or a password written in the URI, only when
+ * it can only be an encoded one. (SMTP_PASSWORD is not a URI and is never
+ * decoded.)
  *
- * Users of the original extension had to percent-encode special characters
+ * In a URI, special characters had to be percent-encoded for the original
  * (`p%23ss` for `p#ss`), while this extension promises that they need no
  * encoding. Both must keep working. An encoded password consists solely of
  * URL-safe characters and `%XX` escapes, with at least one escape; a literal
  * password such as `p#ss@w%rd` holds a character an encoded one cannot (`#`,
  * `@`, a `%` not followed by two hex digits), so it is kept as written. The
  * one ambiguity left, a literal password like `abc%41` made only of safe
- * characters, is read as encoded, as the original did.
+ * characters, is read as encoded: URI semantics.
  */
 export function decodePassword(password: string): string {
   if (!ENCODED_USERINFO.test(password) || !HAS_ESCAPE.test(password)) return password;
@@ -108,19 +129,23 @@ export function passwordInUri(uri: string): string | undefined {
  * Reads `smtp(s)://[user[:password]@]host[:port][?options]` into nodemailer
  * options. `smtps` means implicit TLS (`secure: true`, default port 465);
  * `smtp` means STARTTLS when offered (default port 587). `password`
- * (SMTP_PASSWORD, raw) replaces any password in the URI; both go through
- * decodePassword.
+ * (SMTP_PASSWORD) replaces any password in the URI and is used exactly as
+ * given, as the original did: a secret is not a URI, and `%41` in it means
+ * `%41`. A password written in the URI goes through decodePassword.
  *
  * Authentication is set only when the URI names a user: nodemailer cannot log
  * in with a password alone, and some relays (a local one, an IP-allowlisted
  * one) take mail without AUTH.
  *
+ * Query options this extension does not pass on are left out, their names
+ * added to `ignored` for the caller to log once.
+ *
  * Throws ConfigError with INVALID_URI_MESSAGE when the URI cannot be read, and
- * a message naming the option for a bad query option. The URI itself is never
- * put in a message, since it may hold a password.
+ * a message naming the option for a bad value of a known query option. The
+ * URI itself is never put in a message, since it may hold a password.
  */
-export function smtpOptionsFromUri(uri: string, password?: string): SMTPTransport.Options {
-  const scheme = NO_WHITESPACE.test(uri) ? SCHEME.exec(uri) : null;
+export function smtpOptionsFromUri(uri: string, password?: string, ignored: string[] = []): SMTPTransport.Options {
+  const scheme = NO_CONTROL_WHITESPACE.test(uri) ? SCHEME.exec(uri) : null;
   if (!scheme) throw new ConfigError(INVALID_URI_MESSAGE);
   const secure = scheme[1].toLowerCase() === "smtps";
   const rest = scheme[2];
@@ -136,7 +161,7 @@ export function smtpOptionsFromUri(uri: string, password?: string): SMTPTranspor
   const options: SMTPPool.Options = { host: ipv6 ?? hostname, port, secure };
   const auth = at < 0 ? undefined : credentials(rest.slice(0, at), password);
   if (auth) options.auth = auth;
-  if (query) applyQuery(options, query);
+  if (query) applyQuery(options, query, ignored);
   return options;
 }
 
@@ -145,12 +170,12 @@ function credentials(userinfo: string, password: string | undefined): { user: st
   const user = decodePassword(colon < 0 ? userinfo : userinfo.slice(0, colon));
   if (!user) return undefined;
   const written = colon < 0 ? undefined : userinfo.slice(colon + 1);
-  const pass = password ? decodePassword(password) : written === undefined ? undefined : decodePassword(written);
+  const pass = password ? password : written === undefined ? undefined : decodePassword(written);
   return pass === undefined ? { user } : { user, pass };
 }
 
-/** Applies the query options, reporting every bad one in a single ConfigError. */
-function applyQuery(options: SMTPPool.Options, query: string): void {
+/** Applies the query options, reporting every bad value in a single ConfigError. */
+function applyQuery(options: SMTPPool.Options, query: string, ignored: string[]): void {
   const problems: string[] = [];
   const seen = new Set<string>();
   const tls: Record<string, string | number | boolean> = {};
@@ -163,7 +188,7 @@ function applyQuery(options: SMTPPool.Options, query: string): void {
     const raw = eq < 0 ? "" : decodeQuery(pair.slice(eq + 1));
     const kind = Object.hasOwn(URI_OPTIONS, key) ? URI_OPTIONS[key] : undefined;
     if (!kind) {
-      problems.push(`SMTP_CONNECTION_URI has an unknown option "${key}"`);
+      if (!ignored.includes(key)) ignored.push(key);
       continue;
     }
     if (seen.has(key)) {
@@ -182,21 +207,44 @@ function applyQuery(options: SMTPPool.Options, query: string): void {
   }
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   if (Object.keys(tls).length > 0) options.tls = tls;
+  if (typeof options.service === "string") applyService(options, ignored);
+}
+
+/**
+ * `service` names one of nodemailer's well-known providers, whose host, port
+ * and security then replace the URI's, as they did for the original. Resolved
+ * here rather than by nodemailer so that the rest of the extension (the
+ * Microsoft rules, SendGrid detection, logs) sees the host actually used. An
+ * unknown name is ignored, as nodemailer ignores it.
+ */
+function applyService(options: SMTPPool.Options, ignored: string[]): void {
+  const service = wellKnown(options.service as string);
+  delete options.service;
+  if (!service) {
+    ignored.push("service");
+    return;
+  }
+  if (service.host !== undefined) options.host = service.host;
+  if (service.port !== undefined) options.port = service.port;
+  if (service.secure !== undefined) options.secure = service.secure;
 }
 
 const EXPECTED: Readonly<Record<OptionKind, string>> = {
   boolean: "true or false",
   count: "a whole number greater than zero",
+  whole: "a whole number",
   text: "a non-empty value",
 };
 
 function optionValue(kind: OptionKind, raw: string): string | number | boolean | undefined {
   switch (kind) {
+    // nodemailer read `1` and `0` as numbers, truthy and falsy.
     case "boolean":
-      return raw === "true" ? true : raw === "false" ? false : undefined;
-    case "count": {
-      const value = /^[0-9]+$/.test(raw) ? Number(raw) : 0;
-      return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+      return raw === "true" || raw === "1" ? true : raw === "false" || raw === "0" ? false : undefined;
+    case "count":
+    case "whole": {
+      const value = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+      return Number.isSafeInteger(value) && (value > 0 || kind === "whole") ? value : undefined;
     }
     case "text":
       return raw === "" ? undefined : raw;

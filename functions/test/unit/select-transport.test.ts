@@ -126,13 +126,19 @@ describe("Microsoft hosts", () => {
   it.each([
     ["smtps on 587 becomes STARTTLS, required", "smtps://u@smtp.office365.com:587", { port: 587, secure: false, requireTLS: true }, []],
     ["smtp on 587 requires STARTTLS", "smtp://u@smtp-mail.outlook.com:587", { port: 587, secure: false, requireTLS: true }, []],
-    ["smtps on 465 stays implicit TLS", "smtps://u@smtp.office365.com:465", { port: 465, secure: true }, ["requireTLS"]],
+    // As the original's profile did: Microsoft takes no mail on 465.
+    ["smtps on 465 becomes STARTTLS on 587, required", "smtps://u@smtp.office365.com:465", { port: 587, secure: false, requireTLS: true }, []],
+    ["smtp on 465 becomes STARTTLS on 587", "smtp://u@smtp-mail.outlook.com:465", { port: 587, secure: false, requireTLS: true }, []],
     ["an explicit requireTLS=false is honoured", "smtp://u@smtp.office365.com:587?requireTLS=false", { requireTLS: false }, []],
     ["ignoreTLS is honoured", "smtp://u@smtp.office365.com:25?ignoreTLS=true", { ignoreTLS: true }, ["requireTLS"]],
   ])("%s", (_, uri, expected, absent) => {
     const options = smtpOptionsFor(config({ SMTP_CONNECTION_URI: uri }));
     expect(options).toMatchObject(expected);
     for (const key of absent) expect(options).not.toHaveProperty(key);
+  });
+
+  it("OAuth2 with OAUTH_PORT left at 465 uses STARTTLS on 587", () => {
+    expect(smtpOptionsFor(oauth2("smtp.office365.com"))).toMatchObject({ port: 587, secure: false, requireTLS: true });
   });
 
   it("OAuth2 with OAUTH_SECURE left at true on port 587 uses STARTTLS", () => {

@@ -2,7 +2,7 @@ import type { Firestore } from "firebase-admin/firestore";
 import { composeMessage, LOOKUP_DEADLINE_MS } from "../../src/compose-message";
 import { parseConfig } from "../../src/config";
 import { ValidationError } from "../../src/errors";
-import { applyTemplate, renderTemplate, type TemplateDocument } from "../../src/templates";
+import { applyTemplate, renderTemplate, templateName, type TemplateDocument } from "../../src/templates";
 import type { MailRequest } from "../../src/types";
 
 const template = (id: string, fields: Record<string, unknown>, version?: string): TemplateDocument => ({ id, fields, version });
@@ -88,6 +88,32 @@ describe("renderTemplate: partials", () => {
     expect(renderTemplate(template("t", { text: "one" }, "1.0"), [], {}).text).toBe("one");
     expect(renderTemplate(template("t", { text: "two" }, "2.0"), [], {}).text).toBe("two");
   });
+
+  it("a partial is included by its name field when it has one, as in the original", () => {
+    const signature = partial("Xk3ZpQ", { name: "signature", text: "-- {{who}}" });
+    expect(renderTemplate(template("t", { text: "Hi\n{{> signature}}" }), [signature], { who: "Ann" }).text).toBe("Hi\n-- Ann");
+    expect(renderError(() => renderTemplate(template("t2", { text: "{{> Xk3ZpQ}}" }), [signature], {}))).toContain(
+      "The partial Xk3ZpQ could not be found",
+    );
+  });
+});
+
+describe("templateName", () => {
+  it.each<[Record<string, unknown>, string]>([
+    [{ name: "welcome" }, "welcome"],
+    [{ name: "emails/welcome" }, "emails/welcome"],
+    [{}, "doc-id"],
+    [{ name: "" }, "doc-id"],
+    [{ name: 5 }, "doc-id"],
+  ])("%j in document doc-id is named %j", (fields, expected) => {
+    expect(templateName(template("doc-id", fields))).toBe(expected);
+  });
+
+  it("errors name the template by its name, not its id", () => {
+    expect(renderError(() => renderTemplate(template("Xk3ZpQ", { name: "welcome", text: 5 }), [], {}))).toMatch(
+      /^Could not render template 'welcome', part 'text'/,
+    );
+  });
 });
 
 describe("renderTemplate: errors name the template and the part", () => {
@@ -168,9 +194,9 @@ describe("renderTemplate: attachments", () => {
   });
 
   it("reports unsupported attachment fields instead of passing them on", () => {
-    const result = renderTemplate(template("t", { attachments: [{ content: "x", raw: "y" }] }), [], {});
+    const result = renderTemplate(template("t", { attachments: [{ content: "x", tls: "y" }] }), [], {});
     expect(result.attachments).toEqual([{ content: "x" }]);
-    expect(result.ignoredFields).toEqual(["attachments[0].raw"]);
+    expect(result.ignoredFields).toEqual(["attachments[0].tls"]);
   });
 });
 

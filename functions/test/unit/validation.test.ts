@@ -1,6 +1,6 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { ValidationError } from "../../src/errors";
-import { LIMITS, validateMailDocument } from "../../src/validation";
+import { LIMITS, SENDER_PATTERN, validateMailDocument } from "../../src/validation";
 
 /** A valid document that each case changes in one place. */
 const base = (): Record<string, unknown> => ({
@@ -75,11 +75,11 @@ describe("validateMailDocument: accepted documents", () => {
   it("reports and drops unknown message, attachment and template fields", () => {
     const { mail, ignoredFields } = validateMailDocument({
       to: "a@x.io",
-      message: { subject: "s", raw: "From: evil", envelope: {}, attachments: [{ content: "c", raw: "x", httpHeaders: {} }] },
+      message: { subject: "s", raw: "From: evil", envelope: {}, attachments: [{ content: "c", tls: { rejectUnauthorized: false } }] },
       template: { name: "t", partials: true },
     });
     expect(ignoredFields).toEqual([
-      "message.raw", "message.envelope", "message.attachments[0].raw", "message.attachments[0].httpHeaders", "template.partials",
+      "message.raw", "message.envelope", "message.attachments[0].tls", "template.partials",
     ]);
     expect(mail.message).toEqual({ subject: "s", attachments: [{ content: "c" }] });
   });
@@ -140,7 +140,7 @@ describe("validateMailDocument: error texts", () => {
     ["sendGrid", withField("sendGrid", []), 'Invalid field "sendGrid". Expected a map.'],
     ["template.name", withField("template", { name: "" }), 'Invalid field "template.name". Expected a non-empty string.'],
     ["template.name length", withField("template", { name: "t".repeat(1501) }),
-      'Invalid field "template.name". Expected a template name of at most 1500 characters without "/".'],
+      'Invalid field "template.name". Expected a template name of at most 1500 characters.'],
     ["template.data", withField("template", { name: "t", data: [1] }), 'Invalid field "template.data". Expected a map.'],
     ["nothing to send", { to: "a@x.io", delivery: {} }, 'Invalid mail document. Expected at least one of "message", "template" or "sendGrid".'],
     ["CRLF in header", withField("headers", { "X-Tag": "a\r\nBcc: evil@x.io" }),
@@ -156,7 +156,7 @@ describe("validateMailDocument: error texts", () => {
     ["encoding", withField("message.attachments[0].encoding", "rot13"),
       `Invalid message configuration: Field 'message.attachments[0].encoding' must be a known encoding such as "base64", "hex" or "utf8"`],
     ["no content", withField("message.attachments", [{ filename: "a" }]),
-      `Invalid message configuration: Field 'message.attachments[0]' must be a map with "content", "path" or "href"`],
+      `Invalid message configuration: Field 'message.attachments[0]' must be a map with "content", "path", "href" or "raw"`],
     ["too many recipients", withField("to", Array.from({ length: 1001 }, (_, i) => `u${i}@x.io`)),
       "Invalid recipients. Expected at most 1000 addresses and user ids across to, cc, bcc, toUids, ccUids and bccUids."],
     ["local path", attachmentPath("/proc/self/environ"), `Invalid message configuration: Field 'message.attachments[0].path' ${SCHEME}`],
@@ -217,7 +217,7 @@ describe("validateMailDocument: malformed documents", () => {
     ["headers", { "X-😀": "v" }], ["message.attachments[0].path", `/tmp/${huge}`], ["message.attachments[0].href", "https://ex\u0000ample.com/"],
     ["message.attachments[0].content", { nested: { deeper: [null] } }], ["message.attachments", Array(101).fill({ content: "c" })],
     ["message.date", { toDate: () => { throw new RangeError("bad"); } }], ["message.references", Array(101).fill("<a@x>")],
-    ["sendGrid", "\ud800"], ["template", { name: "a/b" }], ["message.headers", Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`X-${i}`, "v"]))],
+    ["sendGrid", "\ud800"], ["template", { name: "a/b", data: [] }], ["message.headers", Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`X-${i}`, "v"]))],
   ];
   const cases: Array<[string, Record<string, unknown>]> = [
     ...fields.flatMap((field) => wrongEverywhere.map((value, i): [string, Record<string, unknown>] => [`${field} #${i}`, withField(field, value)])),
@@ -234,5 +234,41 @@ describe("validateMailDocument: malformed documents", () => {
     expect(error).toBeInstanceOf(ValidationError);
     // The value is never echoed, so even a 2 MB value gives a short message.
     expect(error.message.length).toBeLessThan(300);
+  });
+});
+
+describe("sender and reply-to addresses in every form the original accepted", () => {
+  it.each([
+    '"ACME <Support>" <help@acme.test>',
+    '"john doe"@example.com',
+    'Name <"john doe"@example.com>',
+    "Friendly Firebaser <foobar@example.com>",
+    "a@example.com, Support <b@example.com>",
+  ])("from and replyTo %j are passed on as written", (address) => {
+    const { mail } = validateMailDocument({ ...base(), from: address, replyTo: address });
+    expect(mail.from).toBe(address);
+    expect(mail.replyTo).toBe(address);
+  });
+
+  it.each(["from", "replyTo"])("%s with a line break is refused by name", (field) => {
+    expect(errorOf(withField(field, '"ACME" <help@acme.test>\r\nBcc: x@evil.test')).message).toBe(
+      `Invalid field "${field}". Expected a string without line breaks.`,
+    );
+  });
+});
+
+describe("SENDER_PATTERN (DEFAULT_FROM)", () => {
+  it.each([
+    "foobar@example.com", "<foobar@example.com>", '"ACME <Support>" <help@acme.test>', '"john doe"@example.com',
+    'Name <"john doe"@example.com>', '"a@b"@example.com', "Tab\tName <a@example.com>", "Émile <émile@exämple.com>",
+  ])("accepts %j", (value) => {
+    expect(SENDER_PATTERN.test(value)).toBe(true);
+  });
+
+  it.each([
+    "", "foobar", "foobar@example", "foobar@example.c", "Me <me@example>", "a b@example.com", "<a@example.com",
+    "x@example.com\r\nBcc: y@example.com", "Name\n<a@example.com>", '"john\rdoe"@example.com', "a\u0000@example.com",
+  ])("refuses %j", (value) => {
+    expect(SENDER_PATTERN.test(value)).toBe(false);
   });
 });
