@@ -4,13 +4,19 @@
  * `firebase.extensions.firestore-send-email.v1.<type>`, with the mail
  * document's id as the CloudEvent subject and an `EventData` payload.
  *
+ * Beside the documented fields, the payload carries the original
+ * extension's `doc` (and `err` on onError), so that handlers written for it
+ * keep working.
+ *
  * Publishing is best effort: a failure (or a publish that takes too long) is
  * logged and never changes the delivery outcome. Instances without a channel
  * never load the Eventarc client, which keeps their cold start unchanged.
  */
 import type { App } from "firebase-admin/app";
 import type { Channel } from "firebase-admin/eventarc";
+import { withoutSecrets, type DocumentVersion } from "./event-document";
 import * as logs from "./logs";
+import { dataJson, snapshotJson } from "./snapshot-json";
 import type { DeliveryInfo } from "./types";
 
 export type LifecycleEvent = "onStart" | "onPending" | "onRetry" | "onProcessing" | "onSuccess" | "onError" | "onComplete";
@@ -31,6 +37,22 @@ export interface EventData {
   info: DeliveryInfo | null;
 }
 
+/**
+ * The payload as published: the documented fields plus the original's.
+ * `doc` is the document as the transition's write left it, in the form the
+ * original gave that event type (see `docFor`), with attachment
+ * `httpHeaders` values redacted. `err` (onError only) is the text written to
+ * `delivery.error`.
+ */
+export type EventPayload = Omit<EventData, "info"> & {
+  info: Record<string, unknown> | null;
+  doc?: Record<string, unknown>;
+  err?: string | null;
+};
+
+/** The event types whose `doc` the original gave as a serialised `DocumentSnapshot`; the rest get the document's data. */
+const SNAPSHOT_FORM: ReadonlySet<LifecycleEvent> = new Set(["onStart", "onProcessing", "onSuccess", "onComplete"]);
+
 export const EVENT_TYPE_PREFIX = "firebase.extensions.firestore-send-email.v1.";
 
 /** A slow Eventarc must not hold a delivery's invocation for long. */
@@ -41,12 +63,18 @@ const EMULATOR_APP_NAME = "firestore-send-email-events";
 
 let cached: { key: string; channel: Channel } | undefined;
 
+/** Whether events are published at all; without a channel nothing is built for them. */
+export function eventsEnabled(): boolean {
+  return Boolean(process.env.EVENTARC_CHANNEL);
+}
+
 /**
  * Publishes `firebase.extensions.firestore-send-email.v1.<type>` with
  * subject = documentId, if the instance has a channel and the event type is
- * selected; never throws (a failure is logged).
+ * selected; never throws (a failure is logged). `document` is the version of
+ * the mail document the transition produced, published as `doc`.
  */
-export async function publishEvent(type: LifecycleEvent, data: EventData): Promise<void> {
+export async function publishEvent(type: LifecycleEvent, data: EventData, document?: DocumentVersion): Promise<void> {
   const channelName = process.env.EVENTARC_CHANNEL;
   if (!channelName) return;
   const eventType = `${EVENT_TYPE_PREFIX}${type}`;
@@ -59,7 +87,7 @@ export async function publishEvent(type: LifecycleEvent, data: EventData): Promi
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
     });
-    await Promise.race([channel.publish({ type: eventType, subject: data.documentId, data: plainData(data) }), timeout]);
+    await Promise.race([channel.publish({ type: eventType, subject: data.documentId, data: payload(type, data, document) }), timeout]);
   } catch (error) {
     logs.eventPublishFailed(eventType, data.path, error);
   } finally {
@@ -116,7 +144,7 @@ async function eventarcApp(): Promise<App> {
 }
 
 /** A copy made only of JSON values, whatever the caller passed (a Firestore object would not serialise). */
-function plainData(data: EventData): Record<string, unknown> {
+function payload(type: LifecycleEvent, data: EventData, document: DocumentVersion | undefined): EventPayload {
   const info = data.info
     ? {
         messageId: data.info.messageId ?? null,
@@ -126,7 +154,7 @@ function plainData(data: EventData): Record<string, unknown> {
         response: data.info.response ?? null,
       }
     : null;
-  return {
+  const out: EventPayload = {
     path: data.path,
     documentId: data.documentId,
     state: data.state,
@@ -134,6 +162,21 @@ function plainData(data: EventData): Record<string, unknown> {
     error: data.error,
     info,
   };
+  const doc = document && docFor(type, document, data.path);
+  if (doc) out.doc = doc;
+  if (type === "onError") out.err = data.error;
+  return out;
+}
+
+/** `doc` in the original's form for `type`; a document that cannot be serialised is left out, not the event. */
+function docFor(type: LifecycleEvent, document: DocumentVersion, path: string): Record<string, unknown> | undefined {
+  try {
+    const shown = { ...document, data: withoutSecrets(document.data) };
+    return SNAPSHOT_FORM.has(type) ? snapshotJson(shown) : dataJson(shown.data);
+  } catch (error) {
+    logs.unexpectedError(path, error);
+    return undefined;
+  }
 }
 
 /** For tests: forget the cached channel. */

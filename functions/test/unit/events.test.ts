@@ -3,6 +3,7 @@
  * it publishes, what, and that it never loads the client or throws when it
  * must not. The real client is exercised end to end in test/e2e/events.test.ts.
  */
+import type { Firestore } from "firebase-admin/firestore";
 import type { EventData } from "../../src/events";
 
 const CHANNEL = "projects/demo-events/locations/us-central1/channels/firebase";
@@ -20,6 +21,9 @@ const data: EventData = {
 
 interface Loaded {
   events: typeof import("../../src/events");
+  batch: typeof import("../../src/event-batch");
+  /** This copy's firebase-admin/firestore: its classes are the ones the serialiser recognises. */
+  firestore: typeof import("firebase-admin/firestore");
   logs: typeof import("../../src/logs");
   /** The logger instance that this copy of logs.ts writes to. */
   logger: typeof import("firebase-functions/logger");
@@ -50,11 +54,18 @@ function load(publishImpl: () => Promise<void> = async () => undefined): Loaded 
   jest.isolateModules(() => {
     loaded = {
       events: require("../../src/events"),
+      batch: require("../../src/event-batch"),
+      firestore: require("firebase-admin/firestore"),
       logs: require("../../src/logs"),
       logger: require("firebase-functions/logger"),
     };
   });
   return { ...loaded, eventarcLoaded: () => eventarcLoaded, publish, channel, initializeApp };
+}
+
+/** The payloads published so far, as JSON (how the Eventarc client sends them). */
+function sentPayloads(loaded: Loaded) {
+  return (loaded.publish.mock.calls as Array<[{ data: unknown }]>).map(([event]) => JSON.parse(JSON.stringify(event.data)));
 }
 
 describe("publishEvent", () => {
@@ -166,5 +177,127 @@ describe("publishEvent", () => {
     const [options, name] = initializeApp.mock.calls[1] as [{ credential: { getAccessToken(): Promise<unknown> } }, string];
     expect(name).toBe("firestore-send-email-events");
     await expect(options.credential.getAccessToken()).resolves.toMatchObject({ access_token: expect.any(String) });
+  });
+
+  describe("the original's doc and err", () => {
+    const mail = {
+      to: "a@example.com",
+      message: {
+        subject: "s",
+        attachments: [{ path: "https://files.example.com/a.pdf", httpHeaders: { Authorization: "Bearer s3cr3t" } }],
+      },
+    };
+
+    /** A version of mail/m1 as the transition left it, built with this copy's Timestamp. */
+    function version(loaded: Loaded, delivery: Record<string, unknown>) {
+      const { Timestamp } = loaded.firestore;
+      return {
+        path: "mail/m1",
+        projectId: "demo-events",
+        data: { ...mail, delivery: { ...delivery, startTime: new Timestamp(1_800_000_000, 5) } },
+        createTime: new Timestamp(1_800_000_000, 1_000),
+        updateTime: new Timestamp(1_800_000_001, 2_000),
+      };
+    }
+
+    test("onStart, onProcessing, onSuccess and onComplete carry doc as a serialised DocumentSnapshot", async () => {
+      process.env.EVENTARC_CHANNEL = CHANNEL;
+      const loaded = load();
+      const document = version(loaded, { state: "SUCCESS", attempts: 1 });
+      for (const type of ["onStart", "onProcessing", "onSuccess", "onComplete"] as const) {
+        await loaded.events.publishEvent(type, data, document);
+      }
+      expect(loaded.publish).toHaveBeenCalledTimes(4);
+      for (const [event] of loaded.publish.mock.calls as Array<[{ data: Record<string, unknown> }]>) {
+        const payload = JSON.parse(JSON.stringify(event.data));
+        // The documented fields stay as they were.
+        expect(payload).toMatchObject(data);
+        expect(payload).not.toHaveProperty("err");
+        expect(payload.doc).toMatchObject({
+          _fieldsProto: {
+            to: { stringValue: "a@example.com", valueType: "stringValue" },
+            delivery: {
+              mapValue: {
+                fields: {
+                  state: { stringValue: "SUCCESS", valueType: "stringValue" },
+                  attempts: { integerValue: "1", valueType: "integerValue" },
+                  startTime: { timestampValue: { seconds: "1800000000", nanos: 5 }, valueType: "timestampValue" },
+                },
+              },
+            },
+          },
+          _ref: { _firestore: { projectId: "demo-events" }, _path: { segments: ["mail", "m1"] } },
+          _createTime: { _seconds: 1_800_000_000, _nanoseconds: 1_000 },
+          _updateTime: { _seconds: 1_800_000_001, _nanoseconds: 2_000 },
+          _readTime: { _seconds: 1_800_000_001, _nanoseconds: 2_000 },
+        });
+        expect(JSON.stringify(payload)).not.toContain("s3cr3t");
+      }
+    });
+
+    test("onPending and onRetry carry doc as the document's data; onError adds err, the text in delivery.error", async () => {
+      process.env.EVENTARC_CHANNEL = CHANNEL;
+      const loaded = load();
+      const { publishEvent } = loaded.events;
+      await publishEvent("onPending", { ...data, state: "PENDING", info: null }, version(loaded, { state: "PENDING" }));
+      await publishEvent("onRetry", { ...data, state: "PROCESSING", info: null }, version(loaded, { state: "PROCESSING" }));
+      const failed = { ...data, state: "ERROR", error: "550 refused", info: null };
+      await loaded.events.publishEvent("onError", failed, version(loaded, { state: "ERROR", error: "550 refused" }));
+
+      const payloads = sentPayloads(loaded);
+      expect(payloads.map((payload) => payload.doc.delivery.state)).toEqual(["PENDING", "PROCESSING", "ERROR"]);
+      for (const payload of payloads) {
+        const startTime = { _seconds: 1_800_000_000, _nanoseconds: 5 };
+        expect(payload.doc).toMatchObject({ to: "a@example.com", delivery: { startTime } });
+        expect(payload.doc.message.attachments[0].httpHeaders).toEqual({ Authorization: "[REDACTED]" });
+        expect(payload.doc).not.toHaveProperty("_fieldsProto");
+      }
+      expect(payloads[0]).not.toHaveProperty("err");
+      expect(payloads[2]).toMatchObject({ state: "ERROR", error: "550 refused", err: "550 refused" });
+      expect(payloads[2].doc.delivery.error).toBe(payloads[2].err);
+    });
+
+    test("a document that cannot be serialised still publishes the documented fields, and is logged", async () => {
+      process.env.EVENTARC_CHANNEL = CHANNEL;
+      const loaded = load();
+      const unexpected = jest.spyOn(loaded.logs, "unexpectedError").mockImplementation(() => undefined);
+      const document = { ...version(loaded, { state: "SUCCESS" }), data: { odd: new Map([["a", 1]]) } };
+      await loaded.events.publishEvent("onSuccess", data, document);
+      expect(loaded.publish).toHaveBeenCalledWith({ type: `${PREFIX}onSuccess`, subject: "m1", data });
+      expect(unexpected).toHaveBeenCalledWith("mail/m1", expect.any(TypeError));
+    });
+
+    test("a batch follows its writes: each event carries the version its transition produced", async () => {
+      process.env.EVENTARC_CHANNEL = CHANNEL;
+      const loaded = load();
+      const { FieldValue, Timestamp } = loaded.firestore;
+      // Stands in for the client, whose JSON form names the project.
+      const firestore = { toJSON: () => ({ projectId: "demo-events" }) } as unknown as Firestore;
+      const created = new Timestamp(100, 0);
+      const start = { data: { to: "a@example.com" }, createTime: created, updateTime: created, firestore };
+      const events = loaded.batch.eventBatch("mail/m1", start);
+      events.wrote({ delivery: { state: "PENDING", attempts: 0 } }, new Timestamp(101, 0));
+      events.publish("onPending", { state: "PENDING", attempts: 0 });
+      const failed = {
+        "delivery.state": "ERROR",
+        "delivery.attempts": FieldValue.increment(1),
+        "delivery.endTime": FieldValue.serverTimestamp(),
+      };
+      events.wrote(failed, new Timestamp(102, 7_654_321));
+      events.publish("onError", { state: "ERROR", attempts: 1, error: "550 refused" });
+      events.publish("onComplete", { state: "ERROR", attempts: 1, error: "550 refused" });
+      await events.flush();
+
+      const payloads = sentPayloads(loaded);
+      expect(payloads[0].doc).toEqual({ to: "a@example.com", delivery: { state: "PENDING", attempts: 0 } });
+      expect(payloads[1].doc).toEqual({
+        to: "a@example.com",
+        delivery: { state: "ERROR", attempts: 1, endTime: { _seconds: 102, _nanoseconds: 7_000_000 } },
+      });
+      expect(payloads[1].err).toBe("550 refused");
+      expect(payloads[2].doc._fieldsProto.delivery.mapValue.fields.state.stringValue).toBe("ERROR");
+      expect(payloads[2].doc._updateTime).toEqual({ _seconds: 102, _nanoseconds: 7_654_321 });
+      expect(payloads[2].doc._createTime).toEqual({ _seconds: 100, _nanoseconds: 0 });
+    });
   });
 });
