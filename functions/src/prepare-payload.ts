@@ -37,6 +37,8 @@ function mergeHeaders(fromMessage: HeaderMap | undefined, topLevel: HeaderMap | 
 }
 
 function toAttachment(source: MailAttachment, index: number): Attachment {
+  // nodemailer sends `raw` as the whole part and ignores every other source; so is nothing fetched for it.
+  if (source.raw !== undefined) return { raw: source.raw };
   const attachment: Attachment = {};
   // Checked again here, not only in validation, because rendered templates
   // also produce attachments: no local file or internal URL reaches nodemailer.
@@ -58,6 +60,8 @@ function toAttachment(source: MailAttachment, index: number): Attachment {
   if (source.cid !== undefined) attachment.cid = source.cid;
   if (source.encoding !== undefined) attachment.encoding = source.encoding;
   if (source.headers !== undefined) attachment.headers = copyHeaders(source.headers);
+  // Used by attachments/download-attachments.ts for the download, never by nodemailer.
+  if (source.httpHeaders !== undefined) attachment.httpHeaders = { ...source.httpHeaders };
   return attachment;
 }
 

@@ -56,6 +56,10 @@ export interface MailAttachment {
   cid?: string;
   encoding?: string;
   headers?: Record<string, string | string[]>;
+  /** Request headers for downloading an https `path`/`href` (e.g. `Authorization`); sent to that URL's origin only. */
+  httpHeaders?: Record<string, string>;
+  /** The whole MIME part (headers and body) as the author built it; takes precedence over every other source. */
+  raw?: string;
 }
 
 /** The `message` map of a mail document, after validation. */

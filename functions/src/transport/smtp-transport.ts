@@ -49,8 +49,10 @@ export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND
     // (`path: "/etc/passwd"`). nodemailer copies these transport options over
     // whatever the message says, so a mail document cannot switch them back.
     disableFileAccess: true,
-    // https: URLs are allowed; validation has already refused every other scheme.
-    disableUrlAccess: false,
+    // Attachments arrive as content (attachments/download-attachments.ts downloads
+    // them under the address policy); nodemailer's own fetch would follow
+    // redirects to any host.
+    disableUrlAccess: true,
   });
 
   return {

@@ -159,30 +159,14 @@ describe("readAttachments", () => {
     expect(forced).toMatchObject({ disposition: "attachment", content_id: "logo" });
   });
 
-  it("downloads https attachments, naming them after the URL", async () => {
-    jest.spyOn(globalThis, "fetch").mockResolvedValue(new Response("%PDF", { status: 200, headers: { "content-type": "application/pdf" } }));
-    const [file] = await readAttachments([{ path: "https://files.example.com/docs/invoice.pdf?v=2" }], signal);
-    expect(file).toMatchObject({ filename: "invoice.pdf", type: "application/pdf", content: Buffer.from("%PDF").toString("base64") });
-  });
-
-  it("refuses a redirect to an internal host", async () => {
-    const fetch = jest
-      .spyOn(globalThis, "fetch")
-      .mockResolvedValue(new Response(null, { status: 302, headers: { location: "https://169.254.169.254/latest/meta-data" } }));
-    const error = await readAttachments([{ href: "https://files.example.com/a.png" }], signal).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(DeliveryError);
-    expect((error as DeliveryError).code).toBe("invalid-document");
-    expect((error as DeliveryError).message).toContain("message.attachments[0]");
-    expect(fetch).toHaveBeenCalledTimes(1);
-  });
-
-  it("a missing file is a permanent error, a server error a transient one", async () => {
-    jest.spyOn(globalThis, "fetch").mockResolvedValueOnce(new Response("no", { status: 404 })).mockResolvedValueOnce(new Response("no", { status: 503 }));
-    const missing = (await readAttachments([{ path: "https://files.example.com/a.pdf" }], signal).catch((e: unknown) => e)) as DeliveryError;
-    const failing = (await readAttachments([{ path: "https://files.example.com/a.pdf" }], signal).catch((e: unknown) => e)) as DeliveryError;
-    expect([missing.transient, failing.transient]).toEqual([false, true]);
-    expect(missing.message).toBe(
-      "The attachment message.attachments[0] could not be downloaded (HTTP 404). Check that its https: URL is public and reachable.",
-    );
+  it("never fetches: a URL left in a message is refused, as a raw part is", async () => {
+    const fetch = jest.spyOn(globalThis, "fetch");
+    const url = (await readAttachments([{ path: "https://files.example.com/a.pdf?sig=secret" }], signal).catch((e: unknown) => e)) as DeliveryError;
+    const raw = (await readAttachments([{ raw: "Content-Type: text/plain\r\n\r\nhi" }], signal).catch((e: unknown) => e)) as DeliveryError;
+    expect(fetch).not.toHaveBeenCalled();
+    expect([url.code, url.transient]).toEqual(["invalid-document", false]);
+    expect(url.message).toContain("message.attachments[0]");
+    expect(url.message).not.toContain("sig=secret");
+    expect(raw.message).toBe('The attachment message.attachments[0] is given as "raw", which SendGrid cannot send. Give it as "content" instead.');
   });
 });

@@ -1,0 +1,206 @@
+/**
+ * The one place attachments are fetched, for every transport: between
+ * composing a message and sending it, each `data:` URI and https URL becomes
+ * content, so a transport only ever sees bytes. nodemailer's own URL access
+ * stays off (smtp-transport.ts) and the SendGrid transport reads nothing.
+ *
+ * A refused or failed download fails the send with a DeliveryError naming
+ * the attachment (index and filename) and the reason; never the URL's path
+ * or query (they often carry tokens), never an httpHeaders value.
+ */
+import type { SendMailOptions } from "nodemailer";
+import type { Attachment } from "nodemailer/lib/mailer";
+import { detectExtension, detectMimeType } from "nodemailer/lib/mime-funcs";
+import ipaddr from "ipaddr.js";
+import { DeliveryError } from "../errors";
+import { checkedLookup, type Lookup } from "./checked-lookup";
+import { decodeDataUri, type DecodedDataUri } from "./data-uri";
+import { DownloadFailure, downloadUrl, filteringAgent, TooLargeFailure, type Connector } from "./https-download";
+import { DOWNLOAD_LIMITS } from "./limits";
+
+export type DownloadLimits = { readonly [K in keyof typeof DOWNLOAD_LIMITS]: number };
+
+/** How downloads connect. Production uses none of these; tests use them to reach servers on loopback. */
+export interface DownloadOptions {
+  /** Resolves host names instead of the system resolver; its answers are still checked. */
+  lookup?: Lookup;
+  /** Certificate authorities to trust instead of Node's, for a test server's certificate. */
+  ca?: string | Buffer;
+  /** Exact addresses exempt from the address policy. */
+  allowAddresses?: readonly string[];
+  limits?: Partial<DownloadLimits>;
+}
+
+export type AttachmentDownloader = (message: SendMailOptions) => Promise<SendMailOptions>;
+
+/**
+ * Returns a copy of `message` whose attachments carry content instead of a
+ * location. Messages without a `data:` or URL attachment come back as they are.
+ * @throws DeliveryError when an attachment cannot be downloaded or is too large.
+ */
+export function createAttachmentDownloader(options: DownloadOptions = {}): AttachmentDownloader {
+  const limits: DownloadLimits = { ...DOWNLOAD_LIMITS, ...options.limits };
+  const allowed = [...(options.allowAddresses ?? [])];
+  let connector: Promise<Connector> | undefined;
+  const connect = (): Promise<Connector> => {
+    connector ??= filteringAgent({ ca: options.ca, allowed }).then((agent) => ({
+      agent,
+      lookup: checkedLookup(options.lookup, allowed),
+      allowed,
+      idleMs: limits.idleMs,
+      redirects: limits.redirects,
+      deadlineMs: limits.deadlineMs,
+    }));
+    // A failed load is not kept, so the next message tries again.
+    connector.catch(() => (connector = undefined));
+    return connector;
+  };
+
+  return async (message) => {
+    const list = message.attachments;
+    if (!Array.isArray(list) || !list.some((attachment) => locationOf(attachment) !== undefined)) return message;
+    const urls = list.filter((attachment) => isUrl(locationOf(attachment))).length;
+    if (urls > limits.urlAttachments) {
+      throw new DeliveryError("invalid-document", `The message has ${urls} attachments given as URLs; at most ${limits.urlAttachments} are downloaded.`);
+    }
+    const signal = AbortSignal.timeout(limits.deadlineMs);
+    let used = 0;
+    const attachments: Attachment[] = [];
+    for (const [index, attachment] of list.entries()) {
+      const resolved = await resolveOne(attachment, index, limits.mailBytes - used, signal, limits, urls > 0 ? connect : undefined);
+      used += sizeOf(resolved);
+      if (used > limits.mailBytes) throw tooLargeTogether(attachment, index, limits);
+      attachments.push(resolved);
+    }
+    return { ...message, attachments };
+  };
+}
+
+async function resolveOne(
+  attachment: Attachment,
+  index: number,
+  budget: number,
+  signal: AbortSignal,
+  limits: DownloadLimits,
+  connect: (() => Promise<Connector>) | undefined,
+): Promise<Attachment> {
+  const location = locationOf(attachment);
+  if (location === undefined) return attachment;
+  const { path: _path, href: _href, httpHeaders, ...rest } = attachment;
+  if (location.startsWith("data:")) {
+    const { bytes, type } = readDataUri(location, attachment, index);
+    return { ...rest, content: bytes, ...(rest.contentType || !type ? {} : { contentType: type }) };
+  }
+  if (!isUrl(location) || !connect) throw failed(attachment, index, new DownloadFailure("its location is neither a data: URI nor an https URL", "invalid-document", false));
+  const maxBytes = Math.min(limits.attachmentBytes, budget);
+  try {
+    const bytes = await downloadUrl(location, headersOf(httpHeaders), maxBytes, signal, await connect());
+    const { encoding: _encoding, ...kept } = rest;
+    return { ...kept, content: bytes, filename: filenameFor(attachment, location, index) };
+  } catch (error) {
+    if (error instanceof TooLargeFailure && maxBytes < limits.attachmentBytes) {
+      throw tooLargeTogether(attachment, index, limits);
+    }
+    throw failed(attachment, index, error);
+  }
+}
+
+/** nodemailer reads `path` before `href`, and `raw` before either: the location it would have used. */
+function locationOf(attachment: Attachment): string | undefined {
+  if (attachment.raw !== undefined && attachment.raw !== null) return undefined;
+  const location = attachment.path ?? attachment.href;
+  return typeof location === "string" ? location : undefined;
+}
+
+const isUrl = (location: string | undefined): boolean => location !== undefined && /^https:/i.test(location);
+
+function headersOf(value: Attachment["httpHeaders"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, header] of Object.entries(value ?? {})) {
+    if (typeof header === "string") out[name] = header;
+  }
+  return out;
+}
+
+/** nodemailer's naming for URLs: the last path segment, with an extension from its type when it has none. */
+function filenameFor(attachment: Attachment, location: string, index: number): string {
+  if (typeof attachment.filename === "string" && attachment.filename !== "") return attachment.filename;
+  const segment = decodeSegment(new URL(location).pathname.split("/").pop() ?? "");
+  const name = segment || `attachment-${index + 1}`;
+  return name.includes(".") ? name : `${name}.${detectExtension(attachment.contentType || detectMimeType(name))}`;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function readDataUri(uri: string, attachment: Attachment, index: number): DecodedDataUri {
+  const decoded = decodeDataUri(uri);
+  if (!decoded) throw failed(attachment, index, new DownloadFailure("its data: URI is not validly encoded", "invalid-document", false));
+  return decoded;
+}
+
+/** Bytes an attachment adds to the message, for the per-message limit. */
+function sizeOf(attachment: Attachment): number {
+  const { content, raw } = attachment;
+  const value = raw ?? content;
+  if (typeof value === "string") {
+    const encoding = (attachment.encoding || "utf8").toLowerCase().replace(/[-_\s]/g, "");
+    return Buffer.byteLength(value, Buffer.isEncoding(encoding) && raw === undefined ? encoding : "utf8");
+  }
+  return value instanceof Uint8Array ? value.byteLength : 0;
+}
+
+/** `message.attachments[2] ("report.pdf")`: the index always, the filename when there is one. */
+function attachmentName(attachment: Attachment, index: number): string {
+  const { filename } = attachment;
+  const shown = typeof filename === "string" && filename !== "" ? ` (${JSON.stringify(filename.length > 100 ? `${filename.slice(0, 100)}…` : filename)})` : "";
+  return `message.attachments[${index}]${shown}`;
+}
+
+function failed(attachment: Attachment, index: number, error: unknown): DeliveryError {
+  if (error instanceof DeliveryError) return error;
+  const failure = error instanceof DownloadFailure ? error : new DownloadFailure("of an unexpected error", "unknown", true);
+  const advice = failure.transient ? "It will be tried again if retries are enabled." : "Give the attachment as content or a public https URL.";
+  return new DeliveryError(failure.code, `The attachment ${attachmentName(attachment, index)} could not be downloaded: ${failure.message}. ${advice}`, {
+    transient: failure.transient,
+  });
+}
+
+function tooLargeTogether(attachment: Attachment, index: number, limits: DownloadLimits): DeliveryError {
+  return new DeliveryError(
+    "invalid-document",
+    `The attachment ${attachmentName(attachment, index)} takes the message's attachments over ${limits.mailBytes / 1024 / 1024} MB together. Send fewer or smaller attachments.`,
+  );
+}
+
+let current: AttachmentDownloader | undefined;
+
+/** Downloads `message`'s attachments with the production settings (see createAttachmentDownloader). */
+export function downloadAttachments(message: SendMailOptions): Promise<SendMailOptions> {
+  current ??= createAttachmentDownloader();
+  return current(message);
+}
+
+/**
+ * For tests only: makes `downloadAttachments` use `options`, so that tests
+ * can serve attachments from loopback. A deployed function never calls it,
+ * and it exempts loopback addresses only, so even a stray call could not open
+ * the project's network. Returns a function that restores the previous settings.
+ */
+export function useDownloadOptionsForTests(options: DownloadOptions): () => void {
+  for (const address of options.allowAddresses ?? []) {
+    if (!ipaddr.isValid(address) || ipaddr.parse(address).range() !== "loopback") {
+      throw new Error("Only loopback addresses can be exempted from the attachment address policy");
+    }
+  }
+  const previous = current;
+  current = createAttachmentDownloader(options);
+  return () => {
+    current = previous;
+  };
+}

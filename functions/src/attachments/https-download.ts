@@ -1,0 +1,185 @@
+/**
+ * Downloads one attachment URL: https only, every hop's connection checked
+ * (checked-lookup.ts for names, address-policy.ts for literal addresses,
+ * request-filtering-agent as a second check of both), at most a few
+ * redirects, and a byte limit enforced while reading, so an oversized body
+ * is cut off rather than buffered.
+ */
+import type { OutgoingHttpHeaders } from "node:http";
+import * as https from "node:https";
+import { isIP, type LookupFunction } from "node:net";
+import type { ErrorCode } from "../errors";
+import { addressRefusal } from "./address-policy";
+import { AddressRefusedError } from "./checked-lookup";
+
+/** How the connection is made; production uses the defaults of download-attachments.ts. */
+export interface Connector {
+  agent: https.Agent;
+  lookup: LookupFunction;
+  /** Exact addresses exempt from the address policy (tests only). */
+  allowed: readonly string[];
+  idleMs: number;
+  redirects: number;
+  /** What the caller's AbortSignal stands for, for the error text. */
+  deadlineMs: number;
+}
+
+/** Why a download failed, in words for `delivery.error`; never contains the URL's path or query. */
+export class DownloadFailure extends Error {
+  constructor(
+    message: string,
+    readonly code: ErrorCode,
+    readonly transient: boolean,
+  ) {
+    super(message);
+    this.name = "DownloadFailure";
+  }
+}
+
+/** The body passed the byte limit the caller set; reading stopped there. */
+export class TooLargeFailure extends DownloadFailure {
+  constructor(maxBytes: number) {
+    super(`it is larger than ${formatBytes(maxBytes)}`, "invalid-document", false);
+    this.name = "TooLargeFailure";
+  }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Builds an https agent that refuses non-public addresses at connection time. */
+export async function filteringAgent(options: { ca?: string | Buffer; allowed: readonly string[] }): Promise<https.Agent> {
+  // Loaded on first use: most mails have no URL attachment, and the package is an ES module.
+  const { RequestFilteringHttpsAgent } = await import("request-filtering-agent");
+  return new RequestFilteringHttpsAgent({
+    keepAlive: false,
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+    allowIPAddressList: [...options.allowed],
+  });
+}
+
+/**
+ * Resolves with the body of `location`, at most `maxBytes` long.
+ * @throws DownloadFailure
+ */
+export async function downloadUrl(
+  location: string,
+  headers: Record<string, string>,
+  maxBytes: number,
+  signal: AbortSignal,
+  connector: Connector,
+): Promise<Buffer> {
+  let url = parseHttps(location, "the URL");
+  const origin = url.origin;
+  for (let hop = 0; ; hop++) {
+    checkLiteralHost(url, connector.allowed);
+    // Headers such as Authorization are meant for the URL's own server, not for wherever it redirects to.
+    const sent = url.origin === origin ? headers : {};
+    const response = await get(url, sent, maxBytes, signal, connector);
+    if ("body" in response) return response.body;
+    if (hop >= connector.redirects) {
+      throw new DownloadFailure(`more than ${connector.redirects} redirects`, "invalid-document", false);
+    }
+    url = parseHttps(new URL(response.redirect, url).href, "a redirect");
+  }
+}
+
+function parseHttps(location: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    throw new DownloadFailure(`${what} is not a valid URL`, "invalid-document", false);
+  }
+  if (url.protocol !== "https:") {
+    throw new DownloadFailure(`${what} leads to a ${url.protocol} URL; only https: is downloaded`, "invalid-document", false);
+  }
+  return url;
+}
+
+/** The URL parser has already turned 2130706433, 0x7f.1 and 0177.0.0.1 into 127.0.0.1. */
+function checkLiteralHost(url: URL, allowed: readonly string[]): void {
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (isIP(host) === 0) return;
+  const reason = addressRefusal(host, allowed);
+  if (reason) throw refused(new AddressRefusedError(host, host, reason));
+}
+
+function refused(error: AddressRefusedError): DownloadFailure {
+  return new DownloadFailure(
+    `${error.host === error.address ? `the host ${error.address} is` : `${error.host} resolved to ${error.address},`} ${error.reason}; ` +
+      "attachments are only downloaded from public addresses",
+    "invalid-document",
+    false,
+  );
+}
+
+type Answer = { body: Buffer } | { redirect: string };
+
+function get(url: URL, headers: Record<string, string>, maxBytes: number, signal: AbortSignal, connector: Connector): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const requestHeaders: OutgoingHttpHeaders = { "user-agent": "firestore-send-email", ...headers };
+    const request = https.get(url, { agent: connector.agent, lookup: connector.lookup, headers: requestHeaders, signal, timeout: connector.idleMs });
+    const fail = (error: unknown) => {
+      request.destroy();
+      reject(describe(error, url, signal, connector.deadlineMs));
+    };
+    request.on("timeout", () => fail(new DownloadFailure(`the server at ${url.host} stopped sending for ${connector.idleMs / 1000} s`, "timeout", true)));
+    request.on("error", fail);
+    request.on("response", (response) => {
+      const status = response.statusCode ?? 0;
+      const location = response.headers.location;
+      if (REDIRECTS.has(status) && location) {
+        response.destroy();
+        request.destroy();
+        return resolve({ redirect: location });
+      }
+      if (status < 200 || status >= 300) {
+        response.destroy();
+        // 408 and 429 ask the client to come back later; other 4xx will not change by themselves.
+        const transient = status >= 500 || status === 408 || status === 429;
+        return fail(new DownloadFailure(`the server at ${url.host} answered HTTP ${status}`, transient ? "unknown" : "invalid-document", transient));
+      }
+      const tooLarge = () => new TooLargeFailure(maxBytes);
+      const declared = Number(response.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > maxBytes) return fail(tooLarge());
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) return fail(tooLarge());
+        chunks.push(chunk);
+      });
+      response.on("error", fail);
+      response.on("aborted", () => fail(new DownloadFailure(`the server at ${url.host} closed the connection mid-body`, "connection-failed", true)));
+      response.on("end", () => {
+        if (!response.complete) return fail(new DownloadFailure(`the server at ${url.host} closed the connection mid-body`, "connection-failed", true));
+        resolve({ body: Buffer.concat(chunks, size) });
+      });
+    });
+  });
+}
+
+/** Network errors by their code; the address policy by its own error class. */
+function describe(error: unknown, url: URL, signal: AbortSignal, deadlineMs: number): DownloadFailure {
+  if (error instanceof DownloadFailure) return error;
+  if (error instanceof AddressRefusedError) return refused(error);
+  if (signal.aborted) {
+    return new DownloadFailure(`the attachments were not all downloaded within ${deadlineMs / 1000} s`, "timeout", true);
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") {
+    // Only request-filtering-agent fails a connection with an Error without a code: its own address check.
+    return new DownloadFailure(`the connection to ${url.host} was refused by the address policy`, "invalid-document", false);
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return new DownloadFailure(`the host ${url.hostname} could not be resolved (${code})`, "connection-failed", true);
+  }
+  if (/CERT|SSL|TLS|SELF_SIGNED|ERR_TLS/.test(code)) {
+    return new DownloadFailure(`the TLS certificate of ${url.host} was not accepted (${code})`, "tls-failed", false);
+  }
+  return new DownloadFailure(`the server at ${url.host} could not be reached (${code})`, "connection-failed", true);
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB` : `${bytes} bytes`;
+}
