@@ -17,16 +17,15 @@
  *                 Microsoft, picks the directory as the extension does
  *   --tenant ID   Microsoft only: the directory to sign in to, overriding --user
  *
- * The client secret is read from CLIENT_SECRET (or asked for), not from the
- * command line, so that it stays out of shell history and process lists.
- * OAUTH2_AUTHORIZE_URL and OAUTH2_TOKEN_URL replace the provider's endpoints;
- * they exist for this script's tests only.
+ * The client secret is read from CLIENT_SECRET (or asked for, without being
+ * shown as it is typed), not from the command line, so that it stays out of
+ * shell history, process lists and the screen. The provider's endpoints are
+ * fixed: nothing in the environment can send the secret anywhere else.
  */
 "use strict";
 
 const crypto = require("node:crypto");
 const http = require("node:http");
-const readline = require("node:readline");
 
 const PROVIDERS = {
   google: {
@@ -51,12 +50,14 @@ const PROVIDERS = {
 
 const WAIT_MS = 5 * 60 * 1000;
 
+const USAGE =
+  "Usage: CLIENT_ID=... CLIENT_SECRET=... node scripts/oauth2-refresh-token.js google|microsoft [--port N] [--user EMAIL] [--tenant ID]";
+
+/** A mistake in how the script was called: reported with the usage line, exit code 2. */
+class UsageError extends Error {}
+
 function usage(message) {
-  if (message) process.stderr.write(`${message}\n\n`);
-  process.stderr.write(
-    "Usage: CLIENT_ID=... CLIENT_SECRET=... node scripts/oauth2-refresh-token.js google|microsoft [--port N] [--user EMAIL] [--tenant ID]\n",
-  );
-  process.exit(2);
+  throw new UsageError(message);
 }
 
 function parseArgs(argv) {
@@ -82,13 +83,73 @@ function microsoftTenant(user) {
   return /^(outlook|hotmail|live|msn|passport)\.[a-z.]+$/.test(domain) ? "consumers" : domain;
 }
 
-async function ask(question) {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return await new Promise((resolve) => rl.question(question, (answer) => resolve(answer.trim())));
-  } finally {
-    rl.close();
+/**
+ * Asks questions on `output` and reads the answers from `input`, one line
+ * each. On a terminal the input is read in raw mode, so that a hidden answer
+ * is never echoed (raw mode also turns Ctrl+C into a character, handled here
+ * as a cancel). Piped input is read line by line, keeping what arrives beyond
+ * one line for the next question.
+ */
+function createPrompt(input, output) {
+  const terminal = Boolean(input.isTTY && typeof input.setRawMode === "function");
+  let received = "";
+  let ended = false;
+
+  function ask(question, { hidden = false } = {}) {
+    return new Promise((resolve, reject) => {
+      let answer = "";
+      const finish = (error) => {
+        input.off("data", onData);
+        input.off("end", onEnd);
+        if (terminal) input.setRawMode(false);
+        input.pause();
+        output.write("\n");
+        if (error) reject(error);
+        else resolve(answer.trim());
+      };
+      const consume = () => {
+        while (received.length > 0) {
+          const escape = /^\u001b(\[[0-9;]*[~A-Za-z]|O[A-Za-z])?/.exec(received);
+          if (escape) {
+            // Arrow and function keys are not part of an answer.
+            received = received.slice(escape[0].length);
+            continue;
+          }
+          const [char] = received;
+          received = received.slice(char.length);
+          if (char === "\n" || (terminal && char === "\r")) return finish();
+          if (terminal && char === "\u0003") return finish(new Error("Cancelled."));
+          if (terminal && char === "\u0004" && answer === "") return finish();
+          if (terminal && (char === "\u007f" || char === "\b")) {
+            if (answer !== "" && !hidden) output.write("\b \b");
+            answer = Array.from(answer).slice(0, -1).join("");
+            continue;
+          }
+          if (char < " " && char !== "\t") continue;
+          answer += char;
+          if (terminal && !hidden) output.write(char);
+        }
+        if (ended || input.readableEnded) finish();
+      };
+      const onData = (chunk) => {
+        received += chunk.toString("utf8");
+        consume();
+      };
+      const onEnd = () => {
+        ended = true;
+        consume();
+      };
+      // Raw mode before the question: a key pressed as soon as it shows must not be echoed either.
+      if (terminal) input.setRawMode(true);
+      output.write(question);
+      input.on("data", onData);
+      input.on("end", onEnd);
+      input.resume();
+      consume();
+    });
   }
+
+  return { ask };
 }
 
 const base64url = (buffer) => buffer.toString("base64").replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -147,11 +208,36 @@ async function callbackServer(port, state) {
   return { code };
 }
 
-async function main() {
-  const options = parseArgs(process.argv.slice(2));
+/**
+ * Runs the script; resolves with its exit code. `io` holds the streams and
+ * environment (the process's own when run from the command line).
+ * `io.endpoints` replaces the provider's authorize and token URLs; only this
+ * script's tests pass it, from their own process.
+ */
+async function run(io) {
+  try {
+    await obtainRefreshToken(io);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`${error.message ? `${error.message}\n\n` : ""}${USAGE}\n`);
+      return 2;
+    }
+    io.stderr.write(`\n${error.message}\n`);
+    return 1;
+  }
+}
+
+async function obtainRefreshToken({ argv, env, stdin, stdout, stderr, endpoints = {} }) {
+  const options = parseArgs(argv);
   const { provider } = options;
-  const clientId = process.env.CLIENT_ID || (await ask(`${provider.name} OAuth2 client ID: `));
-  const clientSecret = process.env.CLIENT_SECRET || (await ask(`${provider.name} OAuth2 client secret: `));
+  let clientId = env.CLIENT_ID;
+  let clientSecret = env.CLIENT_SECRET;
+  if (!clientId || !clientSecret) {
+    const prompt = createPrompt(stdin, stderr);
+    clientId ||= await prompt.ask(`${provider.name} OAuth2 client ID: `);
+    clientSecret ||= await prompt.ask(`${provider.name} OAuth2 client secret (not shown): `, { hidden: true });
+  }
   if (!clientId || !clientSecret) usage("A client ID and a client secret are needed.");
 
   const tenant = options.tenant || microsoftTenant(options.user);
@@ -160,7 +246,7 @@ async function main() {
   const verifier = base64url(crypto.randomBytes(32));
   const challenge = base64url(crypto.createHash("sha256").update(verifier).digest());
 
-  const authorize = new URL(process.env.OAUTH2_AUTHORIZE_URL || provider.authorizeUrl(tenant));
+  const authorize = new URL(endpoints.authorizeUrl || provider.authorizeUrl(tenant));
   const query = {
     client_id: clientId,
     redirect_uri: redirectUri,
@@ -175,8 +261,8 @@ async function main() {
   for (const [name, value] of Object.entries(query)) authorize.searchParams.set(name, value);
 
   const callback = await callbackServer(options.port, state);
-  process.stderr.write(`\nOpen this link in a browser and sign in as the account that will send the mail:\n\n${authorize.href}\n\n`);
-  process.stderr.write(`Waiting for the redirect to ${redirectUri} …\n`);
+  stderr.write(`\nOpen this link in a browser and sign in as the account that will send the mail:\n\n${authorize.href}\n\n`);
+  stderr.write(`Waiting for the redirect to ${redirectUri} …\n`);
   const code = await callback.code;
 
   const form = {
@@ -188,7 +274,7 @@ async function main() {
     code_verifier: verifier,
     ...(provider.tokenScope ? { scope: provider.scope } : {}),
   };
-  const response = await fetch(process.env.OAUTH2_TOKEN_URL || provider.tokenUrl(tenant), {
+  const response = await fetch(endpoints.tokenUrl || provider.tokenUrl(tenant), {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams(form),
@@ -199,12 +285,14 @@ async function main() {
     const reason = body.error ? `${body.error}: ${body.error_description || ""}`.trim() : `HTTP ${response.status}`;
     throw new Error(`${provider.name} did not issue a refresh token (${reason}).`);
   }
-  process.stderr.write("\nSet this as the extension's REFRESH_TOKEN (it is a secret: store it only there):\n\n");
-  process.stdout.write(`${body.refresh_token}\n`);
+  stderr.write("\nSet this as the extension's REFRESH_TOKEN (it is a secret: store it only there):\n\n");
+  stdout.write(`${body.refresh_token}\n`);
 }
 
-main().catch((error) => {
-  process.stderr.write(`\n${error.message}\n`);
+module.exports = { run, createPrompt };
+
+if (require.main === module) {
+  const { argv, env, stdin, stdout, stderr } = process;
   // Not process.exit(): the browser's answer page must still go out.
-  process.exitCode = 1;
-});
+  run({ argv: argv.slice(2), env, stdin, stdout, stderr }).then((code) => (process.exitCode = code));
+}

@@ -15,13 +15,7 @@ import type SMTPPool from "nodemailer/lib/smtp-pool";
 import XOAuth2 from "nodemailer/lib/xoauth2";
 import * as logs from "../logs";
 import { isMicrosoftHost, MICROSOFT_SMTP_SCOPE, microsoftTokenUrl } from "./microsoft";
-
-/**
- * For tests and emulators only, never set in production: the token endpoint
- * to use instead of the provider's (Google's, or Microsoft's for Microsoft
- * hosts). Not an extension param on purpose.
- */
-export const TOKEN_URL_ENV = "OAUTH2_TOKEN_URL";
+import { redirectedEndpoints } from "./provider-endpoints";
 
 /** A token request that has not answered by then has failed; well inside the 40 s send deadline. */
 const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
@@ -50,7 +44,7 @@ export function oauth2Auth(credentials: OAuth2Credentials, host: string | undefi
     clientSecret: credentials.clientSecret,
     refreshToken: credentials.refreshToken,
     // Undefined keeps nodemailer's default, Google's token endpoint.
-    accessUrl: process.env[TOKEN_URL_ENV] || (microsoft ? microsoftTokenUrl(credentials.user) : undefined),
+    accessUrl: redirectedEndpoints().oauth2TokenUrl ?? (microsoft ? microsoftTokenUrl(credentials.user) : undefined),
     // Microsoft issues tokens for the scopes asked for; Google for those granted.
     customParams: microsoft ? { scope: MICROSOFT_SMTP_SCOPE } : undefined,
     requestTimeout: TOKEN_REQUEST_TIMEOUT_MS,

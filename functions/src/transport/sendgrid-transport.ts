@@ -15,15 +15,10 @@ import type { DeliveryInfo } from "../types";
 import { classifyHttpNetworkError, classifyHttpStatus } from "./classify-http-error";
 import type { MailTransport } from "./mail-transport";
 import { readAttachments } from "./sendgrid-attachments";
+import { redirectedEndpoints } from "./provider-endpoints";
 import { buildSendGridMail, type SendGridExtras } from "./sendgrid-payload";
 import { SEND_DEADLINE_MS } from "./smtp-transport";
 
-/**
- * For tests and emulators only, never set in production: the API's base URL
- * instead of https://api.sendgrid.com (http: is allowed for a local fake).
- * Not an extension param on purpose.
- */
-export const API_URL_ENV = "SENDGRID_API_URL";
 const DEFAULT_API_URL = "https://api.sendgrid.com";
 const MAIL_SEND_PATH = "/v3/mail/send";
 
@@ -46,7 +41,7 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
   if (!apiKey) {
     throw new ConfigError("SendGrid (host smtp.sendgrid.net) needs its API key in SMTP_PASSWORD, got nothing");
   }
-  const endpoint = new URL(MAIL_SEND_PATH, process.env[API_URL_ENV] || DEFAULT_API_URL);
+  const endpoint = new URL(MAIL_SEND_PATH, redirectedEndpoints().sendGridApiUrl ?? DEFAULT_API_URL);
   // A fresh connection per request, on purpose (Node 20 keeps connections alive
   // by default). A kept-alive socket that SendGrid closed while the instance
   // sat idle fails the next POST with a reset, and whether SendGrid had already

@@ -28,7 +28,7 @@ export interface ReceivedRequest {
 }
 
 export interface SendGridApi {
-  /** Base URL, for SENDGRID_API_URL. */
+  /** Base URL, for redirectProvidersForTests's `sendGridApiUrl`. */
   url: string;
   /** Accepted requests (202), in order. */
   accepted: ReceivedRequest[];

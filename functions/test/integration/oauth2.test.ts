@@ -1,18 +1,17 @@
 /**
- * AUTH_TYPE=OAuth2 against a local OAuth2 provider: a token endpoint (set
- * through OAUTH2_TOKEN_URL, for tests only) and an SMTP server that accepts
+ * AUTH_TYPE=OAuth2 against a local OAuth2 provider: a token endpoint (reached
+ * through redirectProvidersForTests) and an SMTP server that accepts
  * only XOAUTH2 with a token that endpoint issued. Covers obtaining, reusing,
  * and renewing access tokens, and how each refusal reads.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
-import { resolve } from "node:path";
+import { PassThrough } from "node:stream";
 import type { SendMailOptions } from "nodemailer";
 import { parseConfig } from "../../src/config";
 import type { MailTransport } from "../../src/transport/mail-transport";
-import { oauth2Auth, TOKEN_URL_ENV } from "../../src/transport/oauth2";
+import { oauth2Auth } from "../../src/transport/oauth2";
+import { redirectProvidersForTests } from "../../src/transport/provider-endpoints";
 import { selectTransport } from "../../src/transport/select-transport";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
@@ -39,12 +38,13 @@ const ALL_BUT_DATE = [
 
 let provider: OAuth2Provider;
 let proxy: TcpProxy;
+let restoreEndpoints: () => void;
 const transports: MailTransport[] = [];
 
 beforeEach(async () => {
   provider = await startOAuth2Provider(CREDENTIALS);
   proxy = await startTcpProxy({ host: "127.0.0.1", port: provider.smtpPort });
-  process.env[TOKEN_URL_ENV] = provider.tokenUrl;
+  restoreEndpoints = redirectProvidersForTests({ oauth2TokenUrl: provider.tokenUrl });
 });
 
 afterEach(async () => {
@@ -52,7 +52,7 @@ afterEach(async () => {
   for (const transport of transports.splice(0)) transport.close();
   await proxy.close();
   await provider.close();
-  delete process.env[TOKEN_URL_ENV];
+  restoreEndpoints();
 });
 
 function params(overrides: Record<string, string> = {}): Record<string, string> {
@@ -161,7 +161,7 @@ describe("XOAUTH2 login", () => {
   });
 
   it("an unreachable token endpoint is a transient connection failure", async () => {
-    process.env[TOKEN_URL_ENV] = `http://127.0.0.1:${await closedPort()}/token`;
+    redirectProvidersForTests({ oauth2TokenUrl: `http://127.0.0.1:${await closedPort()}/token` });
     const error = await failure(transportFor().send(mail()));
     expect(error.code).toBe("connection-failed");
     expect(error.transient).toBe(true);
@@ -189,39 +189,51 @@ describe("the token request per provider", () => {
 });
 
 describe("scripts/oauth2-refresh-token.js", () => {
-  const SCRIPT = resolve(__dirname, "../../../scripts/oauth2-refresh-token.js");
+  /** The script's own entry point, run in this process so that it can be pointed at the local provider. */
+  const script = require("../../../scripts/oauth2-refresh-token.js") as {
+    run(io: {
+      argv: string[];
+      env: Record<string, string>;
+      stdin: NodeJS.ReadableStream;
+      stdout: NodeJS.WritableStream;
+      stderr: NodeJS.WritableStream;
+      endpoints: { authorizeUrl: string; tokenUrl: string };
+    }): Promise<number>;
+  };
 
   /** Runs the script as a user would; `browser` plays the browser once the sign-in link is printed. */
   async function runScript(args: string[], browser: (link: URL) => Promise<void>) {
-    const child = spawn(process.execPath, [SCRIPT, ...args], {
-      env: {
-        PATH: process.env.PATH,
-        CLIENT_ID: CREDENTIALS.clientId,
-        CLIENT_SECRET: CREDENTIALS.clientSecret,
-        OAUTH2_AUTHORIZE_URL: "https://accounts.example.com/authorize",
-        OAUTH2_TOKEN_URL: provider.tokenUrl,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = "";
+    let err = "";
+    stdout.on("data", (chunk: Buffer) => (out += chunk));
     const link = new Promise<URL>((found) =>
-      child.stderr.on("data", (chunk: Buffer) => {
-        stderr += chunk;
-        const match = /https:\/\/accounts\.example\.com\/authorize\S+/.exec(stderr);
+      stderr.on("data", (chunk: Buffer) => {
+        err += chunk;
+        const match = /https:\/\/accounts\.example\.com\/authorize\S+/.exec(err);
         if (match) found(new URL(match[0]));
       }),
     );
-    const exited = once(child, "exit") as Promise<[number | null]>;
+    const exited = script.run({
+      argv: args,
+      env: { CLIENT_ID: CREDENTIALS.clientId, CLIENT_SECRET: CREDENTIALS.clientSecret },
+      stdin: new PassThrough(),
+      stdout,
+      stderr,
+      endpoints: { authorizeUrl: "https://accounts.example.com/authorize", tokenUrl: provider.tokenUrl },
+    });
     try {
       await Promise.race([link.then(browser), exited]);
     } catch (error) {
-      child.kill();
+      // End the script's wait for a sign-in, so that its local server closes.
+      const signIn = await link;
+      await redirect(signIn, { error: "test_failed", state: signIn.searchParams.get("state")! });
+      await exited;
       throw error;
     }
-    const [code] = await exited;
-    return { code, stdout, stderr };
+    const code = await exited;
+    return { code, stdout: out, stderr: err };
   }
 
   /** What the provider does after a sign-in: send the browser to the redirect URI. */

@@ -8,7 +8,8 @@
 import type { SendMailOptions } from "nodemailer";
 import { parseConfig } from "../../src/config";
 import { selectTransport } from "../../src/transport/select-transport";
-import { API_URL_ENV, createSendGridTransport, type SendGridTransport } from "../../src/transport/sendgrid-transport";
+import { redirectProvidersForTests } from "../../src/transport/provider-endpoints";
+import { createSendGridTransport, type SendGridTransport } from "../../src/transport/sendgrid-transport";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
@@ -21,17 +22,18 @@ const URI = "smtps://apikey@smtp.sendgrid.net:465";
 const FROM = "Shop <shop@example.com>";
 
 let api: SendGridApi;
+let restoreEndpoints: () => void;
 const transports: SendGridTransport[] = [];
 
 beforeEach(async () => {
   api = await startSendGridApi({ apiKey: API_KEY });
-  process.env[API_URL_ENV] = api.url;
+  restoreEndpoints = redirectProvidersForTests({ sendGridApiUrl: api.url });
 });
 
 afterEach(async () => {
   for (const transport of transports.splice(0)) transport.close();
   await api.close();
-  delete process.env[API_URL_ENV];
+  restoreEndpoints();
 });
 
 /** The transport the extension builds for these params. */
@@ -151,7 +153,7 @@ describe("refusals and failures", () => {
   it("an unverified sender is SendGrid's 403, with what to check", async () => {
     await api.close();
     api = await startSendGridApi({ apiKey: API_KEY, verifiedSenders: ["noreply@example.com"] });
-    process.env[API_URL_ENV] = api.url;
+    redirectProvidersForTests({ sendGridApiUrl: api.url });
     const error = await failure(transportFor().send(mail()));
     expect(error.code).toBe("provider-error");
     expect(error.message).toContain("(403): from: The from address does not match a verified Sender Identity");

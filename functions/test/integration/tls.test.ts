@@ -8,9 +8,8 @@
 
 import { parseConfig } from "../../src/config";
 import type { MailTransport } from "../../src/transport/mail-transport";
-import { TOKEN_URL_ENV } from "../../src/transport/oauth2";
+import { redirectProvidersForTests } from "../../src/transport/provider-endpoints";
 import { selectTransport } from "../../src/transport/select-transport";
-import { API_URL_ENV } from "../../src/transport/sendgrid-transport";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
@@ -78,8 +77,7 @@ describe("OAuth2 over implicit TLS", () => {
     const credentials = { user: FROM, clientId: "client-id-1", clientSecret: "client-secret-1", refreshToken: "refresh-token-1" };
     const provider = await startOAuth2Provider({ ...credentials, tls: "implicit" });
     cleanups.push(() => provider.close());
-    process.env[TOKEN_URL_ENV] = provider.tokenUrl;
-    cleanups.push(() => delete process.env[TOKEN_URL_ENV]);
+    cleanups.push(redirectProvidersForTests({ oauth2TokenUrl: provider.tokenUrl }));
     const send = transportFor({
       AUTH_TYPE: "OAuth2",
       HOST: "127.0.0.1",
@@ -109,8 +107,7 @@ describe("SendGrid's API over HTTPS", () => {
   ])("%s", async (_, options, delivered) => {
     const api = await startSendGridApi({ apiKey: "SG.key.1234", https: true });
     cleanups.push(() => api.close());
-    process.env[API_URL_ENV] = api.url;
-    cleanups.push(() => delete process.env[API_URL_ENV]);
+    cleanups.push(redirectProvidersForTests({ sendGridApiUrl: api.url }));
     const send = transportFor({
       SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465",
       SMTP_PASSWORD: "SG.key.1234",

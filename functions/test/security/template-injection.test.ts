@@ -1,0 +1,125 @@
+/**
+ * Template injection: Handlebars templates and data that try to reach
+ * prototypes (and through them Function, process, the environment), abuse the
+ * built-in helpers, recurse through partials, or smuggle code in as a parsed
+ * template. None may run code or leak anything; each mail ends, in bounded
+ * time, either rendered harmlessly or in ERROR naming the template.
+ */
+import { describeWithEmulator } from "../helpers/emulator-env";
+import { mailHarness } from "../helpers/mail-harness";
+
+const PROJECT = "demo-template-injection";
+const ENV_MARKER = "env-MARKER-0b5d";
+const TO = "reader@example.com";
+
+/** The well-known Handlebars sandbox escape: builds Function from String.prototype and runs code with it. */
+const FUNCTION_ESCAPE = [
+  '{{#with "s" as |string|}}{{#with "e"}}{{#with split as |conslist|}}',
+  '{{this.pop}}{{this.push (lookup string.sub "constructor")}}{{this.pop}}',
+  "{{#with string.split as |codelist|}}{{this.pop}}",
+  `{{this.push "globalThis.templateInjected = true; return 'RAN:' + process.env.TEMPLATE_SECRET;"}}{{this.pop}}`,
+  "{{#each conslist}}{{#with (string.sub.apply 0 codelist)}}{{this}}{{/with}}{{/each}}",
+  "{{/with}}{{/with}}{{/with}}{{/with}}",
+].join("");
+
+type Global = typeof globalThis & { templateInjected?: boolean };
+
+describeWithEmulator("template injection", () => {
+  const h = mailHarness(PROJECT);
+
+  beforeAll(() => {
+    process.env.TEMPLATE_SECRET = ENV_MARKER;
+  });
+  afterAll(() => {
+    delete process.env.TEMPLATE_SECRET;
+    delete (globalThis as Global).templateInjected;
+  });
+  beforeEach(async () => {
+    await h.useSink({}, { TEMPLATES_COLLECTION: "templates" });
+  });
+
+  async function render(html: string, data: Record<string, unknown> = {}) {
+    await h.db.doc("templates/t").set({ subject: "Subject", html });
+    const started = Date.now();
+    const snap = await h.trigger.create(h.nextPath(), { to: TO, template: { name: "t", data } });
+    return {
+      state: snap.get("delivery.state") as string,
+      error: snap.get("delivery.error") as string | null,
+      seconds: (Date.now() - started) / 1000,
+      html: h.sink.messages[0]?.parsed.html || "",
+    };
+  }
+
+  it("the Function-constructor escape runs nothing and renders nothing", async () => {
+    const result = await render(`<p>${FUNCTION_ESCAPE}</p>`);
+    expect((globalThis as Global).templateInjected).toBeUndefined();
+    expect(result.state).toBe("SUCCESS");
+    expect(result.html).not.toContain("RAN:");
+    expect(result.html).not.toContain(ENV_MARKER);
+  });
+
+  it.each([
+    ["constructor", "{{constructor}}|{{constructor.name}}"],
+    ["__proto__", "{{__proto__}}|{{__proto__.constructor.name}}"],
+    ["lookup", '{{lookup this "constructor"}}|{{lookup (lookup this "constructor") "name"}}|{{lookup "" "constructor"}}'],
+    ["a prototype through data", '{{#with user}}{{constructor.name}}|{{lookup this "__proto__"}}{{/with}}'],
+    ["process", "{{process.env.TEMPLATE_SECRET}}|{{global.process}}|{{@root.constructor.constructor}}"],
+  ])("reaching %s from a template yields nothing", async (_, expression) => {
+    const result = await render(`<p>[${expression}]</p>`, { user: { name: "Ann" } });
+    expect(result.state).toBe("SUCCESS");
+    const rendered = /<p>\[(.*)\]<\/p>/s.exec(result.html)?.[1];
+    expect(rendered?.replace(/\|/g, "")).toBe("");
+  });
+
+  it("data is inserted as text, never compiled as a template", async () => {
+    const result = await render("<p>{{name}}</p>{{{raw}}}", { name: "{{constructor.name}} {{> t}}", raw: `${FUNCTION_ESCAPE}{{7}}` });
+    expect(result.state).toBe("SUCCESS");
+    expect(result.html).toContain("<p>{{constructor.name}} {{&gt; t}}</p>");
+    expect(result.html).toContain("{{7}}");
+    expect((globalThis as Global).templateInjected).toBeUndefined();
+  });
+
+  it.each(["constructor", "__proto__", "toString", "hasOwnProperty"])(
+    "a partial name chosen by the data (%s) cannot reach a prototype member",
+    async (name) => {
+      const result = await render("<p>{{> (lookup . 'which')}}</p>", { which: name });
+      expect(result.state).toBe("ERROR");
+      expect(result.error).toContain("'t'");
+      expect(result.error).toContain(`partial ${name}`);
+      expect(h.sink.messages).toHaveLength(0);
+    },
+  );
+
+  it("a partial that includes itself ends in ERROR quickly, and the next mail is unaffected", async () => {
+    await h.db.doc("templates/loop").set({ partial: true, html: "again {{> loop}}" });
+    const result = await render("<p>{{> loop}}</p>");
+    expect(result.state).toBe("ERROR");
+    expect(result.error).toContain("'t'");
+    expect(result.seconds).toBeLessThan(10);
+    expect(h.sink.messages).toHaveLength(0);
+
+    const next = await render("<p>{{name}}</p>", { name: "fine" });
+    expect(next.state).toBe("SUCCESS");
+    expect(next.html).toContain("<p>fine</p>");
+  });
+
+  it("calling Handlebars' internal helpers directly ends in ERROR, not a crash", async () => {
+    const result = await render("<p>{{helperMissing}}{{blockHelperMissing}}</p>");
+    expect(result.state).toBe("ERROR");
+    expect(result.error).toContain("'t'");
+  });
+
+  it("a template given as a parsed Handlebars program (which would compile to code) is refused", async () => {
+    const program = {
+      type: "Program",
+      body: [{ type: "ContentStatement", original: "x", value: "');globalThis.templateInjected=true;('", loc: null }],
+      strip: {},
+    };
+    await h.db.doc("templates/t").set({ subject: "Subject", html: program });
+    const snap = await h.trigger.create(h.nextPath(), { to: TO, template: { name: "t" } });
+    expect(snap.get("delivery.state")).toBe("ERROR");
+    expect(snap.get("delivery.error")).toContain("html");
+    expect((globalThis as Global).templateInjected).toBeUndefined();
+    expect(h.sink.messages).toHaveLength(0);
+  });
+});
