@@ -3,11 +3,13 @@ import { availableParallelism, cpus, totalmem } from "node:os";
 import type { ColdStartResult } from "./cold-start";
 import { print } from "./quiet-logs";
 import type { BurstResult, Costs, DispatchResult, SingleResult } from "./scenarios";
+import type { SweepResult } from "./sweep";
 
 export interface Results {
   single: SingleResult[];
   bursts: BurstResult[];
   ceiling: DispatchResult[];
+  sweeps?: SweepResult[];
   coldStart?: ColdStartResult;
   logs: Record<string, number>;
   notableLogs: string[];
@@ -108,7 +110,21 @@ export function printReport(results: Results): void {
     print();
   }
 
+  if (results.sweeps?.length) printSweeps(results.sweeps);
+
   const logs = Object.entries(results.logs).map(([level, count]) => `${level} ${count}`).join(", ");
   print(`Extension log lines (silenced): ${logs || "none"}.`);
   for (const line of results.notableLogs) print(`    ${line}`);
+}
+
+/** The sweep scenarios: how long until every document was handled, and how many maintainQueue runs it took. */
+export function printSweeps(sweeps: SweepResult[]): void {
+  print(`## The sweep at scale (maintainQueue)`);
+  print();
+  print(`| Scenario | Documents | Sweep runs | Time of each run | Wall time (first run → all handled) |`);
+  print(`| --- | --- | --- | --- | --- |`);
+  for (const sweep of sweeps) {
+    print(`| ${sweep.scenario} | ${sweep.count} | ${sweep.runs} | ${sweep.runMs.map(ms).join(", ")} | ${ms(sweep.wallMs)} |`);
+  }
+  print();
 }

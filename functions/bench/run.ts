@@ -23,6 +23,8 @@ import { countRpcs } from "./firestore-rpcs";
 import { printReport } from "./report";
 import { burst, dispatchCeiling, singleMails, type Bench, type BurstResult, type DispatchResult, type SingleResult } from "./scenarios";
 import { seededRandom } from "./stats";
+import { dueMailReleased, expiredLeasesRecovered, type SweepResult } from "./sweep";
+import { printSweeps } from "./report";
 
 const PROJECT = "demo-bench";
 const COLD_PROJECT = "demo-bench-cold";
@@ -31,6 +33,9 @@ const FROM = "Benchmark <bench@example.com>";
 const quick = process.argv.includes("--quick");
 const SINGLE_MAILS = quick ? 10 : 50;
 const BURSTS = quick ? [20, 200] : [100, 1000];
+/** `--sweep-only`: just the sweep scenarios (issue 14). */
+const SWEEP_ONLY = process.argv.includes("--sweep-only");
+const SWEEP_COUNTS = quick ? [1000] : [2000, 10_000];
 const POOL_OPTIONS = process.argv.find((arg) => arg.startsWith("--pool-options="))?.slice("--pool-options=".length);
 
 async function main(): Promise<void> {
@@ -77,6 +82,23 @@ async function main(): Promise<void> {
       setDelay: (next) => (delay = next),
     };
 
+    const sweeps: SweepResult[] = [];
+    const runSweeps = async () => {
+      for (const count of SWEEP_COUNTS) {
+        print(`Sweep: ${count} mails due at once…`);
+        sweeps.push(await dueMailReleased(bench, count));
+        print(`Sweep: ${count} expired leases…`);
+        sweeps.push(await expiredLeasesRecovered(bench, count));
+      }
+    };
+    if (SWEEP_ONLY) {
+      await singleMails(bench, "warm-up", 3, 0);
+      await runSweeps();
+      print();
+      printSweeps(sweeps);
+      return;
+    }
+
     print(`Cold start…`);
     const coldStartResult: ColdStartResult = await coldStart(driver, emulator.host, coldClient, COLD_PROJECT, {
       SMTP_CONNECTION_URI: pooled,
@@ -103,6 +125,8 @@ async function main(): Promise<void> {
     const ceiling: DispatchResult[] = [];
     for (const count of BURSTS) ceiling.push(await dispatchCeiling(driver, ceilingClient, CEILING_PROJECT, count));
 
+    await runSweeps();
+
     print(`Without pooling…`);
     configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}?pool=false`, DEFAULT_FROM: FROM });
     single.push(await singleMails(bench, "unpooled", SINGLE_MAILS, 0));
@@ -111,7 +135,7 @@ async function main(): Promise<void> {
     const failures = driver.stats().failures;
     if (failures > 0) throw new Error(`${failures} invocation(s) failed: ${driver.errors.map(String).join("; ")}`);
     print();
-    printReport({ single, bursts, ceiling, coldStart: coldStartResult, logs: logCounts, notableLogs, durationMs: performance.now() - started,
+    printReport({ single, bursts, ceiling, sweeps, coldStart: coldStartResult, logs: logCounts, notableLogs, durationMs: performance.now() - started,
       pooledQuery: pooled.slice(pooled.indexOf("?")),
     });
   } finally {

@@ -48,14 +48,20 @@ export function newDocumentErrorPatch(nowMs: number, error: string, expireAt?: T
   };
 }
 
-/** PENDING or RETRY → PROCESSING. The lease doubles as the attempt's ownership token. */
-export function claimPatch(nowMs: number): { patch: Patch; lease: Timestamp } {
-  const lease = Timestamp.fromMillis(nowMs + LEASE_MS);
+/**
+ * PENDING or RETRY → PROCESSING. The lease doubles as the attempt's ownership
+ * token; `nonceMicros` (sub-millisecond microseconds added to the lease and
+ * the start time) keeps two claims made in the same millisecond apart.
+ */
+export function claimPatch(nowMs: number, nonceMicros = 0): { patch: Patch; lease: Timestamp; startTime: Timestamp } {
+  const lease = withMicros(Timestamp.fromMillis(nowMs + LEASE_MS), nonceMicros);
+  const startTime = withMicros(Timestamp.fromMillis(nowMs), nonceMicros);
   return {
     lease,
+    startTime,
     patch: {
       "delivery.state": "PROCESSING",
-      "delivery.startTime": Timestamp.fromMillis(nowMs),
+      "delivery.startTime": startTime,
       "delivery.leaseExpireTime": lease,
       "delivery.nextAttemptTime": FieldValue.delete(),
     },
@@ -135,4 +141,9 @@ function initialDelivery(nowMs: number, expireAt?: Timestamp): Record<string, un
   };
   if (expireAt) delivery.expireAt = expireAt;
   return delivery;
+}
+
+/** Firestore keeps microseconds: the nonce is added in whole microseconds so that it survives a round trip. */
+function withMicros(time: Timestamp, micros: number): Timestamp {
+  return micros === 0 ? time : new Timestamp(time.seconds, time.nanoseconds + micros * 1000);
 }

@@ -6,6 +6,14 @@
  *   delivers events at least once, in any order), and
  * - exactly one of several concurrent claimants wins, without a read.
  * A lost write is an expected outcome, returned as `null`, not an error.
+ *
+ * Firestore faults must not turn into false losses. A write whose outcome is
+ * unknown (the call timed out or the connection dropped; or the client
+ * library retried it and the retry then failed its precondition, which is
+ * what a retry of a write that did apply looks like) is resolved by reading
+ * the document once and checking for the write's own `Mark`. Transient
+ * replies are retried with bounded backoff (RETRY_BUDGET_MS), well inside
+ * the 60 s lease. A precondition that really failed stays final.
  */
 import {
   DocumentReference,
@@ -14,16 +22,40 @@ import {
 } from "firebase-admin/firestore";
 import { LEASE_EXPIRED_ERROR } from "./decide";
 import type { Patch } from "./patches";
+import { writeOutcome, type Mark, type WriteOutcome } from "./write-outcome";
 
-/** gRPC codes Firestore uses when a precondition does not hold. */
-const FAILED_PRECONDITION = 9;
-const NOT_FOUND = 5;
+export type { Mark } from "./write-outcome";
 
 /** Counts of the Firestore operations this process made, for the benchmark. */
 export const operationCounts = { writes: 0, lostWrites: 0, reads: 0, transactions: 0 };
 
+/**
+ * How long one write may keep retrying transient failures. The claim, the
+ * send (SEND_DEADLINE_MS) and the outcome write together must stay inside
+ * the 60 s lease; 15 s for each write leaves the send its room.
+ */
+export const RETRY_BUDGET_MS = 15_000;
+const FIRST_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 3_000;
+
+/** Clock and timer, replaceable in unit tests. */
+export interface StoreTiming {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  random(): number;
+}
+
+const realTiming: StoreTiming = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
 export class MailStore {
-  constructor(readonly db: Firestore) {}
+  constructor(
+    readonly db: Firestore,
+    private readonly timing: StoreTiming = realTiming,
+  ) {}
 
   ref(path: string): DocumentReference {
     return this.db.doc(path);
@@ -31,26 +63,116 @@ export class MailStore {
 
   /**
    * Applies `patch` if the document was last updated at `updateTime`.
-   * Returns the new update time, or null when something else wrote first.
+   * Returns the new update time (or, when the outcome had to be read back,
+   * the update time of the version that carries `mark`), or null when
+   * something else wrote first. Without a `mark`, a write of unknown outcome
+   * counts as lost: a caller that cannot recognise its own write accepts that.
    */
-  async updateIf(path: string, patch: Patch, updateTime: Timestamp): Promise<Timestamp | null> {
-    operationCounts.writes++;
-    try {
-      const result = await this.ref(path).update(patch, { lastUpdateTime: updateTime });
-      return result.writeTime;
-    } catch (error) {
-      if (isLostPrecondition(error)) {
-        operationCounts.lostWrites++;
-        return null;
+  async updateIf(path: string, patch: Patch, updateTime: Timestamp, mark?: Mark): Promise<Timestamp | null> {
+    const ref = this.ref(path);
+    const deadline = this.timing.now() + RETRY_BUDGET_MS;
+    let backoff = FIRST_BACKOFF_MS;
+    // Calls of this write that failed; once one failed transiently, it may
+    // have applied, and a later failed precondition may be its own doing.
+    let failedCalls = 0;
+    let mayHaveApplied = false;
+    const settle = <T>(result: T, landedUnseen = false): T => {
+      operationCounts.lostWrites += failedCalls - (landedUnseen ? 1 : 0);
+      return result;
+    };
+    for (;;) {
+      operationCounts.writes++;
+      const started = this.timing.now();
+      let outcome: WriteOutcome;
+      try {
+        const result = await ref.update(patch, { lastUpdateTime: updateTime });
+        return settle(result.writeTime);
+      } catch (error) {
+        failedCalls++;
+        outcome = writeOutcome(error, { mayHaveApplied, elapsedMs: this.timing.now() - started });
+        if (outcome === "failed") {
+          settle(null);
+          throw error;
+        }
+        if (outcome === "lost" || (outcome === "ambiguous-loss" && !mark)) return settle(null);
+        if (outcome === "transient" && this.timing.now() + backoff > deadline) {
+          settle(null);
+          throw error;
+        }
       }
-      throw error;
+      if (mark) {
+        const seen = await this.readBack(ref, updateTime, mark);
+        if (seen instanceof Timestamp) return settle(seen, true);
+        if (seen === "other" || outcome === "ambiguous-loss") return settle(null);
+      }
+      mayHaveApplied = true;
+      await this.timing.sleep(backoff * (0.5 + this.timing.random() / 2));
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
+  }
+
+  /**
+   * Many independent conditional writes at once (the sweep), through a
+   * BulkWriter: Firestore's batched write RPC, applied per write (unlike a
+   * batch, one lost precondition fails only its own write), with its own
+   * throttling and retries of transient failures. Results are in the order
+   * of `writes`, as for `updateIf`; a write that fails for any reason returns
+   * null and its document is left for the next sweep.
+   *
+   * No read-back here: two overlapping sweeps write identical patches, so a
+   * document cannot tell whose write it carries. A sweep write whose answer
+   * was lost has the same effect as one that landed; only its lifecycle
+   * events are not published, which is better than publishing them twice.
+   */
+  async updateManyIf(writes: ConditionalWrite[]): Promise<Array<Timestamp | null>> {
+    if (writes.length === 0) return [];
+    const writer = this.db.bulkWriter();
+    writer.onWriteError(
+      (error) => writeOutcome(error, { mayHaveApplied: false, elapsedMs: 0 }) === "transient" && error.failedAttempts < BULK_ATTEMPTS,
+    );
+    operationCounts.writes += writes.length;
+    const results = writes.map((write) =>
+      writer.update(this.ref(write.path), write.patch, { lastUpdateTime: write.updateTime }).then(
+        (result): Timestamp | null => result.writeTime,
+        () => {
+          operationCounts.lostWrites++;
+          return null;
+        },
+      ),
+    );
+    await writer.close();
+    return Promise.all(results);
+  }
+
+  /**
+   * Reads the document once after a write of unknown outcome: its update
+   * time if it carries `mark` (the write applied), `other` if another
+   * version replaced the one the write was conditioned on, `unchanged` if
+   * the write did not apply and may be tried again (or the read failed).
+   */
+  private async readBack(
+    ref: DocumentReference,
+    updateTime: Timestamp,
+    mark: Mark,
+  ): Promise<Timestamp | "other" | "unchanged"> {
+    operationCounts.reads++;
+    let snapshot;
+    try {
+      snapshot = await ref.get();
+    } catch {
+      return "unchanged";
+    }
+    if (!snapshot.exists || !snapshot.updateTime) return "other";
+    if (mark(snapshot.data() ?? {})) return snapshot.updateTime;
+    return snapshot.updateTime.isEqual(updateTime) ? "unchanged" : "other";
   }
 
   /**
    * The fallback for recording an outcome when the cheap conditional write
    * failed because something else touched the document during the send (a
    * client editing another field, say). In a transaction:
+   * - already `applied` (the document carries the outcome's own mark: an
+   *   earlier call of the outcome write landed): write nothing, report owned;
    * - still `owned` (PROCESSING with this attempt's lease): apply `patch`;
    * - `recovered`: lease recovery already gave up on this very attempt (its
    *   lease-expired error, attempts counted once) and nothing newer started:
@@ -62,6 +184,7 @@ export class MailStore {
     owner: AttemptOwner,
     patch: Patch,
     recoveredPatch?: Patch,
+    applied?: Mark,
   ): Promise<"owned" | "recovered" | null> {
     operationCounts.transactions++;
     const ref = this.ref(path);
@@ -69,6 +192,7 @@ export class MailStore {
       operationCounts.reads++;
       const snapshot = await transaction.get(ref);
       if (!snapshot.exists) return null;
+      if (applied?.(snapshot.data() ?? {})) return "owned";
       const state: unknown = snapshot.get("delivery.state");
       const lease: unknown = snapshot.get("delivery.leaseExpireTime");
       let verdict: "owned" | "recovered" | null = null;
@@ -92,13 +216,18 @@ export class MailStore {
   }
 }
 
+/** One write of `updateManyIf`. */
+export interface ConditionalWrite {
+  path: string;
+  patch: Patch;
+  updateTime: Timestamp;
+}
+
+/** Attempts per write in `updateManyIf`, its first call included. */
+const BULK_ATTEMPTS = 5;
+
 /** Identifies one delivery attempt: the lease it claimed, and the attempts counted before it. */
 export interface AttemptOwner {
   lease: Timestamp;
   attemptsBefore: number;
-}
-
-function isLostPrecondition(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === FAILED_PRECONDITION || code === NOT_FOUND;
 }

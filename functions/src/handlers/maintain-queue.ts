@@ -10,11 +10,14 @@
  *   processQueue, which claims and sends as for any PENDING mail.
  *
  * Both scans are single-field range queries (indexed automatically for a
- * collection), in bounded batches. Every write is conditioned on the update
- * time the query returned, the same compare-and-set guarantee as a
- * one-document transaction without its read: if processQueue, a person or
+ * collection), read a page at a time, oldest first. A run keeps going while
+ * due work remains and its time budget (RUN_BUDGET_MS) is not spent; the two
+ * scans run side by side, so a backlog of one never starves the other. The
+ * writes of a page go out together through a BulkWriter, each conditioned on
+ * the update time the query returned: the same compare-and-set guarantee as
+ * a one-document transaction without its read. If processQueue, a person or
  * another sweep changed the document since (renewed its lease, claimed it),
- * the write fails and the document is left alone. Concurrent sweeps are safe.
+ * the write fails and the document is left alone: overlapping sweeps are safe.
  */
 import { FieldValue, Timestamp, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { getConfig } from "../config";
@@ -28,10 +31,15 @@ import { eventBatch } from "../event-batch";
 import * as logs from "../logs";
 import { getStore } from "../runtime";
 
-/** Documents read per query. */
-export const BATCH_SIZE = 100;
-/** Batches per scan and run: bounds one run to 1,000 documents per scan; the next run continues. */
-export const MAX_BATCHES = 10;
+/** Documents read per query: one BulkWriter round of writes. */
+export const PAGE_SIZE = 500;
+/**
+ * How long one run starts new pages. The function's timeout is 120 s; the
+ * page in flight when the budget runs out still needs its writes (each
+ * bounded by the store's retries) and events. 50 s also keeps a run inside
+ * the default one-minute schedule, so consecutive runs rarely overlap.
+ */
+export const RUN_BUDGET_MS = 50_000;
 
 export interface MaintenanceReport {
   /** Expired leases moved to ERROR or to a retry. */
@@ -42,10 +50,18 @@ export interface MaintenanceReport {
   cleaned: number;
   /** Documents another writer changed first, left alone. */
   skipped: number;
+  /** Whether due work may remain because the run's time budget ran out. */
+  truncated: boolean;
 }
 
-export async function runMaintenance(nowMs = Date.now()): Promise<MaintenanceReport> {
-  const report: MaintenanceReport = { expired: 0, released: 0, cleaned: 0, skipped: 0 };
+export interface MaintenanceOptions {
+  /** Time budget for starting new pages, in ms (RUN_BUDGET_MS). */
+  budgetMs?: number;
+  pageSize?: number;
+}
+
+export async function runMaintenance(nowMs = Date.now(), options: MaintenanceOptions = {}): Promise<MaintenanceReport> {
+  const report: MaintenanceReport = { expired: 0, released: 0, cleaned: 0, skipped: 0, truncated: false };
   let config;
   try {
     config = getConfig();
@@ -56,76 +72,108 @@ export async function runMaintenance(nowMs = Date.now()): Promise<MaintenanceRep
   }
   const store = getStore(config.database);
   const mail = mailCollection(store.db, config.mailCollection);
-  const now = Timestamp.fromMillis(nowMs);
+  // The whole millisecond: leases carry sub-millisecond microseconds (marks.ts)
+  // and a lease is due in the millisecond it expires.
+  const start = Timestamp.fromMillis(nowMs);
+  const now = new Timestamp(start.seconds, start.nanoseconds - (start.nanoseconds % 1_000_000) + 999_999);
 
-  await scan(mail, "delivery.leaseExpireTime", now, async (doc) => {
+  const budget: Budget = {
+    endsAt: Date.now() + (options.budgetMs ?? RUN_BUDGET_MS),
+    pageSize: options.pageSize ?? PAGE_SIZE,
+  };
+  const apply = (plans: Plan[]) => applyPlans(store, plans, report);
+
+  const expiring = scan(mail, "delivery.leaseExpireTime", now, budget, (doc) => {
     const state = doc.get("delivery.state");
     const lease = toMillis(doc.get("delivery.leaseExpireTime"));
     if (state === "PROCESSING" && lease !== undefined && lease <= nowMs) {
-      return expire(store, config, doc, nowMs, report);
+      return planExpiry(store, config, doc, nowMs);
     }
     // A lease left on a document that is no longer PROCESSING (a person
     // changed the state by hand) would match this query for ever.
-    return count(report, "cleaned", await write(store, doc, { "delivery.leaseExpireTime": null }));
-  });
+    return { doc, kind: "cleaned", patch: { "delivery.leaseExpireTime": null } };
+  }, apply);
 
-  await scan(mail, "delivery.nextAttemptTime", now, async (doc) => {
+  const releasing = scan(mail, "delivery.nextAttemptTime", now, budget, (doc) => {
     if (doc.get("delivery.state") === "PENDING") {
-      return count(report, "released", await write(store, doc, { "delivery.nextAttemptTime": null }));
+      return { doc, kind: "released", patch: { "delivery.nextAttemptTime": null } };
     }
-    const patch = { "delivery.nextAttemptTime": FieldValue.delete() };
-    return count(report, "cleaned", await write(store, doc, patch));
-  });
+    return { doc, kind: "cleaned", patch: { "delivery.nextAttemptTime": FieldValue.delete() } };
+  }, apply);
 
+  const [a, b] = await Promise.all([expiring, releasing]);
+  report.truncated = a || b;
   logs.maintenanceDone(report);
   return report;
 }
 
-/** Ends a dead attempt (ERROR, or a retry) and publishes the end of that attempt. */
-async function expire(
-  store: MailStore,
-  settings: RetrySettings,
-  doc: QueryDocumentSnapshot,
-  nowMs: number,
-  report: MaintenanceReport,
-): Promise<void> {
+/** Ends a dead attempt (ERROR, or a retry) and, once written, publishes the end of that attempt. */
+function planExpiry(store: MailStore, settings: RetrySettings, doc: QueryDocumentSnapshot, nowMs: number): Plan {
   const counted = doc.get("delivery.attempts");
   const before = typeof counted === "number" && Number.isSafeInteger(counted) && counted >= 0 ? counted : 0;
   const { state, patch } = expiryPatch(settings, before, nowMs);
-  const written = await write(store, doc, patch);
-  count(report, "expired", written);
-  if (!written) return;
-  logs.leaseExpired(doc.ref.path);
-  const events = eventBatch(doc.ref.path);
-  const ended = { state, attempts: before + 1, error: LEASE_EXPIRED_ERROR };
-  events.publish("onError", ended);
-  events.publish("onComplete", ended);
-  await events.flush();
+  const onWritten = async (written: Timestamp): Promise<void> => {
+    logs.leaseExpired(doc.ref.path);
+    const start = { data: doc.data(), createTime: doc.createTime, updateTime: doc.updateTime, firestore: store.db };
+    const events = eventBatch(doc.ref.path, start);
+    events.wrote(patch, written);
+    const ended = { state, attempts: before + 1, error: LEASE_EXPIRED_ERROR };
+    events.publish("onError", ended);
+    events.publish("onComplete", ended);
+    await events.flush();
+  };
+  return { doc, kind: "expired", patch, onWritten };
 }
 
-/** Pages through the documents whose `field` is at or before `now`, oldest first. */
+interface Budget {
+  /** Epoch ms after which no new page is started. */
+  endsAt: number;
+  pageSize: number;
+}
+
+/** One document's write in a sweep, and what to do once it landed. */
+interface Plan {
+  doc: QueryDocumentSnapshot;
+  kind: "expired" | "released" | "cleaned";
+  patch: Patch;
+  onWritten?: (written: Timestamp) => Promise<void>;
+}
+
+/**
+ * Pages through the documents whose `field` is at or before `now`, oldest
+ * first, until none are left or the budget is spent (then returns true).
+ * The next page is read while the current one is written.
+ */
 async function scan(
   mail: MailCollection,
   field: string,
   now: Timestamp,
-  visit: (doc: QueryDocumentSnapshot) => Promise<void>,
-): Promise<void> {
-  const base = mail.query.where(field, "<=", now).orderBy(field).limit(BATCH_SIZE);
-  let last: QueryDocumentSnapshot | undefined;
-  for (let batch = 0; batch < MAX_BATCHES; batch++) {
-    const page = await (last ? base.startAfter(last) : base).get();
-    const docs = page.docs.filter((doc) => mail.contains(doc.ref.path));
-    // Documents are handled in parallel: each write stands alone.
-    await Promise.all(docs.map(visit));
-    if (page.size < BATCH_SIZE) return;
-    last = page.docs[page.docs.length - 1];
+  budget: Budget,
+  plan: (doc: QueryDocumentSnapshot) => Plan,
+  apply: (plans: Plan[]) => Promise<void>,
+): Promise<boolean> {
+  const base = mail.query.where(field, "<=", now).orderBy(field).limit(budget.pageSize);
+  let next = base.get();
+  for (;;) {
+    const page = await next;
+    const full = page.size === budget.pageSize;
+    const outOfTime = Date.now() >= budget.endsAt;
+    if (full && !outOfTime) next = base.startAfter(page.docs[page.docs.length - 1]).get();
+    await apply(page.docs.filter((doc) => mail.contains(doc.ref.path)).map(plan));
+    if (!full) return false;
+    if (outOfTime) return true;
   }
 }
 
-async function write(store: MailStore, doc: QueryDocumentSnapshot, patch: Patch): Promise<boolean> {
-  return (await store.updateIf(doc.ref.path, patch, doc.updateTime)) !== null;
-}
-
-function count(report: MaintenanceReport, key: "expired" | "released" | "cleaned", written: boolean): void {
-  report[written ? key : "skipped"]++;
+async function applyPlans(store: MailStore, plans: Plan[], report: MaintenanceReport): Promise<void> {
+  const results = await store.updateManyIf(
+    plans.map(({ doc, patch }) => ({ path: doc.ref.path, patch, updateTime: doc.updateTime })),
+  );
+  const followUps: Array<Promise<void>> = [];
+  plans.forEach((plan, i) => {
+    const written = results[i];
+    report[written ? plan.kind : "skipped"]++;
+    if (written && plan.onWritten) followUps.push(plan.onWritten(written));
+  });
+  await Promise.all(followUps);
 }

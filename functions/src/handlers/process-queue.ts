@@ -10,7 +10,8 @@
  */
 import type { Change, DocumentSnapshot, FirestoreEvent } from "firebase-functions/v2/firestore";
 import type { SendMailOptions } from "nodemailer";
-import type { Timestamp } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
+import { downloadAttachments } from "../attachments/download-attachments";
 import { composeMessage, needsLookups } from "../compose-message";
 import { getConfig, type Config } from "../config";
 import { decide, LEASE_EXPIRED_ERROR, type Decision } from "../delivery/decide";
@@ -26,7 +27,8 @@ import {
 } from "../delivery/patches";
 import { expiryPatch, failurePatch, type RetrySettings } from "../delivery/retry-policy";
 import { validateSendAt } from "../delivery/send-at";
-import type { AttemptOwner, MailStore } from "../delivery/store";
+import { claimMark, nonceMicros, outcomeMark, pendingMark } from "../delivery/marks";
+import type { AttemptOwner, Mark, MailStore } from "../delivery/store";
 import { ConfigError, SendEmailError, ValidationError, errorText } from "../errors";
 import { eventBatch, type EventBatch } from "../event-batch";
 import * as logs from "../logs";
@@ -45,10 +47,12 @@ export async function handleMailWrite(event: MailWriteEvent): Promise<void> {
   if (decision.action === "ignore" || !after?.updateTime) return;
 
   const path = after.ref.path;
-  const events = eventBatch(path);
+  const data = after.data() ?? {};
+  const start = { data, createTime: after.createTime, updateTime: after.updateTime, firestore: after.ref.firestore };
+  const events = eventBatch(path, start);
   try {
     const store = getStore(event.database || "(default)");
-    await carryOut(decision, { store, path, data: after.data() ?? {}, version: after.updateTime, events });
+    await carryOut(decision, { store, path, data, version: after.updateTime, events });
   } catch (error) {
     // Firestore itself failed (unavailable, permission denied). Nothing was
     // sent after a write that did not land; a claimed document is recovered
@@ -69,13 +73,13 @@ interface Job {
 }
 
 async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: Job): Promise<void> {
-  const { store, path, version, events } = job;
+  const { path, version, events } = job;
   switch (decision.action) {
     case "expire": {
       logs.leaseExpired(path);
       const attempts = attemptsOf(job.data) + 1;
       const { state, patch } = expiryPatch(retrySettings(), attempts - 1, Date.now());
-      if (await writeOrStop(store, path, patch, version, "expire")) {
+      if (await writeOrStop(job, patch, version, "expire")) {
         events.publish("onError", { state, attempts, error: LEASE_EXPIRED_ERROR });
         events.publish("onComplete", { state, attempts, error: LEASE_EXPIRED_ERROR });
       }
@@ -86,13 +90,13 @@ async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: 
       const patch = decision.replaceDelivery
         ? replaceDeliveryWithErrorPatch(Date.now(), decision.error)
         : errorPatch(decision.error, false);
-      if (await writeOrStop(store, path, patch, version, "fail")) {
+      if (await writeOrStop(job, patch, version, "fail")) {
         events.publish("onError", { state: "ERROR", attempts: attemptsOf(job.data), error: decision.error });
       }
       return;
     }
     case "schedule":
-      await writeOrStop(store, path, reschedulePatch(decision.dueAt), version, "schedule");
+      await writeOrStop(job, reschedulePatch(decision.dueAt), version, "schedule");
       return;
     case "initialize":
     case "claim":
@@ -116,7 +120,7 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
     const patch = isNew
       ? newDocumentErrorPatch(now, checked.error, checked.config && expireAtFor(checked.config, now))
       : errorPatch(checked.error, true);
-    if (await writeOrStop(store, path, patch, job.version, "reject")) {
+    if (await writeOrStop(job, patch, job.version, "reject")) {
       if (isNew) events.publish("onStart", {});
       const failed = { state: "ERROR", attempts: attemptsBefore + 1, error: checked.error };
       events.publish("onError", failed);
@@ -130,7 +134,9 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   if (isNew) {
     const now = Date.now();
     const dueAt = decision.dueAt;
-    version = await writeOrStop(store, path, pendingPatch(now, expireAtFor(config, now), dueAt), version, "initialize");
+    const pending = pendingPatch(now, expireAtFor(config, now), dueAt);
+    const startTime = Timestamp.fromMillis(now);
+    version = await writeOrStop(job, pending, version, "initialize", pendingMark(startTime));
     if (!version) return;
     events.publish("onStart", {});
     events.publish("onPending", { state: "PENDING", attempts: 0 });
@@ -138,8 +144,8 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
     if (dueAt !== undefined) return;
   }
 
-  const { patch: claim, lease } = claimPatch(Date.now());
-  const claimed = await writeOrStop(store, path, claim, version, "claim");
+  const { patch: claim, lease, startTime } = claimPatch(Date.now(), nonceMicros());
+  const claimed = await writeOrStop(job, claim, version, "claim", claimMark(lease));
   if (!claimed) return;
   if (decision.action === "claim" && decision.retry) events.publish("onRetry", { state: "PROCESSING", attempts: attemptsBefore });
   events.publish("onProcessing", { state: "PROCESSING", attempts: attemptsBefore });
@@ -150,14 +156,17 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   // The conditional write is the cheap path; if anything touched the document
   // during the send, fall back to checking, in a transaction, that this
   // attempt still owns it, so a late result never overwrites a newer attempt.
+  const applied = outcomeMark(startTime, outcome.state, outcome.error, attemptsBefore + 1);
+  const written = await store.updateIf(path, outcome.patch, claimed, applied);
   const recorded =
-    (await store.updateIf(path, outcome.patch, claimed)) !== null
+    written !== null
       ? "owned"
-      : await store.updateIfStillOwned(path, owner, outcome.patch, outcome.recoveredPatch);
+      : await store.updateIfStillOwned(path, owner, outcome.patch, outcome.recoveredPatch, applied);
   if (!recorded) {
     logs.lateResultDiscarded(path, outcome.state);
     return;
   }
+  events.wrote(recorded === "owned" ? outcome.patch : (outcome.recoveredPatch ?? outcome.patch), written ?? undefined);
   const result = { state: outcome.state, attempts: attemptsBefore + 1, error: outcome.error, info: outcome.info };
   events.publish(outcome.info ? "onSuccess" : "onError", result);
   // Recovery already published the end of this attempt when it gave up on it.
@@ -220,7 +229,8 @@ async function attempt(
   compose: () => SendMailOptions | Promise<SendMailOptions>,
 ): Promise<Outcome> {
   try {
-    const message = await compose();
+    // Every transport gets content, never a URL: downloads happen here, under one address policy.
+    const message = await downloadAttachments(await compose());
     const info = await getTransport(config).send(message, { sendGrid: mail.sendGrid, categories: mail.categories });
     logs.delivered(path, info);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), recoveredPatch: successPatch(info, false) };
@@ -239,14 +249,10 @@ function attemptsOf(data: Record<string, unknown>): number {
   return typeof attempts === "number" && Number.isSafeInteger(attempts) && attempts >= 0 ? attempts : 0;
 }
 
-async function writeOrStop(
-  store: MailStore,
-  path: string,
-  patch: Patch,
-  version: Timestamp,
-  step: string,
-): Promise<Timestamp | null> {
-  const written = await store.updateIf(path, patch, version);
-  if (!written) logs.writeLost(path, step);
+/** A conditional write; the events published after it carry the document it produced. */
+async function writeOrStop(job: Job, patch: Patch, version: Timestamp, step: string, mark?: Mark): Promise<Timestamp | null> {
+  const written = await job.store.updateIf(job.path, patch, version, mark);
+  if (written) job.events.wrote(patch, written);
+  else logs.writeLost(job.path, step);
   return written;
 }
