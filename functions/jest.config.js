@@ -11,6 +11,11 @@ const transform = {
 };
 const transformIgnorePatterns = ["/node_modules/(?!request-filtering-agent/)"];
 
+// Tests reach loopback only. Without credentials, Google's auth library would
+// otherwise probe the cloud metadata server to find a project id; the workers
+// inherit this from the process that reads this file.
+process.env.METADATA_SERVER_DETECTION = "none";
+
 /** @type {import('jest').Config} */
 module.exports = {
   projects: [

@@ -19,9 +19,13 @@ function same(value: unknown, expected: Timestamp): boolean {
   return value instanceof Timestamp && value.isEqual(expected);
 }
 
-/** Random sub-millisecond microseconds, to make a client-chosen timestamp unique. */
+/**
+ * Random sub-millisecond microseconds, to make a client-chosen timestamp
+ * unique. Below half a millisecond, so that `Timestamp.toDate()` (which
+ * rounds) still shows the millisecond the attempt started in.
+ */
 export function nonceMicros(): number {
-  return randomInt(1, 1000);
+  return randomInt(1, 500);
 }
 
 /** The PENDING write of a new document: PENDING, no attempt, this write's start time. */
