@@ -1,6 +1,6 @@
 /**
  * Counts the Firestore RPCs one client makes, as a check on
- * MailStore.operationCounts that also sees reads made outside MailStore
+ * the MailStore's own counts that also sees reads made outside MailStore
  * (templates, users). It wraps the two private methods every RPC of
  * @google-cloud/firestore goes through (`request` for unary calls,
  * `requestStream` for streaming ones), so it is bound to that library's

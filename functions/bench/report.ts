@@ -77,7 +77,7 @@ export function printReport(results: Results): void {
   print(`## Per email`);
   print();
   print(`Invocations are counted by the event driver; writes, lost writes, reads and transactions by`);
-  print(`MailStore.operationCounts; the RPC columns by wrapping the function's Firestore client (all code paths).`);
+  print(`the counts of the function's MailStore; the RPC columns by wrapping the function's Firestore client (all code paths).`);
   print();
   print(`| Scenario | Invocations | Writes landed | Conditional writes lost | Reads | Transactions | RPC writes | RPC reads | RPC queries | RPC transactions | SMTP connections (total) | Emails received |`);
   print(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);

@@ -4,7 +4,7 @@
  * single mails one after another, and bursts written at once.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { operationCounts } from "../src/delivery/store";
+import { getStore } from "../src/runtime";
 import { now, type EventDriver, type TriggerEvent } from "../test/helpers/event-driver";
 import type { SmtpSink } from "../test/helpers/smtp-sink";
 import type { RpcCounts } from "./firestore-rpcs";
@@ -74,7 +74,8 @@ function snapshot(bench: Bench) {
   return {
     invocations,
     failures,
-    ...operationCounts,
+    // The store processQueue uses for the default database; built on first use, kept until resetRuntime.
+    ...getStore("(default)").counts,
     rpcWrites: bench.rpcs.documentWrites,
     rpcReads: bench.rpcs.documentReads,
     rpcQueries: bench.rpcs.queries,

@@ -10,6 +10,7 @@ import type { SendMailOptions } from "nodemailer";
 import type { Config } from "./config";
 import { ValidationError } from "./errors";
 import * as logs from "./logs";
+import { withDeadline } from "./shared/deadline";
 import { preparePayload } from "./prepare-payload";
 import { resolveRecipients, usersUnavailable, type ResolvedRecipients } from "./recipients";
 import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable } from "./templates";
@@ -32,29 +33,32 @@ export function needsLookups(mail: MailRequest): boolean {
 /**
  * Composes the message. `path` (the mail document's) only labels log lines.
  * @throws ValidationError when the document cannot be sent as written;
- *   an Error when the templates or users cannot be read in time.
+ *   a DeliveryError (`lookup-failed`) when the templates or users cannot be
+ *   read in time.
  */
 export async function composeMessage(mail: MailRequest, config: Config, db: Firestore, path = ""): Promise<SendMailOptions> {
   const { usersCollection, templatesCollection } = config;
   if (hasUids(mail) && !usersCollection) {
     throw new ValidationError("Must specify a users collection to send using uids.");
   }
-  // Deviation from the original, which sent such a mail without its template.
+  // Sending such a mail without its template would deliver something its author never wrote.
   if (mail.template && !templatesCollection) {
     throw new ValidationError(
       `Cannot render template '${mail.template.name}': templates are not configured. Set the TEMPLATES_COLLECTION param to the collection that holds your templates.`,
     );
   }
 
+  const { template } = mail;
   const [message, recipients] = await Promise.all([
-    mail.template && templatesCollection
-      ? withinDeadline(render(db, templatesCollection, mail.template, mail.message, path), () =>
+    template && templatesCollection
+      ? withDeadline(() => render(db, templatesCollection, template, mail.message, path), LOOKUP_DEADLINE_MS, () =>
           templatesUnavailable(templatesCollection, deadlineText()),
         )
       : mail.message,
     hasUids(mail) && usersCollection
-      ? withinDeadline(
-          resolveRecipients(db, usersCollection, { to: mail.toUids, cc: mail.ccUids, bcc: mail.bccUids }),
+      ? withDeadline(
+          () => resolveRecipients(db, usersCollection, { to: mail.toUids, cc: mail.ccUids, bcc: mail.bccUids }),
+          LOOKUP_DEADLINE_MS,
           () => usersUnavailable(usersCollection, deadlineText()),
         )
       : undefined,
@@ -85,18 +89,4 @@ function withRecipients(mail: MailRequest, found: ResolvedRecipients | undefined
 
 function deadlineText(): string {
   return `Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s. Try again by setting delivery.state to RETRY.`;
-}
-
-/** Rejects with `onTimeout()` if `work` has not settled in time; never leaves a timer behind. */
-async function withinDeadline<T>(work: Promise<T>, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), LOOKUP_DEADLINE_MS);
-    timer.unref();
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -23,6 +23,8 @@ export type ErrorCode =
   | "message-rejected"
   /** A provider's HTTP API refused the request. */
   | "provider-error"
+  /** The templates or users collection could not be read. */
+  | "lookup-failed"
   /** Anything not classified above. */
   | "unknown";
 
@@ -50,7 +52,7 @@ export class ValidationError extends SendEmailError {
   }
 }
 
-/** The transport failed to deliver; `code` says how, `responseCode` keeps the SMTP reply code. */
+/** Delivery failed; `code` says how, `responseCode` keeps the SMTP reply code. */
 export class DeliveryError extends SendEmailError {
   readonly code: ErrorCode;
   readonly responseCode?: number;

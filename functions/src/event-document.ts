@@ -11,6 +11,7 @@
  */
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import type { Patch } from "./delivery/patches";
+import { isPlainMap } from "./shared/plain-map";
 
 export interface DocumentVersion {
   /** The document's path, e.g. `mail/abc123`. */
@@ -50,9 +51,9 @@ export function afterWrite(version: DocumentVersion, patch: Patch, commitTime: T
  */
 export function withoutSecrets(data: Record<string, unknown>): Record<string, unknown> {
   const message = data.message;
-  if (!isMap(message) || !Array.isArray(message.attachments)) return data;
+  if (!isPlainMap(message) || !Array.isArray(message.attachments)) return data;
   const attachments = message.attachments.map((attachment: unknown) => {
-    if (!isMap(attachment) || !isMap(attachment.httpHeaders)) return attachment;
+    if (!isPlainMap(attachment) || !isPlainMap(attachment.httpHeaders)) return attachment;
     const httpHeaders = Object.fromEntries(Object.keys(attachment.httpHeaders).map((name) => [name, REDACTED]));
     return { ...attachment, httpHeaders };
   });
@@ -70,8 +71,8 @@ function setField(
   const current = map[name];
   if (rest.length > 0) {
     // Deleting below a field that is not a map removes nothing.
-    if (isDelete(value) && !isMap(current)) return map;
-    return { ...map, [name]: setField(isMap(current) ? current : {}, rest, value, commitTime) };
+    if (isDelete(value) && !isPlainMap(current)) return map;
+    return { ...map, [name]: setField(isPlainMap(current) ? current : {}, rest, value, commitTime) };
   }
   const resolved = resolve(value, current, commitTime);
   const copy = { ...map };
@@ -89,7 +90,7 @@ function resolve(value: unknown, current: unknown, commitTime: Timestamp): unkno
     if (operand !== undefined) return typeof current === "number" ? current + operand : operand;
     throw new Error(`Cannot apply ${String((value as { methodName?: unknown }).methodName)} to an event's document.`);
   }
-  if (isMap(value)) {
+  if (isPlainMap(value)) {
     const out: Record<string, unknown> = {};
     for (const [name, inner] of Object.entries(value)) {
       // A transform inside a map value that replaces the field starts from nothing.
@@ -113,11 +114,4 @@ function isDelete(value: unknown): boolean {
 function incrementOperand(value: FieldValue): number | undefined {
   const { methodName, operand } = value as unknown as { methodName?: unknown; operand?: unknown };
   return methodName === "FieldValue.increment" && typeof operand === "number" ? operand : undefined;
-}
-
-/** A Firestore map: a plain object, not a Timestamp, GeoPoint, reference or other class instance. */
-export function isMap(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
 }

@@ -4,9 +4,9 @@
  * `firebase.extensions.firestore-send-email.v1.<type>`, with the mail
  * document's id as the CloudEvent subject and an `EventData` payload.
  *
- * Beside the documented fields, the payload carries the original
- * extension's `doc` (and `err` on onError), so that handlers written for it
- * keep working.
+ * Beside the documented fields, the payload carries `doc` (and `err` on
+ * onError) in the shapes existing event handlers already parse, so that
+ * they keep working (docs/migration.md).
  *
  * Publishing is best effort: a failure (or a publish that takes too long) is
  * logged and never changes the delivery outcome. Instances without a channel
@@ -14,6 +14,8 @@
  */
 import type { App } from "firebase-admin/app";
 import type { Channel } from "firebase-admin/eventarc";
+import { eventSettings, type EventSettings } from "./config/environment";
+import { withDeadline } from "./shared/deadline";
 import { withoutSecrets, type DocumentVersion } from "./event-document";
 import * as logs from "./logs";
 import { dataJson, snapshotJson } from "./snapshot-json";
@@ -38,9 +40,9 @@ export interface EventData {
 }
 
 /**
- * The payload as published: the documented fields plus the original's.
- * `doc` is the document as the transition's write left it, in the form the
- * original gave that event type (see `docFor`), with attachment
+ * The payload as published: the documented fields plus `doc` and `err`.
+ * `doc` is the document as the transition's write left it, in the form
+ * handlers expect for that event type (see `docFor`), with attachment
  * `httpHeaders` values redacted. `err` (onError only) is the text written to
  * `delivery.error`.
  */
@@ -50,7 +52,7 @@ export type EventPayload = Omit<EventData, "info"> & {
   err?: string | null;
 };
 
-/** The event types whose `doc` the original gave as a serialised `DocumentSnapshot`; the rest get the document's data. */
+/** The event types whose `doc` handlers read as a serialised `DocumentSnapshot`; the rest get the document's data. */
 const SNAPSHOT_FORM: ReadonlySet<LifecycleEvent> = new Set(["onStart", "onProcessing", "onSuccess", "onComplete"]);
 
 export const EVENT_TYPE_PREFIX = "firebase.extensions.firestore-send-email.v1.";
@@ -65,7 +67,7 @@ let cached: { key: string; channel: Channel } | undefined;
 
 /** Whether events are published at all; without a channel nothing is built for them. */
 export function eventsEnabled(): boolean {
-  return Boolean(process.env.EVENTARC_CHANNEL);
+  return eventSettings().channel !== undefined;
 }
 
 /**
@@ -75,46 +77,31 @@ export function eventsEnabled(): boolean {
  * the mail document the transition produced, published as `doc`.
  */
 export async function publishEvent(type: LifecycleEvent, data: EventData, document?: DocumentVersion): Promise<void> {
-  const channelName = process.env.EVENTARC_CHANNEL;
+  const settings = eventSettings();
+  const channelName = settings.channel;
   if (!channelName) return;
   const eventType = `${EVENT_TYPE_PREFIX}${type}`;
-  const selected = selectedEventTypes();
+  const selected = settings.selectedTypes;
   if (selected && !selected.includes(eventType)) return;
 
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const channel = await getChannel(channelName, selected);
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
-    });
-    await Promise.race([channel.publish({ type: eventType, subject: data.documentId, data: payload(type, data, document) }), timeout]);
+    const channel = await getChannel(channelName, settings, selected);
+    await withDeadline(
+      () => channel.publish({ type: eventType, subject: data.documentId, data: payload(type, data, document) }),
+      PUBLISH_TIMEOUT_MS,
+      () => new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`),
+    );
   } catch (error) {
     logs.eventPublishFailed(eventType, data.path, error);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
-/**
- * The event types the instance's user selected. Firebase sets
- * EXT_SELECTED_EVENTS; the Extensions emulator sets ALLOWED_EVENT_TYPES.
- * Unset means every type; set but empty means none.
- */
-function selectedEventTypes(): string[] | undefined {
-  const value = process.env.EXT_SELECTED_EVENTS ?? process.env.ALLOWED_EVENT_TYPES;
-  if (value === undefined) return undefined;
-  return value
-    .split(",")
-    .map((type) => type.trim())
-    .filter((type) => type !== "");
-}
-
 /** The channel, built on first use and again whenever its settings change; a failed build is not cached. */
-async function getChannel(name: string, allowedEventTypes: string[] | undefined): Promise<Channel> {
+async function getChannel(name: string, settings: EventSettings, allowedEventTypes: string[] | undefined): Promise<Channel> {
   const key = `${name}|${allowedEventTypes?.join(",") ?? "*"}`;
   if (cached?.key === key) return cached.channel;
   const { getEventarc } = await import("firebase-admin/eventarc");
-  const app = await eventarcApp();
+  const app = await eventarcApp(settings);
   const channel = getEventarc(app).channel(name, allowedEventTypes ? { allowedEventTypes } : {});
   cached = { key, channel };
   return channel;
@@ -125,16 +112,16 @@ async function getChannel(name: string, allowedEventTypes: string[] | undefined)
  * still asks for an OAuth token, which an emulator machine cannot get, so
  * there a separate app carries a credential with a dummy token.
  */
-async function eventarcApp(): Promise<App> {
+async function eventarcApp(settings: EventSettings): Promise<App> {
   const { getApps, initializeApp } = await import("firebase-admin/app");
   // Created first, so that code taking the first app (runtime.ts) keeps getting the default one.
   const defaultApp = getApps().find((app) => app.name === "[DEFAULT]") ?? initializeApp();
-  if (!process.env.CLOUD_EVENTARC_EMULATOR_HOST) return defaultApp;
+  if (!settings.emulatorHost) return defaultApp;
   const existing = getApps().find((app) => app.name === EMULATOR_APP_NAME);
   if (existing) return existing;
   return initializeApp(
     {
-      projectId: process.env.GCLOUD_PROJECT ?? process.env.PROJECT_ID,
+      projectId: settings.projectId,
       credential: {
         getAccessToken: async () => ({ access_token: "emulator-owner", expires_in: 3600 }),
       },
@@ -168,7 +155,7 @@ function payload(type: LifecycleEvent, data: EventData, document: DocumentVersio
   return out;
 }
 
-/** `doc` in the original's form for `type`; a document that cannot be serialised is left out, not the event. */
+/** `doc` in the form handlers expect for `type`; a document that cannot be serialised is left out, not the event. */
 function docFor(type: LifecycleEvent, document: DocumentVersion, path: string): Record<string, unknown> | undefined {
   try {
     const shown = { ...document, data: withoutSecrets(document.data) };
@@ -177,9 +164,4 @@ function docFor(type: LifecycleEvent, document: DocumentVersion, path: string): 
     logs.unexpectedError(path, error);
     return undefined;
   }
-}
-
-/** For tests: forget the cached channel. */
-export function resetEventsForTests(): void {
-  cached = undefined;
 }

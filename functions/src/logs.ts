@@ -48,10 +48,6 @@ export function transportInitFailed(error: unknown): void {
   logger.error(redact(`Mail transport could not be initialised: ${describe(error)}`));
 }
 
-export function attemptingDelivery(path: string, attempt: number): void {
-  logger.info("Attempting delivery", { path, attempt });
-}
-
 export function delivered(path: string, info: { messageId: string | null; accepted: string[]; rejected: string[] }): void {
   logger.info("Delivered email", {
     path,
@@ -73,8 +69,10 @@ export function unknownState(path: string, state: unknown): void {
   logger.warn("Mail document has an unknown delivery.state", { path, state: String(state).slice(0, 64) });
 }
 
-export function leaseExpired(path: string): void {
-  logger.warn("Processing lease expired; marking the mail as ERROR", { path });
+/** An attempt's lease ran out; `state` says whether the mail failed or waits for a retry. */
+export function leaseExpired(path: string, state: "PENDING" | "ERROR", attempts: number): void {
+  const outcome = state === "ERROR" ? "the mail was marked as ERROR" : "a retry was scheduled";
+  logger.warn(`Processing lease expired; ${outcome}`, { path, state, attempts });
 }
 
 export function writeLost(path: string, step: string): void {

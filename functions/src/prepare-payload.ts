@@ -65,15 +65,36 @@ function toAttachment(source: MailAttachment, index: number): Attachment {
   return attachment;
 }
 
+type FieldCopier<K extends keyof MailMessage> = (options: SendMailOptions, value: NonNullable<MailMessage[K]>) => void;
+
+/**
+ * How each field of a validated `message` becomes a nodemailer option. Typed
+ * by MailMessage's keys, so a field added to validation without a line here
+ * does not compile, instead of being dropped on the way to the server.
+ */
+const MESSAGE_FIELDS: { [K in keyof MailMessage]-?: FieldCopier<K> } = {
+  subject: (options, value) => (options.subject = value),
+  text: (options, value) => (options.text = value),
+  html: (options, value) => (options.html = value),
+  amp: (options, value) => (options.amp = value),
+  messageId: (options, value) => (options.messageId = value),
+  inReplyTo: (options, value) => (options.inReplyTo = value),
+  priority: (options, value) => (options.priority = value),
+  references: (options, value) => (options.references = Array.isArray(value) ? [...value] : value),
+  date: (options, value) => (options.date = new Date(value.getTime())),
+  attachments: (options, value) => {
+    if (value.length > 0) options.attachments = value.map(toAttachment);
+  },
+  // Merged with the top-level headers by preparePayload, which lets those win.
+  headers: () => undefined,
+};
+
 function messageFields(message: MailMessage): SendMailOptions {
   const options: SendMailOptions = {};
-  for (const key of ["subject", "text", "html", "amp", "messageId", "inReplyTo", "priority"] as const) {
-    if (message[key] !== undefined) Object.assign(options, { [key]: message[key] });
+  for (const key of Object.keys(MESSAGE_FIELDS) as Array<keyof MailMessage>) {
+    const value = message[key];
+    if (value !== undefined) (MESSAGE_FIELDS[key] as FieldCopier<typeof key>)(options, value as never);
   }
-  const { references, date, attachments } = message;
-  if (references !== undefined) options.references = Array.isArray(references) ? [...references] : references;
-  if (date !== undefined) options.date = new Date(date.getTime());
-  if (attachments !== undefined && attachments.length > 0) options.attachments = attachments.map(toAttachment);
   return options;
 }
 

@@ -5,7 +5,9 @@
  * only its `email` field is fetched.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { errorText } from "./errors";
+import { DeliveryError, errorText } from "./errors";
+import { isReservedId } from "./shared/firestore-ids";
+import { isTransientStatus } from "./shared/firestore-status";
 
 export interface UidLists {
   to: string[];
@@ -18,12 +20,12 @@ export interface ResolvedRecipients extends UidLists {
   unresolved: string[];
 }
 
-/** Ids Firestore refuses; no user can have them. */
-const RESERVED_ID = /^(\.|\.\.|__.*__)$/s;
-
-/** A failure to read the users collection; not the mail document's fault. */
-export function usersUnavailable(collection: string, reason: string): Error {
-  return new Error(`Could not look up recipients in '${collection}': ${reason}`);
+/**
+ * A failure to read the users collection, not the mail document's fault:
+ * transient, so an automatic retry (MAX_ATTEMPTS) may succeed.
+ */
+export function usersUnavailable(collection: string, reason: string, transient = true): DeliveryError {
+  return new DeliveryError("lookup-failed", `Could not look up recipients in '${collection}': ${reason}`, { transient });
 }
 
 /** A usable address: a non-empty string on one line (a line break could start a new header). */
@@ -39,7 +41,7 @@ function emailOf(value: unknown): string | undefined {
  */
 export async function resolveRecipients(db: Firestore, collection: string, uids: UidLists): Promise<ResolvedRecipients> {
   const distinct = [...new Set([...uids.to, ...uids.cc, ...uids.bcc])];
-  const readable = distinct.filter((uid) => !RESERVED_ID.test(uid));
+  const readable = distinct.filter((uid) => !isReservedId(uid));
   const emails = new Map<string, string>();
   if (readable.length > 0) {
     const users = db.collection(collection);
@@ -47,7 +49,7 @@ export async function resolveRecipients(db: Firestore, collection: string, uids:
     try {
       snapshots = await db.getAll(...readable.map((uid) => users.doc(uid)), { fieldMask: ["email"] });
     } catch (error) {
-      throw usersUnavailable(collection, errorText(error));
+      throw usersUnavailable(collection, errorText(error), isTransientStatus(error));
     }
     for (const snapshot of snapshots) {
       const email = snapshot.exists ? emailOf(snapshot.get("email")) : undefined;

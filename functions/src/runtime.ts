@@ -9,9 +9,9 @@ import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import type { Config } from "./config";
 import { MailStore } from "./delivery/store";
-import type { MailTransport } from "./transport/mail-transport";
-import { selectTransport } from "./transport/select-transport";
 import * as logs from "./logs";
+import type { MailTransport } from "./providers/provider";
+import { createTransport } from "./providers/select-provider";
 
 let store: { database: string; value: MailStore } | undefined;
 let transport: { config: Config; value: MailTransport } | undefined;
@@ -29,9 +29,9 @@ export function getTransport(config: Config): MailTransport {
   if (transport?.config !== config) {
     try {
       transport?.value.close();
-      const { transport: value, pooled } = selectTransport(config);
+      const value = createTransport(config);
       transport = { config, value };
-      logs.transportReady(value.kind, config.smtpHost, pooled);
+      logs.transportReady(value.kind, config.smtpHost, value.pooled);
     } catch (error) {
       transport = undefined;
       logs.transportInitFailed(error);
@@ -41,7 +41,7 @@ export function getTransport(config: Config): MailTransport {
   return transport.value;
 }
 
-/** Closes pooled connections; for tests and the benchmark. */
+/** Closes pooled connections and forgets both resources; for tests and the benchmark. */
 export function resetRuntime(): void {
   transport?.value.close();
   transport = undefined;

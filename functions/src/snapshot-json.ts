@@ -9,7 +9,8 @@
  * test/integration/snapshot-json.test.ts.
  */
 import { DocumentReference, FieldValue, GeoPoint, Timestamp, type Firestore } from "firebase-admin/firestore";
-import { isMap, type DocumentVersion } from "./event-document";
+import type { DocumentVersion } from "./event-document";
+import { isPlainMap } from "./shared/plain-map";
 
 /** firebase-admin does not export the class of `FieldValue.vector` values. */
 const VectorValue = FieldValue.vector([]).constructor;
@@ -77,7 +78,7 @@ function encodeValue(value: unknown): Json {
     return typed("mapValue", { fields });
   }
   if (Array.isArray(value)) return typed("arrayValue", { values: value.map(encodeValue) });
-  if (isMap(value)) return typed("mapValue", { fields: encodeFields(value) });
+  if (isPlainMap(value)) return typed("mapValue", { fields: encodeFields(value) });
   throw new TypeError(`A ${describe(value)} is not a Firestore value.`);
 }
 

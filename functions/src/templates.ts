@@ -1,8 +1,7 @@
 /**
  * Templates (TEMPLATES_COLLECTION): documents with optional `subject`,
- * `html`, `text`, `amp` and `attachments`, rendered with Handlebars. As in
- * the original, a document is named by its `name` field, or by its id when it
- * has none. Documents whose `partial` is truthy are partials: each of their
+ * `html`, `text`, `amp` and `attachments`, rendered with Handlebars. A
+ * document is named by its `name` field, or by its id when it has none. Documents whose `partial` is truthy are partials: each of their
  * parts can be included from the same part of a template (`{{> name}}`).
  *
  * Templates are read when a mail is sent (the template document, plus the
@@ -12,14 +11,18 @@
  * between. Compiled templates are cached by the documents' update times, so
  * an edit compiles afresh and an unchanged template compiles once.
  *
- * Deviations from the original: a missing template is an ERROR, not a
- * TypeError; attachments are rendered field by field instead of as JSON text
- * (data with quotes, backslashes or newlines no longer breaks them, and `&`
- * is no longer HTML-escaped in a URL); deleted partials stop being used.
+ * A missing template is a validation error naming it. Attachments are
+ * rendered field by field rather than as one JSON text, so that data with
+ * quotes, backslashes or newlines cannot break them and `&` in a URL is not
+ * HTML-escaped. Partials are read with the template, so a deleted partial
+ * stops being used.
  */
 import type HandlebarsModule from "handlebars";
 import type { CollectionReference, DocumentSnapshot, Firestore } from "firebase-admin/firestore";
-import { ValidationError, errorText } from "./errors";
+import { DeliveryError, ValidationError, errorText } from "./errors";
+import { isReservedId } from "./shared/firestore-ids";
+import { isTransientStatus } from "./shared/firestore-status";
+import { isPlainMap } from "./shared/plain-map";
 import type { MailAttachment, MailMessage } from "./types";
 import { parseAttachments } from "./validation";
 
@@ -55,9 +58,13 @@ export function missingTemplateError(name: string): ValidationError {
   return new ValidationError(`Tried to render non-existent template '${name}'`);
 }
 
-/** A failure to read the templates collection; not the mail document's fault. */
-export function templatesUnavailable(collection: string, reason: string): Error {
-  return new Error(`Could not load templates from '${collection}': ${reason}`);
+/**
+ * A failure to read the templates collection, not the mail document's
+ * fault. Transient unless Firestore refused the read outright, so that an
+ * automatic retry (MAX_ATTEMPTS) may succeed.
+ */
+export function templatesUnavailable(collection: string, reason: string, transient = true): DeliveryError {
+  return new DeliveryError("lookup-failed", `Could not load templates from '${collection}': ${reason}`, { transient });
 }
 
 function renderError(name: string, part: string, reason: string): ValidationError {
@@ -72,7 +79,7 @@ export function templateName(document: TemplateDocument): string {
   return typeof name === "string" && name !== "" ? name : document.id;
 }
 
-/** Any truthy `partial` makes a partial, as in the original (`true`, `1`, `"yes"`). */
+/** Any truthy `partial` makes a partial (`true`, `1`, `"yes"`): templates in use are marked all these ways. */
 const isPartial = (document: TemplateDocument): boolean => Boolean(document.fields.partial);
 
 /** How many documents sharing a name are read to find one that is not a partial. */
@@ -80,8 +87,6 @@ const SAME_NAME_LIMIT = 10;
 
 /** `{{>`, `{{#>` and their `~` forms: the only ways Handlebars includes a partial. */
 const INCLUDES_PARTIAL = /\{\{~?#?>/;
-/** Ids Firestore refuses; no template can have them. */
-const RESERVED_ID = /^(\.|\.\.|__.*__)$/s;
 
 function toDocument(snapshot: DocumentSnapshot): TemplateDocument {
   const time = snapshot.updateTime;
@@ -96,7 +101,7 @@ async function read<T>(collection: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw templatesUnavailable(collection, errorText(error));
+    throw templatesUnavailable(collection, errorText(error), isTransientStatus(error));
   }
 }
 
@@ -136,7 +141,7 @@ async function findTemplate(
   name: string,
 ): Promise<TemplateDocument | undefined> {
   // A name with "/" or a reserved id can only be a `name` field.
-  if (!RESERVED_ID.test(name) && !name.includes("/")) {
+  if (!isReservedId(name) && !name.includes("/")) {
     const snapshot = await read(collection, () => templates.doc(name).get());
     const byId = snapshot.exists ? toDocument(snapshot) : undefined;
     if (byId && !isPartial(byId) && templateName(byId) === name) return byId;
@@ -243,17 +248,10 @@ function handlebarsReason(error: unknown): string {
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
-/** A Firestore map: a plain object, not bytes, a Timestamp or another class instance. */
-function isMap(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === null || Object.getPrototypeOf(proto) === null;
-}
-
 function describeType(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (value === null) return "null";
-  if (isMap(value)) return "a map";
+  if (isPlainMap(value)) return "a map";
   return typeof value === "object" ? "a value that is not a map" : `a ${typeof value}`;
 }
 
@@ -277,7 +275,7 @@ function renderAttachments(name: string, source: unknown, data: Record<string, u
   if (!Array.isArray(source)) throw renderError(name, "attachments", `expected an array of maps, got ${describeType(source)}`);
   const rendered = source.map((attachment: unknown, index) => {
     const part = `attachments[${index}]`;
-    if (!isMap(attachment)) throw renderError(name, part, `expected a map, got ${describeType(attachment)}`);
+    if (!isPlainMap(attachment)) throw renderError(name, part, `expected a map, got ${describeType(attachment)}`);
     return Object.fromEntries(
       Object.entries(attachment).map(([key, value]) => [
         key,
@@ -297,7 +295,7 @@ function renderAttachments(name: string, source: unknown, data: Record<string, u
 function renderValue(name: string, part: string, value: unknown, data: Record<string, unknown>): unknown {
   if (typeof value === "string") return renderString(name, part, value, data);
   if (Array.isArray(value)) return value.map((item, index) => renderValue(name, `${part}[${index}]`, item, data));
-  if (isMap(value)) {
+  if (isPlainMap(value)) {
     const entries = Object.entries(value);
     return Object.fromEntries(entries.map(([key, item]) => [key, renderValue(name, `${part}.${key}`, item, data)]));
   }

@@ -1,11 +1,4 @@
-import type { Timestamp } from "firebase-admin/firestore";
-
-/**
- * The states of `delivery.state`, as promised to users in the delivery
- * contract. `RETRY` is only ever written by a person or a client, to ask for
- * another attempt; the extension writes the other four.
- */
-export type DeliveryState = "PENDING" | "PROCESSING" | "SUCCESS" | "ERROR" | "RETRY";
+/** The shapes the pipeline works with once a mail document has been validated, and what a send returns. */
 
 /** What a successful send records in `delivery.info`. */
 export interface DeliveryInfo {
@@ -22,26 +15,6 @@ export interface DeliveryInfo {
   /** SendGrid only: its id for the queued message (the API's `X-Message-Id` header). */
   sendgridQueueId?: string | null;
 }
-
-/**
- * The `delivery` field of a mail document as the extension reads it from an
- * event. Every field is optional and untrusted: clients and people can write
- * anything here, so the decision code checks types instead of trusting them.
- */
-export interface DeliveryField {
-  state?: unknown;
-  startTime?: unknown;
-  endTime?: unknown;
-  error?: unknown;
-  attempts?: unknown;
-  leaseExpireTime?: unknown;
-  expireAt?: unknown;
-  info?: unknown;
-  nextAttemptTime?: unknown;
-}
-
-/** A Firestore timestamp as found in event data. */
-export type FirestoreTime = Timestamp;
 
 /** One attachment of a mail document, after validation. */
 export interface MailAttachment {
@@ -99,7 +72,8 @@ export interface MailRequest {
   headers?: Record<string, string | string[]>;
   message?: MailMessage;
   template?: TemplateRequest;
-  /** SendGrid-only options; validated by the SendGrid transport. */
+  /** SendGrid's own options; a map here, checked further by the SendGrid provider (providers/sendgrid/). */
   sendGrid?: Record<string, unknown>;
+  /** Categories for provider analytics; strings here, each provider applies its own limits. */
   categories?: string[];
 }

@@ -13,6 +13,7 @@ import { types } from "node:util";
 import addressparser from "nodemailer/lib/addressparser";
 import { DOWNLOAD_LIMITS } from "./attachments/limits";
 import { ValidationError } from "./errors";
+import { isPlainMap } from "./shared/plain-map";
 import type { MailAttachment, MailMessage, MailRequest, TemplateRequest } from "./types";
 
 /** Bounds that keep one malicious document from costing much memory, CPU or network. */
@@ -53,17 +54,6 @@ function fail(path: string, expected: string): never {
     throw new ValidationError(`Invalid message configuration: Field '${path}' must be ${expected}`);
   }
   throw new ValidationError(`Invalid field "${path}". Expected ${expected}.`);
-}
-
-/**
- * A Firestore map: a plain object. Class instances (Timestamp, GeoPoint,
- * DocumentReference) are not maps. Checked by prototype depth rather than
- * against this realm's Object.prototype, so objects from another realm pass.
- */
-function isMap(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 const hasLineBreak = (value: string): boolean => /[\r\n]/.test(value);
@@ -109,7 +99,7 @@ const HEADER_NAME = new RegExp(`^[\\x21-\\x39\\x3b-\\x7e]{1,${LIMITS.headerNameL
  * unescaped; CR/LF are refused because they would start a new header.
  */
 function parseHeaders(value: unknown, path: string): HeaderMap {
-  if (!isMap(value)) fail(path, "a map of header names to strings or arrays of strings");
+  if (!isPlainMap(value)) fail(path, "a map of header names to strings or arrays of strings");
   const entries: Array<[string, string | string[]]> = [];
   let count = 0;
   for (const [name, raw] of Object.entries(value)) {
@@ -205,7 +195,7 @@ const CONNECTION_HEADERS = /^(host|content-length|transfer-encoding|connection|k
  * never its value, which is usually a credential.
  */
 function parseHttpHeaders(value: unknown, path: string): Record<string, string> {
-  if (!isMap(value)) fail(path, "a map of HTTP header names to strings");
+  if (!isPlainMap(value)) fail(path, "a map of HTTP header names to strings");
   const entries = Object.entries(value).filter(([, header]) => header !== null && header !== undefined);
   if (entries.length > DOWNLOAD_LIMITS.httpHeaders) fail(path, `a map of at most ${DOWNLOAD_LIMITS.httpHeaders} headers`);
   for (const [name, header] of entries) {
@@ -262,7 +252,7 @@ export function parseAttachments(value: unknown, path: string, ignored: string[]
   if (value.length > LIMITS.attachments) fail(path, `an array of at most ${LIMITS.attachments} attachments`);
   const attachments = value.map((item: unknown, index): MailAttachment => {
     const itemPath = `${path}[${index}]`;
-    if (!isMap(item)) fail(itemPath, "a map");
+    if (!isPlainMap(item)) fail(itemPath, "a map");
     const attachment = pickFields(item, ATTACHMENT_FIELDS, itemPath, ignored) as MailAttachment;
     if (attachment.content === undefined && attachment.path === undefined && attachment.href === undefined && attachment.raw === undefined) {
       fail(itemPath, "a map with \"content\", \"path\", \"href\" or \"raw\"");
@@ -303,7 +293,7 @@ function parseReferences(value: unknown, path: string): string | string[] {
 }
 
 function parseMessage(value: unknown, ignored: string[]): MailMessage {
-  if (!isMap(value)) fail("message", "a map");
+  if (!isPlainMap(value)) fail("message", "a map");
   const fields: { [K in keyof MailMessage]-?: (value: unknown, path: string) => MailMessage[K] } = {
     subject: expectString,
     text: expectString,
@@ -321,13 +311,13 @@ function parseMessage(value: unknown, ignored: string[]): MailMessage {
 }
 
 function parseTemplate(value: unknown, ignored: string[]): TemplateRequest {
-  if (!isMap(value)) fail("template", "a map");
+  if (!isPlainMap(value)) fail("template", "a map");
   const name = value.name;
   if (typeof name !== "string" || name.length === 0) fail("template.name", "a non-empty string");
   // A template's name is its document id or its `name` field (which may hold "/").
   if (name.length > LIMITS.templateName) fail("template.name", `a template name of at most ${LIMITS.templateName} characters`);
   const data = value.data ?? {};
-  if (!isMap(data)) fail("template.data", "a map");
+  if (!isPlainMap(data)) fail("template.data", "a map");
   for (const key of Object.keys(value)) {
     if (key !== "name" && key !== "data") reportIgnored(ignored, fieldName("template", key));
   }
@@ -370,29 +360,9 @@ function checkRecipientCount(mail: MailRequest): void {
   }
 }
 
-// One address: a local part (a run without spaces, control characters, angle
-// brackets, "@" or quotes, or a quoted string), "@", and a domain with a dot
-// and a final label of at least two characters. Text may hold tabs but no
-// other control character.
-const TEXT_CHAR = String.raw`[^\x00-\x08\x0a-\x1f\x7f]`;
-const LOCAL_PART = String.raw`(?:"${TEXT_CHAR}+"|[^\x00-\x20\x7f<>@"]+)`;
-const DOMAIN = String.raw`[^\x00-\x20\x7f<>@"]+\.[^\x00-\x20\x7f<>@".]{2,}`;
-const ADDRESS = `${LOCAL_PART}@${DOMAIN}`;
-
-/**
- * A sender (DEFAULT_FROM): an address, or anything on one line followed by an
- * address in angle brackets. Every value the original extension's
- * DEFAULT_FROM accepted matches, quoted display names with angle brackets
- * (`"ACME <Support>" <help@acme.test>`) and quoted local parts
- * (`"john doe"@example.com`) included; line breaks and other control
- * characters never do, since they would let a value add header lines.
- * extension.yaml's validationRegex for DEFAULT_FROM is this pattern's source.
- */
-export const SENDER_PATTERN = new RegExp(`^${ADDRESS}$|^${TEXT_CHAR}*<${ADDRESS}>$`);
-
 /**
  * `from` and `replyTo` of a mail document: any one-line string, passed to
- * nodemailer as written, as the original did, so that every form it accepts
+ * nodemailer as written, so that every form it accepts
  * (`Name <a@b>`, `"ACME <Support>" <help@acme.test>`, `"john doe"@example.com`,
  * several comma-separated reply-to addresses) keeps working.
  */
@@ -408,7 +378,7 @@ function optionalLine(value: unknown, field: string): string | undefined {
  * @throws ValidationError naming the first invalid field.
  */
 export function validateMailDocument(data: Record<string, unknown>): ValidationResult {
-  if (!isMap(data)) throw new ValidationError("Invalid mail document. Expected a map.");
+  if (!isPlainMap(data)) throw new ValidationError("Invalid mail document. Expected a map.");
   const ignoredFields: string[] = [];
   const mail: MailRequest = {
     to: parseAddresses(data.to, "to"),
@@ -428,7 +398,7 @@ export function validateMailDocument(data: Record<string, unknown>): ValidationR
   if (data.message !== null && data.message !== undefined) mail.message = parseMessage(data.message, ignoredFields);
   if (data.template !== null && data.template !== undefined) mail.template = parseTemplate(data.template, ignoredFields);
   if (data.sendGrid !== null && data.sendGrid !== undefined) {
-    if (!isMap(data.sendGrid)) fail("sendGrid", "a map");
+    if (!isPlainMap(data.sendGrid)) fail("sendGrid", "a map");
     mail.sendGrid = data.sendGrid;
   }
   if (data.categories !== null && data.categories !== undefined) {
@@ -437,7 +407,7 @@ export function validateMailDocument(data: Record<string, unknown>): ValidationR
     mail.categories = [...categories];
   }
 
-  // Deliberate difference from the original, which skipped such documents silently.
+  // Skipping such a document silently would leave its author guessing.
   if (!mail.message && !mail.template && !mail.sendGrid) {
     throw new ValidationError('Invalid mail document. Expected at least one of "message", "template" or "sendGrid".');
   }

@@ -2,7 +2,8 @@
  * The one place attachments are fetched, for every transport: between
  * composing a message and sending it, each `data:` URI and https URL becomes
  * content, so a transport only ever sees bytes. nodemailer's own URL access
- * stays off (smtp-transport.ts) and the SendGrid transport reads nothing.
+ * stays off (providers/smtp/smtp-transport.ts) and the SendGrid transport
+ * reads nothing.
  *
  * A refused or failed download fails the send with a DeliveryError naming
  * the attachment (index and filename) and the reason; never the URL's path

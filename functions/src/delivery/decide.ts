@@ -1,14 +1,15 @@
 /**
  * The delivery state machine, as a pure function: given the mail document
  * from an event and the current time, say what to do. No I/O happens here, so
- * every transition is a table-driven unit test (test/unit/decide.test.ts).
+ * every transition is a table-driven unit test (test/unit/delivery/decide.test.ts).
  *
  * The Firestore writes that carry out a decision are conditioned on the
  * document's update time from the same event (see store.ts), so a decision
  * taken on stale data can never be applied: its write fails and the
  * invocation stops.
  */
-import type { DeliveryField } from "../types";
+import { isPlainMap } from "../shared/plain-map";
+import { STATES, toMillis, type DeliveryField } from "./delivery-field";
 
 export type Decision =
   /** Nothing to do: deleted, finished, or being processed under a live lease. */
@@ -33,9 +34,7 @@ export type Decision =
 /** `waiting`: PENDING until its `delivery.nextAttemptTime` (a retry backoff or a `sendAt`). */
 export type IgnoreReason = "deleted" | "finished" | "leased" | "waiting";
 
-export const LEASE_EXPIRED_ERROR = "Message processing lease expired.";
-
-const KNOWN_STATES = "PENDING, PROCESSING, SUCCESS, ERROR or RETRY";
+const KNOWN_STATES = `${STATES.slice(0, -1).join(", ")} or ${STATES[STATES.length - 1]}`;
 
 export function decide(data: Record<string, unknown> | undefined, nowMs: number): Decision {
   if (data === undefined) return { action: "ignore", reason: "deleted" };
@@ -46,7 +45,7 @@ export function decide(data: Record<string, unknown> | undefined, nowMs: number)
   // A client may create the document with a `delivery` of its own; only a
   // state the extension can act on matters, anything else starts afresh.
   if (delivery === undefined || delivery === null) return { action: "initialize", ...later };
-  if (!isMap(delivery)) {
+  if (!isPlainMap(delivery)) {
     return {
       action: "fail",
       error: `Invalid field "delivery". Expected a map with a "state" field.`,
@@ -98,19 +97,6 @@ function decidePending(field: DeliveryField, sendAt: number | undefined, nowMs: 
   }
   if (due !== undefined && due > nowMs) return { action: "ignore", reason: "waiting" };
   return { action: "claim", retry: false };
-}
-
-/** Reads a Firestore Timestamp (or anything with `toMillis`) as milliseconds. */
-export function toMillis(value: unknown): number | undefined {
-  if (value && typeof (value as { toMillis?: unknown }).toMillis === "function") {
-    const ms = (value as { toMillis(): number }).toMillis();
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  return undefined;
-}
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && toMillis(value) === undefined;
 }
 
 function describeState(state: unknown): string {

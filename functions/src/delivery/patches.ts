@@ -8,7 +8,7 @@ import type { DeliveryInfo } from "../types";
 
 /**
  * How long a claim lasts. It must outlive the worst-case send (the SMTP
- * transport's hard deadline, SEND_DEADLINE_MS) with room for the claim and
+ * providers' hard deadline, SEND_DEADLINE_MS) with room for the claim and
  * outcome writes, so that a live sender never sees its lease expire.
  */
 export const LEASE_MS = 60_000;
@@ -33,7 +33,8 @@ export function reschedulePatch(dueAt: number): Patch {
 /**
  * A new document that cannot be sent (invalid fields, broken config): one
  * write straight to ERROR instead of PENDING then ERROR. It counts as one
- * attempt, as it would in the original, where validation ran after the claim.
+ * attempt, so that `delivery.attempts` reads the same whether a document
+ * failed its checks or its send.
  */
 export function newDocumentErrorPatch(nowMs: number, error: string, expireAt?: Timestamp): Patch {
   return {

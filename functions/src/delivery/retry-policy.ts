@@ -1,9 +1,9 @@
 /**
  * Automatic retries (opt-in with MAX_ATTEMPTS > 1): which failures are worth
  * another attempt, and when it is due. With the default MAX_ATTEMPTS of 1
- * every failure is final, as in the original.
+ * every failure is final: a retry may send a mail twice, so it is opt-in.
  */
-import { LEASE_EXPIRED_ERROR } from "./decide";
+import { LEASE_EXPIRED_ERROR } from "./delivery-field";
 import { errorPatch, retryPatch, type Patch } from "./patches";
 
 /** The longest wait between two attempts. */
@@ -48,7 +48,7 @@ export function failurePatch(
 /**
  * A PROCESSING document whose lease ran out: the attempt is presumed dead,
  * and counted. It may have sent the mail before dying, so a retry can
- * duplicate it; without automatic retries it ends in ERROR, as in the original.
+ * duplicate it; without automatic retries it ends in ERROR.
  */
 export function expiryPatch(settings: RetrySettings, attemptsBefore: number, nowMs: number) {
   return failurePatch(settings, LEASE_EXPIRED_ERROR, true, attemptsBefore, nowMs);

@@ -4,7 +4,7 @@
  * decide.ts; this only refuses values that are not a timestamp.
  */
 import { ValidationError } from "../errors";
-import { toMillis } from "./decide";
+import { toMillis } from "./delivery-field";
 
 export function validateSendAt(data: Record<string, unknown>): void {
   const sendAt = data.sendAt;

@@ -12,6 +12,7 @@
  * the common case of two invocations racing for the same version, costs no read.
  */
 import type { DocumentData } from "firebase-admin/firestore";
+import { isTransientStatus, STATUS, statusOf } from "../shared/firestore-status";
 
 /** Recognises the version of a document that a given write produced. */
 export type Mark = (data: DocumentData) => boolean;
@@ -33,34 +34,12 @@ export type WriteOutcome =
  */
 export const CLIENT_RETRY_SUSPECT_MS = 1_000;
 
-const CODE = {
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
-
-const TRANSIENT = new Set<number>([
-  CODE.CANCELLED,
-  CODE.UNKNOWN,
-  CODE.DEADLINE_EXCEEDED,
-  CODE.RESOURCE_EXHAUSTED,
-  CODE.ABORTED,
-  CODE.INTERNAL,
-  CODE.UNAVAILABLE,
-]);
-
 export function writeOutcome(error: unknown, context: { mayHaveApplied: boolean; elapsedMs: number }): WriteOutcome {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === CODE.NOT_FOUND) return "lost";
-  if (code === CODE.FAILED_PRECONDITION) {
+  const code = statusOf(error);
+  if (code === STATUS.NOT_FOUND) return "lost";
+  if (code === STATUS.FAILED_PRECONDITION) {
     return context.mayHaveApplied || context.elapsedMs >= CLIENT_RETRY_SUSPECT_MS ? "ambiguous-loss" : "lost";
   }
-  if (typeof code === "number" && TRANSIENT.has(code)) return "transient";
+  if (isTransientStatus(error)) return "transient";
   return "failed";
 }

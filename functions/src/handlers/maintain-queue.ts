@@ -3,8 +3,9 @@
  * - An expired lease (`delivery.leaseExpireTime` in the past on a
  *   PROCESSING document) means its attempt died: the document moves to
  *   ERROR with `Message processing lease expired.`, or to a retry when
- *   automatic retries are on. The original only noticed when something else
- *   wrote the document, so a crash left mail in PROCESSING for ever.
+ *   automatic retries are on (lease-expiry.ts). Without the sweep, an expired
+ *   lease would be noticed only when something else wrote the document, and
+ *   a crash would leave mail in PROCESSING for ever.
  * - A due `delivery.nextAttemptTime` (a retry backoff or a `sendAt`) on a
  *   PENDING document is released by setting it to null: that write triggers
  *   processQueue, which claims and sends as for any PENDING mail.
@@ -21,15 +22,16 @@
  */
 import { FieldValue, Timestamp, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { getConfig } from "../config";
-import { LEASE_EXPIRED_ERROR, toMillis } from "../delivery/decide";
+import { toMillis, type State } from "../delivery/delivery-field";
 import { mailCollection, type MailCollection } from "../delivery/mail-collection";
 import type { Patch } from "../delivery/patches";
-import { expiryPatch, type RetrySettings } from "../delivery/retry-policy";
+import type { RetrySettings } from "../delivery/retry-policy";
 import type { MailStore } from "../delivery/store";
 import { ConfigError } from "../errors";
 import { eventBatch } from "../event-batch";
 import * as logs from "../logs";
 import { getStore } from "../runtime";
+import { planLeaseExpiry, recordLeaseExpiry } from "./lease-expiry";
 
 /** Documents read per query: one BulkWriter round of writes. */
 export const PAGE_SIZE = 500;
@@ -84,9 +86,9 @@ export async function runMaintenance(nowMs = Date.now(), options: MaintenanceOpt
   const apply = (plans: Plan[]) => applyPlans(store, plans, report);
 
   const expiring = scan(mail, "delivery.leaseExpireTime", now, budget, (doc) => {
-    const state = doc.get("delivery.state");
+    const state: unknown = doc.get("delivery.state");
     const lease = toMillis(doc.get("delivery.leaseExpireTime"));
-    if (state === "PROCESSING" && lease !== undefined && lease <= nowMs) {
+    if (state === ("PROCESSING" satisfies State) && lease !== undefined && lease <= nowMs) {
       return planExpiry(store, config, doc, nowMs);
     }
     // A lease left on a document that is no longer PROCESSING (a person
@@ -95,7 +97,7 @@ export async function runMaintenance(nowMs = Date.now(), options: MaintenanceOpt
   }, apply);
 
   const releasing = scan(mail, "delivery.nextAttemptTime", now, budget, (doc) => {
-    if (doc.get("delivery.state") === "PENDING") {
+    if (doc.get("delivery.state") === ("PENDING" satisfies State)) {
       return { doc, kind: "released", patch: { "delivery.nextAttemptTime": null } };
     }
     return { doc, kind: "cleaned", patch: { "delivery.nextAttemptTime": FieldValue.delete() } };
@@ -109,20 +111,15 @@ export async function runMaintenance(nowMs = Date.now(), options: MaintenanceOpt
 
 /** Ends a dead attempt (ERROR, or a retry) and, once written, publishes the end of that attempt. */
 function planExpiry(store: MailStore, settings: RetrySettings, doc: QueryDocumentSnapshot, nowMs: number): Plan {
-  const counted = doc.get("delivery.attempts");
-  const before = typeof counted === "number" && Number.isSafeInteger(counted) && counted >= 0 ? counted : 0;
-  const { state, patch } = expiryPatch(settings, before, nowMs);
+  const data = doc.data();
+  const expiry = planLeaseExpiry(settings, data, nowMs);
   const onWritten = async (written: Timestamp): Promise<void> => {
-    logs.leaseExpired(doc.ref.path);
-    const start = { data: doc.data(), createTime: doc.createTime, updateTime: doc.updateTime, firestore: store.db };
+    const start = { data, createTime: doc.createTime, updateTime: doc.updateTime, firestore: store.db };
     const events = eventBatch(doc.ref.path, start);
-    events.wrote(patch, written);
-    const ended = { state, attempts: before + 1, error: LEASE_EXPIRED_ERROR };
-    events.publish("onError", ended);
-    events.publish("onComplete", ended);
+    recordLeaseExpiry(doc.ref.path, expiry, events, written);
     await events.flush();
   };
-  return { doc, kind: "expired", patch, onWritten };
+  return { doc, kind: "expired", patch: expiry.patch, onWritten };
 }
 
 interface Budget {

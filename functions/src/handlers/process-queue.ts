@@ -4,9 +4,9 @@
  * write is conditioned on the version of the document this invocation last
  * saw, so that a duplicate or stale event can never send twice.
  *
- * Deviation from the original: the invocation that initialises a new
- * document claims and sends it at once, instead of waiting for the trigger
- * caused by its own PENDING write (one trigger hop instead of two).
+ * The invocation that initialises a new document claims and sends it at
+ * once, rather than waiting for the trigger its own PENDING write causes:
+ * one trigger hop instead of two.
  */
 import type { Change, DocumentSnapshot, FirestoreEvent } from "firebase-functions/v2/firestore";
 import type { SendMailOptions } from "nodemailer";
@@ -14,7 +14,8 @@ import { Timestamp } from "firebase-admin/firestore";
 import { downloadAttachments } from "../attachments/download-attachments";
 import { composeMessage, needsLookups } from "../compose-message";
 import { getConfig, type Config } from "../config";
-import { decide, LEASE_EXPIRED_ERROR, type Decision } from "../delivery/decide";
+import { decide, type Decision } from "../delivery/decide";
+import { attemptsOf } from "../delivery/delivery-field";
 import {
   claimPatch,
   errorPatch,
@@ -25,7 +26,7 @@ import {
   successPatch,
   type Patch,
 } from "../delivery/patches";
-import { expiryPatch, failurePatch, type RetrySettings } from "../delivery/retry-policy";
+import { failurePatch, type RetrySettings } from "../delivery/retry-policy";
 import { validateSendAt } from "../delivery/send-at";
 import { claimMark, nonceMicros, outcomeMark, pendingMark } from "../delivery/marks";
 import type { AttemptOwner, Mark, MailStore } from "../delivery/store";
@@ -33,11 +34,12 @@ import { ConfigError, SendEmailError, ValidationError, errorText } from "../erro
 import { eventBatch, type EventBatch } from "../event-batch";
 import * as logs from "../logs";
 import { preparePayload } from "../prepare-payload";
+import { selectProvider } from "../providers/select-provider";
 import { getStore, getTransport } from "../runtime";
-import { checkProviderFields } from "../transport/select-transport";
 import { expireAtFor } from "../ttl";
 import type { DeliveryInfo, MailRequest } from "../types";
 import { validateMailDocument } from "../validation";
+import { planLeaseExpiry, recordLeaseExpiry } from "./lease-expiry";
 
 export type MailWriteEvent = FirestoreEvent<Change<DocumentSnapshot> | undefined, { documentId: string }>;
 
@@ -76,13 +78,10 @@ async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: 
   const { path, version, events } = job;
   switch (decision.action) {
     case "expire": {
-      logs.leaseExpired(path);
-      const attempts = attemptsOf(job.data) + 1;
-      const { state, patch } = expiryPatch(retrySettings(), attempts - 1, Date.now());
-      if (await writeOrStop(job, patch, version, "expire")) {
-        events.publish("onError", { state, attempts, error: LEASE_EXPIRED_ERROR });
-        events.publish("onComplete", { state, attempts, error: LEASE_EXPIRED_ERROR });
-      }
+      const expiry = planLeaseExpiry(retrySettings(), job.data, Date.now());
+      const written = await job.store.updateIf(path, expiry.patch, version);
+      if (written) recordLeaseExpiry(path, expiry, events, written);
+      else logs.writeLost(path, "expire");
       return;
     }
     case "fail": {
@@ -182,7 +181,7 @@ function check(job: Job): Checked {
     config = getConfig();
     const { mail, ignoredFields } = validateMailDocument(job.data);
     validateSendAt(job.data);
-    checkProviderFields(config, mail);
+    selectProvider(config).checkFields(mail);
     if (ignoredFields.length > 0) logs.ignoredMessageFields(job.path, ignoredFields);
     if (needsLookups(mail)) return { config, mail };
     return { config, mail, message: preparePayload(mail, config) };
@@ -231,7 +230,7 @@ async function attempt(
   try {
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
     const message = await downloadAttachments(await compose());
-    const info = await getTransport(config).send(message, { sendGrid: mail.sendGrid, categories: mail.categories });
+    const info = await getTransport(config).send(message, mail);
     logs.delivered(path, info);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), recoveredPatch: successPatch(info, false) };
   } catch (error) {
@@ -242,11 +241,6 @@ async function attempt(
     // A retry already scheduled by lease recovery stands; a final error replaces its guess.
     return { state, info: null, error: text, patch, recoveredPatch: state === "ERROR" ? errorPatch(text, false) : undefined };
   }
-}
-
-function attemptsOf(data: Record<string, unknown>): number {
-  const attempts = (data.delivery as { attempts?: unknown } | undefined)?.attempts;
-  return typeof attempts === "number" && Number.isSafeInteger(attempts) && attempts >= 0 ? attempts : 0;
 }
 
 /** A conditional write; the events published after it carry the document it produced. */

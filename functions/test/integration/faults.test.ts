@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { DocumentSnapshot } from "firebase-admin/firestore";
-import { LEASE_EXPIRED_ERROR } from "../../src/delivery/decide";
+import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { processQueue } from "../../src/index";
 import { describeWithEmulator } from "../helpers/emulator-env";

@@ -9,10 +9,10 @@ import { createServer, type AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import type { SendMailOptions } from "nodemailer";
 import { parseConfig } from "../../src/config";
-import type { MailTransport } from "../../src/transport/mail-transport";
-import { oauth2Auth } from "../../src/transport/oauth2";
-import { redirectProvidersForTests } from "../../src/transport/provider-endpoints";
-import { selectTransport } from "../../src/transport/select-transport";
+import type { MailTransport } from "../../src/providers/provider";
+import { oauth2Auth } from "../../src/providers/smtp/oauth2";
+import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
+import { createTransport } from "../../src/providers/select-provider";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
@@ -71,7 +71,7 @@ function params(overrides: Record<string, string> = {}): Record<string, string> 
 }
 
 function transportFor(overrides: Record<string, string> = {}): MailTransport {
-  const { transport } = selectTransport(parseConfig(params(overrides)));
+  const transport = createTransport(parseConfig(params(overrides)));
   transports.push(transport);
   return transport;
 }

@@ -9,8 +9,8 @@
 
 import { parseConfig } from "../../src/config";
 import { DeliveryError } from "../../src/errors";
-import type { MailTransport } from "../../src/transport/mail-transport";
-import { selectTransport } from "../../src/transport/select-transport";
+import type { MailTransport } from "../../src/providers/provider";
+import { createTransport } from "../../src/providers/select-provider";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
@@ -39,7 +39,7 @@ afterEach(async () => {
 const uri = (query = "") => `smtp://${USER.user}:${USER.password}@127.0.0.1:${proxy.port}${query}`;
 
 function transportFor(query = ""): MailTransport {
-  const { transport } = selectTransport(parseConfig({ SMTP_CONNECTION_URI: uri(query), DEFAULT_FROM: FROM }));
+  const transport = createTransport(parseConfig({ SMTP_CONNECTION_URI: uri(query), DEFAULT_FROM: FROM }));
   transports.push(transport);
   return transport;
 }

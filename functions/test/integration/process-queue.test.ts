@@ -5,7 +5,7 @@
  */
 import { Timestamp } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
-import { LEASE_EXPIRED_ERROR } from "../../src/delivery/decide";
+import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { DEFAULT_FROM as FROM, mailHarness } from "../helpers/mail-harness";

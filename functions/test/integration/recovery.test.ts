@@ -4,7 +4,7 @@
  * write each document once, and a late result never clobbers a newer attempt.
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
-import { LEASE_EXPIRED_ERROR } from "../../src/delivery/decide";
+import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
 import { MailStore } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { maintainQueue } from "../../src/index";

@@ -7,9 +7,10 @@
 
 import type { SendMailOptions } from "nodemailer";
 import { parseConfig } from "../../src/config";
-import { selectTransport } from "../../src/transport/select-transport";
-import { redirectProvidersForTests } from "../../src/transport/provider-endpoints";
-import { createSendGridTransport, type SendGridTransport } from "../../src/transport/sendgrid-transport";
+import { createTransport } from "../../src/providers/select-provider";
+import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
+import type { MailTransport } from "../../src/providers/provider";
+import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-transport";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
@@ -23,7 +24,7 @@ const FROM = "Shop <shop@example.com>";
 
 let api: SendGridApi;
 let restoreEndpoints: () => void;
-const transports: SendGridTransport[] = [];
+const transports: MailTransport[] = [];
 
 beforeEach(async () => {
   api = await startSendGridApi({ apiKey: API_KEY });
@@ -37,11 +38,11 @@ afterEach(async () => {
 });
 
 /** The transport the extension builds for these params. */
-function transportFor(params: Record<string, string> = {}): SendGridTransport {
-  const { transport } = selectTransport(parseConfig({ SMTP_CONNECTION_URI: URI, SMTP_PASSWORD: API_KEY, DEFAULT_FROM: FROM, ...params }));
+function transportFor(params: Record<string, string> = {}): MailTransport {
+  const transport = createTransport(parseConfig({ SMTP_CONNECTION_URI: URI, SMTP_PASSWORD: API_KEY, DEFAULT_FROM: FROM, ...params }));
   expect(transport.kind).toBe("sendgrid");
-  transports.push(transport as SendGridTransport);
-  return transport as SendGridTransport;
+  transports.push(transport as MailTransport);
+  return transport as MailTransport;
 }
 
 function mail(overrides: SendMailOptions = {}): SendMailOptions {
@@ -207,7 +208,7 @@ describe("refusals and failures", () => {
   });
 
   it("SendGrid without an API key is a configuration error naming SMTP_PASSWORD", () => {
-    expect(() => selectTransport(parseConfig({ SMTP_CONNECTION_URI: URI, DEFAULT_FROM: FROM }))).toThrow(
+    expect(() => createTransport(parseConfig({ SMTP_CONNECTION_URI: URI, DEFAULT_FROM: FROM }))).toThrow(
       "SendGrid (host smtp.sendgrid.net) needs its API key in SMTP_PASSWORD",
     );
   });

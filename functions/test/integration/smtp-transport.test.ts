@@ -11,8 +11,8 @@ import { join } from "node:path";
 import type { SendMailOptions } from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { ConfigError } from "../../src/errors";
-import type { MailTransport } from "../../src/transport/mail-transport";
-import { createSmtpTransport } from "../../src/transport/smtp-transport";
+import type { MailTransport } from "../../src/providers/provider";
+import { createSmtpTransport } from "../../src/providers/smtp/smtp-transport";
 import { selfSignedCertificate, startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "../helpers/smtp-sink";
 import { deliveryFailure as failure } from "../helpers/failure";
 

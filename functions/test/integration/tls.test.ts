@@ -7,9 +7,9 @@
  */
 
 import { parseConfig } from "../../src/config";
-import type { MailTransport } from "../../src/transport/mail-transport";
-import { redirectProvidersForTests } from "../../src/transport/provider-endpoints";
-import { selectTransport } from "../../src/transport/select-transport";
+import type { MailTransport } from "../../src/providers/provider";
+import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
+import { createTransport } from "../../src/providers/select-provider";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
@@ -31,7 +31,7 @@ afterEach(async () => {
 });
 
 function transportFor(params: Record<string, string | undefined>): MailTransport {
-  const { transport } = selectTransport(parseConfig({ DEFAULT_FROM: FROM, ...params }));
+  const transport = createTransport(parseConfig({ DEFAULT_FROM: FROM, ...params }));
   cleanups.push(() => transport.close());
   return transport;
 }

@@ -7,7 +7,7 @@
  * header values never reach a log line or the document's delivery fields.
  */
 import { useDownloadOptionsForTests } from "../../src/attachments/download-attachments";
-import { redirectProvidersForTests } from "../../src/transport/provider-endpoints";
+import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { fakeDns, file, fileServerCertificate, redirect, startFileServer, type FileServer } from "../helpers/https-file-server";

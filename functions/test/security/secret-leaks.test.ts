@@ -6,9 +6,9 @@
  */
 import { parseConfig } from "../../src/config";
 import { ConfigError } from "../../src/errors";
-import { oauth2Auth } from "../../src/transport/oauth2";
-import { redirectProvidersForTests } from "../../src/transport/provider-endpoints";
-import { createSendGridTransport } from "../../src/transport/sendgrid-transport";
+import { oauth2Auth } from "../../src/providers/smtp/oauth2";
+import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
+import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-transport";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";

@@ -1,6 +1,7 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { ValidationError } from "../../src/errors";
-import { LIMITS, SENDER_PATTERN, validateMailDocument } from "../../src/validation";
+import { SENDER_PATTERN } from "../../src/config/sender-pattern";
+import { LIMITS, validateMailDocument } from "../../src/validation";
 
 /** A valid document that each case changes in one place. */
 const base = (): Record<string, unknown> => ({

@@ -1,0 +1,372 @@
+/**
+ * The extension's params, read once from the environment into a typed,
+ * frozen object. Every problem is collected and reported together in one
+ * ConfigError, each naming the param, what was expected and what was received,
+ * so that one reconfiguration fixes them all. Secret values are never echoed.
+ */
+import type SMTPTransport from "nodemailer/lib/smtp-transport";
+import { ConfigError } from "../errors";
+import * as logs from "../logs";
+import { isReservedId } from "../shared/firestore-ids";
+import { SENDER_PATTERN } from "./sender-pattern";
+import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
+
+export type AuthType = "UsernamePassword" | "OAuth2";
+export type TtlUnit = "never" | "hour" | "day" | "week" | "month" | "year";
+
+const AUTH_TYPES: readonly AuthType[] = ["UsernamePassword", "OAuth2"];
+const TTL_UNITS: readonly TtlUnit[] = ["never", "hour", "day", "week", "month", "year"];
+
+export interface Config {
+  /** DATABASE: the Firestore database id. Default `(default)`. */
+  readonly database: string;
+  /** AUTH_TYPE: how to log in to the SMTP server. Default `UsernamePassword`. */
+  readonly authType: AuthType;
+  /**
+   * nodemailer SMTP options. With UsernamePassword they come from
+   * SMTP_CONNECTION_URI, SMTP_PASSWORD replacing the URI's password; with
+   * OAuth2 from HOST, OAUTH_PORT (default 465), OAUTH_SECURE (default true)
+   * and `auth: {type: "OAuth2", user: USER, clientId: CLIENT_ID,
+   * clientSecret: CLIENT_SECRET, refreshToken: REFRESH_TOKEN}`. Either way
+   * TLS_OPTIONS is merged into `tls`.
+   */
+  readonly smtp: SMTPTransport.Options;
+  /**
+   * SMTP_PASSWORD exactly as configured (not trimmed, not decoded: `%41` stays `%41`),
+   * for providers that take it as an API key. Only with UsernamePassword. A
+   * secret: never log it.
+   */
+  readonly smtpPassword?: string;
+  /** The SMTP server's host name, safe to log (no credentials). */
+  readonly smtpHost?: string;
+  /**
+   * Names of SMTP_CONNECTION_URI query options that were not passed on
+   * (unknown to nodemailer, or unsafe); logged once per instance by getConfig.
+   */
+  readonly ignoredUriOptions: readonly string[];
+  /** MAIL_COLLECTION: the collection path whose documents are sent. Default `mail`; any odd number of segments. */
+  readonly mailCollection: string;
+  /**
+   * DEFAULT_FROM: sender for documents without `from`, as `address` or
+   * `Name <address>` (see SENDER_PATTERN for every accepted form). Required.
+   */
+  readonly defaultFrom: string;
+  /**
+   * DEFAULT_REPLY_TO: reply-to for documents without `replyTo`. Passed through
+   * unvalidated, as it may list several addresses.
+   */
+  readonly defaultReplyTo?: string;
+  /** USERS_COLLECTION: collection path of user documents keyed by uid, for `toUids`, `ccUids`, `bccUids`. */
+  readonly usersCollection?: string;
+  /**
+   * TEMPLATES_COLLECTION: collection path of templates for `template`, each
+   * named by its `name` field or else its id (see templates.ts).
+   */
+  readonly templatesCollection?: string;
+  /** TTL_EXPIRE_TYPE: unit of `delivery.expireAt`. Default `never`, meaning no expireAt is written. */
+  readonly ttlExpireType: TtlUnit;
+  /** TTL_EXPIRE_VALUE: how many units until expiry; a whole number from 1. Default 1. */
+  readonly ttlExpireValue: number;
+  /**
+   * MAX_ATTEMPTS: delivery attempts per mail before a transient failure is
+   * final. Default 1 (no automatic retry); 1 to 10.
+   */
+  readonly maxAttempts: number;
+  /**
+   * RETRY_BACKOFF_SECONDS: delay before the first automatic retry; each later
+   * delay doubles (with jitter), capped at one hour. Default 60; 1 to 3600.
+   */
+  readonly retryBackoffSeconds: number;
+  /** TLS_OPTIONS: a JSON object of Node.js TLS options, already merged into `smtp.tls`. */
+  readonly tlsOptions?: Readonly<Record<string, unknown>>;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Firebase passes an unset optional param as "", so empty counts as unset. */
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+/**
+ * A password is used exactly as given: spaces at either end may be part of
+ * it. Only an empty value means unset.
+ */
+function readSecret(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value ? value : undefined;
+}
+
+const DATABASE_ID = /^(\(default\)|[a-z][a-z0-9-]{0,61}[a-z0-9])$/;
+const WHOLE_NUMBER = /^[0-9]+$/;
+const HOST_NAME = /^[^\s:/@?#<>]+$/;
+
+/** Parses and validates the params; throws one ConfigError listing every problem. */
+export function parseConfig(env: Env): Config {
+  registerSecretsOf(env);
+  const problems: string[] = [];
+
+  const authType = oneOf(env, "AUTH_TYPE", AUTH_TYPES, "UsernamePassword", problems);
+  const tlsOptions = readTlsOptions(env, problems);
+  const ignoredUriOptions: string[] = [];
+  const smtp =
+    authType === "OAuth2"
+      ? oauth2Options(env, problems)
+      : authType === "UsernamePassword"
+        ? uriOptions(env, problems, ignoredUriOptions)
+        : undefined;
+  if (smtp && tlsOptions) smtp.tls = { ...smtp.tls, ...tlsOptions };
+
+  const database = read(env, "DATABASE") ?? "(default)";
+  if (!DATABASE_ID.test(database)) {
+    problems.push(
+      `DATABASE must be "(default)" or a database id (lower-case letters, digits and hyphens, starting with a letter), got "${database}"`,
+    );
+  }
+  const mailCollection = collectionPath(env, "MAIL_COLLECTION", problems) ?? "mail";
+  const usersCollection = collectionPath(env, "USERS_COLLECTION", problems);
+  const templatesCollection = collectionPath(env, "TEMPLATES_COLLECTION", problems);
+  const defaultFrom = readDefaultFrom(env, problems);
+  const ttlExpireType = oneOf(env, "TTL_EXPIRE_TYPE", TTL_UNITS, "never", problems);
+  const ttlExpireValue = readTtlValue(env, ttlExpireType, problems);
+  const maxAttempts = boundedInteger(env, "MAX_ATTEMPTS", 1, 1, 10, problems);
+  const retryBackoffSeconds = boundedInteger(env, "RETRY_BACKOFF_SECONDS", 60, 1, 3600, problems);
+
+  if (problems.length > 0 || !smtp || !authType || !ttlExpireType) {
+    // Every delivery.error repeats this text; a secret that slipped into a problem anyway goes no further.
+    throw new ConfigError(logs.redact(problems.join("; ")));
+  }
+  Object.freeze(smtp.auth);
+  Object.freeze(smtp.tls);
+  return Object.freeze({
+    database,
+    authType,
+    smtp: Object.freeze(smtp),
+    smtpPassword: authType === "UsernamePassword" ? readSecret(env, "SMTP_PASSWORD") : undefined,
+    smtpHost: smtp.host,
+    ignoredUriOptions: Object.freeze(ignoredUriOptions),
+    mailCollection,
+    defaultFrom,
+    defaultReplyTo: read(env, "DEFAULT_REPLY_TO"),
+    usersCollection,
+    templatesCollection,
+    ttlExpireType,
+    ttlExpireValue,
+    maxAttempts,
+    retryBackoffSeconds,
+    tlsOptions: tlsOptions && Object.freeze(tlsOptions),
+  });
+}
+
+let cached: Config | undefined;
+
+/**
+ * The configuration of this instance, parsed from process.env on first use.
+ * Only a success is cached: after a failure the next call parses again, so an
+ * instance never keeps serving a stale error.
+ */
+export function getConfig(): Config {
+  if (!cached) {
+    cached = parseConfig(process.env);
+    if (cached.ignoredUriOptions.length > 0) logs.ignoredUriOptions(cached.ignoredUriOptions);
+  }
+  return cached;
+}
+
+export function resetConfigForTests(): void {
+  cached = undefined;
+}
+
+/**
+ * Registers every secret before validating anything, so that even a failed
+ * parse cannot let one reach a log line.
+ */
+function registerSecretsOf(env: Env): void {
+  const smtpPassword = readSecret(env, "SMTP_PASSWORD");
+  const uri = read(env, "SMTP_CONNECTION_URI");
+  const uriPassword = uri === undefined ? undefined : passwordInUri(uri);
+  logs.registerSecrets([
+    smtpPassword,
+    smtpPassword && decodePassword(smtpPassword),
+    uriPassword,
+    uriPassword && decodePassword(uriPassword),
+    read(env, "CLIENT_ID"),
+    read(env, "CLIENT_SECRET"),
+    read(env, "REFRESH_TOKEN"),
+  ]);
+}
+
+function oneOf<T extends string>(
+  env: Env,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+  problems: string[],
+): T | undefined {
+  const value = read(env, name) ?? fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  problems.push(`${name} must be one of ${allowed.join(", ")}, got "${value}"`);
+  return undefined;
+}
+
+function uriOptions(env: Env, problems: string[], ignored: string[]): SMTPTransport.Options | undefined {
+  const uri = read(env, "SMTP_CONNECTION_URI");
+  if (uri === undefined) {
+    problems.push(
+      "SMTP_CONNECTION_URI is required when AUTH_TYPE is UsernamePassword: expected smtp(s)://[user@]host:port, got nothing",
+    );
+    return undefined;
+  }
+  try {
+    return smtpOptionsFromUri(uri, readSecret(env, "SMTP_PASSWORD"), ignored);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(error.message);
+    return undefined;
+  }
+}
+
+const OAUTH2_REQUIRED = ["HOST", "USER", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN"] as const;
+
+function oauth2Options(env: Env, problems: string[]): SMTPTransport.Options | undefined {
+  const before = problems.length;
+  const missing = OAUTH2_REQUIRED.filter((name) => read(env, name) === undefined);
+  if (missing.length > 0) {
+    problems.push(`AUTH_TYPE OAuth2 requires ${OAUTH2_REQUIRED.join(", ")}; not set: ${missing.join(", ")}`);
+  }
+  const host = read(env, "HOST");
+  if (host !== undefined && !HOST_NAME.test(host)) {
+    // A value with "@" may be a whole URI, password included, so it is not quoted.
+    const got = host.includes("@") ? "a value with user information" : `"${host}"`;
+    problems.push(`HOST must be a host name such as smtp.gmail.com, without scheme or port, got ${got}`);
+  }
+
+  const portText = read(env, "OAUTH_PORT") ?? "465";
+  const port = WHOLE_NUMBER.test(portText) ? Number(portText) : 0;
+  if (port < 1 || port > 65535) {
+    problems.push(`OAUTH_PORT must be a port number from 1 to 65535, got "${portText}"`);
+  }
+  const secureText = read(env, "OAUTH_SECURE") ?? "true";
+  if (secureText !== "true" && secureText !== "false") {
+    problems.push(`OAUTH_SECURE must be "true" or "false", got "${secureText}"`);
+  }
+
+  if (problems.length > before) return undefined;
+  return {
+    host,
+    port,
+    secure: secureText === "true",
+    auth: {
+      type: "OAuth2",
+      user: read(env, "USER"),
+      clientId: read(env, "CLIENT_ID"),
+      clientSecret: read(env, "CLIENT_SECRET"),
+      refreshToken: read(env, "REFRESH_TOKEN"),
+    },
+  };
+}
+
+/**
+ * An odd number of segments separated by "/", none empty, "." or "..", and
+ * none of Firestore's reserved `__name__` ids.
+ */
+function collectionPath(env: Env, name: string, problems: string[]): string | undefined {
+  const value = read(env, name);
+  if (value === undefined) return undefined;
+  const segments = value.split("/");
+  if (segments.length % 2 === 1 && segments.every((segment) => segment !== "" && !isReservedId(segment))) {
+    return value;
+  }
+  problems.push(
+    `${name} must be a collection path: an odd number of non-empty segments separated by "/" (such as "mail" or "tenants/acme/mail"), got "${value}"`,
+  );
+  return undefined;
+}
+
+function readDefaultFrom(env: Env, problems: string[]): string {
+  const value = read(env, "DEFAULT_FROM");
+  const expected = 'an email address or "Name <address>"';
+  if (value === undefined) {
+    problems.push(`DEFAULT_FROM is required: expected ${expected}, got nothing`);
+    return "";
+  }
+  if (!SENDER_PATTERN.test(value)) {
+    problems.push(`DEFAULT_FROM must be ${expected}, got "${value}"`);
+  }
+  return value;
+}
+
+/** Checked only when a unit uses it: with `never` the value is ignored, and a bad one must not stop all mail. */
+function readTtlValue(env: Env, unit: TtlUnit | undefined, problems: string[]): number {
+  const text = read(env, "TTL_EXPIRE_VALUE") ?? "1";
+  const value = WHOLE_NUMBER.test(text) ? Number(text) : 0;
+  if (Number.isSafeInteger(value) && value > 0) return value;
+  if (unit !== "never") problems.push(`TTL_EXPIRE_VALUE must be a whole number greater than zero, got "${text}"`);
+  return 1;
+}
+
+/** A whole number param within [min, max]; `fallback` when unset. */
+function boundedInteger(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const text = read(env, name);
+  if (text === undefined) return fallback;
+  const value = WHOLE_NUMBER.test(text) ? Number(text) : Number.NaN;
+  if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  problems.push(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+  return fallback;
+}
+
+/**
+ * TLS_OPTIONS may hold a private key and its passphrase, so no message quotes
+ * any of its text: JSON.parse's own message does (the text around the
+ * mistake), and so do Node's type errors for a non-string passphrase.
+ */
+function readTlsOptions(env: Env, problems: string[]): Record<string, unknown> | undefined {
+  const text = read(env, "TLS_OPTIONS");
+  if (text === undefined) return undefined;
+  const expected = 'TLS_OPTIONS must be a JSON object of Node.js TLS options, such as {"rejectUnauthorized": false}';
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const position = error instanceof Error ? / at position ([0-9]+)/.exec(error.message)?.[1] : undefined;
+    const where = position === undefined ? "" : ` at character ${Number(position) + 1}`;
+    problems.push(`${expected}; its text is not valid JSON${where} (the text is not repeated here, as it may hold a key or passphrase)`);
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    problems.push(`${expected}, got ${describeType(value)}`);
+    return undefined;
+  }
+  const options = value as Record<string, unknown>;
+  logs.registerSecrets(tlsSecrets(options));
+  if ("passphrase" in options && typeof options.passphrase !== "string") {
+    problems.push(`TLS_OPTIONS "passphrase" must be a string, got ${describeType(options.passphrase)}`);
+    return undefined;
+  }
+  return options;
+}
+
+/** Private keys, PFX bundles and their passphrases, in any of the shapes Node.js accepts. */
+function tlsSecrets(options: Record<string, unknown>): string[] {
+  const found: string[] = [];
+  const collect = (value: unknown): void => {
+    if (typeof value === "string") found.push(value);
+    else if (typeof value === "number") found.push(String(value));
+    else if (Array.isArray(value)) value.forEach(collect);
+    else if (typeof value === "object" && value !== null) {
+      const entry = value as Record<string, unknown>;
+      collect(entry.pem);
+      collect(entry.buf);
+      collect(entry.passphrase);
+    }
+  };
+  collect(options.passphrase);
+  collect(options.key);
+  collect(options.pfx);
+  return found;
+}
+
+function describeType(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+}

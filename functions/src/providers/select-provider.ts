@@ -1,0 +1,20 @@
+/**
+ * The one place that decides how mail leaves: the first provider that
+ * handles the configuration. SMTP handles every configuration, so it comes
+ * last. Adding a provider is one entry here (see docs/contributing.md).
+ */
+import type { Config } from "../config";
+import type { MailProvider, MailTransport } from "./provider";
+import { sendGridProvider } from "./sendgrid/sendgrid-provider";
+import { smtpProvider } from "./smtp/smtp-provider";
+
+const PROVIDERS: readonly MailProvider[] = [sendGridProvider, smtpProvider];
+
+export function selectProvider(config: Config): MailProvider {
+  return PROVIDERS.find((provider) => provider.handles(config)) ?? smtpProvider;
+}
+
+/** The transport of the provider selected for `config`. */
+export function createTransport(config: Config): MailTransport {
+  return selectProvider(config).createTransport(config);
+}

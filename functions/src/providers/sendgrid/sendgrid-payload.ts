@@ -1,0 +1,151 @@
+/**
+ * Maps a prepared message (nodemailer's SendMailOptions) plus the mail
+ * document's `categories` and `sendGrid` block to the JSON body of SendGrid's
+ * v3 mail-send API; the document's fields are read by sendgrid-fields.ts.
+ * Pure: the attachments arrive already read (sendgrid-attachments.ts).
+ */
+import { randomUUID } from "node:crypto";
+import type { SendMailOptions } from "nodemailer";
+import addressparser from "nodemailer/lib/addressparser";
+import { DeliveryError } from "../../errors";
+import { isPlainMap } from "../../shared/plain-map";
+import type { MailFields } from "../provider";
+import { readSendGridFields } from "./sendgrid-fields";
+
+export interface SendGridAddress {
+  email: string;
+  name?: string;
+}
+
+export interface SendGridAttachment {
+  /** Base64, as the API requires for every attachment, text ones included. */
+  content: string;
+  filename: string;
+  type?: string;
+  disposition: "attachment" | "inline";
+  content_id?: string;
+}
+
+export interface SendGridMail {
+  personalizations: Array<{
+    to: SendGridAddress[];
+    cc?: SendGridAddress[];
+    bcc?: SendGridAddress[];
+    dynamic_template_data?: Record<string, unknown>;
+  }>;
+  from: SendGridAddress;
+  reply_to?: SendGridAddress;
+  reply_to_list?: SendGridAddress[];
+  subject?: string;
+  content?: Array<{ type: string; value: string }>;
+  attachments?: SendGridAttachment[];
+  template_id?: string;
+  headers?: Record<string, string>;
+  categories?: string[];
+  custom_args?: Record<string, string>;
+  mail_settings?: Record<string, unknown>;
+  ip_pool_name?: string;
+}
+
+export interface SendGridRequest {
+  body: SendGridMail;
+  /** The Message-ID header sent, recorded as `delivery.info.messageId`. */
+  messageId: string;
+  /** Every address the request names, recorded as `delivery.info.accepted` once SendGrid takes it. */
+  recipients: string[];
+}
+
+/** nodemailer's `priority` option as the headers it would write. */
+const PRIORITY_HEADERS: Record<string, Record<string, string>> = {
+  high: { "X-Priority": "1 (Highest)", "X-MSMail-Priority": "High", Importance: "High" },
+  low: { "X-Priority": "5 (Lowest)", "X-MSMail-Priority": "Low", Importance: "Low" },
+};
+
+/** Builds the v3 request body; throws ValidationError for a bad sendGrid block or categories. */
+export function buildSendGridMail(
+  message: SendMailOptions,
+  fields: MailFields,
+  attachments: SendGridAttachment[],
+): SendGridRequest {
+  const seen = new Set<string>();
+  // SendGrid refuses an address listed twice in one personalization; SMTP would deliver it once anyway.
+  const unique = (list: SendGridAddress[]) =>
+    list.filter((entry) => !seen.has(entry.email.toLowerCase()) && seen.add(entry.email.toLowerCase()));
+  const to = unique(addresses(message.to));
+  const cc = unique(addresses(message.cc));
+  const bcc = unique(addresses(message.bcc));
+
+  const from = addresses(message.from)[0] ?? { email: "" };
+  const messageId = message.messageId || `<${randomUUID()}@${from.email.split("@").pop() || "localhost"}>`;
+  const { sendGrid, categories } = readSendGridFields(fields);
+
+  const body: SendGridMail = { personalizations: [{ to }], from };
+  if (cc.length > 0) body.personalizations[0].cc = cc;
+  if (bcc.length > 0) body.personalizations[0].bcc = bcc;
+  if (sendGrid.dynamicTemplateData) body.personalizations[0].dynamic_template_data = sendGrid.dynamicTemplateData;
+
+  const replyTo = addresses(message.replyTo);
+  if (replyTo.length === 1) body.reply_to = replyTo[0];
+  if (replyTo.length > 1) body.reply_to_list = replyTo;
+  if (typeof message.subject === "string" && message.subject !== "") body.subject = message.subject;
+
+  // SendGrid wants text/plain first and text/html last.
+  const content = [
+    ["text/plain", message.text],
+    ["text/x-amp-html", message.amp],
+    ["text/html", message.html],
+  ].flatMap(([type, value]) => (typeof value === "string" && value !== "" ? [{ type: type as string, value }] : []));
+  if (content.length > 0) body.content = content;
+  if (attachments.length > 0) body.attachments = attachments;
+
+  body.headers = { ...headers(message), "Message-ID": messageId };
+  if (categories) body.categories = categories;
+  if (sendGrid.templateId) body.template_id = sendGrid.templateId;
+  if (sendGrid.customArgs) body.custom_args = sendGrid.customArgs;
+  if (sendGrid.mailSettings) body.mail_settings = sendGrid.mailSettings;
+  if (sendGrid.ipPoolName) body.ip_pool_name = sendGrid.ipPoolName;
+
+  return { body, messageId, recipients: [...to, ...cc, ...bcc].map((entry) => entry.email) };
+}
+
+/** to/cc/bcc/from/replyTo as nodemailer takes them: strings that may each list several addresses, or {name, address}. */
+function addresses(value: unknown): SendGridAddress[] {
+  const entries = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+  return entries.flatMap((entry: unknown) => {
+    if (typeof entry === "string") {
+      return addressparser(entry, { flatten: true }).flatMap((parsed) =>
+        parsed.address ? [withName(parsed.address, parsed.name)] : [],
+      );
+    }
+    if (isPlainMap(entry) && typeof entry.address === "string") return [withName(entry.address, entry.name)];
+    return [];
+  });
+}
+
+function withName(email: string, name: unknown): SendGridAddress {
+  return typeof name === "string" && name !== "" ? { email, name } : { email };
+}
+
+/** Custom headers plus the threading and priority headers nodemailer would have written. */
+function headers(message: SendMailOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  const custom = isPlainMap(message.headers) ? message.headers : {};
+  for (const [name, value] of Object.entries(custom)) {
+    // The Message-ID is set from `messageId` (see buildSendGridMail); one header per name.
+    if (name.toLowerCase() === "message-id") continue;
+    const values = Array.isArray(value) ? value : [value];
+    if (values.length !== 1 || typeof values[0] !== "string") {
+      throw new DeliveryError(
+        "invalid-document",
+        `Header "${name.slice(0, 100)}" has ${values.length} values; SendGrid takes exactly one string per header.`,
+      );
+    }
+    out[name] = values[0];
+  }
+  if (typeof message.inReplyTo === "string") out["In-Reply-To"] = message.inReplyTo;
+  if (message.references !== undefined) {
+    out.References = (Array.isArray(message.references) ? message.references : [message.references]).join(" ");
+  }
+  Object.assign(out, PRIORITY_HEADERS[message.priority ?? "normal"] ?? {});
+  return out;
+}

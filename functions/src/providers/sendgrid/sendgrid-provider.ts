@@ -1,0 +1,28 @@
+/**
+ * SendGrid: mail sent through its v3 mail-send HTTP API with SMTP_PASSWORD
+ * as the API key, chosen when the SMTP URI's host is exactly
+ * smtp.sendgrid.net. Its HTTP transport is required only then.
+ */
+import type { Config } from "../../config";
+import type { MailProvider } from "../provider";
+import { readSendGridFields } from "./sendgrid-fields";
+
+export const SENDGRID_HOST = "smtp.sendgrid.net";
+
+/** Only an exact host match: a relay merely named after SendGrid stays SMTP. */
+export function usesSendGrid(config: Pick<Config, "authType" | "smtp">): boolean {
+  return config.authType === "UsernamePassword" && config.smtp.host?.toLowerCase() === SENDGRID_HOST;
+}
+
+export const sendGridProvider: MailProvider = {
+  name: "sendgrid",
+  handles: usesSendGrid,
+  checkFields: (mail) => {
+    readSendGridFields(mail);
+  },
+  createTransport: (config) => {
+    const { createSendGridTransport } = require("./sendgrid-transport") as typeof import("./sendgrid-transport");
+    const auth = config.smtp.auth as { pass?: string } | undefined;
+    return createSendGridTransport({ apiKey: auth?.pass || config.smtpPassword, tls: config.tlsOptions });
+  },
+};

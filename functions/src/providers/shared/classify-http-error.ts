@@ -1,0 +1,83 @@
+/**
+ * Turns the outcome of a call to a mail provider's HTTP API (SendGrid's) into
+ * a `DeliveryError`: from the HTTP status when the provider answered, from the
+ * socket or TLS error code when it could not be reached. Like
+ * the SMTP classifier, it never parses message text; the provider's
+ * own error messages are only quoted.
+ */
+import { DeliveryError } from "../../errors";
+import { redact } from "../../logs";
+import { clip } from "../../shared/clip";
+import { CERTIFICATE_CODES, CONNECTION_CODES, TIMEOUT_CODES } from "./network-codes";
+
+/** The longest provider text quoted in `delivery.error`. */
+const MAX_DETAIL_LENGTH = 500;
+
+export interface HttpFailure {
+  /** The provider's name, for people: "SendGrid". */
+  provider: string;
+  status: number;
+  /** The provider's error messages, already extracted from its response body. */
+  messages: string[];
+  /** What to check when the credentials were refused, such as "Check the API key in SMTP_PASSWORD". */
+  credentialsAdvice: string;
+}
+
+/**
+ * 401 means the key was refused; 429 and 5xx are worth another attempt; any
+ * other 4xx is the provider refusing this message, and will be again.
+ */
+export function classifyHttpStatus(failure: HttpFailure): DeliveryError {
+  const { provider, status } = failure;
+  const detail = clip(failure.messages.join("; "), MAX_DETAIL_LENGTH);
+  const quoted = detail ? `: ${detail}` : "";
+  if (status === 401) {
+    return new DeliveryError("auth-failed", sentence(`${provider} refused the API key (${status})${quoted}`, `${failure.credentialsAdvice}.`));
+  }
+  if (status === 429 || status >= 500) {
+    const what = status === 429 ? `${provider} is rate-limiting requests` : `${provider} failed to handle the request`;
+    return new DeliveryError("provider-error", sentence(`${what} (${status})${quoted}`, "It may accept the message on a later attempt."), {
+      transient: true,
+    });
+  }
+  const advice =
+    status === 403
+      ? "Check that the sender is a verified sender identity and that the API key may send mail."
+      : status === 413
+        ? "Make the message or its attachments smaller."
+        : "Check the mail document's fields named above.";
+  return new DeliveryError("provider-error", sentence(`${provider} refused the message (${status})${quoted}`, advice));
+}
+
+/** What failed, then what to do; quoted provider text may already end the sentence. */
+function sentence(what: string, advice: string): string {
+  return redact(`${what}${/[.!?]$/.test(what) ? "" : "."} ${advice}`);
+}
+
+/** A request that got no answer: refused, reset, timed out, or stopped by a TLS problem. */
+export function classifyHttpNetworkError(provider: string, error: unknown, endpoint: string): DeliveryError {
+  const code = networkCode(error);
+  const where = ` at ${endpoint}`;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return new DeliveryError("timeout", `${provider} did not answer in time${where} (${code}).`, { transient: true });
+  }
+  if (code !== undefined && (CERTIFICATE_CODES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"))) {
+    return new DeliveryError(
+      "tls-failed",
+      `${provider}'s TLS certificate was not accepted${where} (${code}). Check TLS_OPTIONS: a "ca" there replaces the public root certificates.`,
+    );
+  }
+  const detail = code ?? (error instanceof Error ? clip(error.message, MAX_DETAIL_LENGTH) : "network error");
+  return new DeliveryError("connection-failed", redact(`Could not reach ${provider}${where} (${detail}). It may answer on a later attempt.`), {
+    transient: code === undefined || CONNECTION_CODES.has(code) || code === "ENOTFOUND",
+  });
+}
+
+/** Node puts the socket error's code on the error itself, or on its `cause` (fetch). */
+function networkCode(error: unknown): string | undefined {
+  for (const candidate of [error, (error as { cause?: unknown } | undefined)?.cause]) {
+    const code = (candidate as { code?: unknown } | undefined)?.code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
+}

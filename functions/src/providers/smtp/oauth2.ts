@@ -1,0 +1,68 @@
+/**
+ * OAuth2 (XOAUTH2) login for the SMTP transport: where access tokens come
+ * from, and one token shared by every connection of the transport.
+ *
+ * nodemailer renews a token from the refresh token itself, but a pooled
+ * transport gives each new connection its own token generator, so every
+ * reconnect would ask the provider for a new token. Here one generator is
+ * shared through nodemailer's `provisionCallback`: a token is fetched once,
+ * reused until it expires, and renewed early when the SMTP server refuses it
+ * (nodemailer then asks again with `renew`).
+ *
+ * Loaded only when AUTH_TYPE is OAuth2 (see smtp-provider.ts).
+ */
+import type SMTPPool from "nodemailer/lib/smtp-pool";
+import XOAuth2 from "nodemailer/lib/xoauth2";
+import * as logs from "../../logs";
+import { isMicrosoftHost, MICROSOFT_SMTP_SCOPE, microsoftTokenUrl } from "./microsoft";
+import { redirectedEndpoints } from "../shared/provider-endpoints";
+
+/** A token request that has not answered by then has failed; well inside the 40 s send deadline. */
+const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
+
+/** What config builds from USER, CLIENT_ID, CLIENT_SECRET and REFRESH_TOKEN. */
+export interface OAuth2Credentials {
+  user?: string;
+  clientId?: string;
+  clientSecret?: string;
+  refreshToken?: string;
+}
+
+export type SmtpAuth = NonNullable<SMTPPool.Options["auth"]>;
+
+/**
+ * The nodemailer `auth` for an OAuth2 login to `host`. TLS_OPTIONS does not
+ * apply to the token request: the token endpoint is the provider's public
+ * one, and a `ca` meant for a private SMTP server would make its
+ * certificate fail.
+ */
+export function oauth2Auth(credentials: OAuth2Credentials, host: string | undefined): SmtpAuth {
+  const microsoft = isMicrosoftHost(host);
+  const tokens = new XOAuth2({
+    user: credentials.user,
+    clientId: credentials.clientId,
+    clientSecret: credentials.clientSecret,
+    refreshToken: credentials.refreshToken,
+    // Undefined keeps nodemailer's default, Google's token endpoint.
+    accessUrl: redirectedEndpoints().oauth2TokenUrl ?? (microsoft ? microsoftTokenUrl(credentials.user) : undefined),
+    // Microsoft issues tokens for the scopes asked for; Google for those granted.
+    customParams: microsoft ? { scope: MICROSOFT_SMTP_SCOPE } : undefined,
+    requestTimeout: TOKEN_REQUEST_TIMEOUT_MS,
+  });
+  tokens.on("token", (token: { accessToken: string; expires?: number }) => {
+    // A bearer token is as good as a password until it expires.
+    logs.registerSecrets([token.accessToken]);
+    logs.oauth2TokenIssued(host, token.expires || undefined);
+  });
+
+  return {
+    type: "OAuth2",
+    user: credentials.user,
+    provisionCallback: (_user, renew, callback) => {
+      tokens.getToken(renew, (error, accessToken) => {
+        if (error) callback(error);
+        else callback(null, accessToken, tokens.expires || undefined);
+      });
+    },
+  };
+}

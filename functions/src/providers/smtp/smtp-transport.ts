@@ -1,0 +1,120 @@
+/**
+ * The SMTP transport: nodemailer with settings a configuration cannot loosen,
+ * and a hard deadline on every send.
+ */
+import { createTransport, type SendMailOptions } from "nodemailer";
+import type SMTPPool from "nodemailer/lib/smtp-pool";
+import { ConfigError, DeliveryError } from "../../errors";
+import { formatDuration, withDeadline } from "../../shared/deadline";
+import type { DeliveryInfo } from "../../types";
+import { SEND_DEADLINE_MS, type MailTransport } from "../provider";
+import { classifySmtpError } from "./classify-error";
+
+/**
+ * Upper bounds for nodemailer's own timeouts (its defaults are minutes). A
+ * configuration may set smaller values, never larger ones.
+ */
+const TIMEOUT_CAPS = {
+  connectionTimeout: 10_000,
+  greetingTimeout: 10_000,
+  socketTimeout: 20_000,
+  dnsTimeout: 10_000,
+} as const;
+
+/**
+ * Options that would make nodemailer build something other than the SMTP
+ * transport configured here, or reparse a URL whose query could override the
+ * settings below. The URI is parsed by config/smtp-uri.ts instead.
+ */
+const REFUSED_OPTIONS = ["url", "sendmail", "streamTransport", "jsonTransport", "SES"];
+
+export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND_DEADLINE_MS): MailTransport {
+  const refused = REFUSED_OPTIONS.filter((key) => key in options);
+  if (refused.length > 0) {
+    throw new ConfigError(`The SMTP transport does not accept the option(s) ${refused.join(", ")}`);
+  }
+  const transporter = createTransport({
+    ...options,
+    connectionTimeout: capped(options.connectionTimeout, TIMEOUT_CAPS.connectionTimeout),
+    greetingTimeout: capped(options.greetingTimeout, TIMEOUT_CAPS.greetingTimeout),
+    socketTimeout: capped(options.socketTimeout, TIMEOUT_CAPS.socketTimeout),
+    dnsTimeout: capped(options.dnsTimeout, TIMEOUT_CAPS.dnsTimeout),
+    // Attachments and content must never read the function's own files
+    // (`path: "/etc/passwd"`). nodemailer copies these transport options over
+    // whatever the message says, so a mail document cannot switch them back.
+    disableFileAccess: true,
+    // Attachments arrive as content (attachments/download-attachments.ts downloads
+    // them under the address policy); nodemailer's own fetch would follow
+    // redirects to any host.
+    disableUrlAccess: true,
+  });
+
+  return {
+    kind: "smtp",
+    pooled: options.pool === true,
+    send: (message) => sendWithDeadline(transporter, message, deadlineMs),
+    close: () => transporter.close(),
+  };
+}
+
+type Sender = Pick<ReturnType<typeof createTransport>, "sendMail">;
+
+/**
+ * On expiry the send's AbortSignal fires: nodemailer 10 then closes the
+ * connection carrying that one message (pooled or not), so a stalled server
+ * cannot keep a socket open behind our back, and other sends sharing a pool
+ * are left alone.
+ */
+async function sendWithDeadline(transporter: Sender, message: SendMailOptions, deadlineMs: number): Promise<DeliveryInfo> {
+  const expired = () =>
+    new DeliveryError(
+      "timeout",
+      `The SMTP server did not complete the send within ${formatDuration(deadlineMs)}; the connection was closed. ` +
+        "Check that SMTP_CONNECTION_URI points to a responsive SMTP server.",
+      { transient: true },
+    );
+  const send = async (deadline: AbortSignal) => {
+    const signal = message.signal ? AbortSignal.any([message.signal, deadline]) : deadline;
+    try {
+      return toDeliveryInfo(await transporter.sendMail({ ...message, signal }));
+    } catch (error) {
+      throw classifySmtpError(error);
+    }
+  };
+  return withDeadline(send, deadlineMs, expired);
+}
+
+/** nodemailer's result, as far as `delivery.info` needs it; addresses may be strings or `{address}` objects. */
+interface SentInfo {
+  messageId?: unknown;
+  accepted?: unknown;
+  rejected?: unknown;
+  pending?: unknown;
+  response?: unknown;
+}
+
+function toDeliveryInfo(info: SentInfo): DeliveryInfo {
+  return {
+    messageId: typeof info.messageId === "string" ? info.messageId : null,
+    accepted: addresses(info.accepted),
+    rejected: addresses(info.rejected),
+    pending: addresses(info.pending),
+    response: typeof info.response === "string" ? info.response : null,
+  };
+}
+
+function addresses(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry: unknown) => {
+    if (typeof entry === "string") return [entry];
+    if (typeof entry === "object" && entry !== null && typeof (entry as { address?: unknown }).address === "string") {
+      return [(entry as { address: string }).address];
+    }
+    return [];
+  });
+}
+
+/** nodemailer treats 0 as "use my default" (minutes), so only a positive, smaller value counts. */
+function capped(value: number | undefined, cap: number): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 && value < cap ? value : cap;
+}

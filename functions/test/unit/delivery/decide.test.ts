@@ -1,0 +1,150 @@
+import { Timestamp } from "firebase-admin/firestore";
+import { decide, type Decision } from "../../../src/delivery/decide";
+import { LEASE_EXPIRED_ERROR } from "../../../src/delivery/delivery-field";
+import { LEASE_MS } from "../../../src/delivery/patches";
+import { SEND_DEADLINE_MS } from "../../../src/providers/provider";
+
+const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
+const message = { subject: "Hi", text: "Hello" };
+const doc = (delivery?: unknown): Record<string, unknown> =>
+  delivery === undefined ? { to: "a@example.com", message } : { to: "a@example.com", message, delivery };
+
+describe("decide: what an event's document calls for", () => {
+  const table: Array<[string, Record<string, unknown> | undefined, Decision]> = [
+    ["a deleted document", undefined, { action: "ignore", reason: "deleted" }],
+    ["a new document without delivery", doc(), { action: "initialize" }],
+    ["delivery: null", doc(null), { action: "initialize" }],
+    ["a delivery map without state", doc({ attempts: 3 }), { action: "initialize" }],
+    ["PENDING", doc({ state: "PENDING" }), { action: "claim", retry: false }],
+    ["RETRY", doc({ state: "RETRY", attempts: 1 }), { action: "claim", retry: true }],
+    ["SUCCESS", doc({ state: "SUCCESS" }), { action: "ignore", reason: "finished" }],
+    ["ERROR", doc({ state: "ERROR" }), { action: "ignore", reason: "finished" }],
+    [
+      "PROCESSING under a live lease",
+      doc({ state: "PROCESSING", leaseExpireTime: Timestamp.fromMillis(NOW + 1) }),
+      { action: "ignore", reason: "leased" },
+    ],
+    [
+      "PROCESSING whose lease ends now",
+      doc({ state: "PROCESSING", leaseExpireTime: Timestamp.fromMillis(NOW) }),
+      { action: "expire" },
+    ],
+    [
+      "PROCESSING whose lease has expired",
+      doc({ state: "PROCESSING", leaseExpireTime: Timestamp.fromMillis(NOW - 60_000) }),
+      { action: "expire" },
+    ],
+    ["PROCESSING without a lease", doc({ state: "PROCESSING" }), { action: "expire" }],
+    ["PROCESSING with a lease that is not a timestamp", doc({ state: "PROCESSING", leaseExpireTime: "soon" }), { action: "expire" }],
+    [
+      "an unknown state",
+      doc({ state: "SENDING" }),
+      {
+        action: "fail",
+        error: "Unknown delivery state 'SENDING'. Expected PENDING, PROCESSING, SUCCESS, ERROR or RETRY.",
+        replaceDelivery: false,
+      },
+    ],
+    [
+      "a lower-case state",
+      doc({ state: "retry" }),
+      {
+        action: "fail",
+        error: "Unknown delivery state 'retry'. Expected PENDING, PROCESSING, SUCCESS, ERROR or RETRY.",
+        replaceDelivery: false,
+      },
+    ],
+    [
+      "a numeric state",
+      doc({ state: 3 }),
+      {
+        action: "fail",
+        error: "Unknown delivery state of type number. Expected PENDING, PROCESSING, SUCCESS, ERROR or RETRY.",
+        replaceDelivery: false,
+      },
+    ],
+    [
+      "delivery that is a string",
+      doc("SUCCESS"),
+      { action: "fail", error: 'Invalid field "delivery". Expected a map with a "state" field.', replaceDelivery: true },
+    ],
+    [
+      "delivery that is an array",
+      doc(["PENDING"]),
+      { action: "fail", error: 'Invalid field "delivery". Expected a map with a "state" field.', replaceDelivery: true },
+    ],
+  ];
+
+  test.each(table)("%s", (_name, data, expected) => {
+    expect(decide(data, NOW)).toEqual(expected);
+  });
+
+  test("a very long unknown state is shortened in the error", () => {
+    const decision = decide(doc({ state: "X".repeat(5000) }), NOW);
+    expect(decision.action).toBe("fail");
+    expect((decision as { error: string }).error.length).toBeLessThan(200);
+  });
+});
+
+describe("lease timing", () => {
+  test("the lease outlives the worst-case send with room for the claim and outcome writes", () => {
+    expect(LEASE_MS - SEND_DEADLINE_MS).toBeGreaterThanOrEqual(15_000);
+  });
+
+  test("the lease-expired error keeps the original's text", () => {
+    expect(LEASE_EXPIRED_ERROR).toBe("Message processing lease expired.");
+  });
+});
+
+describe("decide: waiting, sendAt and retries", () => {
+  const at = (ms: number) => Timestamp.fromMillis(ms);
+  const table: Array<[string, Record<string, unknown>, Decision]> = [
+    ["a new document with sendAt ahead waits", { ...doc(), sendAt: at(NOW + 3_600_000) }, { action: "initialize", dueAt: NOW + 3_600_000 }],
+    ["a new document with sendAt past sends now", { ...doc(), sendAt: at(NOW - 1) }, { action: "initialize" }],
+    ["a new document with a sendAt that is not a timestamp is left to validation", { ...doc(), sendAt: "tomorrow" }, { action: "initialize" }],
+    [
+      "PENDING waiting for its sendAt",
+      { ...doc({ state: "PENDING", attempts: 0, nextAttemptTime: at(NOW + 5000) }), sendAt: at(NOW + 5000) },
+      { action: "ignore", reason: "waiting" },
+    ],
+    [
+      "PENDING whose sendAt was moved later",
+      { ...doc({ state: "PENDING", attempts: 0, nextAttemptTime: at(NOW + 5000) }), sendAt: at(NOW + 9000) },
+      { action: "schedule", dueAt: NOW + 9000 },
+    ],
+    [
+      "PENDING whose sendAt was brought into the past",
+      { ...doc({ state: "PENDING", attempts: 0, nextAttemptTime: at(NOW + 5000) }), sendAt: at(NOW - 1) },
+      { action: "claim", retry: false },
+    ],
+    [
+      "PENDING waiting for a retry backoff",
+      doc({ state: "PENDING", attempts: 1, nextAttemptTime: at(NOW + 60_000) }),
+      { action: "ignore", reason: "waiting" },
+    ],
+    [
+      "PENDING whose retry is due",
+      doc({ state: "PENDING", attempts: 1, nextAttemptTime: at(NOW) }),
+      { action: "claim", retry: false },
+    ],
+    [
+      "PENDING released by the sweep (nextAttemptTime null) is sent, whatever sendAt says",
+      { ...doc({ state: "PENDING", attempts: 0, nextAttemptTime: null }), sendAt: at(NOW + 5000) },
+      { action: "claim", retry: false },
+    ],
+    [
+      "an attempted mail ignores its old sendAt",
+      { ...doc({ state: "PENDING", attempts: 1 }), sendAt: at(NOW + 60_000) },
+      { action: "claim", retry: false },
+    ],
+    [
+      "RETRY acts at once, whatever the backoff says",
+      doc({ state: "RETRY", attempts: 1, nextAttemptTime: at(NOW + 60_000) }),
+      { action: "claim", retry: true },
+    ],
+  ];
+
+  test.each(table)("%s", (_name, data, expected) => {
+    expect(decide(data, NOW)).toEqual(expected);
+  });
+});

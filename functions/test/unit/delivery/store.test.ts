@@ -1,0 +1,219 @@
+/**
+ * The store seam under Firestore faults, with a document double that can
+ * apply a write and then fail the call (the answer lost), fail without
+ * applying, or fail its precondition as a retried call does.
+ */
+import { Timestamp, type Firestore } from "firebase-admin/firestore";
+import { claimMark } from "../../../src/delivery/marks";
+import { claimPatch } from "../../../src/delivery/patches";
+import { MailStore, RETRY_BUDGET_MS, type StoreTiming } from "../../../src/delivery/store";
+import { CLIENT_RETRY_SUSPECT_MS } from "../../../src/delivery/write-outcome";
+
+const NOW = Date.UTC(2026, 0, 31, 9, 30, 0);
+const V1 = Timestamp.fromMillis(NOW - 5000);
+
+const UNAVAILABLE = 14;
+const DEADLINE_EXCEEDED = 4;
+const RESOURCE_EXHAUSTED = 8;
+const ABORTED = 10;
+const FAILED_PRECONDITION = 9;
+const PERMISSION_DENIED = 7;
+
+type Fault = { code: number; applies: boolean; takesMs?: number };
+
+/** One document in memory: conditional updates of dotted `delivery.*` fields, and reads. */
+class FakeDocument {
+  data: Record<string, unknown> = { delivery: { state: "PENDING", attempts: 0 } };
+  updateTime = V1;
+  faults: Fault[] = [];
+  calls = 0;
+  reads = 0;
+  private version = 0;
+
+  constructor(private readonly clock: { ms: number }) {}
+
+  async update(patch: Record<string, unknown>, precondition: { lastUpdateTime: Timestamp }) {
+    this.calls++;
+    const fault = this.faults.shift();
+    this.clock.ms += fault?.takesMs ?? 5;
+    if (!precondition.lastUpdateTime.isEqual(this.updateTime)) throw withCode(FAILED_PRECONDITION);
+    if (fault && !fault.applies) throw withCode(fault.code);
+    this.apply(patch);
+    if (fault) throw withCode(fault.code);
+    return { writeTime: this.updateTime };
+  }
+
+  async get() {
+    this.reads++;
+    return { exists: true, updateTime: this.updateTime, data: () => this.data };
+  }
+
+  /** Another writer's change. */
+  apply(patch: Record<string, unknown>) {
+    const delivery = { ...(this.data.delivery as Record<string, unknown>) };
+    for (const [key, value] of Object.entries(patch)) delivery[key.replace(/^delivery\./, "")] = value;
+    this.data = { ...this.data, delivery };
+    this.updateTime = Timestamp.fromMillis(NOW + ++this.version);
+  }
+}
+
+function withCode(code: number): Error {
+  return Object.assign(new Error(`${code} fault`), { code });
+}
+
+function setUp() {
+  const clock = { ms: NOW };
+  const doc = new FakeDocument(clock);
+  const db = { doc: () => doc } as unknown as Firestore;
+  const sleeps: number[] = [];
+  const timing: StoreTiming = {
+    now: () => clock.ms,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock.ms += ms;
+    },
+    random: () => 1,
+  };
+  return { doc, store: new MailStore(db, timing), sleeps, clock };
+}
+
+const claim = claimPatch(NOW, 123);
+const mark = claimMark(claim.lease);
+
+describe("MailStore.updateIf under Firestore faults", () => {
+  test("the happy path writes once and reads nothing", async () => {
+    const { doc, store } = setUp();
+    expect(await store.updateIf("mail/m", claim.patch, V1, mark)).toEqual(doc.updateTime);
+    expect(doc.reads).toBe(0);
+    expect(store.counts).toMatchObject({ writes: 1, lostWrites: 0, reads: 0 });
+  });
+
+  test("a quick failed precondition is a real loss: final, no read, no retry", async () => {
+    const { doc, store } = setUp();
+    doc.apply({ "delivery.state": "PROCESSING", "delivery.leaseExpireTime": Timestamp.fromMillis(NOW + 1) });
+    expect(await store.updateIf("mail/m", claim.patch, V1, mark)).toBeNull();
+    expect(doc.calls).toBe(1);
+    expect(doc.reads).toBe(0);
+    expect(store.counts).toMatchObject({ writes: 1, lostWrites: 1, reads: 0 });
+  });
+
+  test.each([
+    ["UNAVAILABLE", UNAVAILABLE],
+    ["DEADLINE_EXCEEDED", DEADLINE_EXCEEDED],
+  ])("a write that applied and then reported %s is recognised by its mark, not retried", async (_name, code) => {
+    const { doc, store } = setUp();
+    doc.faults = [{ code, applies: true }];
+    const written = await store.updateIf("mail/m", claim.patch, V1, mark);
+    expect(written).toEqual(doc.updateTime);
+    expect(doc.data.delivery).toMatchObject({ state: "PROCESSING", leaseExpireTime: claim.lease });
+    expect(doc.calls).toBe(1);
+    expect(doc.reads).toBe(1);
+    expect(store.counts).toMatchObject({ writes: 1, lostWrites: 0, reads: 1 });
+  });
+
+  test.each([
+    ["UNAVAILABLE", UNAVAILABLE],
+    ["DEADLINE_EXCEEDED", DEADLINE_EXCEEDED],
+    ["RESOURCE_EXHAUSTED", RESOURCE_EXHAUSTED],
+    ["ABORTED", ABORTED],
+  ])("a write rejected with %s is retried with backoff until it lands", async (_name, code) => {
+    const { doc, store, sleeps } = setUp();
+    doc.faults = [
+      { code, applies: false },
+      { code, applies: false },
+    ];
+    const written = await store.updateIf("mail/m", claim.patch, V1, mark);
+    expect(written).toEqual(doc.updateTime);
+    expect(doc.data.delivery).toMatchObject({ state: "PROCESSING" });
+    expect(doc.calls).toBe(3);
+    expect(sleeps).toHaveLength(2);
+    expect(sleeps[1]).toBeGreaterThan(sleeps[0]);
+  });
+
+  test("our own retry of a write that had applied fails its precondition, and is still recognised as applied", async () => {
+    const { doc, store } = setUp();
+    doc.faults = [{ code: UNAVAILABLE, applies: true }];
+    // The read-back after the first failure fails too, so the store retries;
+    // that retry meets the version its own first call made.
+    const get = doc.get.bind(doc);
+    let failRead = true;
+    doc.get = async () => {
+      if (failRead) {
+        failRead = false;
+        throw withCode(UNAVAILABLE);
+      }
+      return get();
+    };
+    const written = await store.updateIf("mail/m", claim.patch, V1, mark);
+    expect(written).toEqual(doc.updateTime);
+    expect(doc.calls).toBe(2);
+  });
+
+  test("without a mark, a write whose answer was lost counts as lost (PROCESSING is then left to lease recovery)", async () => {
+    const { doc, store } = setUp();
+    doc.faults = [{ code: UNAVAILABLE, applies: true }];
+    expect(await store.updateIf("mail/m", claim.patch, V1)).toBeNull();
+    expect(doc.calls).toBe(2);
+    expect(doc.reads).toBe(0);
+  });
+
+  test("a failed precondition slow enough to hide a client-library retry is checked against the mark", async () => {
+    const { doc, store } = setUp();
+    // The library's own retry: the first call applied, the second (hidden) one failed its precondition.
+    doc.apply(claim.patch);
+    doc.faults = [{ code: FAILED_PRECONDITION, applies: false, takesMs: CLIENT_RETRY_SUSPECT_MS + 50 }];
+    const written = await store.updateIf("mail/m", claim.patch, V1, mark);
+    expect(written).toEqual(doc.updateTime);
+    expect(doc.reads).toBe(1);
+  });
+
+  test("a slow failed precondition that another writer caused stays a loss", async () => {
+    const { doc, store } = setUp();
+    const other = claimPatch(NOW, 456);
+    doc.apply(other.patch);
+    doc.faults = [{ code: FAILED_PRECONDITION, applies: false, takesMs: CLIENT_RETRY_SUSPECT_MS + 50 }];
+    expect(await store.updateIf("mail/m", claim.patch, V1, mark)).toBeNull();
+    expect(doc.reads).toBe(1);
+    expect(doc.data.delivery).toMatchObject({ leaseExpireTime: other.lease });
+  });
+
+  test("two claims in the same millisecond carry different leases, so one never mistakes the other's for its own", () => {
+    const a = claimPatch(NOW, 1);
+    const b = claimPatch(NOW, 2);
+    expect(a.lease.isEqual(b.lease)).toBe(false);
+    expect(claimMark(a.lease)({ delivery: { state: "PROCESSING", leaseExpireTime: b.lease } })).toBe(false);
+    // The nonce is whole microseconds, which Firestore keeps.
+    expect(a.lease.nanoseconds % 1000).toBe(0);
+  });
+
+  test("an outage longer than the retry budget ends with the error, inside the lease", async () => {
+    const { doc, store, clock } = setUp();
+    doc.faults = Array.from({ length: 100 }, () => ({ code: UNAVAILABLE, applies: false }));
+    await expect(store.updateIf("mail/m", claim.patch, V1, mark)).rejects.toMatchObject({ code: UNAVAILABLE });
+    expect(clock.ms - NOW).toBeLessThanOrEqual(RETRY_BUDGET_MS);
+    expect(doc.data.delivery).toMatchObject({ state: "PENDING" });
+  });
+
+  test("a permanent error is not retried", async () => {
+    const { doc, store } = setUp();
+    doc.faults = [{ code: PERMISSION_DENIED, applies: false }];
+    await expect(store.updateIf("mail/m", claim.patch, V1, mark)).rejects.toMatchObject({ code: PERMISSION_DENIED });
+    expect(doc.calls).toBe(1);
+  });
+
+  test("a transient failure after which another writer changed the document is a loss, not retried", async () => {
+    const { doc, store } = setUp();
+    doc.faults = [{ code: DEADLINE_EXCEEDED, applies: false }];
+    const update = doc.update.bind(doc);
+    doc.update = async (patch, precondition) => {
+      try {
+        return await update(patch, precondition);
+      } finally {
+        doc.apply({ "delivery.state": "RETRY" });
+      }
+    };
+    expect(await store.updateIf("mail/m", claim.patch, V1, mark)).toBeNull();
+    expect(doc.calls).toBe(1);
+    expect(doc.data.delivery).toMatchObject({ state: "RETRY" });
+  });
+});
