@@ -8,38 +8,19 @@
  * example.com, 127.0.0.1 and 127.0.0.2; tests pass it as the downloader's CA.
  * `fakeDns` resolves test host names to loopback addresses, answer by answer.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as https from "node:https";
 import type { LookupAddress } from "node:dns";
 import type { Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Lookup } from "../../src/attachments/checked-lookup";
-
-let certificate: { key: string; cert: string } | undefined;
+import { makeCertificate } from "./self-signed-certificate";
 
 export function fileServerCertificate(): { key: string; cert: string } {
-  if (certificate) return certificate;
-  const dir = mkdtempSync(join(tmpdir(), "https-file-server-"));
-  try {
-    const keyPath = join(dir, "key.pem");
-    const certPath = join(dir, "cert.pem");
-    // prettier-ignore
-    execFileSync("openssl", [
-      "req", "-x509", "-nodes", "-days", "2",
-      "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-      "-subj", "/CN=files.example.com",
-      "-addext", "subjectAltName=DNS:*.example.com,DNS:example.com,IP:127.0.0.1,IP:127.0.0.2",
-      "-addext", "basicConstraints=critical,CA:TRUE",
-      "-keyout", keyPath, "-out", certPath,
-    ], { stdio: "ignore" });
-    certificate = { key: readFileSync(keyPath, "utf8"), cert: readFileSync(certPath, "utf8") };
-    return certificate;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return makeCertificate(
+    "files.example.com",
+    ["DNS:*.example.com", "DNS:example.com", "IP:127.0.0.1", "IP:127.0.0.2"],
+    true,
+  );
 }
 
 export type Route = (request: IncomingMessage, response: ServerResponse) => void;

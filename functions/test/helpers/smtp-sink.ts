@@ -5,14 +5,11 @@
  * never greets, a connection dropped mid-message, TLS with a self-signed
  * certificate. Shared by the transport tests and the delivery tests.
  */
-import { execFileSync } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { simpleParser, type ParsedMail } from "mailparser";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
+import { selfSignedCertificate } from "./self-signed-certificate";
 
 export interface SmtpSinkOptions {
   /** Require AUTH (PLAIN or LOGIN) with these credentials. Without it, AUTH is not offered. */
@@ -226,29 +223,5 @@ function until(changes: EventEmitter, condition: () => boolean, timeoutMs: numbe
   });
 }
 
-let certificate: { key: string; cert: string } | undefined;
-
-/**
- * A self-signed certificate for `localhost` and 127.0.0.1, made once per
- * process with openssl in a temporary folder that is removed straight away.
- * Clients can trust it by passing `cert` as `tls.ca`.
- */
-export function selfSignedCertificate(): { key: string; cert: string } {
-  if (certificate) return certificate;
-  const dir = mkdtempSync(join(tmpdir(), "smtp-sink-"));
-  try {
-    const keyPath = join(dir, "key.pem");
-    const certPath = join(dir, "cert.pem");
-    // prettier-ignore
-    execFileSync("openssl", [
-      "req", "-x509", "-nodes", "-days", "2",
-      "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-keyout", keyPath, "-out", certPath,
-    ], { stdio: "ignore" });
-    certificate = { key: readFileSync(keyPath, "utf8"), cert: readFileSync(certPath, "utf8") };
-    return certificate;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+// Kept here too: several helpers import it from the sink.
+export { selfSignedCertificate };
