@@ -4,16 +4,17 @@
  * returned by this invocation's previous write), so that:
  * - a stale or duplicate event fails its write and stops (Cloud Functions
  *   delivers events at least once, in any order), and
- * - exactly one of several concurrent claimants wins, without a read.
+ * - exactly one of several concurrent claimants wins.
  * A lost write is an expected outcome, returned as `null`, not an error.
  *
  * Firestore faults must not turn into false losses. A write whose outcome is
- * unknown (the call timed out or the connection dropped; or the client
- * library retried it and the retry then failed its precondition, which is
- * what a retry of a write that did apply looks like) is resolved by reading
- * the document once and checking for the write's own `Mark`. Transient
- * replies are retried with bounded backoff (RETRY_BUDGET_MS), well inside
- * the 60 s lease. A precondition that really failed stays final.
+ * unknown (the call timed out or the connection dropped; or its precondition
+ * failed, which is also what the client library's hidden retry of a write
+ * that did apply looks like) is resolved by reading the document and checking
+ * for the write's own `Mark`: the claim lost by the duplicate invocation of
+ * every mail costs that one read. Transient replies, and reads that fail,
+ * are retried with bounded backoff (RETRY_BUDGET_MS), well inside the 60 s
+ * lease. A precondition that really failed stays final.
  */
 import {
   DocumentReference,
@@ -82,42 +83,44 @@ export class MailStore {
     const ref = this.ref(path);
     const deadline = this.timing.now() + RETRY_BUDGET_MS;
     let backoff = FIRST_BACKOFF_MS;
-    // Calls of this write that failed; once one failed transiently, it may
-    // have applied, and a later failed precondition may be its own doing.
+    // Calls of this write that failed: any of them may have applied.
     let failedCalls = 0;
-    let mayHaveApplied = false;
     const settle = <T>(result: T, landedUnseen = false): T => {
       this.counts.lostWrites += failedCalls - (landedUnseen ? 1 : 0);
       return result;
     };
+    const backOff = async (): Promise<boolean> => {
+      if (this.timing.now() + backoff > deadline) return false;
+      await this.timing.sleep(backoff * (0.5 + this.timing.random() / 2));
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      return true;
+    };
     for (;;) {
       this.counts.writes++;
-      const started = this.timing.now();
       let outcome: WriteOutcome;
+      let failure: unknown;
       try {
         const result = await ref.update(patch, { lastUpdateTime: updateTime });
         return settle(result.writeTime);
       } catch (error) {
         failedCalls++;
-        outcome = writeOutcome(error, { mayHaveApplied, elapsedMs: this.timing.now() - started });
-        if (outcome === "failed") {
-          settle(null);
-          throw error;
-        }
-        if (outcome === "lost" || (outcome === "ambiguous-loss" && !mark)) return settle(null);
-        if (outcome === "transient" && this.timing.now() + backoff > deadline) {
-          settle(null);
-          throw error;
-        }
+        failure = error;
+        outcome = writeOutcome(error);
       }
+      if (outcome === "failed") throw settle(failure);
+      if (outcome === "lost" || (outcome === "ambiguous-loss" && !mark)) return settle(null);
       if (mark) {
-        const seen = await this.readBack(ref, updateTime, mark);
+        // A read that fails says nothing about whether the write applied: read again.
+        let seen = await this.readBack(ref, updateTime, mark);
+        while (seen === "unreadable" && (await backOff())) seen = await this.readBack(ref, updateTime, mark);
         if (seen instanceof Timestamp) return settle(seen, true);
-        if (seen === "other" || outcome === "ambiguous-loss") return settle(null);
+        // Not applied, and the precondition can no longer hold (or the
+        // document is out of reach until the budget ends): give up the write.
+        if (seen !== "unchanged") return settle(null);
+        if (outcome === "ambiguous-loss") return settle(null);
       }
-      mayHaveApplied = true;
-      await this.timing.sleep(backoff * (0.5 + this.timing.random() / 2));
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      // Transient and not applied: the same conditional write again.
+      if (!(await backOff())) throw settle(failure);
     }
   }
 
@@ -138,7 +141,7 @@ export class MailStore {
     if (writes.length === 0) return [];
     const writer = this.db.bulkWriter();
     writer.onWriteError(
-      (error) => writeOutcome(error, { mayHaveApplied: false, elapsedMs: 0 }) === "transient" && error.failedAttempts < BULK_ATTEMPTS,
+      (error) => writeOutcome(error) === "transient" && error.failedAttempts < BULK_ATTEMPTS,
     );
     this.counts.writes += writes.length;
     const results = writes.map((write) =>
@@ -164,13 +167,13 @@ export class MailStore {
     ref: DocumentReference,
     updateTime: Timestamp,
     mark: Mark,
-  ): Promise<Timestamp | "other" | "unchanged"> {
+  ): Promise<Timestamp | "other" | "unchanged" | "unreadable"> {
     this.counts.reads++;
     let snapshot;
     try {
       snapshot = await ref.get();
     } catch {
-      return "unchanged";
+      return "unreadable";
     }
     if (!snapshot.exists || !snapshot.updateTime) return "other";
     if (mark(snapshot.data() ?? {})) return snapshot.updateTime;

@@ -2,14 +2,13 @@
  * What a failed conditional write means, from its gRPC status code.
  *
  * @google-cloud/firestore retries a commit by itself on ABORTED,
- * RESOURCE_EXHAUSTED and UNAVAILABLE, and does not say so. A retried write
- * whose first call did apply (the answer was lost with the connection) then
- * fails its own precondition: FAILED_PRECONDITION is a real loss only when
- * no earlier call of the same write can have applied. The library does not
- * expose its retries, so a failed precondition is taken as possibly this
- * write's own when it came after one of our own retries, or when the call
- * took long enough to have hidden one (CLIENT_RETRY_SUSPECT_MS); a fast one,
- * the common case of two invocations racing for the same version, costs no read.
+ * RESOURCE_EXHAUSTED and UNAVAILABLE, after a random wait of up to 100 ms,
+ * and does not say so. A retried write whose first call did apply (the answer
+ * was lost with the connection) then fails its own precondition, within a
+ * few hundred milliseconds: no timing tells it apart from losing a race. So a
+ * failed precondition is always "ambiguous": a caller that can recognise its
+ * own write (a Mark) reads the document to find out, one that cannot takes
+ * it as lost.
  */
 import type { DocumentData } from "firebase-admin/firestore";
 import { isTransientStatus, STATUS, statusOf } from "../shared/firestore-status";
@@ -27,19 +26,10 @@ export type WriteOutcome =
   /** Anything else (permission denied, invalid argument): not worth retrying. */
   | "failed";
 
-/**
- * A commit that failed its precondition this long after it started may have
- * been retried inside the client library (its first retry waits up to 100 ms,
- * after a failed call). A genuine loss answers in one round trip.
- */
-export const CLIENT_RETRY_SUSPECT_MS = 1_000;
-
-export function writeOutcome(error: unknown, context: { mayHaveApplied: boolean; elapsedMs: number }): WriteOutcome {
+export function writeOutcome(error: unknown): WriteOutcome {
   const code = statusOf(error);
   if (code === STATUS.NOT_FOUND) return "lost";
-  if (code === STATUS.FAILED_PRECONDITION) {
-    return context.mayHaveApplied || context.elapsedMs >= CLIENT_RETRY_SUSPECT_MS ? "ambiguous-loss" : "lost";
-  }
+  if (code === STATUS.FAILED_PRECONDITION) return "ambiguous-loss";
   if (isTransientStatus(error)) return "transient";
   return "failed";
 }

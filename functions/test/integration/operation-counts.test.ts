@@ -97,7 +97,7 @@ describeWithOwnEmulator("operations per email", () => {
 
   const statesSeen = (path: string) => driver.events.filter((event) => event.document === path).map((event) => event.after?.state);
 
-  test("one mail: 4 invocations, 3 writes users see, 1 losing write, no reads, no transactions", async () => {
+  test("one mail: 4 invocations, 3 writes users see, 1 losing write checked with 1 read, no transactions", async () => {
     const before = counters();
     const [path] = await sendMails(1);
 
@@ -106,7 +106,9 @@ describeWithOwnEmulator("operations per email", () => {
       failures: 0,
       landedWrites: 3,
       lostWrites: 1,
-      reads: 0,
+      // The duplicate invocation's lost claim is read back: a failed
+      // precondition may be the client library's hidden retry of a claim that did land.
+      reads: 1,
       transactions: 0,
       sessions: 1,
       sent: 1,
@@ -138,7 +140,7 @@ describeWithOwnEmulator("operations per email", () => {
       failures: 0,
       landedWrites: 90,
       lostWrites: 30,
-      reads: 0,
+      reads: 30,
       transactions: 0,
       sent: 30,
     });
@@ -146,7 +148,7 @@ describeWithOwnEmulator("operations per email", () => {
     for (const path of paths) expect(subjects.filter((subject) => subject === path)).toHaveLength(1);
   });
 
-  test("every event delivered again changes nothing: no writes land, no reads, nothing sent", async () => {
+  test("every event delivered again changes nothing: no writes land, each lost one read back, nothing sent", async () => {
     const [path] = await sendMails(1);
     const finished = await db.doc(path).get();
     const events: TriggerEvent[] = driver.events.filter((event) => event.document === path);
@@ -163,7 +165,7 @@ describeWithOwnEmulator("operations per email", () => {
       failures: 0,
       landedWrites: 0,
       lostWrites: 4,
-      reads: 0,
+      reads: 4,
       transactions: 0,
       sessions: 0,
       sent: 0,

@@ -7,7 +7,6 @@ import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { claimMark } from "../../../src/delivery/marks";
 import { claimPatch } from "../../../src/delivery/patches";
 import { MailStore, RETRY_BUDGET_MS, type StoreTiming } from "../../../src/delivery/store";
-import { CLIENT_RETRY_SUSPECT_MS } from "../../../src/delivery/write-outcome";
 
 const NOW = Date.UTC(2026, 0, 31, 9, 30, 0);
 const V1 = Timestamp.fromMillis(NOW - 5000);
@@ -88,13 +87,21 @@ describe("MailStore.updateIf under Firestore faults", () => {
     expect(store.counts).toMatchObject({ writes: 1, lostWrites: 0, reads: 0 });
   });
 
-  test("a quick failed precondition is a real loss: final, no read, no retry", async () => {
+  test("a failed precondition that another writer caused is a real loss: one read finds another mark, no retry", async () => {
     const { doc, store } = setUp();
     doc.apply({ "delivery.state": "PROCESSING", "delivery.leaseExpireTime": Timestamp.fromMillis(NOW + 1) });
     expect(await store.updateIf("mail/m", claim.patch, V1, mark)).toBeNull();
     expect(doc.calls).toBe(1);
+    expect(doc.reads).toBe(1);
+    expect(store.counts).toMatchObject({ writes: 1, lostWrites: 1, reads: 1 });
+  });
+
+  test("without a mark, a failed precondition is final and costs no read", async () => {
+    const { doc, store } = setUp();
+    doc.apply({ "delivery.state": "PROCESSING", "delivery.leaseExpireTime": Timestamp.fromMillis(NOW + 1) });
+    expect(await store.updateIf("mail/m", claim.patch, V1)).toBeNull();
+    expect(doc.calls).toBe(1);
     expect(doc.reads).toBe(0);
-    expect(store.counts).toMatchObject({ writes: 1, lostWrites: 1, reads: 0 });
   });
 
   test.each([
@@ -130,23 +137,26 @@ describe("MailStore.updateIf under Firestore faults", () => {
     expect(sleeps[1]).toBeGreaterThan(sleeps[0]);
   });
 
-  test("our own retry of a write that had applied fails its precondition, and is still recognised as applied", async () => {
+  test.each([
+    ["an unavailable answer", UNAVAILABLE],
+    ["a failed precondition (the client library's hidden retry)", FAILED_PRECONDITION],
+  ])("after %s, a read-back that fails is read again, never taken as a loss", async (_, code) => {
     const { doc, store } = setUp();
-    doc.faults = [{ code: UNAVAILABLE, applies: true }];
-    // The read-back after the first failure fails too, so the store retries;
-    // that retry meets the version its own first call made.
+    if (code === FAILED_PRECONDITION) doc.apply(claim.patch);
+    doc.faults = [{ code, applies: code !== FAILED_PRECONDITION }];
     const get = doc.get.bind(doc);
-    let failRead = true;
+    let failReads = 2;
     doc.get = async () => {
-      if (failRead) {
-        failRead = false;
+      if (failReads-- > 0) {
+        doc.reads++;
         throw withCode(UNAVAILABLE);
       }
       return get();
     };
     const written = await store.updateIf("mail/m", claim.patch, V1, mark);
     expect(written).toEqual(doc.updateTime);
-    expect(doc.calls).toBe(2);
+    expect(doc.calls).toBe(1);
+    expect(doc.reads).toBe(3);
   });
 
   test("without a mark, a write whose answer was lost counts as lost (PROCESSING is then left to lease recovery)", async () => {
@@ -157,21 +167,21 @@ describe("MailStore.updateIf under Firestore faults", () => {
     expect(doc.reads).toBe(0);
   });
 
-  test("a failed precondition slow enough to hide a client-library retry is checked against the mark", async () => {
+  test("a failed precondition that hides a client-library retry, however quick, is checked against the mark", async () => {
     const { doc, store } = setUp();
     // The library's own retry: the first call applied, the second (hidden) one failed its precondition.
     doc.apply(claim.patch);
-    doc.faults = [{ code: FAILED_PRECONDITION, applies: false, takesMs: CLIENT_RETRY_SUSPECT_MS + 50 }];
+    doc.faults = [{ code: FAILED_PRECONDITION, applies: false, }];
     const written = await store.updateIf("mail/m", claim.patch, V1, mark);
     expect(written).toEqual(doc.updateTime);
     expect(doc.reads).toBe(1);
   });
 
-  test("a slow failed precondition that another writer caused stays a loss", async () => {
+  test("a failed precondition that another writer caused stays a loss", async () => {
     const { doc, store } = setUp();
     const other = claimPatch(NOW, 456);
     doc.apply(other.patch);
-    doc.faults = [{ code: FAILED_PRECONDITION, applies: false, takesMs: CLIENT_RETRY_SUSPECT_MS + 50 }];
+    doc.faults = [{ code: FAILED_PRECONDITION, applies: false, }];
     expect(await store.updateIf("mail/m", claim.patch, V1, mark)).toBeNull();
     expect(doc.reads).toBe(1);
     expect(doc.data.delivery).toMatchObject({ leaseExpireTime: other.lease });
