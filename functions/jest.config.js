@@ -38,6 +38,22 @@ module.exports = {
       // A project-level testTimeout is ignored by jest; the setup file sets it.
       setupFilesAfterEnv: ["<rootDir>/test/helpers/integration-setup.ts"],
     },
+    // The fault and throttling tier: thousands of mails against a fault-injecting
+    // proxy and a throttling SMTP server, several minutes; `npm run test:faults`.
+    ...(process.env.FIRESTORE_SEND_EMAIL_FAULTS === "1"
+      ? [
+          {
+            displayName: "faults",
+            testEnvironment: "node",
+            transform,
+            transformIgnorePatterns,
+            testMatch: ["<rootDir>/test/faults/**/*.test.ts"],
+            globalSetup: "<rootDir>/test/helpers/global-setup.ts",
+            globalTeardown: "<rootDir>/test/helpers/global-teardown.ts",
+            setupFilesAfterEnv: ["<rootDir>/test/faults/faults-setup.ts"],
+          },
+        ]
+      : []),
     // The end-to-end tier needs the whole Emulator Suite around it, so it runs
     // only under `firebase emulators:exec`, started by scripts/e2e.js.
     ...(process.env.FIRESTORE_SEND_EMAIL_E2E === "1"
