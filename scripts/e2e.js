@@ -12,6 +12,7 @@
  */
 "use strict";
 
+const { generateKeyPairSync } = require("node:crypto");
 const { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require("node:fs");
 const { tmpdir } = require("node:os");
 const path = require("node:path");
@@ -51,7 +52,9 @@ async function main() {
   const dir = mkdtempSync(path.join(tmpdir(), "firestore-send-email-e2e-"));
   let firebase;
   try {
-    await writeProject(dir, emulators, viewer.smtpPort);
+    // SendGrid's signing key pair for the webhook test: the public half is the instance's param.
+    const webhookKeys = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    const functionsPort = await writeProject(dir, emulators, viewer.smtpPort, webhookKeys.publicKey);
     // From functions/, where ts-jest finds its tsconfig.json.
     const jest = `cd ${JSON.stringify(path.join(stack.ROOT, "functions"))} && ${[process.execPath, JEST_BIN, "--selectProjects", "e2e", "--ci"]
       .map((part) => JSON.stringify(part))
@@ -65,6 +68,9 @@ async function main() {
           FIRESTORE_SEND_EMAIL_E2E: "1",
           E2E_MAILDEV_URL: viewer.webUrl,
           E2E_DEFAULT_FROM: DEFAULT_FROM,
+          E2E_WEBHOOK_URL: `http://127.0.0.1:${functionsPort}/${PROJECT}/us-central1/ext-${stack.INSTANCE_ID}-webhooks`,
+          E2E_SENDGRID_PRIVATE_KEY: webhookKeys.privateKey.export({ format: "pem", type: "pkcs8" }),
+          E2E_SUPPRESSION_COLLECTION: SUPPRESSION_COLLECTION,
         },
       },
     );
@@ -89,9 +95,10 @@ async function main() {
 }
 
 const DEFAULT_FROM = "E2E Tests <e2e@example.com>";
+const SUPPRESSION_COLLECTION = "suppressedAddresses";
 
-/** A project folder of its own: firebase.json on free ports, and the instance's params. */
-async function writeProject(dir, emulators, smtpPort) {
+/** A project folder of its own: firebase.json on free ports, and the instance's params. Returns the Functions emulator's port. */
+async function writeProject(dir, emulators, smtpPort, webhookPublicKey) {
   const host = "127.0.0.1";
   const port = async () => ({ host, port: await stack.freePort() });
   const config = {
@@ -132,6 +139,8 @@ async function writeProject(dir, emulators, smtpPort) {
     TTL_EXPIRE_VALUE: "1",
     EVENTARC_CHANNEL: "projects/${param:PROJECT_ID}/locations/us-central1/channels/firebase",
     ALLOWED_EVENT_TYPES: EVENT_TYPES.join(","),
+    SENDGRID_WEBHOOK_PUBLIC_KEY: webhookPublicKey.export({ format: "der", type: "spki" }).toString("base64"),
+    SUPPRESSION_COLLECTION,
   };
   writeFileSync(
     path.join(dir, "extensions", `${stack.INSTANCE_ID}.env.local`),
@@ -139,6 +148,7 @@ async function writeProject(dir, emulators, smtpPort) {
       .map(([name, value]) => `${name}=${value}`)
       .join("\n") + "\n",
   );
+  return config.emulators.functions.port;
 }
 
 main().then(

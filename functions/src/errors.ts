@@ -25,6 +25,8 @@ export type ErrorCode =
   | "provider-error"
   /** The templates or users collection could not be read. */
   | "lookup-failed"
+  /** Every recipient is in SUPPRESSION_COLLECTION (bounced, complained or unsubscribed before). */
+  | "recipients-suppressed"
   /** Anything not classified above. */
   | "unknown";
 

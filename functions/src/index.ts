@@ -3,7 +3,7 @@
  * more. Reading the trigger settings must not throw, so that a misconfigured
  * instance still loads and reports the problem on each mail document.
  */
-import { pubsub } from "firebase-functions/v1";
+import { https, pubsub } from "firebase-functions/v1";
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { triggerSettings } from "./config/environment";
 import { runMaintenance } from "./handlers/maintain-queue";
@@ -20,4 +20,11 @@ export const processQueue = onDocumentWritten(
 // extension.yaml (MAINTENANCE_SCHEDULE) is the one deployed.
 export const maintainQueue = pubsub.schedule(settings.maintenanceSchedule).onRun(async () => {
   await runMaintenance();
+});
+
+// Providers' delivery events and one-click unsubscribe links (docs/webhooks.md).
+// Required on first request, so that the other functions' cold starts load none of it.
+export const webhooks = https.onRequest(async (req, res) => {
+  const { handleWebhookRequest } = require("./handlers/webhooks") as typeof import("./handlers/webhooks");
+  await handleWebhookRequest(req, res);
 });

@@ -127,3 +127,39 @@ export function oauth2TokenIssued(host: string | undefined, expiresAt: number | 
 export function eventPublishFailed(type: string, path: string, error: unknown): void {
   logger.warn(redact(`Could not publish the ${type} event: ${describe(error)}`), { path, code: "event-publish-failed" });
 }
+
+/** A webhook or unsubscribe request refused (bad signature, stale, oversized…): the reason, never the request. */
+export function webhookRefused(route: string, status: number, reason: string): void {
+  logger.warn(`Webhook request refused: ${reason}`, { route, status, code: "webhook-refused" });
+}
+
+/** What one webhook request recorded; counts only, never addresses. */
+export function webhookRecorded(
+  route: string,
+  report: { received: number; recorded: number; duplicates: number; ignored: number; untracked: number; missing: number; writes: number },
+): void {
+  logger.info("Webhook events recorded", { route, ...report });
+}
+
+/** Events for mail not sent by this extension (no tracking metadata), acknowledged so that the provider stops retrying. */
+export function webhookUntracked(route: string, count: number): void {
+  if (count > 0) logger.info("Webhook events for mail not sent by this extension were acknowledged and ignored", { route, count });
+}
+
+export function webhookFailed(route: string, error: unknown): void {
+  logger.error(redact(`Webhook events could not be recorded; the provider will retry: ${describe(error)}`), { route, code: "webhook-failed" });
+}
+
+export function unsubscribed(path: string | undefined): void {
+  logger.info("Recipient unsubscribed through the one-click link", { path });
+}
+
+/** Recipients dropped before sending because SUPPRESSION_COLLECTION lists them; counted, not named. */
+export function recipientsSuppressed(path: string, count: number, remaining: number): void {
+  logger.info("Suppressed recipients were dropped before sending", { path, suppressed: count, remaining });
+}
+
+/** A mail asked for an unsubscribe link it cannot carry (not exactly one recipient) under UNSUBSCRIBE_DEFAULT. */
+export function unsubscribeLinkSkipped(path: string, recipients: number): void {
+  logger.info("No List-Unsubscribe header: the mail does not have exactly one recipient", { path, recipients });
+}

@@ -36,6 +36,20 @@ function mergeHeaders(fromMessage: HeaderMap | undefined, topLevel: HeaderMap | 
   return merged.length > 0 ? Object.fromEntries(merged) : undefined;
 }
 
+/**
+ * `options` with `extra` headers added after the composition (unsubscribe
+ * links, providers' tracking metadata); they replace same-named headers of
+ * the document, compared without case.
+ */
+export function withHeaders(options: SendMailOptions, extra: HeaderMap): SendMailOptions {
+  if (Object.keys(extra).length === 0) return options;
+  if (Array.isArray(options.headers)) {
+    const kept = options.headers.filter(({ key }) => !Object.keys(extra).some((name) => name.toLowerCase() === key.toLowerCase()));
+    return { ...options, headers: [...kept, ...Object.entries(extra).map(([key, value]) => ({ key, value: String(value) }))] };
+  }
+  return { ...options, headers: mergeHeaders(options.headers as HeaderMap | undefined, extra) };
+}
+
 function toAttachment(source: MailAttachment, index: number): Attachment {
   // nodemailer sends `raw` as the whole part and ignores every other source; so is nothing fetched for it.
   if (source.raw !== undefined) return { raw: source.raw };

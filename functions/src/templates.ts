@@ -24,7 +24,7 @@ import { isReservedId } from "./shared/firestore-ids";
 import { isTransientStatus } from "./shared/firestore-status";
 import { isPlainMap } from "./shared/plain-map";
 import type { MailAttachment, MailMessage } from "./types";
-import { parseAttachments } from "./validation";
+import { hasOverlongWord, parseAttachments } from "./validation";
 
 const PARTS = ["subject", "html", "text", "amp"] as const;
 type Part = (typeof PARTS)[number];
@@ -317,6 +317,10 @@ export function renderTemplate(
   for (const part of PARTS) {
     const render = compiled[part];
     if (render) rendered[part] = run(name, part, () => render(data));
+  }
+  // The subject becomes a header line: the document's data must not make it unfoldable.
+  if (rendered.subject !== undefined && hasOverlongWord(rendered.subject)) {
+    throw renderError(name, "subject", "the rendered subject has a word longer than 900 characters");
   }
   const attachments = template.fields.attachments;
   if (attachments !== undefined && attachments !== null) {

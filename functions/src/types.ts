@@ -14,6 +14,8 @@ export interface DeliveryInfo {
   response: string | null;
   /** SendGrid only: its id for the queued message (the API's `X-Message-Id` header). */
   sendgridQueueId?: string | null;
+  /** Recipients left out because SUPPRESSION_COLLECTION lists them; only when there were any. */
+  suppressed?: string[];
 }
 
 /** One attachment of a mail document, after validation. */
@@ -76,4 +78,6 @@ export interface MailRequest {
   sendGrid?: Record<string, unknown>;
   /** Categories for provider analytics; strings here, each provider applies its own limits. */
   categories?: string[];
+  /** `unsubscribe`: add a one-click List-Unsubscribe link (needs UNSUBSCRIBE_SIGNING_KEY and exactly one recipient). */
+  unsubscribe?: boolean;
 }

@@ -58,6 +58,23 @@ function fail(path: string, expected: string): never {
 
 const hasLineBreak = (value: string): boolean => /[\r\n]/.test(value);
 
+/**
+ * nodemailer folds header lines only at white space, and a header line may
+ * not exceed 998 characters (RFC 5322): a server that splits a longer one
+ * could turn its tail into a header of the sender's choosing.
+ */
+const LONGEST_HEADER_WORD = 900;
+const OVERLONG_WORD = new RegExp(`\\S{${LONGEST_HEADER_WORD + 1}}`);
+export const hasOverlongWord = (value: string): boolean => OVERLONG_WORD.test(value);
+const OVERLONG = `without words longer than ${LONGEST_HEADER_WORD} characters`;
+
+/** Text that becomes a header: folded by nodemailer, so only its words are bounded. */
+function expectHeaderText(value: unknown, path: string): string {
+  const text = expectString(value, path);
+  if (hasOverlongWord(text)) fail(path, `a string ${OVERLONG}`);
+  return text;
+}
+
 function expectString(value: unknown, path: string): string {
   if (typeof value !== "string") fail(path, "a string");
   return value;
@@ -67,6 +84,7 @@ function expectString(value: unknown, path: string): string {
 function expectLine(value: unknown, path: string): string {
   const text = expectString(value, path);
   if (hasLineBreak(text)) fail(path, "a string without line breaks");
+  if (hasOverlongWord(text)) fail(path, `a string ${OVERLONG}`);
   return text;
 }
 
@@ -114,6 +132,7 @@ function parseHeaders(value: unknown, path: string): HeaderMap {
     const values = Array.isArray(raw) ? raw : [raw];
     for (const item of values) {
       if (typeof item !== "string" || hasLineBreak(item)) fail(valuePath, "a string or an array of strings without line breaks");
+      if (hasOverlongWord(item)) fail(valuePath, `a string or an array of strings ${OVERLONG}`);
     }
     count += values.length;
     if (count > LIMITS.headerValues) fail(path, `a map of at most ${LIMITS.headerValues} header values`);
@@ -295,7 +314,7 @@ function parseReferences(value: unknown, path: string): string | string[] {
 function parseMessage(value: unknown, ignored: string[]): MailMessage {
   if (!isPlainMap(value)) fail("message", "a map");
   const fields: { [K in keyof MailMessage]-?: (value: unknown, path: string) => MailMessage[K] } = {
-    subject: expectString,
+    subject: expectHeaderText,
     text: expectString,
     html: expectString,
     amp: expectString,
@@ -405,6 +424,11 @@ export function validateMailDocument(data: Record<string, unknown>): ValidationR
     const categories = expectStringArray(data.categories, "categories", "an array of strings");
     if (categories.length > LIMITS.categories) fail("categories", `an array of at most ${LIMITS.categories} strings`);
     mail.categories = [...categories];
+  }
+
+  if (data.unsubscribe !== null && data.unsubscribe !== undefined) {
+    if (typeof data.unsubscribe !== "boolean") fail("unsubscribe", "true or false");
+    mail.unsubscribe = data.unsubscribe;
   }
 
   // Skipping such a document silently would leave its author guessing.

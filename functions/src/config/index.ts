@@ -7,7 +7,8 @@
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { ConfigError } from "../errors";
 import * as logs from "../logs";
-import { isReservedId } from "../shared/firestore-ids";
+import { collectionPath, read, readSecret, type Env } from "./env-values";
+import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks, type WebhookConfig } from "./webhook-params";
 import { SENDER_PATTERN } from "./sender-pattern";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
 
@@ -79,24 +80,19 @@ export interface Config {
   readonly retryBackoffSeconds: number;
   /** TLS_OPTIONS: a JSON object of Node.js TLS options, already merged into `smtp.tls`. */
   readonly tlsOptions?: Readonly<Record<string, unknown>>;
+  /** Delivery status after the send: webhook keys, SUPPRESSION_COLLECTION and what to record (see webhook-params.ts). */
+  readonly webhooks: WebhookConfig;
+  /** One-click unsubscribe links; set when UNSUBSCRIBE_SIGNING_KEY is. */
+  readonly unsubscribe?: UnsubscribeLinks;
 }
 
-type Env = Record<string, string | undefined>;
-
-/** Firebase passes an unset optional param as "", so empty counts as unset. */
-function read(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
+/** What the webhooks endpoint needs: its own params only, so that a broken SMTP setting does not stop it. */
+export interface EndpointConfig {
+  readonly database: string;
+  readonly mailCollection: string;
+  readonly webhooks: WebhookConfig;
 }
 
-/**
- * A password is used exactly as given: spaces at either end may be part of
- * it. Only an empty value means unset.
- */
-function readSecret(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value ? value : undefined;
-}
 
 const DATABASE_ID = /^(\(default\)|[a-z][a-z0-9-]{0,61}[a-z0-9])$/;
 const WHOLE_NUMBER = /^[0-9]+$/;
@@ -132,6 +128,7 @@ export function parseConfig(env: Env): Config {
   const ttlExpireValue = readTtlValue(env, ttlExpireType, problems);
   const maxAttempts = boundedInteger(env, "MAX_ATTEMPTS", 1, 1, 10, problems);
   const retryBackoffSeconds = boundedInteger(env, "RETRY_BACKOFF_SECONDS", 60, 1, 3600, problems);
+  const { webhooks, unsubscribe } = parseDeliveryStatusParams(env, mailCollection, problems);
 
   if (problems.length > 0 || !smtp || !authType || !ttlExpireType) {
     // Every delivery.error repeats this text; a secret that slipped into a problem anyway goes no further.
@@ -156,7 +153,27 @@ export function parseConfig(env: Env): Config {
     maxAttempts,
     retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
+    webhooks,
+    unsubscribe,
   });
+}
+
+/** Parses the endpoint's params; throws one ConfigError listing every problem. */
+export function parseEndpointConfig(env: Env): EndpointConfig {
+  logs.registerSecrets(deliveryStatusSecrets(env));
+  const problems: string[] = [];
+  const mailCollection = collectionPath(env, "MAIL_COLLECTION", problems) ?? "mail";
+  const { webhooks } = parseDeliveryStatusParams(env, mailCollection, problems);
+  if (problems.length > 0) throw new ConfigError(logs.redact(problems.join("; ")));
+  return Object.freeze({ database: read(env, "DATABASE") ?? "(default)", mailCollection, webhooks });
+}
+
+let cachedEndpoint: EndpointConfig | undefined;
+
+/** The endpoint's configuration, parsed on first use; like getConfig, only a success is cached. */
+export function getEndpointConfig(): EndpointConfig {
+  cachedEndpoint ??= parseEndpointConfig(process.env);
+  return cachedEndpoint;
 }
 
 let cached: Config | undefined;
@@ -176,6 +193,7 @@ export function getConfig(): Config {
 
 export function resetConfigForTests(): void {
   cached = undefined;
+  cachedEndpoint = undefined;
 }
 
 /**
@@ -194,6 +212,7 @@ function registerSecretsOf(env: Env): void {
     read(env, "CLIENT_ID"),
     read(env, "CLIENT_SECRET"),
     read(env, "REFRESH_TOKEN"),
+    ...deliveryStatusSecrets(env),
   ]);
 }
 
@@ -265,23 +284,6 @@ function oauth2Options(env: Env, problems: string[]): SMTPTransport.Options | un
       refreshToken: read(env, "REFRESH_TOKEN"),
     },
   };
-}
-
-/**
- * An odd number of segments separated by "/", none empty, "." or "..", and
- * none of Firestore's reserved `__name__` ids.
- */
-function collectionPath(env: Env, name: string, problems: string[]): string | undefined {
-  const value = read(env, name);
-  if (value === undefined) return undefined;
-  const segments = value.split("/");
-  if (segments.length % 2 === 1 && segments.every((segment) => segment !== "" && !isReservedId(segment))) {
-    return value;
-  }
-  problems.push(
-    `${name} must be a collection path: an odd number of non-empty segments separated by "/" (such as "mail" or "tenants/acme/mail"), got "${value}"`,
-  );
-  return undefined;
 }
 
 function readDefaultFrom(env: Env, problems: string[]): string {

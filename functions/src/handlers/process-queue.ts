@@ -10,7 +10,7 @@
  */
 import type { Change, DocumentSnapshot, FirestoreEvent } from "firebase-functions/v2/firestore";
 import type { SendMailOptions } from "nodemailer";
-import { Timestamp } from "firebase-admin/firestore";
+import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { downloadAttachments } from "../attachments/download-attachments";
 import { composeMessage, needsLookups } from "../compose-message";
 import { getConfig, type Config } from "../config";
@@ -39,7 +39,9 @@ import { getStore, getTransport } from "../runtime";
 import { expireAtFor } from "../ttl";
 import type { DeliveryInfo, MailRequest } from "../types";
 import { validateMailDocument } from "../validation";
+import { checkUnsubscribeRequest } from "../unsubscribe/unsubscribe-request";
 import { planLeaseExpiry, recordLeaseExpiry } from "./lease-expiry";
+import { prepareSend } from "./prepare-send";
 
 export type MailWriteEvent = FirestoreEvent<Change<DocumentSnapshot> | undefined, { documentId: string }>;
 
@@ -151,7 +153,7 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
 
   const owner: AttemptOwner = { lease, attemptsBefore };
   const compose = () => checked.message ?? composeMessage(mail, config, store.db, path);
-  const outcome = await attempt(path, config, owner, mail, compose);
+  const outcome = await attempt(store.db, path, config, owner, mail, compose);
   // The conditional write is the cheap path; if anything touched the document
   // during the send, fall back to checking, in a transaction, that this
   // attempt still owns it, so a late result never overwrites a newer attempt.
@@ -182,6 +184,7 @@ function check(job: Job): Checked {
     const { mail, ignoredFields } = validateMailDocument(job.data);
     validateSendAt(job.data);
     selectProvider(config).checkFields(mail);
+    checkUnsubscribeRequest(mail, config);
     if (ignoredFields.length > 0) logs.ignoredMessageFields(job.path, ignoredFields);
     if (needsLookups(mail)) return { config, mail };
     return { config, mail, message: preparePayload(mail, config) };
@@ -221,6 +224,7 @@ interface Outcome {
 
 /** One delivery attempt: compose (if not done yet), send, and say what to record. */
 async function attempt(
+  db: Firestore,
   path: string,
   config: Config,
   owner: AttemptOwner,
@@ -229,8 +233,10 @@ async function attempt(
 ): Promise<Outcome> {
   try {
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
-    const message = await downloadAttachments(await compose());
-    const info = await getTransport(config).send(message, mail);
+    const prepared = await prepareSend(db, path, config, mail, await compose());
+    const message = await downloadAttachments(prepared.message);
+    const sent = await getTransport(config).send(message, prepared.mail);
+    const info = prepared.suppressed.length > 0 ? { ...sent, suppressed: prepared.suppressed } : sent;
     logs.delivered(path, info);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), recoveredPatch: successPatch(info, false) };
   } catch (error) {

@@ -45,6 +45,13 @@ export interface MailProvider {
    * @throws ConfigError when `config` lacks what this provider needs.
    */
   createTransport(config: Config): MailTransport;
+  /**
+   * Attaches what makes this provider's delivery events name the mail
+   * document (docs/webhooks.md): headers for the message, or fields its
+   * transport reads. Only when the provider's webhook is configured, so that
+   * an instance without webhooks sends exactly what it did before.
+   */
+  track?(config: Config, mailPath: string, message: SendMailOptions, mail: MailRequest): { message: SendMailOptions; mail: MailRequest };
 }
 
 export interface MailTransport {

@@ -7,7 +7,7 @@
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, type DocumentReference, type DocumentSnapshot, type Firestore, type Query } from "firebase-admin/firestore";
 
-function required(name: string): string {
+export function required(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: run the end-to-end tier with \`npm run test:e2e\` (scripts/e2e.js).`);
   return value;

@@ -2,7 +2,7 @@
  * From a clone to running functions, the way Firebase does it: the source is
  * archived as `firebase ext:install <path>` uploads it, unpacked, installed
  * and built with the platform's own commands, and the built entry point must
- * expose both functions. `functions/lib` is not committed, so this fails
+ * expose every function. `functions/lib` is not committed, so this fails
  * whenever the source cannot build itself.
  */
 import { existsSync, mkdtempSync, renameSync, rmSync } from "node:fs";
@@ -16,8 +16,8 @@ const INSTALL_FLAGS = ["--prefer-offline", "--no-audit", "--no-fund"];
 const ARCHIVE_BUDGET_BYTES = 2 * 1024 * 1024;
 const BUILD_TIMEOUT_MS = 240_000;
 
-function expectBothFunctions(loaded: LoadedEntryPoint, functionsDir: string): void {
-  expect(Object.keys(loaded.endpoints).sort()).toEqual(["maintainQueue", "processQueue"]);
+function expectEveryFunction(loaded: LoadedEntryPoint, functionsDir: string): void {
+  expect(Object.keys(loaded.endpoints).sort()).toEqual(["maintainQueue", "processQueue", "webhooks"]);
   expect(loaded.endpoints.processQueue).toMatchObject({
     platform: "gcfv2",
     eventTrigger: {
@@ -26,6 +26,7 @@ function expectBothFunctions(loaded: LoadedEntryPoint, functionsDir: string): vo
     },
   });
   expect(loaded.endpoints.maintainQueue?.scheduleTrigger).toMatchObject({ schedule: expect.any(String) });
+  expect(loaded.endpoints.webhooks).toMatchObject({ platform: "gcfv1", httpsTrigger: {} });
   // The dependencies must be the copy's own, not found by walking up into this repository.
   expect(relative(functionsDir, loaded.functionsSdkPath)).toMatch(/^node_modules[\\/]/);
 }
@@ -58,7 +59,7 @@ describe("the extension source as firebase-tools uploads it", () => {
   });
 
   test(
-    "builds as the Extensions emulator builds a downloaded source, and loads both functions",
+    "builds as the Extensions emulator builds a downloaded source, and loads every function",
     async () => {
       const functionsDir = join(source, "functions");
       // extensionsEmulator.installAndBuildSourceCode: `npm install`, then `npm run gcp-build`, in functions/.
@@ -67,7 +68,7 @@ describe("the extension source as firebase-tools uploads it", () => {
       await run("npm", ["run", "gcp-build"], functionsDir, env);
 
       expect(existsSync(join(functionsDir, "lib", "index.js"))).toBe(true);
-      expectBothFunctions(await loadEntryPoint(functionsDir), functionsDir);
+      expectEveryFunction(await loadEntryPoint(functionsDir), functionsDir);
     },
     BUILD_TIMEOUT_MS,
   );
@@ -89,7 +90,7 @@ describe("the extension source as firebase-tools uploads it", () => {
       await run("npm", ["prune", "--production"], functionsDir, platformEnv({ NODE_ENV: "production" }));
 
       const loaded = await loadEntryPoint(functionsDir);
-      expectBothFunctions(loaded, functionsDir);
+      expectEveryFunction(loaded, functionsDir);
       expect(loaded.hasCompiler).toBe(false);
     },
     BUILD_TIMEOUT_MS,

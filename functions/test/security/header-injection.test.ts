@@ -125,6 +125,13 @@ describeWithEmulator("header and address injection", () => {
     expect(mail.parsed.headers.get("x-long")).toBe(long);
   });
 
+  it.each([
+    ["subject", { message: text({ subject: `x${"A".repeat(997)}Bcc: victim@example.com` }) }, "message.subject"],
+    ["header value", { headers: { "X-Long": `${"A".repeat(1000)}Reply-To: victim@example.com` }, message: text() }, "headers.X-Long"],
+  ])("a %s with a word no header line can hold ends in ERROR naming the field, nothing sent", async (_, fields, field) => {
+    await expectRefused({ to: TO, ...fields }, field);
+  });
+
   it("an overlong address ends in ERROR naming the field", async () => {
     await expectRefused({ to: `${"a".repeat(20_000)}@example.com`, message: text() }, '"to"');
   });

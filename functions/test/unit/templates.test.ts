@@ -72,6 +72,11 @@ describe("renderTemplate: partials", () => {
     expect(result).toMatchObject({ subject: "News [A&B]", html: "<p>Hi</p><i>A&amp;B</i>", text: "Hi\n-- A&B" });
   });
 
+  test("a subject that the data makes unfoldable (a word over 900 characters) is refused, naming the part", () => {
+    const message = renderError(() => renderTemplate(template("welcome", { subject: "Hi {{name}}" }), [], { name: "n".repeat(901) }));
+    expect(message).toBe("Could not render template 'welcome', part 'subject': the rendered subject has a word longer than 900 characters");
+  });
+
   it("a partial without that part is not found, and the error names the template and the part", () => {
     const message = renderError(() => renderTemplate(template("welcome", { amp: "{{> footer}}" }), [footer], {}));
     expect(message).toBe("Could not render template 'welcome', part 'amp': The partial footer could not be found");

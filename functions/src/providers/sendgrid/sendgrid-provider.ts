@@ -5,7 +5,9 @@
  */
 import type { Config } from "../../config";
 import type { MailProvider } from "../provider";
+import { isPlainMap } from "../../shared/plain-map";
 import { readSendGridFields } from "./sendgrid-fields";
+import { sendGridCustomArgs } from "./tracking";
 
 export const SENDGRID_HOST = "smtp.sendgrid.net";
 
@@ -19,6 +21,12 @@ export const sendGridProvider: MailProvider = {
   handles: usesSendGrid,
   checkFields: (mail) => {
     readSendGridFields(mail);
+  },
+  track: (config, mailPath, message, mail) => {
+    if (!config.webhooks.sendGridPublicKey) return { message, mail };
+    const sendGrid = { ...mail.sendGrid };
+    sendGrid.customArgs = { ...(isPlainMap(sendGrid.customArgs) ? sendGrid.customArgs : {}), ...sendGridCustomArgs(mailPath) };
+    return { message, mail: { ...mail, sendGrid } };
   },
   createTransport: (config) => {
     const { createSendGridTransport } = require("./sendgrid-transport") as typeof import("./sendgrid-transport");

@@ -9,7 +9,9 @@ import type { Config } from "../../config";
 import { ValidationError } from "../../errors";
 import type { MailRequest } from "../../types";
 import type { MailProvider } from "../provider";
+import { withHeaders } from "../../prepare-payload";
 import { applyMicrosoftDefaults } from "./microsoft";
+import { relayTrackingHeaders } from "./relay-tracking";
 import { createSmtpTransport } from "./smtp-transport";
 
 export const smtpProvider: MailProvider = {
@@ -17,6 +19,7 @@ export const smtpProvider: MailProvider = {
   handles: () => true,
   checkFields,
   createTransport: (config) => createSmtpTransport(smtpOptionsFor(config)),
+  track: (config, mailPath, message, mail) => ({ message: withHeaders(message, relayTrackingHeaders(config, mailPath)), mail }),
 };
 
 /**

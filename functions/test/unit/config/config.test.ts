@@ -45,6 +45,8 @@ describe("parseConfig: defaults", () => {
       ttlExpireValue: 1,
       maxAttempts: 1,
       retryBackoffSeconds: 60,
+      // Delivery status after the send: all off (see webhook-params.test.ts).
+      webhooks: { trackOpensAndClicks: false, eventHistory: false, replayWindowSeconds: 300, maxBodyBytes: 8 * 1024 * 1024 },
     });
   });
 

@@ -1,0 +1,166 @@
+/**
+ * The params of delivery status after the send (docs/webhooks.md): the
+ * providers' webhook keys, what to record, the suppression collection and
+ * one-click unsubscribe. All optional; unset, the endpoint answers 404 and
+ * the send path reads and adds nothing.
+ */
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { collectionPath, read, readBoolean, readSecret, type Env } from "./env-values";
+
+export interface WebhookConfig {
+  /**
+   * SENDGRID_WEBHOOK_PUBLIC_KEY: the Signed Event Webhook's verification key
+   * (base64 DER of an ECDSA P-256 public key, as SendGrid shows it). Unset:
+   * /sendgrid answers 404 and no tracking argument is attached.
+   */
+  readonly sendGridPublicKey?: KeyObject;
+  /** MAILGUN_WEBHOOK_SIGNING_KEY: Mailgun's "HTTP webhook signing key". A secret. */
+  readonly mailgunSigningKey?: string;
+  /**
+   * POSTMARK_WEBHOOK_USERNAME and POSTMARK_WEBHOOK_PASSWORD: the basic-auth
+   * credentials set on Postmark's webhook; both or neither. The password is a
+   * secret of at least 16 characters, since Postmark signs nothing.
+   */
+  readonly postmarkCredentials?: { readonly username: string; readonly password: string };
+  /** TRACK_OPENS_AND_CLICKS: record `opened` and `clicked`. Default false: they are acknowledged and dropped. */
+  readonly trackOpensAndClicks: boolean;
+  /** EVENT_HISTORY: keep every event in the mail's `deliveryEvents` subcollection. Default false. */
+  readonly eventHistory: boolean;
+  /** SUPPRESSION_COLLECTION: collection of suppressed addresses, checked before every send. Unset: nothing is suppressed or read. */
+  readonly suppressionCollection?: string;
+  /** UNSUBSCRIBE_SIGNING_KEY: signs one-click unsubscribe links; at least 32 characters. A secret. Needs SUPPRESSION_COLLECTION. */
+  readonly unsubscribeSigningKey?: string;
+  /** How far a signed timestamp may be from now, in seconds (the replay window). 300. */
+  readonly replayWindowSeconds: number;
+  /** Largest body accepted, in bytes; larger ones get 413. 8 MiB: SendGrid's batches stay far below. */
+  readonly maxBodyBytes: number;
+}
+
+export const WEBHOOK_LIMITS = { replayWindowSeconds: 300, maxBodyBytes: 8 * 1024 * 1024 } as const;
+
+/** What the send path needs to add List-Unsubscribe headers. */
+export interface UnsubscribeLinks {
+  /** UNSUBSCRIBE_SIGNING_KEY. */
+  readonly signingKey: string;
+  /**
+   * The webhooks function's public URL: WEBHOOK_URL, or else
+   * https://LOCATION-PROJECT_ID.cloudfunctions.net/ext-EXT_INSTANCE_ID-webhooks.
+   */
+  readonly endpointUrl: string;
+  /** UNSUBSCRIBE_MAILTO: an optional mailbox listed after the link. Nothing here reads it. */
+  readonly mailto?: string;
+  /** UNSUBSCRIBE_DEFAULT: every single-recipient mail gets the headers, not only those with `unsubscribe: true`. Default false. */
+  readonly byDefault: boolean;
+}
+
+export interface DeliveryStatusParams {
+  readonly webhooks: WebhookConfig;
+  /** Set when UNSUBSCRIBE_SIGNING_KEY is. */
+  readonly unsubscribe?: UnsubscribeLinks;
+}
+
+const ADDRESS = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
+const MIN_POSTMARK_PASSWORD = 16;
+const MIN_UNSUBSCRIBE_KEY = 32;
+
+/** The secret params of this group, registered for redaction before anything is validated. */
+export function deliveryStatusSecrets(env: Env): Array<string | undefined> {
+  return [readSecret(env, "MAILGUN_WEBHOOK_SIGNING_KEY"), readSecret(env, "POSTMARK_WEBHOOK_PASSWORD"), readSecret(env, "UNSUBSCRIBE_SIGNING_KEY")];
+}
+
+export function parseDeliveryStatusParams(env: Env, mailCollection: string | undefined, problems: string[]): DeliveryStatusParams {
+  const suppressionCollection = collectionPath(env, "SUPPRESSION_COLLECTION", problems);
+  if (suppressionCollection !== undefined && suppressionCollection === mailCollection) {
+    problems.push("SUPPRESSION_COLLECTION must differ from MAIL_COLLECTION: its documents would be sent as mail");
+  }
+  const unsubscribeSigningKey = readSecret(env, "UNSUBSCRIBE_SIGNING_KEY");
+  if (unsubscribeSigningKey !== undefined && unsubscribeSigningKey.length < MIN_UNSUBSCRIBE_KEY) {
+    problems.push(`UNSUBSCRIBE_SIGNING_KEY must be at least ${MIN_UNSUBSCRIBE_KEY} characters (a random secret), got ${unsubscribeSigningKey.length}`);
+  }
+  if (unsubscribeSigningKey !== undefined && suppressionCollection === undefined) {
+    problems.push("UNSUBSCRIBE_SIGNING_KEY needs SUPPRESSION_COLLECTION: an unsubscribe is recorded there");
+  }
+  const webhooks: WebhookConfig = Object.freeze({
+    sendGridPublicKey: sendGridKey(env, problems),
+    mailgunSigningKey: readSecret(env, "MAILGUN_WEBHOOK_SIGNING_KEY"),
+    postmarkCredentials: postmarkCredentials(env, problems),
+    trackOpensAndClicks: readBoolean(env, "TRACK_OPENS_AND_CLICKS", false, problems),
+    eventHistory: readBoolean(env, "EVENT_HISTORY", false, problems),
+    suppressionCollection,
+    unsubscribeSigningKey,
+    ...WEBHOOK_LIMITS,
+  });
+  return Object.freeze({ webhooks, unsubscribe: unsubscribeLinks(env, unsubscribeSigningKey, problems) });
+}
+
+function sendGridKey(env: Env, problems: string[]): KeyObject | undefined {
+  const text = read(env, "SENDGRID_WEBHOOK_PUBLIC_KEY");
+  if (text === undefined) return undefined;
+  const der = Buffer.from(text.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, "").replace(/\s+/g, ""), "base64");
+  try {
+    const key = createPublicKey({ key: der, format: "der", type: "spki" });
+    if (key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1") return key;
+  } catch {
+    // Reported below.
+  }
+  problems.push(
+    `SENDGRID_WEBHOOK_PUBLIC_KEY must be the verification key SendGrid shows for the Signed Event Webhook (base64 DER of an ECDSA P-256 public key), got ${text.length} characters that are not one`,
+  );
+  return undefined;
+}
+
+function postmarkCredentials(env: Env, problems: string[]): WebhookConfig["postmarkCredentials"] {
+  const username = read(env, "POSTMARK_WEBHOOK_USERNAME");
+  const password = readSecret(env, "POSTMARK_WEBHOOK_PASSWORD");
+  if (username === undefined && password === undefined) return undefined;
+  const before = problems.length;
+  if (username === undefined || password === undefined) {
+    problems.push("POSTMARK_WEBHOOK_USERNAME and POSTMARK_WEBHOOK_PASSWORD must be set together, or neither");
+  }
+  if (username?.includes(":")) problems.push('POSTMARK_WEBHOOK_USERNAME must not contain ":" (basic auth separates user and password with it)');
+  if (password !== undefined && password.length < MIN_POSTMARK_PASSWORD) {
+    problems.push(`POSTMARK_WEBHOOK_PASSWORD must be at least ${MIN_POSTMARK_PASSWORD} characters, got ${password.length}`);
+  }
+  return problems.length > before ? undefined : Object.freeze({ username: username!, password: password! });
+}
+
+function unsubscribeLinks(env: Env, signingKey: string | undefined, problems: string[]): UnsubscribeLinks | undefined {
+  const byDefault = readBoolean(env, "UNSUBSCRIBE_DEFAULT", false, problems);
+  const mailto = read(env, "UNSUBSCRIBE_MAILTO");
+  if (mailto !== undefined && !ADDRESS.test(mailto)) problems.push(`UNSUBSCRIBE_MAILTO must be an email address, got "${mailto}"`);
+  if (signingKey === undefined) {
+    if (byDefault) problems.push("UNSUBSCRIBE_DEFAULT needs UNSUBSCRIBE_SIGNING_KEY to sign the links");
+    return undefined;
+  }
+  const endpointUrl = webhookUrl(env, problems);
+  if (endpointUrl === undefined) return undefined;
+  return Object.freeze({ signingKey, endpointUrl, mailto, byDefault });
+}
+
+/**
+ * WEBHOOK_URL, or the URL Cloud Functions gives the extension's `webhooks`
+ * function. Only https, except on loopback (the emulator).
+ */
+function webhookUrl(env: Env, problems: string[]): string | undefined {
+  const given = read(env, "WEBHOOK_URL");
+  if (given === undefined) {
+    const location = read(env, "LOCATION");
+    const project = read(env, "PROJECT_ID") ?? read(env, "GCLOUD_PROJECT");
+    const instance = read(env, "EXT_INSTANCE_ID");
+    if (location && project && instance) return `https://${location}-${project}.cloudfunctions.net/ext-${instance}-webhooks`;
+    problems.push("WEBHOOK_URL is required for unsubscribe links when the function's URL cannot be derived (LOCATION, PROJECT_ID and EXT_INSTANCE_ID are not all set)");
+    return undefined;
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(given);
+  } catch {
+    url = undefined;
+  }
+  const loopback = url?.hostname === "127.0.0.1" || url?.hostname === "localhost" || url?.hostname === "[::1]";
+  if (!url || url.username || url.password || url.search || url.hash || !(url.protocol === "https:" || (url.protocol === "http:" && loopback))) {
+    problems.push(`WEBHOOK_URL must be the https:// URL of the extension's webhooks function, without query or credentials, got "${given}"`);
+    return undefined;
+  }
+  return url.href.replace(/\/+$/, "");
+}

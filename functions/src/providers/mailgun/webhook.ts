@@ -1,0 +1,89 @@
+/**
+ * Mailgun's webhooks: one event per JSON body, `{signature, "event-data"}`.
+ * The signature is inside the body: HMAC-SHA256 of timestamp + token with the
+ * webhook signing key, hex. Mail goes out through Mailgun's SMTP relay; the
+ * send path's X-Mailgun-Variables header comes back as `user-variables`.
+ */
+import { isPlainMap } from "../../shared/plain-map";
+import { createHmac } from "node:crypto";
+import { boundedText, secondsToMs, type DeliveryEvent, type ParsedEvents } from "../../webhooks/delivery-event";
+import { sameBytes, withinWindow } from "../../webhooks/constant-time";
+import { normalizeAddress } from "../../suppression/addresses";
+import { MalformedBody, TRACKING_KEY, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
+
+/** Failure reasons that mean the address itself is dead. */
+const HARD_REASONS = new Set(["bounce", "suppress-bounce"]);
+
+export const mailgunWebhook: ProviderWebhook = {
+  route: "mailgun",
+  configured: (config) => Boolean(config.mailgunSigningKey),
+
+  authenticate(request, config, nowMs): Verdict {
+    let body: unknown;
+    try {
+      body = JSON.parse(request.rawBody.toString("utf8"));
+    } catch {
+      return { ok: false, status: 400, reason: "Mailgun body is not JSON" };
+    }
+    const signature = isPlainMap(body) && isPlainMap(body.signature) ? body.signature : undefined;
+    const { timestamp, token, signature: hex } = signature ?? {};
+    if (typeof timestamp !== "string" && typeof timestamp !== "number") return { ok: false, status: 401, reason: "missing Mailgun signature" };
+    if (typeof token !== "string" || typeof hex !== "string") return { ok: false, status: 401, reason: "missing Mailgun signature" };
+    if (!/^[0-9]{1,12}$/.test(String(timestamp)) || !withinWindow(Number(timestamp), nowMs, config.replayWindowSeconds)) {
+      return { ok: false, status: 403, reason: "Mailgun timestamp outside the replay window" };
+    }
+    const expected = createHmac("sha256", config.mailgunSigningKey!).update(`${timestamp}${token}`).digest();
+    const received = /^[0-9a-f]{64}$/i.test(hex) ? Buffer.from(hex, "hex") : Buffer.alloc(0);
+    return sameBytes(received, expected) ? { ok: true } : { ok: false, status: 403, reason: "Mailgun signature does not match" };
+  },
+
+  parse(body): ParsedEvents {
+    const data = isPlainMap(body) ? body["event-data"] : undefined;
+    if (!isPlainMap(data)) throw new MalformedBody('a Mailgun webhook body has an "event-data" object');
+    const event = toEvent(data);
+    return event ? { events: [event], ignored: 0 } : { events: [], ignored: 1 };
+  },
+};
+
+function toEvent(data: Record<string, unknown>): DeliveryEvent | undefined {
+  const recipient = normalizeAddress(data.recipient);
+  const timeMs = secondsToMs(data.timestamp);
+  const eventId = typeof data.id === "string" && data.id ? data.id : undefined;
+  if (!recipient || timeMs === undefined || !eventId) return undefined;
+  const variables = userVariables(data["user-variables"]);
+  const base = { source: "mailgun" as const, eventId, recipient, timeMs, mailPath: variables[TRACKING_KEY] };
+  const status = isPlainMap(data["delivery-status"]) ? data["delivery-status"] : {};
+  const reason = boundedText(status.description || status.message || data.reason);
+  const code = boundedText(status.code, 32);
+  switch (data.event) {
+    case "delivered":
+      return { ...base, status: "delivered" };
+    case "failed":
+      if (data.severity === "temporary") return { ...base, status: "deferred", ...(reason && { reason }), ...(code && { code }) };
+      return {
+        ...base,
+        status: "bounced",
+        bounceType: typeof data.reason === "string" && HARD_REASONS.has(data.reason) ? "hard" : "soft",
+        ...(reason && { reason }),
+        ...(code && { code }),
+      };
+    case "complained":
+      return { ...base, status: "complained" };
+    case "unsubscribed":
+      return { ...base, status: "unsubscribed" };
+    case "opened":
+      return { ...base, status: "opened" };
+    case "clicked":
+      return { ...base, status: "clicked" };
+    default:
+      return undefined;
+  }
+}
+
+/** `user-variables` is an object; values that were JSON in the header may arrive as strings. */
+function userVariables(value: unknown): Record<string, string | undefined> {
+  if (!isPlainMap(value)) return {};
+  const out: Record<string, string | undefined> = {};
+  for (const [key, entry] of Object.entries(value)) if (typeof entry === "string") out[key] = entry;
+  return out;
+}

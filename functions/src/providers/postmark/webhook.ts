@@ -1,0 +1,92 @@
+/**
+ * Postmark's webhooks: one JSON record per request, told apart by
+ * `RecordType`. Postmark does not sign its requests; it sends the basic-auth
+ * credentials set on the webhook (https://user:password@… in its settings),
+ * so there is no timestamp and no replay window: a replayed record is
+ * recognised by its id and changes nothing. Mail goes out through Postmark's
+ * SMTP relay with X-PM-Metadata-fse_mail, repeated in every record's `Metadata`.
+ */
+import { isPlainMap } from "../../shared/plain-map";
+import { createHash } from "node:crypto";
+import { boundedText, isoToMs, type BounceType, type DeliveryEvent, type ParsedEvents } from "../../webhooks/delivery-event";
+import { header, sameSecret } from "../../webhooks/constant-time";
+import { normalizeAddress } from "../../suppression/addresses";
+import { MalformedBody, TRACKING_KEY, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
+
+const CHALLENGE = { "WWW-Authenticate": 'Basic realm="firestore-send-email webhooks", charset="UTF-8"' };
+
+/** Bounce types that mean the address is dead. */
+const HARD = new Set(["HardBounce", "BadEmailAddress", "ManuallyDeactivated"]);
+/** Delayed, still being retried by the receiving side. */
+const DEFERRED = new Set(["Transient", "DnsError"]);
+/** Not about deliverability: auto-replies, challenges, subscription requests. */
+const NOT_BOUNCES = new Set(["AutoResponder", "AddressChange", "Subscribe", "ChallengeVerification", "OpenRelayTest", "InboundError"]);
+
+export const postmarkWebhook: ProviderWebhook = {
+  route: "postmark",
+  configured: (config) => Boolean(config.postmarkCredentials),
+
+  authenticate(request, config): Verdict {
+    const given = header(request.headers, "authorization") ?? "";
+    const { username, password } = config.postmarkCredentials!;
+    const expected = `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`;
+    if (!given) return { ok: false, status: 401, reason: "missing Postmark credentials", headers: CHALLENGE };
+    return sameSecret(given.trim(), expected) ? { ok: true } : { ok: false, status: 401, reason: "Postmark credentials do not match", headers: CHALLENGE };
+  },
+
+  parse(body): ParsedEvents {
+    if (!isPlainMap(body) || typeof body.RecordType !== "string") throw new MalformedBody('a Postmark webhook body is an object with "RecordType"');
+    const event = toEvent(body);
+    return event ? { events: [event], ignored: 0 } : { events: [], ignored: 1 };
+  },
+};
+
+function toEvent(record: Record<string, unknown>): DeliveryEvent | undefined {
+  const metadata = isPlainMap(record.Metadata) ? record.Metadata : {};
+  const mailPath = typeof metadata[TRACKING_KEY] === "string" ? (metadata[TRACKING_KEY] as string) : undefined;
+  const type = record.RecordType as string;
+  const recipient = normalizeAddress(type === "Bounce" || type === "SpamComplaint" ? record.Email : record.Recipient);
+  const timeMs = isoToMs(record.DeliveredAt ?? record.BouncedAt ?? record.ReceivedAt ?? record.ChangedAt);
+  if (!recipient || timeMs === undefined) return undefined;
+  const base = { source: "postmark" as const, recipient, timeMs, mailPath, eventId: eventId(record, recipient, timeMs) };
+  const reason = boundedText(record.Details || record.Description);
+  switch (type) {
+    case "Delivery":
+      return { ...base, status: "delivered" };
+    case "Bounce":
+      return bounce(base, String(record.Type ?? ""), reason);
+    case "SpamComplaint":
+      return { ...base, status: "complained" };
+    case "Open":
+      return { ...base, status: "opened" };
+    case "Click":
+      return { ...base, status: "clicked" };
+    case "SubscriptionChange":
+      // Only a new suppression is news; a reactivation lifts nothing here.
+      if (record.SuppressSending !== true) return undefined;
+      if (record.SuppressionReason === "HardBounce") return { ...base, status: "bounced", bounceType: "hard" };
+      if (record.SuppressionReason === "SpamComplaint") return { ...base, status: "complained" };
+      return { ...base, status: "unsubscribed" };
+    default:
+      return undefined;
+  }
+}
+
+function bounce(base: Omit<DeliveryEvent, "status">, type: string, reason: string | undefined): DeliveryEvent | undefined {
+  if (NOT_BOUNCES.has(type)) return undefined;
+  if (type === "SpamComplaint") return { ...base, status: "complained" };
+  if (type === "Unsubscribe") return { ...base, status: "unsubscribed" };
+  if (DEFERRED.has(type)) return { ...base, status: "deferred", ...(reason && { reason }) };
+  const bounceType: BounceType = HARD.has(type) ? "hard" : "soft";
+  return { ...base, status: "bounced", bounceType, ...(reason && { reason }), code: type };
+}
+
+/**
+ * Bounces and complaints carry Postmark's record `ID`; deliveries, opens and
+ * clicks have none, but their type, message, recipient and time identify them.
+ */
+function eventId(record: Record<string, unknown>, recipient: string, timeMs: number): string {
+  if ((typeof record.ID === "number" || typeof record.ID === "string") && String(record.ID)) return `${record.RecordType}:${record.ID}`;
+  const identity = [record.RecordType, record.MessageID, recipient, timeMs, record.OriginalLink ?? ""].join("\u0000");
+  return `${record.RecordType}:${createHash("sha256").update(identity).digest("base64url").slice(0, 27)}`;
+}

@@ -1,0 +1,89 @@
+/**
+ * SendGrid's Event Webhook: a JSON array of events, signed with ECDSA P-256
+ * over the timestamp header followed by the raw body (Signed Event Webhook).
+ * The mail document is named by the `fse_mail` custom argument the send path
+ * attaches (tracking.ts), which SendGrid repeats as a top-level field of
+ * every event.
+ */
+import { isPlainMap } from "../../shared/plain-map";
+import { verify } from "node:crypto";
+import { boundedText, secondsToMs, type DeliveryEvent, type ParsedEvents } from "../../webhooks/delivery-event";
+import { header, withinWindow } from "../../webhooks/constant-time";
+import { normalizeAddress } from "../../suppression/addresses";
+import { MalformedBody, TRACKING_KEY, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
+
+export const SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature";
+export const TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp";
+
+export const sendGridWebhook: ProviderWebhook = {
+  route: "sendgrid",
+  configured: (config) => Boolean(config.sendGridPublicKey),
+
+  authenticate(request, config, nowMs): Verdict {
+    const signature = header(request.headers, SIGNATURE_HEADER);
+    const timestamp = header(request.headers, TIMESTAMP_HEADER);
+    if (!signature || !timestamp) return { ok: false, status: 401, reason: "missing SendGrid signature headers" };
+    if (!/^[0-9]{1,12}$/.test(timestamp) || !withinWindow(Number(timestamp), nowMs, config.replayWindowSeconds)) {
+      return { ok: false, status: 403, reason: "SendGrid timestamp outside the replay window" };
+    }
+    const signed = Buffer.concat([Buffer.from(timestamp, "utf8"), request.rawBody]);
+    let valid = false;
+    try {
+      // ECDSA verification compares in constant time inside OpenSSL.
+      valid = verify("sha256", signed, { key: config.sendGridPublicKey!, dsaEncoding: "der" }, Buffer.from(signature, "base64"));
+    } catch {
+      valid = false;
+    }
+    return valid ? { ok: true } : { ok: false, status: 403, reason: "SendGrid signature does not match" };
+  },
+
+  parse(body): ParsedEvents {
+    if (!Array.isArray(body)) throw new MalformedBody("a SendGrid event batch is a JSON array");
+    const parsed: ParsedEvents = { events: [], ignored: 0 };
+    for (const item of body) {
+      const event = isPlainMap(item) ? toEvent(item) : undefined;
+      if (event) parsed.events.push(event);
+      else parsed.ignored++;
+    }
+    return parsed;
+  },
+};
+
+function toEvent(item: Record<string, unknown>): DeliveryEvent | undefined {
+  const recipient = normalizeAddress(item.email);
+  const timeMs = secondsToMs(item.timestamp);
+  const eventId = typeof item.sg_event_id === "string" && item.sg_event_id ? item.sg_event_id : undefined;
+  if (!recipient || timeMs === undefined || !eventId) return undefined;
+  const base = {
+    source: "sendgrid" as const,
+    eventId,
+    recipient,
+    timeMs,
+    mailPath: typeof item[TRACKING_KEY] === "string" ? (item[TRACKING_KEY] as string) : undefined,
+  };
+  const reason = boundedText(item.reason ?? item.response);
+  const code = boundedText(item.status, 32);
+  switch (item.event) {
+    case "delivered":
+      return { ...base, status: "delivered", ...(reason && { reason }) };
+    case "deferred":
+      return { ...base, status: "deferred", ...(reason && { reason }) };
+    case "bounce":
+      // type "blocked": refused for a reason of the moment (reputation, content), not a dead address.
+      return { ...base, status: "bounced", bounceType: item.type === "blocked" ? "soft" : "hard", ...(reason && { reason }), ...(code && { code }) };
+    case "dropped":
+      // SendGrid did not even try (its own suppression lists, invalid address): the message failed.
+      return { ...base, status: "bounced", bounceType: "soft", reason: `Dropped by SendGrid: ${reason ?? "no reason given"}` };
+    case "spamreport":
+      return { ...base, status: "complained" };
+    case "unsubscribe":
+    case "group_unsubscribe":
+      return { ...base, status: "unsubscribed" };
+    case "open":
+      return { ...base, status: "opened" };
+    case "click":
+      return { ...base, status: "clicked" };
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The send path's suppression check (SUPPRESSION_COLLECTION): before a mail
+ * goes out, recipients whose address is suppressed are dropped, with one
+ * batched read for all of them. They are listed in `delivery.info.suppressed`;
+ * if nobody is left, the mail fails with a message that says why and how to
+ * lift a suppression.
+ */
+import type { Firestore } from "firebase-admin/firestore";
+import type { SendMailOptions } from "nodemailer";
+import { DeliveryError, errorText } from "../errors";
+import { withDeadline } from "../shared/deadline";
+import { isTransientStatus } from "../shared/firestore-status";
+import { messageRecipients, withRecipients } from "./message-recipients";
+import { suppressedRecipients } from "./suppression-list";
+
+/** As long as the other lookups a mail needs (templates, users). */
+const READ_DEADLINE_MS = 10_000;
+/** Addresses quoted in an error text; the rest are counted. */
+const QUOTED = 10;
+
+export interface SuppressionResult {
+  /** The message without suppressed recipients; the same object when none was. */
+  message: SendMailOptions;
+  /** Suppressed addresses, as the message named them. */
+  suppressed: string[];
+}
+
+export async function dropSuppressed(db: Firestore, collection: string, message: SendMailOptions): Promise<SuppressionResult> {
+  const recipients = messageRecipients(message);
+  const unavailable = (reason: string, transient: boolean) =>
+    new DeliveryError("lookup-failed", `Could not read the suppression collection '${collection}': ${reason}`, { transient });
+  let suppressed: string[];
+  try {
+    suppressed = await withDeadline(
+      () => suppressedRecipients(db, collection, recipients.map((recipient) => recipient.address)),
+      READ_DEADLINE_MS,
+      () => unavailable(`Firestore did not answer within ${READ_DEADLINE_MS / 1000} s.`, true),
+    );
+  } catch (error) {
+    if (error instanceof DeliveryError) throw error;
+    throw unavailable(errorText(error), isTransientStatus(error));
+  }
+  if (suppressed.length === 0) return { message, suppressed };
+  const dropped = new Set(suppressed);
+  const kept = recipients.filter((recipient) => !dropped.has(recipient.address));
+  if (kept.length === 0) {
+    const quoted = suppressed.slice(0, QUOTED).join(", ") + (suppressed.length > QUOTED ? ` and ${suppressed.length - QUOTED} more` : "");
+    throw new DeliveryError(
+      "recipients-suppressed",
+      `Every recipient is suppressed (listed in '${collection}' after a hard bounce, spam complaint or unsubscribe): ${quoted}. Nothing was sent. To mail an address again, delete its document from '${collection}' and set delivery.state to RETRY.`,
+    );
+  }
+  return { message: withRecipients(message, kept), suppressed: [...new Set(suppressed)] };
+}

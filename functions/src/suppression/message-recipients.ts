@@ -1,0 +1,40 @@
+/**
+ * The recipients of a composed message, one per address, in the order
+ * nodemailer sends them: `to`, then `cc`, then `bcc`. An entry such as
+ * "a@x, Bob <b@y>" is two recipients, as nodemailer counts them.
+ */
+import type { SendMailOptions } from "nodemailer";
+import addressparser from "nodemailer/lib/addressparser";
+
+export const RECIPIENT_FIELDS = ["to", "cc", "bcc"] as const;
+export type RecipientField = (typeof RECIPIENT_FIELDS)[number];
+
+export interface Recipient {
+  field: RecipientField;
+  name?: string;
+  address: string;
+}
+
+export function messageRecipients(message: SendMailOptions): Recipient[] {
+  const found: Recipient[] = [];
+  for (const field of RECIPIENT_FIELDS) {
+    const value = message[field];
+    const entries = value === undefined ? [] : Array.isArray(value) ? value : [value];
+    for (const entry of entries) {
+      const parsed: Array<{ name?: string; address?: string }> = typeof entry === "string" ? (addressparser(entry, { flatten: true }) as Array<{ name?: string; address?: string }>) : [entry as { name?: string; address?: string }];
+      for (const { name, address } of parsed) if (address) found.push({ field, address, ...(name && { name }) });
+    }
+  }
+  return found;
+}
+
+/** `message` with only `keep` as its recipients, each field as nodemailer takes it. */
+export function withRecipients(message: SendMailOptions, keep: readonly Recipient[]): SendMailOptions {
+  const out: SendMailOptions = { ...message };
+  for (const field of RECIPIENT_FIELDS) {
+    const list = keep.filter((recipient) => recipient.field === field).map(({ name, address }) => (name ? { name, address } : address));
+    if (list.length > 0) out[field] = list;
+    else delete out[field];
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+/**
+ * /unsubscribe?t=<token>. POST (a mailbox provider's one-click request, or
+ * the page's button) with a genuine token records `unsubscribed` for that
+ * recipient on the mail document and adds the address to the suppression
+ * collection. GET only shows the confirmation page: link scanners fetch every
+ * link they find, and must not unsubscribe anyone. A token that fails its
+ * check changes nothing, and the answer says so.
+ */
+import { createHash } from "node:crypto";
+import type { DeliveryEvent } from "../webhooks/delivery-event";
+import { recordEvents, type RecordSettings } from "../webhooks/record-events";
+import type { WebhookReply, WebhookRequest } from "../webhooks/webhook-provider";
+import * as logs from "../logs";
+import { PAGE_HEADERS, unsubscribePage, type PageKind } from "./unsubscribe-page";
+import { verifyUnsubscribeToken } from "./unsubscribe-token";
+
+export async function handleUnsubscribe(
+  request: WebhookRequest,
+  signingKey: string,
+  settings: RecordSettings,
+  nowMs: number,
+): Promise<WebhookReply> {
+  if (request.method !== "GET" && request.method !== "POST") {
+    return { status: 405, headers: { Allow: "GET, POST", "Content-Type": "text/plain; charset=utf-8" }, body: "Method not allowed\n" };
+  }
+  const token = new URL(request.url, "http://endpoint.invalid").searchParams.get("t");
+  const claim = verifyUnsubscribeToken(signingKey, token);
+  if (!claim || !settings.isMailPath(claim.mailPath)) {
+    logs.webhookRefused("unsubscribe", 400, token ? "the unsubscribe token does not verify" : "no unsubscribe token");
+    return page(400, "invalid");
+  }
+  if (request.method === "GET") return page(200, "confirm", claim.address);
+
+  const event: DeliveryEvent = {
+    source: "unsubscribe-link",
+    // One id per link: pressing it again changes nothing.
+    eventId: createHash("sha256").update(token!).digest("base64url").slice(0, 27),
+    mailPath: claim.mailPath,
+    recipient: claim.address,
+    status: "unsubscribed",
+    timeMs: nowMs,
+  };
+  try {
+    await recordEvents([event], settings);
+  } catch (error) {
+    logs.webhookFailed("unsubscribe", error);
+    return page(503, "failed");
+  }
+  logs.unsubscribed(claim.mailPath);
+  return page(200, "done", claim.address);
+}
+
+function page(status: number, kind: PageKind, address?: string): WebhookReply {
+  return { status, headers: { ...PAGE_HEADERS }, body: unsubscribePage(kind, address) };
+}

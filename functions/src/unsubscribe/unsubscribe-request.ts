@@ -1,0 +1,49 @@
+/**
+ * Whether a mail carries a one-click unsubscribe link: when its document
+ * says `unsubscribe: true`, or when UNSUBSCRIBE_DEFAULT is on and the
+ * document does not say `false`. The link names one recipient, so only a
+ * mail with exactly one can carry it.
+ */
+import type { SendMailOptions } from "nodemailer";
+import addressparser from "nodemailer/lib/addressparser";
+import type { Config } from "../config";
+import { ValidationError } from "../errors";
+import * as logs from "../logs";
+import { messageRecipients } from "../suppression/message-recipients";
+import type { MailRequest } from "../types";
+import { unsubscribeHeaders } from "./unsubscribe-headers";
+
+/**
+ * Before the claim: a document that asks for a link it cannot get ends in
+ * ERROR at once, naming the field.
+ */
+export function checkUnsubscribeRequest(mail: MailRequest, config: Pick<Config, "unsubscribe">): void {
+  if (mail.unsubscribe !== true) return;
+  if (!config.unsubscribe) {
+    throw new ValidationError(
+      'Invalid field "unsubscribe". One-click unsubscribe links need the UNSUBSCRIBE_SIGNING_KEY and SUPPRESSION_COLLECTION params; set them, or remove the field.',
+    );
+  }
+  const count =
+    [...mail.to, ...mail.cc, ...mail.bcc].reduce((sum, entry) => sum + Math.max(1, addressparser(entry, { flatten: true }).length), 0) +
+    mail.toUids.length +
+    mail.ccUids.length +
+    mail.bccUids.length;
+  if (count !== 1) {
+    throw new ValidationError(
+      `Invalid field "unsubscribe". An unsubscribe link names one recipient: expected exactly 1 address across to, cc, bcc and the uid fields, got ${count}. Send one mail per recipient.`,
+    );
+  }
+}
+
+/** The List-Unsubscribe headers for the composed message (after suppression), or none. */
+export function unsubscribeHeadersFor(config: Pick<Config, "unsubscribe">, mail: MailRequest, message: SendMailOptions, path: string): Record<string, string> {
+  const links = config.unsubscribe;
+  if (!links || !(mail.unsubscribe ?? links.byDefault)) return {};
+  const recipients = messageRecipients(message);
+  if (recipients.length !== 1) {
+    logs.unsubscribeLinkSkipped(path, recipients.length);
+    return {};
+  }
+  return unsubscribeHeaders(links, path, recipients[0].address);
+}

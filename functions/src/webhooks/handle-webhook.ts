@@ -1,0 +1,92 @@
+/**
+ * The HTTPS endpoint for providers' event callbacks and one-click
+ * unsubscribe links. One path per provider; each request is authenticated
+ * the provider's way before its body is used, and the answer follows what
+ * providers retry on:
+ * - 2xx once the events are durably recorded, or deliberately ignored (not
+ *   sent by this extension, or not delivery news), so they are not retried;
+ * - 401/403 for missing or wrong credentials and signatures, stale timestamps;
+ * - 400 for a body the provider would never send, 413 for an oversized one;
+ * - 404 for a provider whose key is not configured, 405 for other methods;
+ * - 500 when Firestore failed: the provider retries, and recording is idempotent.
+ */
+import { handleUnsubscribe } from "../unsubscribe/handle-unsubscribe";
+import { UNSUBSCRIBE_PATH } from "../unsubscribe/unsubscribe-headers";
+import { recordEvents, type RecordSettings } from "./record-events";
+import {
+  MalformedBody,
+  type ProviderWebhook,
+  type WebhookConfig,
+  type WebhookReply,
+  type WebhookRequest,
+} from "./webhook-provider";
+import * as logs from "../logs";
+
+export interface WebhookEndpoint {
+  config: WebhookConfig;
+  /** The provider webhooks this instance knows (see providers' selection module). */
+  providers: readonly ProviderWebhook[];
+  /** Firestore and where to write; only built when a request needs it. */
+  settings(): RecordSettings;
+  now?: () => number;
+}
+
+export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEndpoint): Promise<WebhookReply> {
+  const { config } = endpoint;
+  const nowMs = (endpoint.now ?? Date.now)();
+  const route = new URL(request.url, "http://endpoint.invalid").pathname.replace(/\/+$/, "");
+
+  if (route === UNSUBSCRIBE_PATH) {
+    if (!config.unsubscribeSigningKey || !config.suppressionCollection) return text(404, "Not found");
+    return handleUnsubscribe(request, config.unsubscribeSigningKey, endpoint.settings(), nowMs);
+  }
+  const provider = endpoint.providers.find((candidate) => `/${candidate.route}` === route);
+  if (!provider || !provider.configured(config)) return text(404, "Not found");
+  if (request.method !== "POST") return { ...text(405, "Method not allowed"), headers: { ...plain, Allow: "POST" } };
+  const declared = Number(firstHeader(request.headers["content-length"]) ?? 0);
+  if (request.rawBody.length > config.maxBodyBytes || declared > config.maxBodyBytes) {
+    logs.webhookRefused(provider.route, 413, `body larger than ${config.maxBodyBytes} bytes`);
+    return text(413, "Payload too large");
+  }
+
+  const verdict = provider.authenticate(request, config, nowMs);
+  if (!verdict.ok) {
+    logs.webhookRefused(provider.route, verdict.status, verdict.reason);
+    return { status: verdict.status, headers: { ...plain, ...verdict.headers }, body: `${REFUSED[verdict.status]}\n` };
+  }
+
+  let parsed;
+  try {
+    parsed = provider.parse(JSON.parse(request.rawBody.toString("utf8")));
+  } catch (error) {
+    const reason = error instanceof MalformedBody ? error.message : "the body is not JSON";
+    logs.webhookRefused(provider.route, 400, reason);
+    return text(400, `Bad request: expected ${reason.replace(/^the body is not JSON$/, "a JSON body")}`);
+  }
+  // Opens and clicks are acknowledged but not written unless asked for: they are most of the volume.
+  const events = config.trackOpensAndClicks ? parsed.events : parsed.events.filter((e) => e.status !== "opened" && e.status !== "clicked");
+  const ignored = parsed.ignored + parsed.events.length - events.length;
+
+  try {
+    const report = await recordEvents(events, endpoint.settings());
+    logs.webhookUntracked(provider.route, report.untracked);
+    logs.webhookRecorded(provider.route, { ...report, ignored });
+    const summary = { recorded: report.recorded, duplicates: report.duplicates, ignored: ignored + report.untracked + report.missing };
+    return { status: 200, headers: { "Content-Type": "application/json" }, body: JSON.stringify(summary) };
+  } catch (error) {
+    logs.webhookFailed(provider.route, error);
+    return text(500, "Events could not be recorded; please retry");
+  }
+}
+
+const plain = { "Content-Type": "text/plain; charset=utf-8" };
+/** Refusals say no more than their status: the reason is logged, never told to the caller. */
+const REFUSED = { 400: "Bad request", 401: "Unauthorized", 403: "Forbidden" } as const;
+
+function text(status: number, body: string): WebhookReply {
+  return { status, headers: { ...plain }, body: `${body}\n` };
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,50 @@
+/**
+ * The contract every provider's webhook module fulfils, and the settings the
+ * endpoint runs with. The endpoint (handle-webhook.ts) calls this contract
+ * and never names a provider; the provider folders hold the signature
+ * checks and the event parsing.
+ */
+import type { WebhookConfig } from "../config/webhook-params";
+import type { ParsedEvents } from "./delivery-event";
+
+export type { WebhookConfig } from "../config/webhook-params";
+
+/** An HTTP request as the endpoint sees it: the raw body, as signatures cover the exact bytes. */
+export interface WebhookRequest {
+  method: string;
+  /** Path and query, relative to the function (`/sendgrid`, `/unsubscribe?t=…`). */
+  url: string;
+  /** Header names in lower case, as Node.js gives them. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  rawBody: Buffer;
+}
+
+export interface WebhookReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type Verdict = { ok: true } | { ok: false; status: 400 | 401 | 403; reason: string; headers?: Record<string, string> };
+
+/** A body the provider would never send: answered 400. */
+export class MalformedBody extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MalformedBody";
+  }
+}
+
+export interface ProviderWebhook {
+  /** The path segment the provider posts to: `/sendgrid`, `/mailgun`, `/postmark`. */
+  readonly route: string;
+  /** Whether its key is configured; without it the route answers 404. */
+  configured(config: WebhookConfig): boolean;
+  /** Checks the request is the provider's, before anything in it is used. */
+  authenticate(request: WebhookRequest, config: WebhookConfig, nowMs: number): Verdict;
+  /** The events in an authenticated body (already JSON-parsed); throws MalformedBody. */
+  parse(body: unknown): ParsedEvents;
+}
+
+/** The tracking key every provider carries back in its events: the mail document's path. */
+export const TRACKING_KEY = "fse_mail";

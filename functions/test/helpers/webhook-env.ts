@@ -1,0 +1,90 @@
+/**
+ * Shared set-up of the webhook tests: a Firestore client on the shared
+ * emulator under the file's own project id (emptied before each test), the
+ * endpoint served on loopback with the settings a test chooses, and keys
+ * made for the run. Call it inside a `describeWithEmulator` block.
+ */
+import type { Firestore } from "firebase-admin/firestore";
+import type { WebhookEndpoint } from "../../src/webhooks/handle-webhook";
+import { createPublicKey } from "node:crypto";
+import { WEBHOOK_LIMITS, type WebhookConfig } from "../../src/config/webhook-params";
+import { PROVIDER_WEBHOOKS } from "../../src/providers/select-provider";
+import { emulatorHost } from "./emulator-env";
+import { testFirestore } from "./extension-env";
+import { clearFirestore } from "./firestore-emulator";
+import { startWebhookServer, type WebhookServer } from "./webhook-server";
+import { sendGridKeys, type SendGridKeys } from "./webhook-signing";
+
+export const MAILGUN_KEY = "mailgun-signing-key-for-tests-0123456789";
+export const POSTMARK = { username: "postmark-hooks", password: "pm-password-for-tests-9876" };
+export const UNSUBSCRIBE_KEY = "unsubscribe-key-for-tests-abcdefghijklmnop";
+export const SUPPRESSED = "suppressed";
+
+export interface WebhookEnv {
+  readonly db: Firestore;
+  readonly server: WebhookServer;
+  readonly keys: SendGridKeys;
+  /** Replaces settings for the current test (reset before each). */
+  configure(overrides: Partial<WebhookConfig>): void;
+}
+
+export function fullConfig(keys: SendGridKeys): WebhookConfig {
+  return {
+    sendGridPublicKey: createPublicKey({ key: Buffer.from(keys.publicKey, "base64"), format: "der", type: "spki" }),
+    mailgunSigningKey: MAILGUN_KEY,
+    postmarkCredentials: POSTMARK,
+    trackOpensAndClicks: false,
+    eventHistory: false,
+    suppressionCollection: SUPPRESSED,
+    unsubscribeSigningKey: UNSUBSCRIBE_KEY,
+    ...WEBHOOK_LIMITS,
+  };
+}
+
+/** The endpoint with PROVIDER_WEBHOOKS and `config()`, writing to `db()`, whose mail collection is `mail`. */
+export function testEndpoint(config: () => WebhookConfig, db: () => Firestore): () => WebhookEndpoint {
+  return () => ({
+    config: config(),
+    providers: PROVIDER_WEBHOOKS,
+    settings: () => ({
+      db: db(),
+      isMailPath: (path) => /^mail\/[^/]+$/.test(path),
+      eventHistory: config().eventHistory,
+      suppressionCollection: config().suppressionCollection,
+    }),
+  });
+}
+
+export function webhookEnv(projectId: string): WebhookEnv {
+  let db: Firestore | undefined;
+  let server: WebhookServer | undefined;
+  const keys = sendGridKeys();
+  let config = fullConfig(keys);
+
+  const endpoint = testEndpoint(() => config, () => db!);
+
+  beforeAll(async () => {
+    db = testFirestore(projectId);
+    server = await startWebhookServer(endpoint);
+  });
+  beforeEach(async () => {
+    config = fullConfig(keys);
+    await clearFirestore(emulatorHost!, projectId);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  return {
+    get db() {
+      return db!;
+    },
+    get server() {
+      return server!;
+    },
+    keys,
+    configure(overrides) {
+      config = { ...config, ...overrides };
+    },
+  };
+}
