@@ -32,7 +32,12 @@ export interface DownloadOptions {
   limits?: Partial<DownloadLimits>;
 }
 
-export type AttachmentDownloader = (message: SendMailOptions) => Promise<SendMailOptions>;
+/** Per message: `deadlineMs` shortens the downloads' deadline to what the attempt has left. */
+export interface DownloadCall {
+  deadlineMs?: number;
+}
+
+export type AttachmentDownloader = (message: SendMailOptions, call?: DownloadCall) => Promise<SendMailOptions>;
 
 /**
  * Returns a copy of `message` whose attachments carry content instead of a
@@ -57,18 +62,20 @@ export function createAttachmentDownloader(options: DownloadOptions = {}): Attac
     return connector;
   };
 
-  return async (message) => {
+  return async (message, call = {}) => {
     const list = message.attachments;
     if (!Array.isArray(list) || !list.some((attachment) => locationOf(attachment) !== undefined)) return message;
     const urls = list.filter((attachment) => isUrl(locationOf(attachment))).length;
     if (urls > limits.urlAttachments) {
       throw new DeliveryError("invalid-document", `The message has ${urls} attachments given as URLs; at most ${limits.urlAttachments} are downloaded.`);
     }
-    const signal = AbortSignal.timeout(limits.deadlineMs);
+    const deadlineMs = Math.max(1, Math.min(limits.deadlineMs, call.deadlineMs ?? limits.deadlineMs));
+    const signal = AbortSignal.timeout(deadlineMs);
+    const connectWithin = async (): Promise<Connector> => ({ ...(await connect()), deadlineMs });
     let used = 0;
     const attachments: Attachment[] = [];
     for (const [index, attachment] of list.entries()) {
-      const resolved = await resolveOne(attachment, index, limits.mailBytes - used, signal, limits, urls > 0 ? connect : undefined);
+      const resolved = await resolveOne(attachment, index, limits.mailBytes - used, signal, limits, urls > 0 ? connectWithin : undefined);
       used += sizeOf(resolved);
       if (used > limits.mailBytes) throw tooLargeTogether(attachment, index, limits);
       attachments.push(resolved);
@@ -182,9 +189,9 @@ function tooLargeTogether(attachment: Attachment, index: number, limits: Downloa
 let current: AttachmentDownloader | undefined;
 
 /** Downloads `message`'s attachments with the production settings (see createAttachmentDownloader). */
-export function downloadAttachments(message: SendMailOptions): Promise<SendMailOptions> {
+export function downloadAttachments(message: SendMailOptions, call?: DownloadCall): Promise<SendMailOptions> {
   current ??= createAttachmentDownloader();
-  return current(message);
+  return current(message, call);
 }
 
 /**

@@ -28,12 +28,14 @@ import {
 } from "../delivery/patches";
 import { failurePatch, type RetrySettings } from "../delivery/retry-policy";
 import { validateSendAt } from "../delivery/send-at";
+import { latestSendStart } from "../delivery/send-window";
 import { claimMark, nonceMicros, outcomeMark, pendingMark } from "../delivery/marks";
 import type { AttemptOwner, Mark, MailStore } from "../delivery/store";
-import { ConfigError, SendEmailError, ValidationError, errorText } from "../errors";
+import { ConfigError, DeliveryError, SendEmailError, ValidationError, errorText } from "../errors";
 import { eventBatch, type EventBatch } from "../event-batch";
 import * as logs from "../logs";
 import { preparePayload } from "../prepare-payload";
+import { SEND_DEADLINE_MS } from "../providers/provider";
 import { selectProvider } from "../providers/select-provider";
 import { getStore, getTransport } from "../runtime";
 import { expireAtFor } from "../ttl";
@@ -232,9 +234,11 @@ async function attempt(
   compose: () => SendMailOptions | Promise<SendMailOptions>,
 ): Promise<Outcome> {
   try {
+    const sendBy = latestSendStart(owner.lease.toMillis(), SEND_DEADLINE_MS);
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
     const prepared = await prepareSend(db, path, config, mail, await compose());
-    const message = await downloadAttachments(prepared.message);
+    const message = await downloadAttachments(prepared.message, { deadlineMs: sendBy - Date.now() });
+    if (Date.now() > sendBy) throw tooLateToSend();
     const sent = await getTransport(config).send(message, prepared.mail);
     const info = prepared.suppressed.length > 0 ? { ...sent, suppressed: prepared.suppressed } : sent;
     logs.delivered(path, info);
@@ -247,6 +251,15 @@ async function attempt(
     // A retry already scheduled by lease recovery stands; a final error replaces its guess.
     return { state, info: null, error: text, patch, recoveredPatch: state === "ERROR" ? errorPatch(text, false) : undefined };
   }
+}
+
+/** Nothing was sent: preparing took so long that the send might outlive the lease. */
+function tooLateToSend(): DeliveryError {
+  return new DeliveryError(
+    "timeout",
+    "The mail was not sent: reading its template, recipients or attachments took too long to leave the send enough time within its processing lease. It can be sent again.",
+    { transient: true },
+  );
 }
 
 /** A conditional write; the events published after it carry the document it produced. */

@@ -83,6 +83,17 @@ describe("time", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it("a message's downloads get no more time than its attempt has left before the send must start", async () => {
+    server.route("/trickle-short", trickle(50));
+    const lookup = fakeDns({ "files.example.com": [PUBLIC] });
+    const downloader = createAttachmentDownloader({ lookup, ca: fileServerCertificate().cert, allowAddresses: [PUBLIC], limits: { idleMs: 5_000 } });
+    const started = Date.now();
+    const error = await deliveryFailure(downloader(one("/trickle-short"), { deadlineMs: 600 }));
+    expect([error.code, error.transient]).toEqual(["timeout", true]);
+    expect(error.message).toContain("the attachments were not all downloaded within 0.6 s");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it("a server that goes silent is dropped after the idle time", async () => {
     server.route("/stall", stall);
     const error = await deliveryFailure(download(one("/stall"), { deadlineMs: 10_000, idleMs: 300 }));
