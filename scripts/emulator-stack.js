@@ -6,7 +6,7 @@
 "use strict";
 
 const { spawn, spawnSync } = require("node:child_process");
-const { mkdtempSync, readFileSync, rmSync } = require("node:fs");
+const { mkdtempSync, readFileSync, readdirSync, rmSync } = require("node:fs");
 const net = require("node:net");
 const { tmpdir } = require("node:os");
 const path = require("node:path");
@@ -209,8 +209,24 @@ function banner(lines) {
   return `\n${bar}\n${lines.map((line) => `!! ${line}`).join("\n")}\n${bar}\n`;
 }
 
+/** The `*-debug.log` files the emulators leave in `dir`. */
+function debugLogs(dir = ROOT) {
+  return readdirSync(dir).filter((name) => name.endsWith("-debug.log"));
+}
+
+/**
+ * Removes the emulators' debug logs that were not there before they started:
+ * `firebase ext:install .` uploads every file of this folder (it does not
+ * read .gitignore), so leftovers would ship with the extension.
+ */
+function removeNewDebugLogs(before, dir = ROOT) {
+  for (const name of debugLogs(dir)) if (!before.includes(name)) rmSync(path.join(dir, name), { force: true });
+}
+
 module.exports = {
   ROOT,
+  debugLogs,
+  removeNewDebugLogs,
   FIREBASE_BIN,
   INSTANCE_ID,
   EXAMPLE_RULES,

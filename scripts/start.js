@@ -70,6 +70,7 @@ async function main() {
   const viewer = await stack.startMailViewer({ smtpPort: config.smtpPort, webPort: config.webPort });
   console.log(`Mail viewer (maildev) listening: SMTP 127.0.0.1:${viewer.smtpPort}, web ${viewer.webUrl}\n`);
 
+  const logsBefore = stack.debugLogs();
   const firebase = stack.spawnFirebase(
     ["emulators:start", "--project", config.project, "--only", needed.join(",")],
     { env: setup.env, stdio: ["ignore", "pipe", "pipe"] },
@@ -84,6 +85,7 @@ async function main() {
     console.log("\nStopping the emulators and the mail viewer …");
     await stack.stopGroup(firebase);
     await viewer.stop();
+    stack.removeNewDebugLogs(logsBefore);
     console.log("Stopped.");
     process.exit(code);
   }
