@@ -9,6 +9,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import * as https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import type { ErrorCode } from "../errors";
+import { isTlsFailureCode } from "../providers/shared/network-codes";
 import { addressRefusal } from "./address-policy";
 import { AddressRefusedError } from "./checked-lookup";
 
@@ -174,7 +175,7 @@ function describe(error: unknown, url: URL, signal: AbortSignal, deadlineMs: num
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
     return new DownloadFailure(`the host ${url.hostname} could not be resolved (${code})`, "connection-failed", true);
   }
-  if (/CERT|SSL|TLS|SELF_SIGNED|ERR_TLS/.test(code)) {
+  if (isTlsFailureCode(code)) {
     return new DownloadFailure(`the TLS certificate of ${url.host} was not accepted (${code})`, "tls-failed", false);
   }
   return new DownloadFailure(`the server at ${url.host} could not be reached (${code})`, "connection-failed", true);

@@ -19,7 +19,7 @@ export interface UnsubscribeSettings {
 export const UNSUBSCRIBE_PATH = "/unsubscribe";
 
 /** The link for `address` in the mail at `mailPath`. */
-export function unsubscribeUrl(settings: UnsubscribeSettings, mailPath: string, address: string): string {
+function unsubscribeUrl(settings: UnsubscribeSettings, mailPath: string, address: string): string {
   const normalized = normalizeAddress(address);
   if (!normalized) throw new Error("An unsubscribe link needs a valid recipient address");
   const token = signUnsubscribeToken(settings.signingKey, { address: normalized, mailPath });

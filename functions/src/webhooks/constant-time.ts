@@ -21,8 +21,3 @@ export function sameBytes(received: Buffer, expected: Buffer): boolean {
 export function withinWindow(seconds: number, nowMs: number, windowSeconds: number): boolean {
   return Number.isFinite(seconds) && Math.abs(nowMs / 1000 - seconds) <= windowSeconds;
 }
-
-export function header(headers: Readonly<Record<string, string | string[] | undefined>>, name: string): string | undefined {
-  const value = headers[name.toLowerCase()];
-  return Array.isArray(value) ? value[0] : value;
-}

@@ -42,6 +42,11 @@ export interface ParsedEvents {
   ignored: number;
 }
 
+/** An event's optional reason and code, as fields only when the provider gave them. */
+export function details(reason: string | undefined, code?: string): Pick<DeliveryEvent, "reason" | "code"> {
+  return { ...(reason && { reason }), ...(code && { code }) };
+}
+
 /** Reasons and codes come from remote servers: keep them readable and small. */
 export function boundedText(value: unknown, max = 500): string | undefined {
   if (typeof value !== "string" && typeof value !== "number") return undefined;
@@ -50,7 +55,7 @@ export function boundedText(value: unknown, max = 500): string | undefined {
 }
 
 /** Event times must be plausible: a value outside 2000–2100 is a parse error, not a date. */
-export function plausibleTime(ms: number): number | undefined {
+function plausibleTime(ms: number): number | undefined {
   return Number.isFinite(ms) && ms > 946_684_800_000 && ms < 4_102_444_800_000 ? ms : undefined;
 }
 

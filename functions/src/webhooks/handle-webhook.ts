@@ -14,6 +14,7 @@ import { handleUnsubscribe } from "../unsubscribe/handle-unsubscribe";
 import { UNSUBSCRIBE_PATH } from "../unsubscribe/unsubscribe-headers";
 import { recordEvents, type RecordSettings } from "./record-events";
 import {
+  header,
   MalformedBody,
   type ProviderWebhook,
   type WebhookConfig,
@@ -43,7 +44,7 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
   const provider = endpoint.providers.find((candidate) => `/${candidate.route}` === route);
   if (!provider || !provider.configured(config)) return text(404, "Not found");
   if (request.method !== "POST") return { ...text(405, "Method not allowed"), headers: { ...plain, Allow: "POST" } };
-  const declared = Number(firstHeader(request.headers["content-length"]) ?? 0);
+  const declared = Number(header(request, "content-length") ?? 0);
   if (request.rawBody.length > config.maxBodyBytes || declared > config.maxBodyBytes) {
     logs.webhookRefused(provider.route, 413, `body larger than ${config.maxBodyBytes} bytes`);
     return text(413, "Payload too large");
@@ -85,8 +86,4 @@ const REFUSED = { 400: "Bad request", 401: "Unauthorized", 403: "Forbidden" } as
 
 function text(status: number, body: string): WebhookReply {
   return { status, headers: { ...plain }, body: `${body}\n` };
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import { FieldValue, Timestamp, type DocumentSnapshot, type Firestore, type WriteBatch } from "firebase-admin/firestore";
 import { STATUS, statusOf } from "../shared/firestore-status";
+import { isPlainMap } from "../shared/plain-map";
 import { suppressionDocId } from "../suppression/addresses";
 import type { DeliveryEvent } from "./delivery-event";
 import { mergeEvent, readEntry, suppressionReason, type RecipientEntry } from "./recipient-status";
@@ -32,7 +33,6 @@ const CONCURRENCY = 25;
 const READ_CHUNK = 200;
 /** Rounds of read-merge-write per document before giving up (the provider then retries). */
 const MAX_ROUNDS = 6;
-
 
 export interface RecordSettings {
   db: Firestore;
@@ -137,10 +137,10 @@ interface Plan {
 }
 
 function planFor(snapshot: DocumentSnapshot, events: DeliveryEvent[]): Plan {
-  const stored = snapshot.get(DELIVERY_STATUS_FIELD) as { recipients?: unknown } | undefined;
+  const stored: unknown = snapshot.get(DELIVERY_STATUS_FIELD);
   const entries = new Map<string, RecipientEntry>();
-  const storedRecipients = stored && typeof stored === "object" ? stored.recipients : undefined;
-  if (storedRecipients && typeof storedRecipients === "object" && !Array.isArray(storedRecipients)) {
+  const storedRecipients = isPlainMap(stored) ? stored.recipients : undefined;
+  if (isPlainMap(storedRecipients)) {
     for (const [address, value] of Object.entries(storedRecipients)) {
       const entry = readEntry(value);
       if (entry) entries.set(address, entry);
@@ -223,7 +223,7 @@ function addSideEffects(batch: WriteBatch, path: string, events: DeliveryEvent[]
 }
 
 /** Provider event ids are free text: hashed into a valid, fixed-size document id. */
-export function historyDocId(event: Pick<DeliveryEvent, "source" | "eventId">): string {
+function historyDocId(event: Pick<DeliveryEvent, "source" | "eventId">): string {
   return `${event.source}-${createHash("sha256").update(event.eventId).digest("base64url").slice(0, 27)}`;
 }
 

@@ -5,6 +5,7 @@
  * checks and the event parsing.
  */
 import type { WebhookConfig } from "../config/webhook-params";
+import { isPlainMap } from "../shared/plain-map";
 import type { ParsedEvents } from "./delivery-event";
 
 export type { WebhookConfig } from "../config/webhook-params";
@@ -17,6 +18,12 @@ export interface WebhookRequest {
   /** Header names in lower case, as Node.js gives them. */
   headers: Readonly<Record<string, string | string[] | undefined>>;
   rawBody: Buffer;
+}
+
+/** A request header's value: the first one when it was sent more than once. */
+export function header(request: Pick<WebhookRequest, "headers">, name: string): string | undefined {
+  const value = request.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 export interface WebhookReply {
@@ -48,3 +55,9 @@ export interface ProviderWebhook {
 
 /** The tracking key every provider carries back in its events: the mail document's path. */
 export const TRACKING_KEY = "fse_mail";
+
+/** The mail document's path under TRACKING_KEY in the map a provider repeats its metadata in, if any. */
+export function trackedMailPath(metadata: unknown): string | undefined {
+  const value = isPlainMap(metadata) ? metadata[TRACKING_KEY] : undefined;
+  return typeof value === "string" ? value : undefined;
+}

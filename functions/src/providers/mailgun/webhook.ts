@@ -6,13 +6,21 @@
  */
 import { isPlainMap } from "../../shared/plain-map";
 import { createHmac } from "node:crypto";
-import { boundedText, secondsToMs, type DeliveryEvent, type ParsedEvents } from "../../webhooks/delivery-event";
+import { boundedText, details, secondsToMs, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
 import { sameBytes, withinWindow } from "../../webhooks/constant-time";
 import { normalizeAddress } from "../../suppression/addresses";
-import { MalformedBody, TRACKING_KEY, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
+import { MalformedBody, trackedMailPath, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
 
 /** Failure reasons that mean the address itself is dead. */
 const HARD_REASONS = new Set(["bounce", "suppress-bounce"]);
+/** Events that carry nothing but their status; `failed` is told apart below. */
+const PLAIN = new Map<unknown, RecipientStatus>([
+  ["delivered", "delivered"],
+  ["complained", "complained"],
+  ["unsubscribed", "unsubscribed"],
+  ["opened", "opened"],
+  ["clicked", "clicked"],
+]);
 
 export const mailgunWebhook: ProviderWebhook = {
   route: "mailgun",
@@ -50,40 +58,14 @@ function toEvent(data: Record<string, unknown>): DeliveryEvent | undefined {
   const timeMs = secondsToMs(data.timestamp);
   const eventId = typeof data.id === "string" && data.id ? data.id : undefined;
   if (!recipient || timeMs === undefined || !eventId) return undefined;
-  const variables = userVariables(data["user-variables"]);
-  const base = { source: "mailgun" as const, eventId, recipient, timeMs, mailPath: variables[TRACKING_KEY] };
-  const status = isPlainMap(data["delivery-status"]) ? data["delivery-status"] : {};
-  const reason = boundedText(status.description || status.message || data.reason);
-  const code = boundedText(status.code, 32);
-  switch (data.event) {
-    case "delivered":
-      return { ...base, status: "delivered" };
-    case "failed":
-      if (data.severity === "temporary") return { ...base, status: "deferred", ...(reason && { reason }), ...(code && { code }) };
-      return {
-        ...base,
-        status: "bounced",
-        bounceType: typeof data.reason === "string" && HARD_REASONS.has(data.reason) ? "hard" : "soft",
-        ...(reason && { reason }),
-        ...(code && { code }),
-      };
-    case "complained":
-      return { ...base, status: "complained" };
-    case "unsubscribed":
-      return { ...base, status: "unsubscribed" };
-    case "opened":
-      return { ...base, status: "opened" };
-    case "clicked":
-      return { ...base, status: "clicked" };
-    default:
-      return undefined;
+  const base = { source: "mailgun" as const, eventId, recipient, timeMs, mailPath: trackedMailPath(data["user-variables"]) };
+  if (data.event === "failed") {
+    const delivery = isPlainMap(data["delivery-status"]) ? data["delivery-status"] : {};
+    const detail = details(boundedText(delivery.description || delivery.message || data.reason), boundedText(delivery.code, 32));
+    if (data.severity === "temporary") return { ...base, status: "deferred", ...detail };
+    const hard = typeof data.reason === "string" && HARD_REASONS.has(data.reason);
+    return { ...base, status: "bounced", bounceType: hard ? "hard" : "soft", ...detail };
   }
-}
-
-/** `user-variables` is an object; values that were JSON in the header may arrive as strings. */
-function userVariables(value: unknown): Record<string, string | undefined> {
-  if (!isPlainMap(value)) return {};
-  const out: Record<string, string | undefined> = {};
-  for (const [key, entry] of Object.entries(value)) if (typeof entry === "string") out[key] = entry;
-  return out;
+  const status = PLAIN.get(data.event);
+  return status ? { ...base, status } : undefined;
 }

@@ -8,10 +8,10 @@
  */
 import { isPlainMap } from "../../shared/plain-map";
 import { createHash } from "node:crypto";
-import { boundedText, isoToMs, type BounceType, type DeliveryEvent, type ParsedEvents } from "../../webhooks/delivery-event";
-import { header, sameSecret } from "../../webhooks/constant-time";
+import { boundedText, details, isoToMs, type BounceType, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
+import { sameSecret } from "../../webhooks/constant-time";
 import { normalizeAddress } from "../../suppression/addresses";
-import { MalformedBody, TRACKING_KEY, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
+import { header, MalformedBody, trackedMailPath, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
 
 const CHALLENGE = { "WWW-Authenticate": 'Basic realm="firestore-send-email webhooks", charset="UTF-8"' };
 
@@ -21,13 +21,20 @@ const HARD = new Set(["HardBounce", "BadEmailAddress", "ManuallyDeactivated"]);
 const DEFERRED = new Set(["Transient", "DnsError"]);
 /** Not about deliverability: auto-replies, challenges, subscription requests. */
 const NOT_BOUNCES = new Set(["AutoResponder", "AddressChange", "Subscribe", "ChallengeVerification", "OpenRelayTest", "InboundError"]);
+/** Record types that carry nothing but their status; bounces and subscription changes are told apart below. */
+const PLAIN = new Map<unknown, RecipientStatus>([
+  ["Delivery", "delivered"],
+  ["SpamComplaint", "complained"],
+  ["Open", "opened"],
+  ["Click", "clicked"],
+]);
 
 export const postmarkWebhook: ProviderWebhook = {
   route: "postmark",
   configured: (config) => Boolean(config.postmarkCredentials),
 
   authenticate(request, config): Verdict {
-    const given = header(request.headers, "authorization") ?? "";
+    const given = header(request, "authorization") ?? "";
     const { username, password } = config.postmarkCredentials!;
     const expected = `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`;
     if (!given) return { ok: false, status: 401, reason: "missing Postmark credentials", headers: CHALLENGE };
@@ -42,41 +49,30 @@ export const postmarkWebhook: ProviderWebhook = {
 };
 
 function toEvent(record: Record<string, unknown>): DeliveryEvent | undefined {
-  const metadata = isPlainMap(record.Metadata) ? record.Metadata : {};
-  const mailPath = typeof metadata[TRACKING_KEY] === "string" ? (metadata[TRACKING_KEY] as string) : undefined;
   const type = record.RecordType as string;
   const recipient = normalizeAddress(type === "Bounce" || type === "SpamComplaint" ? record.Email : record.Recipient);
   const timeMs = isoToMs(record.DeliveredAt ?? record.BouncedAt ?? record.ReceivedAt ?? record.ChangedAt);
   if (!recipient || timeMs === undefined) return undefined;
-  const base = { source: "postmark" as const, recipient, timeMs, mailPath, eventId: eventId(record, recipient, timeMs) };
-  const reason = boundedText(record.Details || record.Description);
+  const base = { source: "postmark" as const, recipient, timeMs, mailPath: trackedMailPath(record.Metadata), eventId: eventId(record, recipient, timeMs) };
   switch (type) {
-    case "Delivery":
-      return { ...base, status: "delivered" };
     case "Bounce":
-      return bounce(base, String(record.Type ?? ""), reason);
-    case "SpamComplaint":
-      return { ...base, status: "complained" };
-    case "Open":
-      return { ...base, status: "opened" };
-    case "Click":
-      return { ...base, status: "clicked" };
+      return bounce(base, String(record.Type ?? ""), boundedText(record.Details || record.Description));
     case "SubscriptionChange":
       // Only a new suppression is news; a reactivation lifts nothing here.
       if (record.SuppressSending !== true) return undefined;
       if (record.SuppressionReason === "HardBounce") return { ...base, status: "bounced", bounceType: "hard" };
       if (record.SuppressionReason === "SpamComplaint") return { ...base, status: "complained" };
       return { ...base, status: "unsubscribed" };
-    default:
-      return undefined;
   }
+  const status = PLAIN.get(type);
+  return status ? { ...base, status } : undefined;
 }
 
 function bounce(base: Omit<DeliveryEvent, "status">, type: string, reason: string | undefined): DeliveryEvent | undefined {
   if (NOT_BOUNCES.has(type)) return undefined;
   if (type === "SpamComplaint") return { ...base, status: "complained" };
   if (type === "Unsubscribe") return { ...base, status: "unsubscribed" };
-  if (DEFERRED.has(type)) return { ...base, status: "deferred", ...(reason && { reason }) };
+  if (DEFERRED.has(type)) return { ...base, status: "deferred", ...details(reason) };
   const bounceType: BounceType = HARD.has(type) ? "hard" : "soft";
   return { ...base, status: "bounced", bounceType, ...(reason && { reason }), code: type };
 }

@@ -7,21 +7,30 @@
  */
 import { isPlainMap } from "../../shared/plain-map";
 import { verify } from "node:crypto";
-import { boundedText, secondsToMs, type DeliveryEvent, type ParsedEvents } from "../../webhooks/delivery-event";
-import { header, withinWindow } from "../../webhooks/constant-time";
+import { boundedText, details, secondsToMs, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
+import { withinWindow } from "../../webhooks/constant-time";
 import { normalizeAddress } from "../../suppression/addresses";
-import { MalformedBody, TRACKING_KEY, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
+import { header, MalformedBody, trackedMailPath, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
 
 export const SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature";
 export const TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp";
+
+/** Events that carry nothing but their status; the others are told apart below. */
+const PLAIN = new Map<unknown, RecipientStatus>([
+  ["spamreport", "complained"],
+  ["unsubscribe", "unsubscribed"],
+  ["group_unsubscribe", "unsubscribed"],
+  ["open", "opened"],
+  ["click", "clicked"],
+]);
 
 export const sendGridWebhook: ProviderWebhook = {
   route: "sendgrid",
   configured: (config) => Boolean(config.sendGridPublicKey),
 
   authenticate(request, config, nowMs): Verdict {
-    const signature = header(request.headers, SIGNATURE_HEADER);
-    const timestamp = header(request.headers, TIMESTAMP_HEADER);
+    const signature = header(request, SIGNATURE_HEADER);
+    const timestamp = header(request, TIMESTAMP_HEADER);
     if (!signature || !timestamp) return { ok: false, status: 401, reason: "missing SendGrid signature headers" };
     if (!/^[0-9]{1,12}$/.test(timestamp) || !withinWindow(Number(timestamp), nowMs, config.replayWindowSeconds)) {
       return { ok: false, status: 403, reason: "SendGrid timestamp outside the replay window" };
@@ -54,36 +63,20 @@ function toEvent(item: Record<string, unknown>): DeliveryEvent | undefined {
   const timeMs = secondsToMs(item.timestamp);
   const eventId = typeof item.sg_event_id === "string" && item.sg_event_id ? item.sg_event_id : undefined;
   if (!recipient || timeMs === undefined || !eventId) return undefined;
-  const base = {
-    source: "sendgrid" as const,
-    eventId,
-    recipient,
-    timeMs,
-    mailPath: typeof item[TRACKING_KEY] === "string" ? (item[TRACKING_KEY] as string) : undefined,
-  };
+  const base = { source: "sendgrid" as const, eventId, recipient, timeMs, mailPath: trackedMailPath(item) };
   const reason = boundedText(item.reason ?? item.response);
   const code = boundedText(item.status, 32);
   switch (item.event) {
     case "delivered":
-      return { ...base, status: "delivered", ...(reason && { reason }) };
     case "deferred":
-      return { ...base, status: "deferred", ...(reason && { reason }) };
+      return { ...base, status: item.event, ...details(reason) };
     case "bounce":
       // type "blocked": refused for a reason of the moment (reputation, content), not a dead address.
-      return { ...base, status: "bounced", bounceType: item.type === "blocked" ? "soft" : "hard", ...(reason && { reason }), ...(code && { code }) };
+      return { ...base, status: "bounced", bounceType: item.type === "blocked" ? "soft" : "hard", ...details(reason, code) };
     case "dropped":
       // SendGrid did not even try (its own suppression lists, invalid address): the message failed.
       return { ...base, status: "bounced", bounceType: "soft", reason: `Dropped by SendGrid: ${reason ?? "no reason given"}` };
-    case "spamreport":
-      return { ...base, status: "complained" };
-    case "unsubscribe":
-    case "group_unsubscribe":
-      return { ...base, status: "unsubscribed" };
-    case "open":
-      return { ...base, status: "opened" };
-    case "click":
-      return { ...base, status: "clicked" };
-    default:
-      return undefined;
   }
+  const status = PLAIN.get(item.event);
+  return status ? { ...base, status } : undefined;
 }

@@ -8,7 +8,7 @@
 import { DeliveryError } from "../../errors";
 import { redact } from "../../logs";
 import { clip } from "../../shared/clip";
-import { CERTIFICATE_CODES, CONNECTION_CODES, TIMEOUT_CODES } from "./network-codes";
+import { CONNECTION_CODES, isTlsFailureCode, TIMEOUT_CODES } from "./network-codes";
 
 /** The longest provider text quoted in `delivery.error`. */
 const MAX_DETAIL_LENGTH = 500;
@@ -61,7 +61,7 @@ export function classifyHttpNetworkError(provider: string, error: unknown, endpo
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
     return new DeliveryError("timeout", `${provider} did not answer in time${where} (${code}).`, { transient: true });
   }
-  if (code !== undefined && (CERTIFICATE_CODES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"))) {
+  if (code !== undefined && isTlsFailureCode(code)) {
     return new DeliveryError(
       "tls-failed",
       `${provider}'s TLS certificate was not accepted${where} (${code}). Check TLS_OPTIONS: a "ca" there replaces the public root certificates.`,

@@ -1,7 +1,8 @@
 /**
  * Node's and OpenSSL's error codes for a connection that failed, grouped by
  * what they mean for a retry. Shared by every provider's failure
- * classification, SMTP or HTTP: the socket layer is the same.
+ * classification, SMTP or HTTP, and by the attachment downloader: the socket
+ * layer is the same.
  */
 
 /** A certificate that did not verify: retrying cannot help. */
@@ -33,5 +34,14 @@ export const CONNECTION_CODES: ReadonlySet<string> = new Set([
   "EADDRNOTAVAIL",
   "EAI_AGAIN",
 ]);
+
+/**
+ * Whether a connection failed in TLS: a certificate that did not verify (by
+ * the list above, or by name: OpenSSL has more verify codes than it lists) or
+ * a handshake that failed (ERR_SSL_*, ERR_TLS_*). Retrying cannot help.
+ */
+export function isTlsFailureCode(code: string): boolean {
+  return CERTIFICATE_CODES.has(code) || /CERT|SSL|TLS/.test(code);
+}
 
 export const TIMEOUT_CODES: ReadonlySet<string> = new Set(["ETIMEDOUT", "ESOCKETTIMEDOUT", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
