@@ -6,8 +6,9 @@
  * whose conditional write made the transition, so each is published once.
  *
  * The batch also follows the document through the invocation's writes, so
- * that each event carries the version its transition produced; it does so
- * only when events are published at all.
+ * that each event carries the version its transition produced. Without an
+ * Eventarc channel a batch does nothing at all: no document is followed and
+ * no publish is started, for any of a mail's transitions.
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import type { Patch } from "./delivery/patches";
@@ -38,19 +39,19 @@ export interface StartingVersion {
   firestore: Firestore;
 }
 
-export function eventBatch(path: string, start?: StartingVersion): EventBatch {
+export function eventBatch(path: string, start: StartingVersion): EventBatch {
   const pending: Array<Promise<void>> = [];
   const documentId = path.slice(path.lastIndexOf("/") + 1);
-  let document: DocumentVersion | undefined =
-    start && eventsEnabled()
-      ? {
-          path,
-          projectId: projectIdOf(start.firestore),
-          data: start.data,
-          createTime: start.createTime ?? start.updateTime,
-          updateTime: start.updateTime,
-        }
-      : undefined;
+  const enabled = eventsEnabled();
+  let document: DocumentVersion | undefined = enabled
+    ? {
+        path,
+        projectId: projectIdOf(start.firestore),
+        data: start.data,
+        createTime: start.createTime ?? start.updateTime,
+        updateTime: start.updateTime,
+      }
+    : undefined;
   return {
     wrote(patch, commitTime) {
       if (!document) return;
@@ -63,6 +64,7 @@ export function eventBatch(path: string, start?: StartingVersion): EventBatch {
       }
     },
     publish(type, fields) {
+      if (!enabled) return;
       const data = { path, documentId, state: null, attempts: null, error: null, info: null, ...fields };
       pending.push(publishEvent(type, data, document));
     },

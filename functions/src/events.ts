@@ -55,7 +55,7 @@ export type EventPayload = Omit<EventData, "info"> & {
 /** The event types whose `doc` handlers read as a serialised `DocumentSnapshot`; the rest get the document's data. */
 const SNAPSHOT_FORM: ReadonlySet<LifecycleEvent> = new Set(["onStart", "onProcessing", "onSuccess", "onComplete"]);
 
-export const EVENT_TYPE_PREFIX = "firebase.extensions.firestore-send-email.v1.";
+const EVENT_TYPE_PREFIX = "firebase.extensions.firestore-send-email.v1.";
 
 /** A slow Eventarc must not hold a delivery's invocation for long. */
 const PUBLISH_TIMEOUT_MS = 10_000;

@@ -37,16 +37,13 @@ function mergeHeaders(fromMessage: HeaderMap | undefined, topLevel: HeaderMap | 
 }
 
 /**
- * `options` with `extra` headers added after the composition (unsubscribe
- * links, providers' tracking metadata); they replace same-named headers of
- * the document, compared without case.
+ * `options` (as preparePayload built them, headers a map) with `extra`
+ * headers added after the composition (unsubscribe links, providers'
+ * tracking metadata); they replace same-named headers of the document,
+ * compared without case, as top-level headers do.
  */
 export function withHeaders(options: SendMailOptions, extra: HeaderMap): SendMailOptions {
   if (Object.keys(extra).length === 0) return options;
-  if (Array.isArray(options.headers)) {
-    const kept = options.headers.filter(({ key }) => !Object.keys(extra).some((name) => name.toLowerCase() === key.toLowerCase()));
-    return { ...options, headers: [...kept, ...Object.entries(extra).map(([key, value]) => ({ key, value: String(value) }))] };
-  }
   return { ...options, headers: mergeHeaders(options.headers as HeaderMap | undefined, extra) };
 }
 

@@ -54,7 +54,7 @@ export interface RenderedTemplate {
   ignoredFields: string[];
 }
 
-export function missingTemplateError(name: string): ValidationError {
+function missingTemplateError(name: string): ValidationError {
   return new ValidationError(`Tried to render non-existent template '${name}'`);
 }
 

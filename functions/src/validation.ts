@@ -191,7 +191,8 @@ function expectEncoding(value: unknown, path: string): string {
   return text;
 }
 
-type FieldParser = (value: unknown, path: string) => unknown;
+/** `ignored` collects dropped fields below this one (a message's attachments). */
+type FieldParser = (value: unknown, path: string, ignored: string[]) => unknown;
 
 function oneOf<T extends string>(allowed: readonly T[]): (value: unknown, path: string) => T {
   return (value, path) => {
@@ -260,7 +261,7 @@ function pickFields(source: Record<string, unknown>, fields: Record<string, Fiel
       reportIgnored(ignored, fieldName(prefix, key));
       continue;
     }
-    out[key] = fields[key](value, `${prefix}.${key}`);
+    out[key] = fields[key](value, `${prefix}.${key}`, ignored);
   }
   return out;
 }
@@ -311,22 +312,24 @@ function parseReferences(value: unknown, path: string): string | string[] {
   return [...list];
 }
 
+/** How each field of `message` is checked; pickFields reports and drops the rest. */
+const MESSAGE_FIELDS: { [K in keyof MailMessage]-?: (value: unknown, path: string, ignored: string[]) => MailMessage[K] } = {
+  subject: expectHeaderText,
+  text: expectString,
+  html: expectString,
+  amp: expectString,
+  messageId: expectLine,
+  inReplyTo: expectLine,
+  references: parseReferences,
+  priority: oneOf(["high", "normal", "low"] as const),
+  headers: parseHeaders,
+  date: parseDate,
+  attachments: parseAttachments,
+};
+
 function parseMessage(value: unknown, ignored: string[]): MailMessage {
   if (!isPlainMap(value)) fail("message", "a map");
-  const fields: { [K in keyof MailMessage]-?: (value: unknown, path: string) => MailMessage[K] } = {
-    subject: expectHeaderText,
-    text: expectString,
-    html: expectString,
-    amp: expectString,
-    messageId: expectLine,
-    inReplyTo: expectLine,
-    references: parseReferences,
-    priority: oneOf(["high", "normal", "low"] as const),
-    headers: parseHeaders,
-    date: parseDate,
-    attachments: (list, path) => parseAttachments(list, path, ignored),
-  };
-  return pickFields(value, fields, "message", ignored) as MailMessage;
+  return pickFields(value, MESSAGE_FIELDS, "message", ignored) as MailMessage;
 }
 
 function parseTemplate(value: unknown, ignored: string[]): TemplateRequest {

@@ -5,7 +5,7 @@
  * published even when the params are invalid, and the platform may change
  * the event selection without a redeploy of this code.
  */
-type Env = Record<string, string | undefined>;
+import { read, type Env } from "./env-values";
 
 export interface TriggerSettings {
   /** The collection whose writes trigger processQueue (MAIL_COLLECTION). */
@@ -16,12 +16,15 @@ export interface TriggerSettings {
   maintenanceSchedule: string;
 }
 
-/** What the triggers are declared with; unset or empty params take the defaults extension.yaml gives. */
+/**
+ * What the triggers are declared with, read as config/index.ts reads the
+ * same params; unset or empty params take the defaults extension.yaml gives.
+ */
 export function triggerSettings(env: Env = process.env): TriggerSettings {
   return {
-    mailCollection: env.MAIL_COLLECTION || "mail",
-    database: env.DATABASE || "(default)",
-    maintenanceSchedule: env.MAINTENANCE_SCHEDULE || "every 1 minutes",
+    mailCollection: read(env, "MAIL_COLLECTION") ?? "mail",
+    database: read(env, "DATABASE") ?? "(default)",
+    maintenanceSchedule: read(env, "MAINTENANCE_SCHEDULE") ?? "every 1 minutes",
   };
 }
 
@@ -43,7 +46,7 @@ export interface EventSettings {
 export function eventSettings(env: Env = process.env): EventSettings {
   const selected = env.EXT_SELECTED_EVENTS ?? env.ALLOWED_EVENT_TYPES;
   return {
-    channel: env.EVENTARC_CHANNEL || undefined,
+    channel: read(env, "EVENTARC_CHANNEL"),
     selectedTypes:
       selected === undefined
         ? undefined
@@ -51,7 +54,7 @@ export function eventSettings(env: Env = process.env): EventSettings {
             .split(",")
             .map((type) => type.trim())
             .filter((type) => type !== ""),
-    emulatorHost: env.CLOUD_EVENTARC_EMULATOR_HOST || undefined,
+    emulatorHost: read(env, "CLOUD_EVENTARC_EMULATOR_HOST"),
     projectId: env.GCLOUD_PROJECT ?? env.PROJECT_ID,
   };
 }

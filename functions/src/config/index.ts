@@ -7,7 +7,7 @@
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { ConfigError } from "../errors";
 import * as logs from "../logs";
-import { collectionPath, read, readSecret, type Env } from "./env-values";
+import { collectionPath, read, readBoolean, readSecret, type Env } from "./env-values";
 import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks, type WebhookConfig } from "./webhook-params";
 import { SENDER_PATTERN } from "./sender-pattern";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
@@ -266,16 +266,13 @@ function oauth2Options(env: Env, problems: string[]): SMTPTransport.Options | un
   if (port < 1 || port > 65535) {
     problems.push(`OAUTH_PORT must be a port number from 1 to 65535, got "${portText}"`);
   }
-  const secureText = read(env, "OAUTH_SECURE") ?? "true";
-  if (secureText !== "true" && secureText !== "false") {
-    problems.push(`OAUTH_SECURE must be "true" or "false", got "${secureText}"`);
-  }
+  const secure = readBoolean(env, "OAUTH_SECURE", true, problems);
 
   if (problems.length > before) return undefined;
   return {
     host,
     port,
-    secure: secureText === "true",
+    secure,
     auth: {
       type: "OAuth2",
       user: read(env, "USER"),

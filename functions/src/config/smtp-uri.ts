@@ -14,7 +14,7 @@ import wellKnown from "nodemailer/lib/well-known";
 import { ConfigError } from "../errors";
 
 /** The one message for a URI that cannot be read; users search for this exact text. */
-export const INVALID_URI_MESSAGE = "Invalid URI: please reconfigure with a valid SMTP connection URI";
+const INVALID_URI_MESSAGE = "Invalid URI: please reconfigure with a valid SMTP connection URI";
 
 type OptionKind = "boolean" | "count" | "whole" | "text";
 

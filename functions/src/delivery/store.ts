@@ -23,7 +23,8 @@ import {
 } from "firebase-admin/firestore";
 import { LEASE_EXPIRED_ERROR } from "./delivery-field";
 import type { Patch } from "./patches";
-import { writeOutcome, type Mark, type WriteOutcome } from "./write-outcome";
+import { isTransientStatus } from "../shared/firestore-status";
+import { writeOutcome, type Mark } from "./write-outcome";
 
 export type { Mark } from "./write-outcome";
 
@@ -97,7 +98,6 @@ export class MailStore {
     };
     for (;;) {
       this.counts.writes++;
-      let outcome: WriteOutcome;
       let failure: unknown;
       try {
         const result = await ref.update(patch, { lastUpdateTime: updateTime });
@@ -105,8 +105,8 @@ export class MailStore {
       } catch (error) {
         failedCalls++;
         failure = error;
-        outcome = writeOutcome(error);
       }
+      const outcome = writeOutcome(failure);
       if (outcome === "failed") throw settle(failure);
       if (outcome === "lost" || (outcome === "ambiguous-loss" && !mark)) return settle(null);
       if (mark) {
@@ -114,10 +114,9 @@ export class MailStore {
         let seen = await this.readBack(ref, updateTime, mark);
         while (seen === "unreadable" && (await backOff())) seen = await this.readBack(ref, updateTime, mark);
         if (seen instanceof Timestamp) return settle(seen, true);
-        // Not applied, and the precondition can no longer hold (or the
-        // document is out of reach until the budget ends): give up the write.
-        if (seen !== "unchanged") return settle(null);
-        if (outcome === "ambiguous-loss") return settle(null);
+        // Not applied, and the precondition failed or can no longer hold (or
+        // the document is out of reach until the budget ends): give up the write.
+        if (outcome === "ambiguous-loss" || seen !== "unchanged") return settle(null);
       }
       // Transient and not applied: the same conditional write again.
       if (!(await backOff())) throw settle(failure);
@@ -141,7 +140,7 @@ export class MailStore {
     if (writes.length === 0) return [];
     const writer = this.db.bulkWriter();
     writer.onWriteError(
-      (error) => writeOutcome(error) === "transient" && error.failedAttempts < BULK_ATTEMPTS,
+      (error) => isTransientStatus(error) && error.failedAttempts < BULK_ATTEMPTS,
     );
     this.counts.writes += writes.length;
     const results = writes.map((write) =>
@@ -161,7 +160,8 @@ export class MailStore {
    * Reads the document once after a write of unknown outcome: its update
    * time if it carries `mark` (the write applied), `other` if another
    * version replaced the one the write was conditioned on, `unchanged` if
-   * the write did not apply and may be tried again (or the read failed).
+   * the write did not apply and may be tried again, `unreadable` if the
+   * read failed.
    */
   private async readBack(
     ref: DocumentReference,

@@ -89,7 +89,7 @@ export async function runMaintenance(nowMs = Date.now(), options: MaintenanceOpt
     const state: unknown = doc.get("delivery.state");
     const lease = toMillis(doc.get("delivery.leaseExpireTime"));
     if (state === ("PROCESSING" satisfies State) && lease !== undefined && lease <= nowMs) {
-      return planExpiry(store, config, doc, nowMs);
+      return planExpiry(config, doc, nowMs);
     }
     // A lease left on a document that is no longer PROCESSING (a person
     // changed the state by hand) would match this query for ever.
@@ -110,11 +110,11 @@ export async function runMaintenance(nowMs = Date.now(), options: MaintenanceOpt
 }
 
 /** Ends a dead attempt (ERROR, or a retry) and, once written, publishes the end of that attempt. */
-function planExpiry(store: MailStore, settings: RetrySettings, doc: QueryDocumentSnapshot, nowMs: number): Plan {
+function planExpiry(settings: RetrySettings, doc: QueryDocumentSnapshot, nowMs: number): Plan {
   const data = doc.data();
   const expiry = planLeaseExpiry(settings, data, nowMs);
   const onWritten = async (written: Timestamp): Promise<void> => {
-    const start = { data, createTime: doc.createTime, updateTime: doc.updateTime, firestore: store.db };
+    const start = { data, createTime: doc.createTime, updateTime: doc.updateTime, firestore: doc.ref.firestore };
     const events = eventBatch(doc.ref.path, start);
     recordLeaseExpiry(doc.ref.path, expiry, events, written);
     await events.flush();

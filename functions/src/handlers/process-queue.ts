@@ -49,11 +49,13 @@ export type MailWriteEvent = FirestoreEvent<Change<DocumentSnapshot> | undefined
 
 export async function handleMailWrite(event: MailWriteEvent): Promise<void> {
   const after = event.data?.after;
-  const decision = decide(after?.exists ? after.data() : undefined, Date.now());
+  // Decoded once: data() builds the whole document afresh on every call.
+  const current = after?.exists ? after.data() : undefined;
+  const decision = decide(current, Date.now());
   if (decision.action === "ignore" || !after?.updateTime) return;
 
   const path = after.ref.path;
-  const data = after.data() ?? {};
+  const data = current ?? {};
   const start = { data, createTime: after.createTime, updateTime: after.updateTime, firestore: after.ref.firestore };
   const events = eventBatch(path, start);
   try {
@@ -159,8 +161,12 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   // The conditional write is the cheap path; if anything touched the document
   // during the send, fall back to checking, in a transaction, that this
   // attempt still owns it, so a late result never overwrites a newer attempt.
+  // No mark for the cheap write: whenever it does not land (its answer lost
+  // included), the transaction below reads the document once and recognises
+  // an outcome that did land by its mark, so a read-back here would only
+  // repeat that read.
   const applied = outcomeMark(startTime, outcome.state, outcome.error, attemptsBefore + 1);
-  const written = await store.updateIf(path, outcome.patch, claimed, applied);
+  const written = await store.updateIf(path, outcome.patch, claimed);
   const recorded =
     written !== null
       ? "owned"
