@@ -17,14 +17,13 @@ import { resetRuntime } from "../src/runtime";
 import { EventDriver, type TriggerEvent } from "../test/helpers/event-driver";
 import { configureExtension } from "../test/helpers/extension-env";
 import { emulatorInstalled, EMULATOR_BINARY, startEmulator, stopEmulator, type RunningEmulator } from "../test/helpers/firestore-emulator";
+import { seededRandom } from "../test/helpers/seeded-random";
 import { startSmtpSink, type SmtpSink } from "../test/helpers/smtp-sink";
 import { coldStart, type ColdStartResult } from "./cold-start";
 import { countRpcs } from "./firestore-rpcs";
-import { printReport } from "./report";
+import { printReport, printSweeps } from "./report";
 import { burst, dispatchCeiling, singleMails, type Bench, type BurstResult, type DispatchResult, type SingleResult } from "./scenarios";
-import { seededRandom } from "./stats";
 import { dueMailReleased, expiredLeasesRecovered, type SweepResult } from "./sweep";
-import { printSweeps } from "./report";
 
 const PROJECT = "demo-bench";
 const COLD_PROJECT = "demo-bench-cold";

@@ -18,25 +18,16 @@ export interface SweepResult {
   wallMs: number;
 }
 
-async function seed(client: Firestore, prefix: string, count: number, delivery: (i: number) => Record<string, unknown>) {
+async function seed(client: Firestore, prefix: string, count: number, delivery: Record<string, unknown>) {
   const writer = client.bulkWriter();
   const paths: string[] = [];
   for (let i = 0; i < count; i++) {
     const path = `mail/${prefix}-${i}`;
     paths.push(path);
-    void writer.set(client.doc(path), { to: `${prefix}-${i}@example.com`, message: { subject: prefix, text: "Hello." }, delivery: delivery(i) });
+    void writer.set(client.doc(path), { to: `${prefix}-${i}@example.com`, message: { subject: prefix, text: "Hello." }, delivery });
   }
   await writer.close();
   return paths;
-}
-
-/** Waits until the emulator has delivered the events of `count` seeded writes and they have been handled. */
-async function seeded(bench: Bench, eventsBefore: number, count: number): Promise<void> {
-  await bench.driver.waitFor(
-    () => bench.driver.stats(bench.project).events - eventsBefore >= count && bench.driver.stats(bench.project).pending === 0,
-    900_000,
-    `the events of ${count} seeded documents`,
-  );
 }
 
 /** Runs the sweep (as of `atMs`) until a run reports nothing more to do. */
@@ -52,41 +43,54 @@ async function sweepUntilDone(key: "released" | "expired", atMs: number): Promis
   }
 }
 
-export async function dueMailReleased(bench: Bench, count: number): Promise<SweepResult> {
+/**
+ * Seeds `count` documents whose delivery, given a time a minute ahead, is
+ * still live while their seeding events are handled (ignored as waiting or
+ * leased); waits until those events are handled; then sweeps as of that
+ * time (or now, if later) plus `pastMs` until every document is `key`.
+ */
+async function seedAndSweep(
+  bench: Bench,
+  prefix: string,
+  count: number,
+  key: "released" | "expired",
+  delivery: (liveUntil: number) => Record<string, unknown>,
+  pastMs: number,
+): Promise<{ paths: string[]; runMs: number[]; start: number }> {
   bench.setDelay(() => 0);
-  // Written as processQueue leaves a scheduled mail: PENDING until its time,
-  // which is in the future while the seeding events are handled (they are
-  // ignored as waiting); the sweep then runs as of that time.
-  const dueAt = Date.now() + 60_000;
+  const liveUntil = Date.now() + 60_000;
   const before = bench.driver.stats(bench.project).events;
-  const paths = await seed(bench.client, `due${count}`, count, () => ({
+  const paths = await seed(bench.client, prefix, count, delivery(liveUntil));
+  await bench.driver.waitFor(
+    () => bench.driver.stats(bench.project).events - before >= count && bench.driver.stats(bench.project).pending === 0,
+    900_000,
+    `the events of ${count} seeded documents`,
+  );
+  const start = now();
+  const { runMs, total } = await sweepUntilDone(key, Math.max(liveUntil, Date.now()) + pastMs);
+  if (total !== count) throw new Error(`${key} ${total} of ${count}`);
+  return { paths, runMs, start };
+}
+
+export async function dueMailReleased(bench: Bench, count: number): Promise<SweepResult> {
+  // Written as processQueue leaves a scheduled mail: PENDING until its time.
+  const { paths, runMs, start } = await seedAndSweep(bench, `due${count}`, count, "released", (dueAt) => ({
     state: "PENDING",
     attempts: 0,
     startTime: Timestamp.fromMillis(dueAt - 60_000),
     nextAttemptTime: Timestamp.fromMillis(dueAt),
-  }));
-  await seeded(bench, before, count);
-  const start = now();
-  const { runMs, total } = await sweepUntilDone("released", Math.max(dueAt, Date.now()));
-  if (total !== count) throw new Error(`released ${total} of ${count}`);
+  }), 0);
   await bench.driver.settle(bench.project, paths, FINAL_STATES, 1_800_000);
   return { scenario: "due sendAt released and sent", count, runs: runMs.length, runMs, wallMs: now() - start };
 }
 
 export async function expiredLeasesRecovered(bench: Bench, count: number): Promise<SweepResult> {
-  bench.setDelay(() => 0);
-  // Live leases while the seeding events are handled (ignored as leased); the sweep then runs as of their expiry.
-  const lease = Date.now() + 60_000;
-  const before = bench.driver.stats(bench.project).events;
-  await seed(bench.client, `expired${count}`, count, () => ({
+  // Swept a millisecond after the lease ends.
+  const { runMs, start } = await seedAndSweep(bench, `expired${count}`, count, "expired", (lease) => ({
     state: "PROCESSING",
     attempts: 0,
     startTime: Timestamp.fromMillis(lease - 60_000),
     leaseExpireTime: Timestamp.fromMillis(lease),
-  }));
-  await seeded(bench, before, count);
-  const start = now();
-  const { runMs, total } = await sweepUntilDone("expired", Math.max(lease, Date.now()) + 1);
-  if (total !== count) throw new Error(`recovered ${total} of ${count}`);
+  }), 1);
   return { scenario: "expired leases recovered", count, runs: runMs.length, runMs, wallMs: now() - start };
 }

@@ -13,6 +13,7 @@
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 import { runMaintenance, type MaintenanceReport } from "../../src/handlers/maintain-queue";
 import { processQueue } from "../../src/index";
+import { runAll } from "../helpers/run-all";
 import { Trigger } from "../helpers/trigger";
 
 export const TERMINAL = new Set(["SUCCESS", "ERROR"]);
@@ -101,15 +102,6 @@ export class MailTraffic {
       this.problems.failedInvocations++;
     }
   }
-}
-
-/** Runs the tasks with at most `limit` in flight. */
-export async function runAll(tasks: Array<() => Promise<unknown>>, limit: number): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < tasks.length) await tasks[next++]();
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
 }
 
 /** Messages the SMTP server accepted, per mail id, from recipients of the form `<id>@example.com`. */

@@ -22,6 +22,7 @@
  * The sequence of choices repeats for a seed; their timing follows the traffic.
  */
 import * as net from "node:net";
+import { seededRandom } from "./seeded-random";
 
 export type FaultKind = "refuse" | "reset" | "stall" | "latency";
 
@@ -75,18 +76,6 @@ const TYPE_HEADERS = 0x1;
 const TYPE_GOAWAY = 0x7;
 /** What an HTTP/2 client sends before its first frame. */
 const CLIENT_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-
-/** mulberry32: small, fast, good enough to spread faults. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   let plan: Required<FaultPlan> = { seed: 1, rate: 0, ...DEFAULTS };

@@ -13,7 +13,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { simpleParser, type ParsedMail } from "mailparser";
 import { SMTPServer } from "smtp-server";
-import { selfSignedCertificate } from "./smtp-sink";
+import { selfSignedCertificate } from "./self-signed-certificate";
 
 /** The one authorization code the token endpoint accepts. */
 export const AUTHORIZATION_CODE = "authorization-code-4/0Ab";

@@ -11,7 +11,7 @@ import { once } from "node:events";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import { selfSignedCertificate } from "./smtp-sink";
+import { selfSignedCertificate } from "./self-signed-certificate";
 
 export interface SendGridApiOptions {
   apiKey: string;

@@ -201,7 +201,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   };
 }
 
-function replyError(responseCode: number, message: string): Error & { responseCode: number } {
+/** An error that smtp-server answers with `responseCode` and `message`. */
+export function replyError(responseCode: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode });
 }
 
@@ -223,5 +224,5 @@ function until(changes: EventEmitter, condition: () => boolean, timeoutMs: numbe
   });
 }
 
-// Kept here too: several helpers import it from the sink.
+// Kept here too: the TLS and transport tests import it with the sink.
 export { selfSignedCertificate };

@@ -10,14 +10,15 @@
  */
 import type { Socket } from "node:net";
 import { SMTPServer } from "smtp-server";
+import { replyError } from "./smtp-sink";
 
 export interface ThrottlingSinkOptions {
   messagesPerSecond: number;
   maxConnections: number;
 }
 
-export const RATE_REPLY = "4.7.0 Too many messages, slow down and try again later";
-export const CONNECTIONS_REPLY = "4.7.0 Too many concurrent connections, try again later";
+const RATE_REPLY = "4.7.0 Too many messages, slow down and try again later";
+const CONNECTIONS_REPLY = "4.7.0 Too many concurrent connections, try again later";
 
 export interface ThrottlingSink {
   port: number;
@@ -102,8 +103,4 @@ export async function startThrottlingSink(options: ThrottlingSinkOptions): Promi
         server.close(() => resolve());
       }),
   };
-}
-
-function replyError(responseCode: number, message: string): Error & { responseCode: number } {
-  return Object.assign(new Error(message), { responseCode });
 }

@@ -13,6 +13,7 @@ import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { DEFAULT_FROM, mailHarness } from "../helpers/mail-harness";
 import { malformedDocuments } from "../helpers/malformed-documents";
+import { runAll } from "../helpers/run-all";
 import { writeEvent } from "../helpers/trigger";
 
 const PROJECT = "demo-faults";
@@ -131,11 +132,3 @@ function shuffle<T>(items: T[]): void {
   }
 }
 
-/** Runs the tasks with at most `limit` in flight. */
-async function runAll(tasks: Array<() => Promise<unknown>>, limit: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) await tasks[next++]();
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-}

@@ -11,24 +11,20 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
 import { getStore, resetRuntime } from "../../src/runtime";
-import { EventDriver, type TriggerEvent } from "../helpers/event-driver";
+import type { EventDriver, TriggerEvent } from "../helpers/event-driver";
 import { configureExtension, testFirestore } from "../helpers/extension-env";
-import { emulatorInstalled, startEmulator, stopEmulator, type RunningEmulator } from "../helpers/firestore-emulator";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
+import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../helpers/trigger-emulator";
 
 const PROJECT = "demo-operation-counts";
 const FINAL = ["SUCCESS", "ERROR"];
 
-// Skipped only where the emulator is not installed; global-setup.ts warns loudly then.
-const describeWithOwnEmulator = emulatorInstalled() ? describe : describe.skip;
-
 describeWithOwnEmulator("operations per email", () => {
-  let emulator: RunningEmulator;
+  let own: TriggerEmulator;
   let driver: EventDriver;
   let sink: SmtpSink;
   let db: Firestore;
   let n = 0;
-  const previousHost = process.env.FIRESTORE_EMULATOR_HOST;
   // Out of order, but the same order on every run.
   let seed = 7;
   const jitterMs = () => {
@@ -37,16 +33,15 @@ describeWithOwnEmulator("operations per email", () => {
   };
 
   beforeAll(async () => {
-    driver = await EventDriver.start();
-    emulator = await startEmulator(90_000, [driver.emulatorFlag]);
-    process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
+    own = await startTriggerEmulator();
+    driver = own.driver;
     sink = await startSmtpSink();
     configureExtension({
       SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}?pool=true`,
       DEFAULT_FROM: "Shop <shop@example.com>",
     });
     db = testFirestore(PROJECT);
-    await driver.register(emulator.host, { project: PROJECT, fn: processQueue, delayMs: () => jitterMs() });
+    await own.register({ project: PROJECT, fn: processQueue, delayMs: () => jitterMs() });
   }, 120_000);
 
   afterEach(() => {
@@ -58,10 +53,7 @@ describeWithOwnEmulator("operations per email", () => {
     resetRuntime();
     await db?.terminate();
     await sink?.close();
-    await driver?.close();
-    if (emulator) stopEmulator(emulator);
-    if (previousHost === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = previousHost;
+    await own?.stop();
   });
 
   /** Creates `count` mails at once and waits until each is SUCCESS or ERROR and nothing is still running. */

@@ -3,30 +3,21 @@
  * leases end, live and renewed ones are never touched, concurrent sweeps
  * write each document once, and a late result never clobbers a newer attempt.
  */
-import { Timestamp, type Firestore } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
 import { MailStore } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { maintainQueue } from "../../src/index";
-import { clearFirestore } from "../helpers/firestore-emulator";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
+import { describeWithEmulator } from "../helpers/emulator-env";
+import { configureExtension } from "../helpers/extension-env";
+import { SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
 
 const PROJECT = "demo-recovery";
 const NOW = Date.now();
 const message = { subject: "x", text: "y" };
 
 describeWithEmulator("lease recovery by the scheduled sweep", () => {
-  let db: Firestore;
-
-  beforeAll(() => {
-    db = testFirestore(PROJECT);
-  });
-
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
-    configureExtension({ SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525", DEFAULT_FROM: "noreply@example.com" });
-  });
+  const db = sweepFirestore(PROJECT);
 
   function processing(leaseMs: number, attempts = 0) {
     return {
@@ -63,8 +54,7 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
 
   test("with automatic retries an expired lease becomes a retry with a due time", async () => {
     configureExtension({
-      SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525",
-      DEFAULT_FROM: "noreply@example.com",
+      ...SWEEP_PARAMS,
       MAX_ATTEMPTS: "3",
       RETRY_BACKOFF_SECONDS: "60",
     });
@@ -129,8 +119,7 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
 
   test("a wildcard MAIL_COLLECTION is swept across every matching subcollection", async () => {
     configureExtension({
-      SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525",
-      DEFAULT_FROM: "noreply@example.com",
+      ...SWEEP_PARAMS,
       MAIL_COLLECTION: "users/{uid}/mail",
     });
     await db.doc("users/u1/mail/a").set(processing(NOW - 1000));
@@ -148,21 +137,12 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
 });
 
 describeWithEmulator("a late result never clobbers a newer attempt", () => {
-  let db: Firestore;
-  let store: MailStore;
+  const db = sweepFirestore(PROJECT);
+  const store = new MailStore(db);
   const lease = Timestamp.fromMillis(NOW + 60_000);
   const owner = { lease, attemptsBefore: 0 };
   const success = { "delivery.state": "SUCCESS", "delivery.attempts": 1 };
   const recovered = { "delivery.state": "SUCCESS", "delivery.error": null };
-
-  beforeAll(() => {
-    db = testFirestore(PROJECT);
-    store = new MailStore(db);
-  });
-
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
-  });
 
   test("an attempt that still holds its lease records its result, whatever else changed", async () => {
     await db.doc("mail/m").set({ note: "edited during the send", delivery: { state: "PROCESSING", attempts: 0, leaseExpireTime: lease } });

@@ -3,26 +3,16 @@
  * overlapping runs handle each document once, and a run that spends its time
  * budget says so and leaves the rest to the next run.
  */
-import { Timestamp, type Firestore } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
-import { clearFirestore } from "../helpers/firestore-emulator";
+import { describeWithEmulator } from "../helpers/emulator-env";
+import { sweepFirestore } from "../helpers/sweep-firestore";
 
 const PROJECT = "demo-sweep-scale";
 const NOW = Date.now();
 
 describeWithEmulator("the sweep at scale", () => {
-  let db: Firestore;
-
-  beforeAll(() => {
-    db = testFirestore(PROJECT);
-  });
-
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
-    configureExtension({ SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525", DEFAULT_FROM: "noreply@example.com" });
-  });
+  const db = sweepFirestore(PROJECT);
 
   async function seed(count: number, delivery: (i: number) => Record<string, unknown>): Promise<void> {
     const writer = db.bulkWriter();

@@ -11,37 +11,34 @@ import { countRpcs, type RpcCounts } from "../../../bench/firestore-rpcs";
 import { processQueue } from "../../../src/index";
 import { resetRuntime } from "../../../src/runtime";
 import * as logs from "../../../src/logs";
-import { EventDriver } from "../../helpers/event-driver";
+import type { EventDriver } from "../../helpers/event-driver";
 import { configureExtension, testFirestore } from "../../helpers/extension-env";
-import { emulatorInstalled, startEmulator, stopEmulator, type RunningEmulator } from "../../helpers/firestore-emulator";
 import { startSmtpSink, type SmtpSink } from "../../helpers/smtp-sink";
+import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../../helpers/trigger-emulator";
 import { fullConfig, testEndpoint } from "../../helpers/webhook-env";
 import { startWebhookServer, type WebhookServer } from "../../helpers/webhook-server";
 import { sendGridHeaders, sendGridKeys } from "../../helpers/webhook-signing";
 
 const PROJECT = "demo-webhook-cost";
-const describeWithOwnEmulator = emulatorInstalled() ? describe : describe.skip;
 
 describeWithOwnEmulator("cost per delivery event", () => {
-  let emulator: RunningEmulator;
+  let own: TriggerEmulator;
   let driver: EventDriver;
   let sink: SmtpSink;
   let server: WebhookServer;
   let db: Firestore;
   let rpcs: RpcCounts;
   const keys = sendGridKeys();
-  const previousHost = process.env.FIRESTORE_EMULATOR_HOST;
 
   beforeAll(async () => {
-    driver = await EventDriver.start();
-    emulator = await startEmulator(90_000, [driver.emulatorFlag]);
-    process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
+    own = await startTriggerEmulator();
+    driver = own.driver;
     sink = await startSmtpSink();
     configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}`, DEFAULT_FROM: "Shop <shop@example.com>" });
     db = testFirestore(PROJECT);
     // The one client that both processQueue and the endpoint use here.
     rpcs = countRpcs(db);
-    await driver.register(emulator.host, { project: PROJECT, fn: processQueue });
+    await own.register({ project: PROJECT, fn: processQueue });
     server = await startWebhookServer(testEndpoint(() => fullConfig(keys), () => db));
   }, 120_000);
 
@@ -50,10 +47,7 @@ describeWithOwnEmulator("cost per delivery event", () => {
     await server?.close();
     await db?.terminate();
     await sink?.close();
-    await driver?.close();
-    if (emulator) stopEmulator(emulator);
-    if (previousHost === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = previousHost;
+    await own?.stop();
   });
 
   test("a batch of 9 events for 3 sent mails: 1 webhook call, 3 reads, 3 writes, 3 idle processQueue runs", async () => {

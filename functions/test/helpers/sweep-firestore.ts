@@ -1,0 +1,25 @@
+/**
+ * The shared set-up of a test file about the scheduled sweep: a Firestore
+ * client on the shared emulator under the file's own project id, emptied
+ * before each test, with the extension configured by SWEEP_PARAMS (a test
+ * may configure it again on top). Call it inside a `describeWithEmulator` block.
+ */
+import type { Firestore } from "firebase-admin/firestore";
+import { emulatorHost } from "./emulator-env";
+import { configureExtension, testFirestore } from "./extension-env";
+import { clearFirestore } from "./firestore-emulator";
+
+/** Params for a test of the sweep alone: the sweep never sends, so the SMTP server named is never dialled. */
+export const SWEEP_PARAMS: Readonly<Record<string, string>> = {
+  SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525",
+  DEFAULT_FROM: "noreply@example.com",
+};
+
+export function sweepFirestore(projectId: string): Firestore {
+  const db = testFirestore(projectId);
+  beforeEach(async () => {
+    await clearFirestore(emulatorHost!, projectId);
+    configureExtension(SWEEP_PARAMS);
+  });
+  return db;
+}
