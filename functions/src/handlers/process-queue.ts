@@ -28,7 +28,7 @@ import {
 } from "../delivery/patches";
 import { failurePatch, type RetrySettings } from "../delivery/retry-policy";
 import { validateSendAt } from "../delivery/send-at";
-import { latestSendStart } from "../delivery/send-window";
+import { downloadTimeLeft, MIN_SEND_MS, sendTimeLeft } from "../delivery/send-window";
 import { claimMark, nonceMicros, outcomeMark, pendingMark } from "../delivery/marks";
 import type { AttemptOwner, Mark, MailStore } from "../delivery/store";
 import { ConfigError, DeliveryError, SendEmailError, ValidationError, errorText } from "../errors";
@@ -240,12 +240,13 @@ async function attempt(
   compose: () => SendMailOptions | Promise<SendMailOptions>,
 ): Promise<Outcome> {
   try {
-    const sendBy = latestSendStart(owner.lease.toMillis(), SEND_DEADLINE_MS);
+    const leaseEnds = owner.lease.toMillis();
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
     const prepared = await prepareSend(db, path, config, mail, await compose());
-    const message = await downloadAttachments(prepared.message, { deadlineMs: sendBy - Date.now() });
-    if (Date.now() > sendBy) throw tooLateToSend();
-    const sent = await getTransport(config).send(message, prepared.mail);
+    const message = await downloadAttachments(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()) });
+    const deadlineMs = sendTimeLeft(leaseEnds, Date.now(), SEND_DEADLINE_MS);
+    if (deadlineMs < MIN_SEND_MS) throw tooLateToSend();
+    const sent = await getTransport(config).send(message, prepared.mail, { deadlineMs });
     const info = prepared.suppressed.length > 0 ? { ...sent, suppressed: prepared.suppressed } : sent;
     logs.delivered(path, info);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), recoveredPatch: successPatch(info, false) };
@@ -259,11 +260,11 @@ async function attempt(
   }
 }
 
-/** Nothing was sent: preparing took so long that the send might outlive the lease. */
+/** Nothing was sent: the lease had almost run out before the send could start. */
 function tooLateToSend(): DeliveryError {
   return new DeliveryError(
     "timeout",
-    "The mail was not sent: reading its template, recipients or attachments took too long to leave the send enough time within its processing lease. It can be sent again.",
+    "The mail was not sent: claiming it and reading its template, recipients or attachments took so long that its processing lease had almost run out. It can be sent again.",
     { transient: true },
   );
 }

@@ -54,17 +54,23 @@ export interface MailProvider {
   track?(config: Config, mailPath: string, message: SendMailOptions, mail: MailRequest): { message: SendMailOptions; mail: MailRequest };
 }
 
+export interface SendOptions {
+  /** A deadline shorter than the transport's own, for a send that must end before its lease does. */
+  deadlineMs?: number;
+}
+
 export interface MailTransport {
   /** The provider's name, for logs. */
   readonly kind: string;
   /** Whether connections are kept open and reused between sends. */
   readonly pooled: boolean;
   /**
-   * Sends one message within SEND_DEADLINE_MS; resolves with what goes into
-   * `delivery.info`, rejects with a `SendEmailError` (a `DeliveryError`, or a
+   * Sends one message within SEND_DEADLINE_MS, or within `options.deadlineMs`
+   * when that is shorter; resolves with what goes into `delivery.info`,
+   * rejects with a `SendEmailError` (a `DeliveryError`, or a
    * `ValidationError` for document fields the provider cannot use).
    */
-  send(message: SendMailOptions, mail?: MailFields): Promise<DeliveryInfo>;
+  send(message: SendMailOptions, mail?: MailFields, options?: SendOptions): Promise<DeliveryInfo>;
   /** Releases pooled connections. Sends still in flight may fail afterwards. */
   close(): void;
 }

@@ -158,6 +158,17 @@ describe("unreachable and unresponsive servers", () => {
     await server.waitForIdle();
   });
 
+  it("a send given a shorter deadline of its own (what its lease has left) gives up at that deadline", async () => {
+    const server = await sink({ hang: true });
+    const started = Date.now();
+    const error = await failure(transport(server).send(mail(), undefined, { deadlineMs: 300 }));
+
+    expect(error).toMatchObject({ code: "timeout", transient: true });
+    expect(error.message).toContain("within 300 ms");
+    expect(Date.now() - started).toBeLessThan(2000);
+    await server.waitForIdle();
+  });
+
   it("reports nodemailer's own greeting timeout as timeout", async () => {
     const server = await sink({ hang: true });
     const error = await failure(transport(server, { greetingTimeout: 200 }).send(mail()));

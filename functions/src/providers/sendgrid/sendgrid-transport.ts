@@ -45,8 +45,8 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
   const agent =
     endpoint.protocol === "https:" ? new https.Agent({ keepAlive: false, ...options.tls }) : new http.Agent({ keepAlive: false });
 
-  const expired = () =>
-    new DeliveryError("timeout", `SendGrid did not answer within ${formatDuration(deadlineMs)} at ${endpoint.host}.`, { transient: true });
+  const expired = (within: number) =>
+    new DeliveryError("timeout", `SendGrid did not answer within ${formatDuration(within)} at ${endpoint.host}.`, { transient: true });
 
   const sendOne = async (message: SendMailOptions, fields: MailFields, signal: AbortSignal): Promise<DeliveryInfo> => {
     const attachments = await readAttachments(message.attachments);
@@ -75,7 +75,10 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
   return {
     kind: "sendgrid",
     pooled: false,
-    send: (message, fields = {}) => withDeadline((signal) => sendOne(message, fields, signal), deadlineMs, expired),
+    send: (message, fields = {}, call) => {
+      const within = Math.min(deadlineMs, call?.deadlineMs ?? deadlineMs);
+      return withDeadline((signal) => sendOne(message, fields, signal), within, () => expired(within));
+    },
     close: () => agent.destroy(),
   };
 }

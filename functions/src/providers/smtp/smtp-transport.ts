@@ -52,7 +52,7 @@ export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND
   return {
     kind: "smtp",
     pooled: options.pool === true,
-    send: (message) => sendWithDeadline(transporter, message, deadlineMs),
+    send: (message, _mail, call) => sendWithDeadline(transporter, message, Math.min(deadlineMs, call?.deadlineMs ?? deadlineMs)),
     close: () => transporter.close(),
   };
 }
