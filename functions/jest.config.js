@@ -24,7 +24,9 @@ module.exports = {
       testEnvironment: "node",
       transform,
       transformIgnorePatterns,
-      testMatch: ["<rootDir>/test/unit/**/*.test.ts"],
+      // test/docs: the documentation's examples and quickstart, checked without an emulator.
+      testMatch: ["<rootDir>/test/unit/**/*.test.ts", "<rootDir>/test/docs/**/*.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "\\.emulator\\.test\\.ts$"],
     },
     {
       displayName: "integration",
@@ -32,7 +34,7 @@ module.exports = {
       transform,
       transformIgnorePatterns,
       // The security tier (one test per attack) needs the same emulator and servers.
-      testMatch: ["<rootDir>/test/integration/**/*.test.ts", "<rootDir>/test/security/**/*.test.ts", "<rootDir>/test/packaging/**/*.test.ts"],
+      testMatch: ["<rootDir>/test/integration/**/*.test.ts", "<rootDir>/test/security/**/*.test.ts", "<rootDir>/test/packaging/**/*.test.ts", "<rootDir>/test/docs/**/*.emulator.test.ts"],
       globalSetup: "<rootDir>/test/helpers/global-setup.ts",
       globalTeardown: "<rootDir>/test/helpers/global-teardown.ts",
       // A project-level testTimeout is ignored by jest; the setup file sets it.
