@@ -84,7 +84,7 @@ export const SAMPLE_PARAMS = {
  * `Timestamp` or `FieldValue`) an example must import, as a reader would.
  */
 export function usesOwnSetup(code: string): boolean {
-  return /\binitializeApp\s*\(/.test(code);
+  return /["']firebase-admin\/app["']/.test(code) || /\b(?:const|let|var)\s+db\b/.test(code);
 }
 
 /** A stable, readable name for a block: `docs-mail-documents-md-126`. */
