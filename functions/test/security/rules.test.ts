@@ -349,6 +349,31 @@ describeWithEmulator("examples/firestore.rules, as shipped", () => {
   });
 });
 
+describeWithEmulator("examples/firestore.rules, the users collection", () => {
+  const t = rulesEnvironment("demo-rules-users", () => RULES);
+  const profile = (db: Firestore, uid = "alice") => doc(db, "users", uid);
+
+  it("lets a user read their own profile and change its other fields", async () => {
+    await t.seed("users/alice", { email: "alice@example.com", displayName: "Alice" });
+    await assertSucceeds(getDoc(profile(t.alice())));
+    await assertSucceeds(updateDoc(profile(t.alice()), { displayName: "Alice L." }));
+  });
+
+  it("never lets a user change, remove or set the email that mail by uid goes to", async () => {
+    await t.seed("users/alice", { email: "alice@example.com", displayName: "Alice" });
+    await assertFails(updateDoc(profile(t.alice()), { email: "attacker@example.com" }));
+    await assertFails(updateDoc(profile(t.alice()), { email: deleteField() }));
+    await assertFails(setDoc(profile(t.alice()), { email: "attacker@example.com", displayName: "Alice" }));
+    await assertFails(setDoc(profile(t.as("bob"), "bob"), { email: "attacker@example.com" }));
+  });
+
+  it("keeps other users' profiles closed", async () => {
+    await t.seed("users/bob", { email: "bob@example.com" });
+    await assertFails(getDoc(profile(t.alice(), "bob")));
+    await assertFails(updateDoc(profile(t.alice(), "bob"), { displayName: "Bob" }));
+  });
+});
+
 describeWithEmulator("examples/firestore.rules with optionPlainTextToSelf on", () => {
   const t = rulesEnvironment("demo-rules-plain-text", () => withOption(RULES, "optionPlainTextToSelf"));
   const mail = (db: Firestore, id = "m1") => doc(db, "mail", id);
