@@ -158,8 +158,18 @@ function webhookUrl(env: Env, problems: string[]): string | undefined {
     url = undefined;
   }
   const loopback = url?.hostname === "127.0.0.1" || url?.hostname === "localhost" || url?.hostname === "[::1]";
-  if (!url || url.username || url.password || url.search || url.hash || !(url.protocol === "https:" || (url.protocol === "http:" && loopback))) {
-    problems.push(`WEBHOOK_URL must be the https:// URL of the extension's webhooks function, without query or credentials, got "${given}"`);
+  // The value is never quoted: a URL that breaks these rules may carry a password or an API key.
+  const flaw = !url
+    ? "a value that is not a URL"
+    : url.username || url.password
+      ? "a URL with user information"
+      : url.search || url.hash
+        ? "a URL with a query or fragment"
+        : !(url.protocol === "https:" || (url.protocol === "http:" && loopback))
+          ? `a ${url.protocol} URL`
+          : undefined;
+  if (!url || flaw) {
+    problems.push(`WEBHOOK_URL must be the https:// URL of the extension's webhooks function, without query or credentials, got ${flaw}`);
     return undefined;
   }
   return url.href.replace(/\/+$/, "");
