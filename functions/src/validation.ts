@@ -169,6 +169,10 @@ export function checkAttachmentLocation(value: string, path: string): void {
   if (url?.protocol !== "https:") {
     fail(path, "an https URL or a data URI (local files, http: and other URL schemes are not allowed)");
   }
+  // "https://files.example.com@evil.example/x" is a request to evil.example: refused, as no download needs it.
+  if (url.username || url.password || /^https:\/\/[^/?#]*@/i.test(value)) {
+    fail(path, "an https URL without user information (no user@ before the host)");
+  }
   // Refuse hosts that name this machine or its network (SSRF). The URL parser
   // has already turned forms such as 0x7f.1 or 2130706433 into 127.0.0.1.
   const host = url.hostname.replace(/\.$/, "");
