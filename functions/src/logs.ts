@@ -136,7 +136,17 @@ export function webhookRefused(route: string, status: number, reason: string): v
 /** What one webhook request recorded; counts only, never addresses. */
 export function webhookRecorded(
   route: string,
-  report: { received: number; recorded: number; duplicates: number; ignored: number; untracked: number; missing: number; writes: number },
+  report: {
+    received: number;
+    recorded: number;
+    duplicates: number;
+    ignored: number;
+    untracked: number;
+    missing: number;
+    strangers: number;
+    rejected: number;
+    writes: number;
+  },
 ): void {
   logger.info("Webhook events recorded", { route, ...report });
 }

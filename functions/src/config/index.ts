@@ -80,6 +80,13 @@ export interface Config {
   readonly retryBackoffSeconds: number;
   /** TLS_OPTIONS: a JSON object of Node.js TLS options, already merged into `smtp.tls`. */
   readonly tlsOptions?: Readonly<Record<string, unknown>>;
+  /**
+   * ALLOW_SENDGRID_BYPASS: whether a mail document may turn on SendGrid's
+   * `bypass_*_management` mail settings, which send past SendGrid's own
+   * bounce, spam-report and unsubscribe lists. Default false: a document
+   * that turns one on ends in ERROR naming the setting.
+   */
+  readonly allowSendGridBypass: boolean;
   /** Delivery status after the send: webhook keys, SUPPRESSION_COLLECTION and what to record (see webhook-params.ts). */
   readonly webhooks: WebhookConfig;
   /** One-click unsubscribe links; set when UNSUBSCRIBE_SIGNING_KEY is. */
@@ -129,6 +136,7 @@ export function parseConfig(env: Env): Config {
   const maxAttempts = boundedInteger(env, "MAX_ATTEMPTS", 1, 1, 10, problems);
   const retryBackoffSeconds = boundedInteger(env, "RETRY_BACKOFF_SECONDS", 60, 1, 3600, problems);
   const { webhooks, unsubscribe } = parseDeliveryStatusParams(env, mailCollection, problems);
+  const allowSendGridBypass = readBoolean(env, "ALLOW_SENDGRID_BYPASS", false, problems);
 
   if (problems.length > 0 || !smtp || !authType || !ttlExpireType) {
     // Every delivery.error repeats this text; a secret that slipped into a problem anyway goes no further.
@@ -153,6 +161,7 @@ export function parseConfig(env: Env): Config {
     maxAttempts,
     retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
+    allowSendGridBypass,
     webhooks,
     unsubscribe,
   });
