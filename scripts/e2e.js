@@ -71,6 +71,7 @@ async function main() {
           E2E_WEBHOOK_URL: `http://127.0.0.1:${functionsPort}/${PROJECT}/us-central1/ext-${stack.INSTANCE_ID}-webhooks`,
           E2E_SENDGRID_PRIVATE_KEY: webhookKeys.privateKey.export({ format: "pem", type: "pkcs8" }),
           E2E_SUPPRESSION_COLLECTION: SUPPRESSION_COLLECTION,
+          E2E_TRACKING_SIGNING_KEY: TRACKING_SIGNING_KEY,
         },
       },
     );
@@ -96,6 +97,8 @@ async function main() {
 
 const DEFAULT_FROM = "E2E Tests <e2e@example.com>";
 const SUPPRESSION_COLLECTION = "suppressedAddresses";
+/** TRACKING_SIGNING_KEY of the emulated instance (a test value, not a secret of anything real). */
+const TRACKING_SIGNING_KEY = "e2e-tracking-key-0123456789abcdefghij";
 
 /** A project folder of its own: firebase.json on free ports, and the instance's params. Returns the Functions emulator's port. */
 async function writeProject(dir, emulators, smtpPort, webhookPublicKey) {
@@ -140,6 +143,8 @@ async function writeProject(dir, emulators, smtpPort, webhookPublicKey) {
     EVENTARC_CHANNEL: "projects/${param:PROJECT_ID}/locations/us-central1/channels/firebase",
     ALLOWED_EVENT_TYPES: EVENT_TYPES.join(","),
     SENDGRID_WEBHOOK_PUBLIC_KEY: webhookPublicKey.export({ format: "der", type: "spki" }).toString("base64"),
+    // SendGrid's webhook needs a secret for the tracking value; the test signs its events' values with it too.
+    TRACKING_SIGNING_KEY,
     SUPPRESSION_COLLECTION,
   };
   writeFileSync(

@@ -136,7 +136,17 @@ export function webhookRefused(route: string, status: number, reason: string): v
 /** What one webhook request recorded; counts only, never addresses. */
 export function webhookRecorded(
   route: string,
-  report: { received: number; recorded: number; duplicates: number; ignored: number; untracked: number; missing: number; writes: number },
+  report: {
+    received: number;
+    recorded: number;
+    duplicates: number;
+    ignored: number;
+    untracked: number;
+    missing: number;
+    strangers: number;
+    rejected: number;
+    writes: number;
+  },
 ): void {
   logger.info("Webhook events recorded", { route, ...report });
 }
@@ -162,4 +172,18 @@ export function recipientsSuppressed(path: string, count: number, remaining: num
 /** A mail asked for an unsubscribe link it cannot carry (not exactly one recipient) under UNSUBSCRIBE_DEFAULT. */
 export function unsubscribeLinkSkipped(path: string, recipients: number): void {
   logger.info("No List-Unsubscribe header: the mail does not have exactly one recipient", { path, recipients });
+}
+
+/**
+ * An attachment host whose DNS answer is not public. The address stays in
+ * the server log: `delivery.error` is read by clients, and must not map the
+ * project's private network for them.
+ */
+export function attachmentAddressRefused(host: string, address: string, reason: string): void {
+  logger.warn(`An attachment download was refused: ${host} resolved to ${address}, ${reason}`, { host, address, code: "address-refused" });
+}
+
+/** Webhook events left out of a request because Firestore refuses their ids or values; the others were recorded. */
+export function webhookEventsRejected(route: string, count: number, error: unknown): void {
+  if (count > 0) logger.warn(redact(`Webhook events were left out, as Firestore refused them: ${describe(error)}`), { route, count, code: "webhook-events-rejected" });
 }

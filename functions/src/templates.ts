@@ -276,18 +276,51 @@ function renderAttachments(name: string, source: unknown, data: Record<string, u
   const rendered = source.map((attachment: unknown, index) => {
     const part = `attachments[${index}]`;
     if (!isPlainMap(attachment)) throw renderError(name, part, `expected a map, got ${describeType(attachment)}`);
-    return Object.fromEntries(
+    const result = Object.fromEntries(
       Object.entries(attachment).map(([key, value]) => [
         key,
         renderValue(name, `${part}.${key}`, value, data),
       ]),
     );
+    if (attachment.httpHeaders !== undefined && attachment.httpHeaders !== null) {
+      for (const key of ["path", "href"] as const) checkOrigin(name, `${part}.${key}`, attachment[key], result[key]);
+    }
+    return result;
   });
   try {
     return parseAttachments(rendered, "attachments", ignored);
   } catch (error) {
     if (error instanceof ValidationError) throw renderError(name, "attachments", error.message);
     throw error;
+  }
+}
+
+/**
+ * A template's `httpHeaders` (an Authorization header, say) are meant for the
+ * server the template names. When data fills part of the URL, the origin
+ * (scheme, host, port) must still be the one written literally before the
+ * first `{{`: otherwise data such as ".evil.example/x" or ":8443/x" would move
+ * the request, headers and all, to another server.
+ */
+function checkOrigin(name: string, part: string, source: unknown, rendered: unknown): void {
+  if (typeof source !== "string" || typeof rendered !== "string" || !source.includes("{{") || rendered.startsWith("data:")) return;
+  // User information is refused by the attachment checks that follow, with a message of its own.
+  if (/^https:\/\/[^/?#]*@/i.test(rendered)) return;
+  const literal = source.slice(0, source.indexOf("{{"));
+  const origin = (text: string): string | undefined => {
+    try {
+      return /^https:\/\/[^/?#@]+/i.test(text) ? new URL(text).origin : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const expected = origin(literal);
+  if (expected === undefined || origin(rendered) !== expected) {
+    throw renderError(
+      name,
+      part,
+      `expected a URL whose origin is the one written in the template (${expected ?? "none is written before the first {{"}), since the template sends httpHeaders with it; the data moved it elsewhere`,
+    );
   }
 }
 

@@ -108,6 +108,16 @@ function reportIgnored(ignored: string[], name: string): void {
  */
 const ADDRESS_HEADERS = /^(from|sender|to|cc|bcc|reply-to)$/i;
 
+/**
+ * Headers a provider removes and repeats in its delivery events, where the
+ * extension finds the mail document an event is about (docs/webhooks.md):
+ * Postmark's metadata, Mailgun's variables, SendGrid's SMTP API header. A
+ * document that set one could point another mail's events at a document of
+ * its choosing, so it is refused, naming the header, rather than silently
+ * removed: its author learns why, instead of finding the value missing.
+ */
+const TRACKING_HEADERS = /^(x-pm-metadata-.*|x-mailgun-variables|x-smtpapi)$/i;
+
 // RFC 5322 field names: printable ASCII except the colon; no spaces.
 const HEADER_NAME = new RegExp(`^[\\x21-\\x39\\x3b-\\x7e]{1,${LIMITS.headerNameLength}}$`);
 
@@ -128,6 +138,9 @@ function parseHeaders(value: unknown, path: string): HeaderMap {
     const valuePath = `${path}.${name}`;
     if (ADDRESS_HEADERS.test(name)) {
       fail(valuePath, "absent: senders and recipients are set by the document's from, replyTo, to, cc and bcc, which are checked");
+    }
+    if (TRACKING_HEADERS.test(name)) {
+      fail(valuePath, "absent: providers repeat this header in their delivery events, and the extension sets its own tracking value");
     }
     const values = Array.isArray(raw) ? raw : [raw];
     for (const item of values) {
@@ -168,6 +181,10 @@ export function checkAttachmentLocation(value: string, path: string): void {
   }
   if (url?.protocol !== "https:") {
     fail(path, "an https URL or a data URI (local files, http: and other URL schemes are not allowed)");
+  }
+  // "https://files.example.com@evil.example/x" is a request to evil.example: refused, as no download needs it.
+  if (url.username || url.password || /^https:\/\/[^/?#]*@/i.test(value)) {
+    fail(path, "an https URL without user information (no user@ before the host)");
   }
   // Refuse hosts that name this machine or its network (SSRF). The URL parser
   // has already turned forms such as 0x7f.1 or 2130706433 into 127.0.0.1.

@@ -12,6 +12,7 @@ import type { ErrorCode } from "../errors";
 import { isTlsFailureCode } from "../providers/shared/network-codes";
 import { addressRefusal } from "./address-policy";
 import { AddressRefusedError } from "./checked-lookup";
+import * as logs from "../logs";
 
 /** How the connection is made; production uses the defaults of download-attachments.ts. */
 export interface Connector {
@@ -105,13 +106,15 @@ function checkLiteralHost(url: URL, allowed: readonly string[]): void {
   if (reason) throw refused(new AddressRefusedError(host, host, reason));
 }
 
+/**
+ * A literal address is named with its class: the author wrote it. A DNS
+ * answer is not: the error reaches clients, and private answers would map
+ * the network behind the function; it goes to the server log instead.
+ */
 function refused(error: AddressRefusedError): DownloadFailure {
-  return new DownloadFailure(
-    `${error.host === error.address ? `the host ${error.address} is` : `${error.host} resolved to ${error.address},`} ${error.reason}; ` +
-      "attachments are only downloaded from public addresses",
-    "invalid-document",
-    false,
-  );
+  if (error.host !== error.address) logs.attachmentAddressRefused(error.host, error.address, error.reason);
+  const what = error.host === error.address ? `the host ${error.address} is ${error.reason}` : `${error.host} resolved to a non-public address`;
+  return new DownloadFailure(`${what}; attachments are only downloaded from public addresses`, "invalid-document", false);
 }
 
 type Answer = { body: Buffer } | { redirect: string };

@@ -7,6 +7,27 @@ import { isReservedId } from "../shared/firestore-ids";
 
 export type Env = Record<string, string | undefined>;
 
+/**
+ * What a config error says it received. Config errors reach every mail's
+ * `delivery.error`, the lifecycle events and the logs, so a value is quoted
+ * only when it is known to be harmless: a short word or number, which is what
+ * a typo in a yes/no, number or choice param looks like. Anything else (a
+ * URL, a key pasted into the wrong param) is described by its length alone.
+ */
+export function received(value: string): string {
+  return HARMLESS.test(value) ? `"${value}"` : `a value of ${value.length} characters (not repeated here, as it may hold a credential)`;
+}
+const HARMLESS = /^[A-Za-z0-9.+-]{0,12}$/;
+
+/**
+ * As `received`, for names (collection paths, database ids): those are
+ * quoted whatever their length, unless they hold a character no name has but
+ * URLs and credentials do.
+ */
+export function receivedName(value: string): string {
+  return /^[A-Za-z0-9_.\-/(){} ]{0,300}$/.test(value) ? `"${value}"` : received(value);
+}
+
 /** Firebase passes an unset optional param as "", so empty counts as unset. */
 export function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -34,7 +55,7 @@ export function collectionPath(env: Env, name: string, problems: string[]): stri
     return value;
   }
   problems.push(
-    `${name} must be a collection path: an odd number of non-empty segments separated by "/" (such as "mail" or "tenants/acme/mail"), got "${value}"`,
+    `${name} must be a collection path: an odd number of non-empty segments separated by "/" (such as "mail" or "tenants/acme/mail"), got ${receivedName(value)}`,
   );
   return undefined;
 }
@@ -44,6 +65,6 @@ export function readBoolean(env: Env, name: string, fallback: boolean, problems:
   const text = read(env, name);
   if (text === undefined) return fallback;
   if (text === "true" || text === "false") return text === "true";
-  problems.push(`${name} must be "true" or "false", got "${text}"`);
+  problems.push(`${name} must be "true" or "false", got ${received(text)}`);
   return fallback;
 }

@@ -7,7 +7,7 @@
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { ConfigError } from "../errors";
 import * as logs from "../logs";
-import { collectionPath, read, readBoolean, readSecret, type Env } from "./env-values";
+import { collectionPath, read, readBoolean, readSecret, received, receivedName, type Env } from "./env-values";
 import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks, type WebhookConfig } from "./webhook-params";
 import { SENDER_PATTERN } from "./sender-pattern";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
@@ -80,6 +80,13 @@ export interface Config {
   readonly retryBackoffSeconds: number;
   /** TLS_OPTIONS: a JSON object of Node.js TLS options, already merged into `smtp.tls`. */
   readonly tlsOptions?: Readonly<Record<string, unknown>>;
+  /**
+   * ALLOW_SENDGRID_BYPASS: whether a mail document may turn on SendGrid's
+   * `bypass_*_management` mail settings, which send past SendGrid's own
+   * bounce, spam-report and unsubscribe lists. Default false: a document
+   * that turns one on ends in ERROR naming the setting.
+   */
+  readonly allowSendGridBypass: boolean;
   /** Delivery status after the send: webhook keys, SUPPRESSION_COLLECTION and what to record (see webhook-params.ts). */
   readonly webhooks: WebhookConfig;
   /** One-click unsubscribe links; set when UNSUBSCRIBE_SIGNING_KEY is. */
@@ -117,7 +124,7 @@ export function parseConfig(env: Env): Config {
   const database = read(env, "DATABASE") ?? "(default)";
   if (!DATABASE_ID.test(database)) {
     problems.push(
-      `DATABASE must be "(default)" or a database id (lower-case letters, digits and hyphens, starting with a letter), got "${database}"`,
+      `DATABASE must be "(default)" or a database id (lower-case letters, digits and hyphens, starting with a letter), got ${receivedName(database)}`,
     );
   }
   const mailCollection = collectionPath(env, "MAIL_COLLECTION", problems) ?? "mail";
@@ -129,6 +136,7 @@ export function parseConfig(env: Env): Config {
   const maxAttempts = boundedInteger(env, "MAX_ATTEMPTS", 1, 1, 10, problems);
   const retryBackoffSeconds = boundedInteger(env, "RETRY_BACKOFF_SECONDS", 60, 1, 3600, problems);
   const { webhooks, unsubscribe } = parseDeliveryStatusParams(env, mailCollection, problems);
+  const allowSendGridBypass = readBoolean(env, "ALLOW_SENDGRID_BYPASS", false, problems);
 
   if (problems.length > 0 || !smtp || !authType || !ttlExpireType) {
     // Every delivery.error repeats this text; a secret that slipped into a problem anyway goes no further.
@@ -153,6 +161,7 @@ export function parseConfig(env: Env): Config {
     maxAttempts,
     retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
+    allowSendGridBypass,
     webhooks,
     unsubscribe,
   });
@@ -225,7 +234,7 @@ function oneOf<T extends string>(
 ): T | undefined {
   const value = read(env, name) ?? fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  problems.push(`${name} must be one of ${allowed.join(", ")}, got "${value}"`);
+  problems.push(`${name} must be one of ${allowed.join(", ")}, got ${received(value)}`);
   return undefined;
 }
 
@@ -256,15 +265,15 @@ function oauth2Options(env: Env, problems: string[]): SMTPTransport.Options | un
   }
   const host = read(env, "HOST");
   if (host !== undefined && !HOST_NAME.test(host)) {
-    // A value with "@" may be a whole URI, password included, so it is not quoted.
-    const got = host.includes("@") ? "a value with user information" : `"${host}"`;
+    // A value with "@" may be a whole URI, password included; a host name with a port is quoted, anything else described.
+    const got = host.includes("@") ? "a value with user information" : /^[A-Za-z0-9.:[\]-]{1,253}$/.test(host) ? `"${host}"` : received(host);
     problems.push(`HOST must be a host name such as smtp.gmail.com, without scheme or port, got ${got}`);
   }
 
   const portText = read(env, "OAUTH_PORT") ?? "465";
   const port = WHOLE_NUMBER.test(portText) ? Number(portText) : 0;
   if (port < 1 || port > 65535) {
-    problems.push(`OAUTH_PORT must be a port number from 1 to 65535, got "${portText}"`);
+    problems.push(`OAUTH_PORT must be a port number from 1 to 65535, got ${received(portText)}`);
   }
   const secure = readBoolean(env, "OAUTH_SECURE", true, problems);
 
@@ -301,7 +310,7 @@ function readTtlValue(env: Env, unit: TtlUnit | undefined, problems: string[]): 
   const text = read(env, "TTL_EXPIRE_VALUE") ?? "1";
   const value = WHOLE_NUMBER.test(text) ? Number(text) : 0;
   if (Number.isSafeInteger(value) && value > 0) return value;
-  if (unit !== "never") problems.push(`TTL_EXPIRE_VALUE must be a whole number greater than zero, got "${text}"`);
+  if (unit !== "never") problems.push(`TTL_EXPIRE_VALUE must be a whole number greater than zero, got ${received(text)}`);
   return 1;
 }
 
@@ -311,7 +320,7 @@ function boundedInteger(env: Env, name: string, fallback: number, min: number, m
   if (text === undefined) return fallback;
   const value = WHOLE_NUMBER.test(text) ? Number(text) : Number.NaN;
   if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
-  problems.push(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+  problems.push(`${name} must be a whole number from ${min} to ${max}, got ${received(text)}`);
   return fallback;
 }
 

@@ -8,6 +8,7 @@
  * end of the user info, and then connects to the wrong host with the wrong
  * password without a word.
  */
+import { received } from "./env-values";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import wellKnown from "nodemailer/lib/well-known";
@@ -197,7 +198,7 @@ function applyQuery(options: SMTPPool.Options, query: string, ignored: string[])
     seen.add(key);
     const value = optionValue(kind, raw);
     if (value === undefined) {
-      problems.push(`SMTP_CONNECTION_URI option "${key}" must be ${EXPECTED[kind]}, got "${raw}"`);
+      problems.push(`SMTP_CONNECTION_URI option "${key}" must be ${EXPECTED[kind]}, got ${received(raw)}`);
     } else if (key.startsWith("tls.")) {
       tls[key.slice(4)] = value;
     } else {

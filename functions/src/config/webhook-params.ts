@@ -30,6 +30,19 @@ export interface WebhookConfig {
   readonly suppressionCollection?: string;
   /** UNSUBSCRIBE_SIGNING_KEY: signs one-click unsubscribe links; at least 32 characters. A secret. Needs SUPPRESSION_COLLECTION. */
   readonly unsubscribeSigningKey?: string;
+  /**
+   * TRACKING_SIGNING_KEY: signs the tracking value attached to sent mail
+   * (webhooks/tracking-value.ts); at least 32 characters. A secret. Unset,
+   * Mailgun's and Postmark's values are signed with a key derived from their
+   * own webhook secret; SendGrid has none, so its webhook needs this one.
+   */
+  readonly trackingSigningKey?: string;
+  /**
+   * Where Mailgun tokens already used are remembered (its signature covers
+   * only timestamp and token): `ext-EXT_INSTANCE_ID-webhook-tokens`, one
+   * document per request, with an `expireAt` field for a TTL policy.
+   */
+  readonly tokenCollection: string;
   /** How far a signed timestamp may be from now, in seconds (the replay window). 300. */
   readonly replayWindowSeconds: number;
   /** Largest body accepted, in bytes; larger ones get 413. 8 MiB: SendGrid's batches stay far below. */
@@ -65,7 +78,12 @@ const MIN_UNSUBSCRIBE_KEY = 32;
 
 /** The secret params of this group, registered for redaction before anything is validated. */
 export function deliveryStatusSecrets(env: Env): Array<string | undefined> {
-  return [readSecret(env, "MAILGUN_WEBHOOK_SIGNING_KEY"), readSecret(env, "POSTMARK_WEBHOOK_PASSWORD"), readSecret(env, "UNSUBSCRIBE_SIGNING_KEY")];
+  return [
+    readSecret(env, "MAILGUN_WEBHOOK_SIGNING_KEY"),
+    readSecret(env, "POSTMARK_WEBHOOK_PASSWORD"),
+    readSecret(env, "UNSUBSCRIBE_SIGNING_KEY"),
+    readSecret(env, "TRACKING_SIGNING_KEY"),
+  ];
 }
 
 export function parseDeliveryStatusParams(env: Env, mailCollection: string | undefined, problems: string[]): DeliveryStatusParams {
@@ -80,14 +98,24 @@ export function parseDeliveryStatusParams(env: Env, mailCollection: string | und
   if (unsubscribeSigningKey !== undefined && suppressionCollection === undefined) {
     problems.push("UNSUBSCRIBE_SIGNING_KEY needs SUPPRESSION_COLLECTION: an unsubscribe is recorded there");
   }
+  const trackingSigningKey = readSecret(env, "TRACKING_SIGNING_KEY");
+  if (trackingSigningKey !== undefined && trackingSigningKey.length < MIN_UNSUBSCRIBE_KEY) {
+    problems.push(`TRACKING_SIGNING_KEY must be at least ${MIN_UNSUBSCRIBE_KEY} characters (a random secret), got ${trackingSigningKey.length}`);
+  }
+  const sendGridPublicKey = sendGridKey(env, problems);
+  if (read(env, "SENDGRID_WEBHOOK_PUBLIC_KEY") !== undefined && trackingSigningKey === undefined) {
+    problems.push("SENDGRID_WEBHOOK_PUBLIC_KEY needs TRACKING_SIGNING_KEY: SendGrid's events are checked with a public key, so the tracking value needs a secret of its own");
+  }
   const webhooks: WebhookConfig = Object.freeze({
-    sendGridPublicKey: sendGridKey(env, problems),
+    sendGridPublicKey,
     mailgunSigningKey: readSecret(env, "MAILGUN_WEBHOOK_SIGNING_KEY"),
     postmarkCredentials: postmarkCredentials(env, problems),
     trackOpensAndClicks: readBoolean(env, "TRACK_OPENS_AND_CLICKS", false, problems),
     eventHistory: readBoolean(env, "EVENT_HISTORY", false, problems),
     suppressionCollection,
     unsubscribeSigningKey,
+    trackingSigningKey,
+    tokenCollection: `ext-${read(env, "EXT_INSTANCE_ID") ?? "firestore-send-email"}-webhook-tokens`,
     ...WEBHOOK_LIMITS,
   });
   return Object.freeze({ webhooks, unsubscribe: unsubscribeLinks(env, unsubscribeSigningKey, problems) });
@@ -158,8 +186,18 @@ function webhookUrl(env: Env, problems: string[]): string | undefined {
     url = undefined;
   }
   const loopback = url?.hostname === "127.0.0.1" || url?.hostname === "localhost" || url?.hostname === "[::1]";
-  if (!url || url.username || url.password || url.search || url.hash || !(url.protocol === "https:" || (url.protocol === "http:" && loopback))) {
-    problems.push(`WEBHOOK_URL must be the https:// URL of the extension's webhooks function, without query or credentials, got "${given}"`);
+  // The value is never quoted: a URL that breaks these rules may carry a password or an API key.
+  const flaw = !url
+    ? "a value that is not a URL"
+    : url.username || url.password
+      ? "a URL with user information"
+      : url.search || url.hash
+        ? "a URL with a query or fragment"
+        : !(url.protocol === "https:" || (url.protocol === "http:" && loopback))
+          ? `a ${url.protocol} URL`
+          : undefined;
+  if (!url || flaw) {
+    problems.push(`WEBHOOK_URL must be the https:// URL of the extension's webhooks function, without query or credentials, got ${flaw}`);
     return undefined;
   }
   return url.href.replace(/\/+$/, "");

@@ -6,7 +6,6 @@
  * link they find, and must not unsubscribe anyone. A token that fails its
  * check changes nothing, and the answer says so.
  */
-import { createHash } from "node:crypto";
 import type { DeliveryEvent } from "../webhooks/delivery-event";
 import { recordEvents, type RecordSettings } from "../webhooks/record-events";
 import type { WebhookReply, WebhookRequest } from "../webhooks/webhook-provider";
@@ -34,7 +33,7 @@ export async function handleUnsubscribe(
   const event: DeliveryEvent = {
     source: "unsubscribe-link",
     // One id per link: pressing it again changes nothing.
-    eventId: createHash("sha256").update(token!).digest("base64url").slice(0, 27),
+    eventId: claim.eventId,
     mailPath: claim.mailPath,
     recipient: claim.address,
     status: "unsubscribed",

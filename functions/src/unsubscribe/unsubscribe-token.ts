@@ -1,10 +1,23 @@
 /**
  * The token in a one-click unsubscribe link: it names the recipient and the
- * mail, and carries an HMAC-SHA256 over both with UNSUBSCRIBE_SIGNING_KEY, so
- * nobody can make one for another address or alter one without the key.
- * Form: `v1.<base64url JSON [address, mail path]>.<base64url MAC>`.
+ * mail, so nobody can make one for another address or alter one without
+ * UNSUBSCRIBE_SIGNING_KEY, and it is opaque: request logs, link scanners and
+ * anyone the link is forwarded to cannot read the address from the URL.
+ *
+ * Form `v2.<base64url ciphertext>.<base64url tag>`: the JSON
+ * `[address, mail path]` encrypted with AES-256-GCM. Key and nonce are
+ * derived from the signing key with HMAC-SHA256 and purpose labels; the
+ * nonce is also derived from the plaintext (as in SIV), so one recipient of
+ * one mail always gets the same token, and two different claims never share
+ * a nonce. The GCM tag is the MAC.
+ *
+ * Links already sent carry the first form, `v1.<base64url JSON>.<base64url
+ * HMAC>`, readable but signed: it is still accepted, and never produced.
+ * Either form verifies only in its one canonical base64url spelling: the
+ * last character of a base64url string has spare bits, and a respelled
+ * token must not count as another link.
  */
-import { createHmac } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
 import { sameBytes } from "../webhooks/constant-time";
 
 export interface UnsubscribeClaim {
@@ -14,33 +27,77 @@ export interface UnsubscribeClaim {
   mailPath: string;
 }
 
-const VERSION = "v1";
-/** Links stay far below URL limits; anything longer is not ours. */
-const MAX_TOKEN_LENGTH = 4096;
-
-export function signUnsubscribeToken(key: string, claim: UnsubscribeClaim): string {
-  const payload = Buffer.from(JSON.stringify([claim.address, claim.mailPath]), "utf8").toString("base64url");
-  return `${VERSION}.${payload}.${mac(key, payload).toString("base64url")}`;
+export interface VerifiedToken extends UnsubscribeClaim {
+  /** The same for every spelling that verifies (there is one): derived from what the MAC covers and the MAC. */
+  eventId: string;
 }
 
-/** The claim of a genuine token; undefined for anything altered, truncated or signed with another key. */
-export function verifyUnsubscribeToken(key: string, token: unknown): UnsubscribeClaim | undefined {
+/** Links stay far below URL limits; anything longer is not ours. */
+const MAX_TOKEN_LENGTH = 4096;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
+export function signUnsubscribeToken(key: string, claim: UnsubscribeClaim): string {
+  const plaintext = Buffer.from(JSON.stringify([claim.address, claim.mailPath]), "utf8");
+  const nonce = derive(key, "nonce", plaintext).subarray(0, NONCE_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", derive(key, "key"), nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(AAD);
+  const sealed = Buffer.concat([nonce, cipher.update(plaintext), cipher.final()]);
+  return `v2.${sealed.toString("base64url")}.${cipher.getAuthTag().toString("base64url")}`;
+}
+
+/** The claim of a genuine token; undefined for anything altered, respelled, truncated or signed with another key. */
+export function verifyUnsubscribeToken(key: string, token: unknown): VerifiedToken | undefined {
   if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) return undefined;
-  const [version, payload, signature, ...rest] = token.split(".");
-  if (version !== VERSION || !payload || !signature || rest.length > 0) return undefined;
-  if (!/^[A-Za-z0-9_-]+$/.test(payload) || !/^[A-Za-z0-9_-]{43}$/.test(signature)) return undefined;
-  if (!sameBytes(Buffer.from(signature, "base64url"), mac(key, payload))) return undefined;
+  const [version, payload, mac, ...rest] = token.split(".");
+  if (!payload || !mac || rest.length > 0 || !canonical(payload) || !canonical(mac)) return undefined;
+  const claim = version === "v2" ? openV2(key, payload, mac) : version === "v1" ? openV1(key, payload, mac) : undefined;
+  if (!claim) return undefined;
+  const eventId = createHash("sha256").update(`${version}.${payload}.${mac}`).digest("base64url").slice(0, 27);
+  return { ...claim, eventId };
+}
+
+/** The one spelling base64url gives these bytes: no padding, no spare bits set, nothing outside the alphabet. */
+function canonical(text: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(text) && Buffer.from(text, "base64url").toString("base64url") === text;
+}
+
+const AAD = Buffer.from("firestore-send-email unsubscribe v2", "utf8");
+
+function derive(key: string, purpose: "key" | "nonce", data?: Buffer): Buffer {
+  const mac = createHmac("sha256", key).update(`firestore-send-email unsubscribe v2 ${purpose}`);
+  if (data) mac.update(data);
+  return mac.digest();
+}
+
+function openV2(key: string, payload: string, mac: string): UnsubscribeClaim | undefined {
+  const sealed = Buffer.from(payload, "base64url");
+  const tag = Buffer.from(mac, "base64url");
+  if (sealed.length <= NONCE_BYTES || tag.length !== TAG_BYTES) return undefined;
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", derive(key, "key"), sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
+    decipher.setAAD(AAD);
+    decipher.setAuthTag(tag);
+    return readClaim(Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES)), decipher.final()]));
+  } catch {
+    return undefined;
+  }
+}
+
+function openV1(key: string, payload: string, mac: string): UnsubscribeClaim | undefined {
+  // The purpose prefix keeps a MAC made with this key for anything else from ever passing as a token.
+  const expected = createHmac("sha256", key).update(`firestore-send-email unsubscribe v1.${payload}`).digest();
+  if (!sameBytes(Buffer.from(mac, "base64url"), expected)) return undefined;
+  return readClaim(Buffer.from(payload, "base64url"));
+}
+
+function readClaim(plaintext: Buffer): UnsubscribeClaim | undefined {
   let claim: unknown;
   try {
-    claim = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+    claim = JSON.parse(plaintext.toString("utf8"));
   } catch {
     return undefined;
   }
   if (!Array.isArray(claim) || claim.length !== 2 || typeof claim[0] !== "string" || typeof claim[1] !== "string") return undefined;
   return { address: claim[0], mailPath: claim[1] };
-}
-
-function mac(key: string, payload: string): Buffer {
-  // The purpose prefix keeps a MAC made with this key for anything else from ever passing as a token.
-  return createHmac("sha256", key).update(`firestore-send-email unsubscribe ${VERSION}.${payload}`).digest();
 }

@@ -5,7 +5,8 @@
  * providers retry on:
  * - 2xx once the events are durably recorded, or deliberately ignored (not
  *   sent by this extension, or not delivery news), so they are not retried;
- * - 401/403 for missing or wrong credentials and signatures, stale timestamps;
+ * - 401/403 for missing or wrong credentials and signatures, stale timestamps,
+ *   a Mailgun token already used;
  * - 400 for a body the provider would never send, 413 for an oversized one;
  * - 404 for a provider whose key is not configured, 405 for other methods;
  * - 500 when Firestore failed: the provider retries, and recording is idempotent.
@@ -13,6 +14,7 @@
 import { handleUnsubscribe } from "../unsubscribe/handle-unsubscribe";
 import { UNSUBSCRIBE_PATH } from "../unsubscribe/unsubscribe-headers";
 import { recordEvents, type RecordSettings } from "./record-events";
+import { useToken, type UsedToken } from "./used-tokens";
 import {
   header,
   MalformedBody,
@@ -45,8 +47,9 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
   if (!provider || !provider.configured(config)) return text(404, "Not found");
   if (request.method !== "POST") return { ...text(405, "Method not allowed"), headers: { ...plain, Allow: "POST" } };
   const declared = Number(header(request, "content-length") ?? 0);
-  if (request.rawBody.length > config.maxBodyBytes || declared > config.maxBodyBytes) {
-    logs.webhookRefused(provider.route, 413, `body larger than ${config.maxBodyBytes} bytes`);
+  const limit = Math.min(config.maxBodyBytes, provider.maxBodyBytes ?? Infinity);
+  if (request.rawBody.length > limit || declared > limit) {
+    logs.webhookRefused(provider.route, 413, `body larger than ${limit} bytes`);
     return text(413, "Payload too large");
   }
 
@@ -56,9 +59,24 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
     return { status: verdict.status, headers: { ...plain, ...verdict.headers }, body: `${REFUSED[verdict.status]}\n` };
   }
 
+  const replay = provider.replayToken?.(request);
+  let claim: UsedToken | undefined;
+  if (replay) {
+    try {
+      claim = await useToken(endpoint.settings().db, config, provider.route, replay);
+    } catch (error) {
+      logs.webhookFailed(provider.route, error);
+      return text(500, "Events could not be recorded; please retry");
+    }
+    if (!claim) {
+      logs.webhookRefused(provider.route, 403, "signature token already used");
+      return { status: 403, headers: { ...plain }, body: `${REFUSED[403]}\n` };
+    }
+  }
+
   let parsed;
   try {
-    parsed = provider.parse(JSON.parse(request.rawBody.toString("utf8")));
+    parsed = provider.parse(JSON.parse(request.rawBody.toString("utf8")), config);
   } catch (error) {
     const reason = error instanceof MalformedBody ? error.message : "the body is not JSON";
     logs.webhookRefused(provider.route, 400, reason);
@@ -69,13 +87,17 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
   const ignored = parsed.ignored + parsed.events.length - events.length;
 
   try {
-    const report = await recordEvents(events, endpoint.settings());
+    const settings = { ...endpoint.settings(), onRejected: (count: number, error: unknown) => logs.webhookEventsRejected(provider.route, count, error) };
+    const report = await recordEvents(events, settings);
     logs.webhookUntracked(provider.route, report.untracked);
     logs.webhookRecorded(provider.route, { ...report, ignored });
-    const summary = { recorded: report.recorded, duplicates: report.duplicates, ignored: ignored + report.untracked + report.missing };
+    const left = report.untracked + report.missing + report.strangers + report.rejected;
+    const summary = { recorded: report.recorded, duplicates: report.duplicates, ignored: ignored + left };
     return { status: 200, headers: { "Content-Type": "application/json" }, body: JSON.stringify(summary) };
   } catch (error) {
     logs.webhookFailed(provider.route, error);
+    // The provider retries, possibly with the same token: let it through then.
+    await claim?.release().catch(() => undefined);
     return text(500, "Events could not be recorded; please retry");
   }
 }

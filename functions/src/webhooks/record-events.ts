@@ -11,12 +11,22 @@
  * read and merged again, so no event is lost and none is applied twice. The
  * send path's own writes are conditioned the same way and fall back to a
  * transaction that ignores foreign fields, so neither side can undo the other.
+ *
+ * An event is applied only to a mail that lists its recipient (in `to`,
+ * `cc`, `bcc`, or the addresses the send resolved, `delivery.info.accepted`
+ * and `rejected`), and suppresses nobody when its mail document is missing:
+ * a signed event vouches for what the provider saw, not for which document
+ * or address it may change. Ids and keys Firestore refuses are escaped
+ * (suppression/addresses.ts), and a document Firestore still refuses has its
+ * events left out, so that one bad event never fails the whole request.
  */
 import { createHash } from "node:crypto";
 import { FieldValue, Timestamp, type DocumentSnapshot, type Firestore, type WriteBatch } from "firebase-admin/firestore";
+import addressparser from "nodemailer/lib/addressparser";
 import { STATUS, statusOf } from "../shared/firestore-status";
+import { isReservedId } from "../shared/firestore-ids";
 import { isPlainMap } from "../shared/plain-map";
-import { suppressionDocId } from "../suppression/addresses";
+import { normalizeAddress, suppressionDocId } from "../suppression/addresses";
 import type { DeliveryEvent } from "./delivery-event";
 import { mergeEvent, readEntry, suppressionReason, type RecipientEntry } from "./recipient-status";
 
@@ -33,6 +43,10 @@ const CONCURRENCY = 25;
 const READ_CHUNK = 200;
 /** Rounds of read-merge-write per document before giving up (the provider then retries). */
 const MAX_ROUNDS = 6;
+/** What is read of a mail document: the events so far, and whom it was sent to. */
+const READ_MASK = [DELIVERY_STATUS_FIELD, "to", "cc", "bcc", "delivery.info.accepted", "delivery.info.rejected"];
+/** gRPC INVALID_ARGUMENT: Firestore refuses the write itself; retrying cannot help. */
+const INVALID_ARGUMENT = 3;
 
 export interface RecordSettings {
   db: Firestore;
@@ -42,6 +56,8 @@ export interface RecordSettings {
   eventHistory: boolean;
   /** SUPPRESSION_COLLECTION: where hard bounces, complaints and unsubscribes are added. */
   suppressionCollection?: string;
+  /** Told about events left out because Firestore refused their document (for the log). */
+  onRejected?(count: number, error: unknown): void;
 }
 
 export interface RecordReport {
@@ -54,15 +70,19 @@ export interface RecordReport {
   untracked: number;
   /** Events for mail documents that no longer exist (or recipients past MAX_RECIPIENTS). */
   missing: number;
+  /** Events for an address their mail document does not list: not applied. */
+  strangers: number;
+  /** Events whose document Firestore refused to write: left out, the others recorded. */
+  rejected: number;
   /** Documents written, mail documents, suppressions and history together. */
   writes: number;
 }
 
 export async function recordEvents(events: readonly DeliveryEvent[], settings: RecordSettings): Promise<RecordReport> {
-  const report: RecordReport = { received: events.length, recorded: 0, duplicates: 0, untracked: 0, missing: 0, writes: 0 };
+  const report: RecordReport = { received: events.length, recorded: 0, duplicates: 0, untracked: 0, missing: 0, strangers: 0, rejected: 0, writes: 0 };
   const byPath = new Map<string, DeliveryEvent[]>();
   for (const event of events) {
-    if (!event.mailPath || !settings.isMailPath(event.mailPath)) {
+    if (!event.mailPath || !settings.isMailPath(event.mailPath) || !storablePath(event.mailPath)) {
       report.untracked++;
       continue;
     }
@@ -74,12 +94,26 @@ export async function recordEvents(events: readonly DeliveryEvent[], settings: R
   const snapshots = new Map<string, DocumentSnapshot>();
   for (let i = 0; i < paths.length; i += READ_CHUNK) {
     const refs = paths.slice(i, i + READ_CHUNK).map((path) => settings.db.doc(path));
-    for (const snapshot of await settings.db.getAll(...refs, { fieldMask: [DELIVERY_STATUS_FIELD] })) {
+    for (const snapshot of await settings.db.getAll(...refs, { fieldMask: READ_MASK })) {
       snapshots.set(snapshot.ref.path, snapshot);
     }
   }
-  await inParallel(paths, CONCURRENCY, (path) => recordForDocument(path, byPath.get(path)!, snapshots.get(path), settings, report));
+  await inParallel(paths, CONCURRENCY, async (path) => {
+    const list = byPath.get(path)!;
+    try {
+      await recordForDocument(path, list, snapshots.get(path), settings, report);
+    } catch (error) {
+      if (statusOf(error) !== INVALID_ARGUMENT) throw error;
+      report.rejected += list.length;
+      settings.onRejected?.(list.length, error);
+    }
+  });
   return report;
+}
+
+/** A path Firestore accepts: no reserved (`__x__`, `.`, `..`) segment. */
+function storablePath(path: string): boolean {
+  return path.split("/").every((segment) => segment !== "" && !isReservedId(segment) && Buffer.byteLength(segment) <= 1500);
 }
 
 async function recordForDocument(
@@ -93,16 +127,18 @@ async function recordForDocument(
   const ref = db.doc(path);
   let snapshot = first;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    snapshot ??= (await db.getAll(ref, { fieldMask: [DELIVERY_STATUS_FIELD] }))[0];
+    snapshot ??= (await db.getAll(ref, { fieldMask: READ_MASK }))[0];
     const batch = db.batch();
     if (!snapshot.exists || !snapshot.updateTime) {
-      // The mail was deleted (TTL, say): its events still suppress the address.
-      const writes = addSideEffects(batch, path, events, settings, false);
-      if (writes > 0) await batch.commit();
+      // Nothing to check the recipient against (deleted by TTL, or never there): nobody is suppressed on its word.
       report.missing += events.length;
-      report.writes += writes;
       return;
     }
+    const listed = mailRecipients(snapshot);
+    const known = events.filter((event) => listed.has(event.recipient));
+    report.strangers += events.length - known.length;
+    events = known;
+    if (events.length === 0) return;
     const plan = planFor(snapshot, events);
     if (plan.applied.length === 0) {
       report.duplicates += plan.duplicates;
@@ -141,31 +177,53 @@ function planFor(snapshot: DocumentSnapshot, events: DeliveryEvent[]): Plan {
   const entries = new Map<string, RecipientEntry>();
   const storedRecipients = isPlainMap(stored) ? stored.recipients : undefined;
   if (isPlainMap(storedRecipients)) {
-    for (const [address, value] of Object.entries(storedRecipients)) {
+    // Stored keys are already escaped (suppressionDocId); events are looked up the same way.
+    for (const [key, value] of Object.entries(storedRecipients)) {
       const entry = readEntry(value);
-      if (entry) entries.set(address, entry);
+      if (entry) entries.set(key, entry);
     }
   }
   const result: Plan = { recipients: {}, applied: [], duplicates: 0, overflow: 0 };
   const seen = new Set<string>();
   for (const event of events) {
-    const current = entries.get(event.recipient);
+    const key = suppressionDocId(event.recipient);
+    const current = entries.get(key);
     if (!current && entries.size >= MAX_RECIPIENTS) {
       result.overflow++;
       continue;
     }
-    const key = `${event.source}\u0000${event.eventId}`;
+    const eventKey = `${event.source}\u0000${event.eventId}`;
     const merged = mergeEvent(current, event);
-    if (!merged.isNew || seen.has(key)) {
+    if (!merged.isNew || seen.has(eventKey)) {
       result.duplicates++;
       continue;
     }
-    seen.add(key);
-    entries.set(event.recipient, merged.entry);
+    seen.add(eventKey);
+    entries.set(key, merged.entry);
     result.applied.push(event);
   }
   for (const [address, entry] of entries) result.recipients[address] = storedEntry(entry);
   return result;
+}
+
+/**
+ * Everyone the mail was for, normalised: the document's own address fields
+ * (a string or an array, each entry possibly a list with display names), and
+ * the addresses the send resolved (uids included), as `delivery.info` lists them.
+ */
+function mailRecipients(snapshot: DocumentSnapshot): Set<string> {
+  const found = new Set<string>();
+  const add = (value: unknown): void => {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (typeof item !== "string") continue;
+      for (const { address } of addressparser(item, { flatten: true }) as Array<{ address?: string }>) {
+        const normalized = normalizeAddress(address);
+        if (normalized) found.add(normalized);
+      }
+    }
+  };
+  for (const field of ["to", "cc", "bcc", "delivery.info.accepted", "delivery.info.rejected"]) add(snapshot.get(field));
+  return found;
 }
 
 function storedEntry(entry: RecipientEntry): Record<string, unknown> {

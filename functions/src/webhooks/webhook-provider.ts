@@ -5,7 +5,6 @@
  * checks and the event parsing.
  */
 import type { WebhookConfig } from "../config/webhook-params";
-import { isPlainMap } from "../shared/plain-map";
 import type { ParsedEvents } from "./delivery-event";
 
 export type { WebhookConfig } from "../config/webhook-params";
@@ -45,19 +44,27 @@ export class MalformedBody extends Error {
 export interface ProviderWebhook {
   /** The path segment the provider posts to: `/sendgrid`, `/mailgun`, `/postmark`. */
   readonly route: string;
+  /**
+   * The largest body this provider ever sends, when far below the endpoint's
+   * limit: a larger one is refused before it is read as JSON, which a scheme
+   * that signs fields inside the body cannot otherwise avoid.
+   */
+  readonly maxBodyBytes?: number;
   /** Whether its key is configured; without it the route answers 404. */
   configured(config: WebhookConfig): boolean;
   /** Checks the request is the provider's, before anything in it is used. */
   authenticate(request: WebhookRequest, config: WebhookConfig, nowMs: number): Verdict;
-  /** The events in an authenticated body (already JSON-parsed); throws MalformedBody. */
-  parse(body: unknown): ParsedEvents;
-}
-
-/** The tracking key every provider carries back in its events: the mail document's path. */
-export const TRACKING_KEY = "fse_mail";
-
-/** The mail document's path under TRACKING_KEY in the map a provider repeats its metadata in, if any. */
-export function trackedMailPath(metadata: unknown): string | undefined {
-  const value = isPlainMap(metadata) ? metadata[TRACKING_KEY] : undefined;
-  return typeof value === "string" ? value : undefined;
+  /**
+   * For a scheme whose signature does not cover the body (Mailgun's covers
+   * only a timestamp and a token): the signed value that must be accepted
+   * once, so that the signature cannot be reused with another body.
+   * Called only after `authenticate` accepted the request.
+   */
+  replayToken?(request: WebhookRequest): { token: string; signedAtMs: number } | undefined;
+  /**
+   * The events in an authenticated body (already JSON-parsed), each naming
+   * its mail document only when the tracking value's MAC verifies under
+   * `config` (tracking-value.ts); throws MalformedBody.
+   */
+  parse(body: unknown, config: WebhookConfig): ParsedEvents;
 }

@@ -6,6 +6,7 @@
  */
 import { createPrivateKey, sign } from "node:crypto";
 import type { Firestore } from "firebase-admin/firestore";
+import { tracked } from "../helpers/webhook-signing";
 import { e2eFirestore, required, waitForDocument, waitForFinalState } from "./e2e-env";
 
 describe("delivery events through the installed extension's webhooks function", () => {
@@ -44,8 +45,8 @@ describe("delivery events through the installed extension's webhooks function", 
 
     const now = Math.floor(Date.now() / 1000);
     const response = await postSendGrid([
-      { email: address, timestamp: now - 2, event: "delivered", sg_event_id: `e2e-d-${first.id}`, fse_mail: first.path },
-      { email: address, timestamp: now - 1, event: "bounce", type: "bounce", reason: "550 5.1.1 No such user", sg_event_id: `e2e-b-${first.id}`, fse_mail: first.path },
+      { email: address, timestamp: now - 2, event: "delivered", sg_event_id: `e2e-d-${first.id}`, ...tracked(first.path, "sendgrid", required("E2E_TRACKING_SIGNING_KEY")) },
+      { email: address, timestamp: now - 1, event: "bounce", type: "bounce", reason: "550 5.1.1 No such user", sg_event_id: `e2e-b-${first.id}`, ...tracked(first.path, "sendgrid", required("E2E_TRACKING_SIGNING_KEY")) },
     ]);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ recorded: 2, duplicates: 0, ignored: 0 });

@@ -33,6 +33,7 @@ const PARAMS = [
   "MAX_ATTEMPTS",
   "RETRY_BACKOFF_SECONDS",
   "MAINTENANCE_SCHEDULE",
+  "ALLOW_SENDGRID_BYPASS",
   "SENDGRID_WEBHOOK_PUBLIC_KEY",
   "MAILGUN_WEBHOOK_SIGNING_KEY",
   "POSTMARK_WEBHOOK_USERNAME",
@@ -44,6 +45,7 @@ const PARAMS = [
   "UNSUBSCRIBE_DEFAULT",
   "UNSUBSCRIBE_MAILTO",
   "WEBHOOK_URL",
+  "TRACKING_SIGNING_KEY",
 ];
 
 /** Replaces the extension's params with `params` (unset ones are removed) and drops cached config and transports. */

@@ -13,12 +13,14 @@ import { emulatorHost } from "./emulator-env";
 import { testFirestore } from "./extension-env";
 import { clearFirestore } from "./firestore-emulator";
 import { startWebhookServer, type WebhookServer } from "./webhook-server";
-import { sendGridKeys, type SendGridKeys } from "./webhook-signing";
+import { sendGridKeys, TRACKING_SECRET, type SendGridKeys } from "./webhook-signing";
 
 export const MAILGUN_KEY = "mailgun-signing-key-for-tests-0123456789";
 export const POSTMARK = { username: "postmark-hooks", password: "pm-password-for-tests-9876" };
 export const UNSUBSCRIBE_KEY = "unsubscribe-key-for-tests-abcdefghijklmnop";
 export const SUPPRESSED = "suppressed";
+/** Where used Mailgun tokens are remembered. */
+export const TOKENS = "webhookTokens";
 
 export interface WebhookEnv {
   readonly db: Firestore;
@@ -37,6 +39,8 @@ export function fullConfig(keys: SendGridKeys): WebhookConfig {
     eventHistory: false,
     suppressionCollection: SUPPRESSED,
     unsubscribeSigningKey: UNSUBSCRIBE_KEY,
+    trackingSigningKey: TRACKING_SECRET,
+    tokenCollection: TOKENS,
     ...WEBHOOK_LIMITS,
   };
 }

@@ -36,3 +36,23 @@ export function mailgunBody(signingKey: string, eventData: Record<string, unknow
 export function basicAuth(username: string, password: string): Record<string, string> {
   return { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` };
 }
+
+/** TRACKING_SIGNING_KEY in the tests' webhook settings. */
+export const TRACKING_SECRET = "tracking-key-for-tests-0123456789abcdef";
+
+/**
+ * The tracking metadata the send path attaches (docs/webhooks.md): the mail
+ * document's path and its MAC, computed here from the documented recipe
+ * rather than by the module under test.
+ */
+export function tracked(path: string, provider: "sendgrid" | "mailgun" | "postmark", secret = TRACKING_SECRET): { fse_mail: string; fse_sig: string } {
+  const key = createHmac("sha256", secret).update("firestore-send-email tracking v1").digest();
+  const sig = createHmac("sha256", key).update(`${provider}\n${path}`).digest("base64url").slice(0, 22);
+  return { fse_mail: path, fse_sig: sig };
+}
+
+/** A Mailgun body signed with a given token, so that a test can reuse one. */
+export function mailgunBodyWithToken(signingKey: string, eventData: Record<string, unknown>, token: string, timestamp = Math.floor(Date.now() / 1000)): string {
+  const signature = createHmac("sha256", signingKey).update(`${timestamp}${token}`).digest("hex");
+  return JSON.stringify({ signature: { timestamp: String(timestamp), token, signature }, "event-data": eventData });
+}

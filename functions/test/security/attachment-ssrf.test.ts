@@ -15,6 +15,15 @@ import { fakeDns, file, fileServerCertificate, redirect, startFileServer, type F
 
 const PUBLIC = "127.0.0.2";
 let publicServer: FileServer;
+// The module itself, not a namespace copy, so that its functions can be spied on.
+const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
+/** Warnings logged during the current test: where the refused address goes instead of delivery.error. */
+const refusalLogs: string[] = [];
+beforeEach(() => {
+  refusalLogs.length = 0;
+  jest.spyOn(functionsLogger, "warn").mockImplementation((...args: unknown[]) => void refusalLogs.push(JSON.stringify(args)));
+});
+afterEach(() => jest.restoreAllMocks());
 let internal: FileServer;
 
 beforeAll(async () => {
@@ -68,7 +77,9 @@ describe("a public host name that resolves to an internal address", () => {
   ])("is refused at connection time: %s", async (_label, address, reason) => {
     const { download, lookup } = downloader({ "evil.example.com": [address] });
     const error = await refused(download(message(`https://evil.example.com:${internal.port}/secret?token=abc`)));
-    expect(error.message).toContain(`evil.example.com resolved to ${address}, ${reason}`);
+    expect(error.message).toContain("evil.example.com resolved to a non-public address");
+    expect(error.message).not.toContain(address);
+    expect(refusalLogs.join("\n")).toContain(`${address}, ${reason}`);
     expect(error.message).not.toContain("token=abc");
     expect(error.message).not.toContain("/secret");
     expect(lookup.calls).toEqual(["evil.example.com"]);
@@ -107,12 +118,29 @@ describe("literal addresses, in every spelling the URL parser accepts", () => {
   });
 });
 
+describe("what a refusal tells the document's author", () => {
+  it("never the private DNS answer: the error says a non-public address, the address goes to the server log", async () => {
+    const { download } = downloader({ "db.corp.example.com": ["10.1.2.3"] });
+    const error = await refused(download(message(`https://db.corp.example.com:${internal.port}/secret`)));
+    expect(error.message).toContain("db.corp.example.com resolved to a non-public address; attachments are only downloaded from public addresses");
+    expect(error.message).not.toContain("10.1.2.3");
+    expect(error.message).not.toContain("private");
+    expect(refusalLogs.join("\n")).toContain("10.1.2.3, a private address");
+  });
+
+  it("a literal address the author wrote is named, since it tells them nothing new", async () => {
+    const { download } = downloader({});
+    const error = await refused(download(message(`https://10.1.2.3:${internal.port}/secret`)));
+    expect(error.message).toContain("the host 10.1.2.3 is a private address");
+  });
+});
+
 describe("redirects", () => {
   it("a redirect to an internal name is checked like the first URL", async () => {
     publicServer.route("/to-internal", redirect(`https://internal.example.com:${internal.port}/secret`));
     const { download } = downloader({ "internal.example.com": ["127.0.0.1"] });
     const error = await refused(download(message(`https://files.example.com:${publicServer.port}/to-internal`)));
-    expect(error.message).toContain("internal.example.com resolved to 127.0.0.1, a loopback address");
+    expect(error.message).toContain("internal.example.com resolved to a non-public address");
   });
 
   it("a redirect to a literal internal address is refused", async () => {
@@ -143,7 +171,7 @@ describe("redirects", () => {
     publicServer.route("/rebind", redirect(`https://files.example.com:${publicServer.port}/secret`));
     const { download, lookup } = downloader({ "files.example.com": [PUBLIC, "127.0.0.1"] });
     const error = await refused(download(message(`https://files.example.com:${publicServer.port}/rebind`)));
-    expect(error.message).toContain("files.example.com resolved to 127.0.0.1, a loopback address");
+    expect(error.message).toContain("files.example.com resolved to a non-public address");
     expect(lookup.calls).toEqual(["files.example.com", "files.example.com"]);
   });
 });

@@ -53,6 +53,25 @@ describeWithEmulator("header and address injection", () => {
     expect(sink.messages).toHaveLength(0);
   }
 
+  describe("providers' tracking headers, which a provider repeats in its events", () => {
+    it.each([
+      ["X-Mailgun-Variables", { headers: { "X-Mailgun-Variables": '{"fse_mail":"mail/victim"}' } }],
+      ["x-mailgun-variables, in message.headers", { message: text({ headers: { "x-mailgun-variables": '{"fse_mail":"mail/victim"}' } }) }],
+      ["X-PM-Metadata-fse_mail", { headers: { "X-PM-Metadata-fse_mail": "mail/victim" } }],
+      ["X-Pm-Metadata-Customer", { headers: { "X-Pm-Metadata-Customer": "42" } }],
+      ["X-SMTPAPI", { headers: { "X-SMTPAPI": '{"unique_args":{"fse_mail":"mail/victim"}}' } }],
+      ["x-smtpapi, in message.headers", { message: text({ headers: { "x-smtpapi": "{}" } }) }],
+    ])("%s ends in ERROR naming the header, with nothing sent", async (name, fields) => {
+      await expectRefused({ to: TO, message: text(), ...fields }, name.split(",")[0]);
+    });
+
+    it("other X- headers still go out", async () => {
+      const { state, sink } = await send({ to: TO, message: text(), headers: { "X-Campaign": "autumn", "X-Mailgun-Tag": "news" } });
+      expect(state).toBe("SUCCESS");
+      expect(sink.messages[0].parsed.headers.get("x-campaign")).toBe("autumn");
+    });
+  });
+
   describe.each(Object.entries(INJECTIONS))("%s", (_, injection) => {
     it("in the subject is folded into the one Subject line", async () => {
       const { state, sink } = await send({ to: TO, message: text({ subject: `Hi${injection}` }) });

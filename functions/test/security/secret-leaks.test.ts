@@ -107,6 +107,25 @@ describe("config errors name the param and never echo a secret", () => {
   });
 });
 
+describe("config errors never quote a value that may hold a credential", () => {
+  const STATUS = { SUPPRESSION_COLLECTION: "suppressed", UNSUBSCRIBE_SIGNING_KEY: "k".repeat(32), SMTP_CONNECTION_URI: "smtp://h.example.com" };
+  it.each([
+    ["WEBHOOK_URL with a password", { ...STATUS, WEBHOOK_URL: `https://hooks:${MARK.password}@hooks.example.com/x` }, /^WEBHOOK_URL must .*without query or credentials/],
+    ["WEBHOOK_URL with an API key in its query", { ...STATUS, WEBHOOK_URL: `https://hooks.example.com/x?key=${MARK.apiKey}` }, /^WEBHOOK_URL must .*without query or credentials/],
+    ["WEBHOOK_URL over http with a token in its path", { ...STATUS, WEBHOOK_URL: `http://hooks.example.com/${MARK.apiKey}` }, /^WEBHOOK_URL must /],
+    ["a URI option holding a password", { SMTP_CONNECTION_URI: `smtp://h.example.com?pool=${MARK.password}` }, /^SMTP_CONNECTION_URI option "pool" must be true or false/],
+    ["a yes/no param holding an API key", { SMTP_CONNECTION_URI: "smtp://h.example.com", EVENT_HISTORY: `https://x.example.com/?key=${MARK.apiKey}` }, /^EVENT_HISTORY must be "true" or "false"/],
+  ])("%s", (_, params, expected) => {
+    const message = configError(params);
+    expect(message).toMatch(expected);
+    expectNoMarker(message);
+  });
+
+  it("a harmless value is still quoted, so that a typo can be seen", () => {
+    expect(configError({ SMTP_CONNECTION_URI: "smtp://h.example.com?pool=maybe" })).toBe('SMTP_CONNECTION_URI option "pool" must be true or false, got "maybe"');
+  });
+});
+
 describeWithEmulator("delivery.error and logs under each failure", () => {
   const h = mailHarness(PROJECT);
   afterAll(() => configureExtension({}));
@@ -130,6 +149,20 @@ describeWithEmulator("delivery.error and logs under each failure", () => {
     });
     const { error, logs } = await failedDelivery();
     expect(error).toMatch(/^TLS_OPTIONS must be a JSON object/);
+    expectNoMarker(error);
+    expectNoMarker(logs);
+  });
+
+  it("WEBHOOK_URL with credentials and an API key: neither is quoted in delivery.error nor in the logs", async () => {
+    configureExtension({
+      SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525",
+      DEFAULT_FROM: FROM,
+      SUPPRESSION_COLLECTION: "suppressed",
+      UNSUBSCRIBE_SIGNING_KEY: "k".repeat(32),
+      WEBHOOK_URL: `https://hooks:${MARK.password}@hooks.example.com/x?key=${MARK.apiKey}`,
+    });
+    const { error, logs } = await failedDelivery();
+    expect(error).toMatch(/^WEBHOOK_URL must /);
     expectNoMarker(error);
     expectNoMarker(logs);
   });

@@ -122,4 +122,36 @@ describeWithEmulator("template injection", () => {
     expect((globalThis as Global).templateInjected).toBeUndefined();
     expect(h.sink.messages).toHaveLength(0);
   });
+
+  describe("attachment URLs steered by template data", () => {
+    const withHeaders = (path: string) => ({
+      subject: "Report",
+      text: "Attached.",
+      attachments: [{ filename: "report.pdf", path, httpHeaders: { Authorization: "Bearer template-token" } }],
+    });
+
+    it.each([
+      ["user information that moves the host", "https://files.example.com{{file}}", { file: "@evil.example/x" }, "user information"],
+      ["a longer host name", "https://files.example.com{{file}}", { file: ".evil.example/x" }, "origin"],
+      ["another port", "https://files.example.com{{file}}", { file: ":8443/x" }, "origin"],
+      ["a whole URL from data", "{{url}}", { url: "https://evil.example/x" }, "origin"],
+    ])("%s, with the template's httpHeaders, ends in ERROR before any request", async (_label, path, data, reason) => {
+      await h.db.doc("templates/t").set(withHeaders(path));
+      const snap = await h.trigger.create(h.nextPath(), { to: TO, template: { name: "t", data } });
+      expect(snap.get("delivery.state")).toBe("ERROR");
+      expect(snap.get("delivery.error")).toContain("attachments");
+      expect(snap.get("delivery.error")).toContain(reason);
+      expect(snap.get("delivery.error")).not.toContain("template-token");
+      expect(h.sink.messages).toHaveLength(0);
+    });
+
+    it("user information in a document's own attachment URL ends in ERROR", async () => {
+      const snap = await h.trigger.create(h.nextPath(), {
+        to: TO,
+        message: { subject: "s", text: "t", attachments: [{ filename: "a.txt", path: "https://files.example.com@evil.example/a.txt" }] },
+      });
+      expect(snap.get("delivery.state")).toBe("ERROR");
+      expect(snap.get("delivery.error")).toContain("user information");
+    });
+  });
 });

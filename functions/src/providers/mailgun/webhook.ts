@@ -3,13 +3,15 @@
  * The signature is inside the body: HMAC-SHA256 of timestamp + token with the
  * webhook signing key, hex. Mail goes out through Mailgun's SMTP relay; the
  * send path's X-Mailgun-Variables header comes back as `user-variables`.
+ * Each token is accepted once (handle-webhook.ts keeps the used ones).
  */
 import { isPlainMap } from "../../shared/plain-map";
 import { createHmac } from "node:crypto";
 import { boundedText, details, secondsToMs, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
 import { sameBytes, withinWindow } from "../../webhooks/constant-time";
 import { normalizeAddress } from "../../suppression/addresses";
-import { MalformedBody, trackedMailPath, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
+import { verifiedMailPath } from "../../webhooks/tracking-value";
+import { MalformedBody, type ProviderWebhook, type Verdict, type WebhookConfig, type WebhookRequest } from "../../webhooks/webhook-provider";
 
 /** Failure reasons that mean the address itself is dead. */
 const HARD_REASONS = new Set(["bounce", "suppress-bounce"]);
@@ -22,18 +24,21 @@ const PLAIN = new Map<unknown, RecipientStatus>([
   ["clicked", "clicked"],
 ]);
 
+/**
+ * Mailgun posts one event of a few kilobytes per request; a body this large
+ * is not Mailgun's, and its signature sits inside the JSON, so it is refused
+ * before being parsed.
+ */
+const MAILGUN_MAX_BODY_BYTES = 1024 * 1024;
+
 export const mailgunWebhook: ProviderWebhook = {
   route: "mailgun",
+  maxBodyBytes: MAILGUN_MAX_BODY_BYTES,
   configured: (config) => Boolean(config.mailgunSigningKey),
 
   authenticate(request, config, nowMs): Verdict {
-    let body: unknown;
-    try {
-      body = JSON.parse(request.rawBody.toString("utf8"));
-    } catch {
-      return { ok: false, status: 400, reason: "Mailgun body is not JSON" };
-    }
-    const signature = isPlainMap(body) && isPlainMap(body.signature) ? body.signature : undefined;
+    const signature = signatureOf(request);
+    if (signature === "not-json") return { ok: false, status: 400, reason: "Mailgun body is not JSON" };
     const { timestamp, token, signature: hex } = signature ?? {};
     if (typeof timestamp !== "string" && typeof timestamp !== "number") return { ok: false, status: 401, reason: "missing Mailgun signature" };
     if (typeof token !== "string" || typeof hex !== "string") return { ok: false, status: 401, reason: "missing Mailgun signature" };
@@ -45,20 +50,37 @@ export const mailgunWebhook: ProviderWebhook = {
     return sameBytes(received, expected) ? { ok: true } : { ok: false, status: 403, reason: "Mailgun signature does not match" };
   },
 
-  parse(body): ParsedEvents {
+  // The signature covers timestamp and token only: without this, one signed triple would vouch for any body.
+  replayToken(request) {
+    const signature = signatureOf(request);
+    if (!signature || signature === "not-json" || typeof signature.token !== "string") return undefined;
+    return { token: signature.token, signedAtMs: Number(signature.timestamp) * 1000 };
+  },
+
+  parse(body, config): ParsedEvents {
     const data = isPlainMap(body) ? body["event-data"] : undefined;
     if (!isPlainMap(data)) throw new MalformedBody('a Mailgun webhook body has an "event-data" object');
-    const event = toEvent(data);
+    const event = toEvent(data, config);
     return event ? { events: [event], ignored: 0 } : { events: [], ignored: 1 };
   },
 };
 
-function toEvent(data: Record<string, unknown>): DeliveryEvent | undefined {
+function signatureOf(request: WebhookRequest): Record<string, unknown> | "not-json" | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(request.rawBody.toString("utf8"));
+  } catch {
+    return "not-json";
+  }
+  return isPlainMap(body) && isPlainMap(body.signature) ? body.signature : undefined;
+}
+
+function toEvent(data: Record<string, unknown>, config: WebhookConfig): DeliveryEvent | undefined {
   const recipient = normalizeAddress(data.recipient);
   const timeMs = secondsToMs(data.timestamp);
   const eventId = typeof data.id === "string" && data.id ? data.id : undefined;
   if (!recipient || timeMs === undefined || !eventId) return undefined;
-  const base = { source: "mailgun" as const, eventId, recipient, timeMs, mailPath: trackedMailPath(data["user-variables"]) };
+  const base = { source: "mailgun" as const, eventId, recipient, timeMs, mailPath: verifiedMailPath(data["user-variables"], config, "mailgun") };
   if (data.event === "failed") {
     const delivery = isPlainMap(data["delivery-status"]) ? data["delivery-status"] : {};
     const detail = details(boundedText(delivery.description || delivery.message || data.reason), boundedText(delivery.code, 32));

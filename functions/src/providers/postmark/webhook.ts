@@ -4,14 +4,16 @@
  * credentials set on the webhook (https://user:password@… in its settings),
  * so there is no timestamp and no replay window: a replayed record is
  * recognised by its id and changes nothing. Mail goes out through Postmark's
- * SMTP relay with X-PM-Metadata-fse_mail, repeated in every record's `Metadata`.
+ * SMTP relay with X-PM-Metadata-fse_mail and -fse_sig, repeated in every
+ * record's `Metadata` (under keys in whatever case the header had).
  */
 import { isPlainMap } from "../../shared/plain-map";
 import { createHash } from "node:crypto";
 import { boundedText, details, isoToMs, type BounceType, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
 import { sameSecret } from "../../webhooks/constant-time";
 import { normalizeAddress } from "../../suppression/addresses";
-import { header, MalformedBody, trackedMailPath, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
+import { verifiedMailPath } from "../../webhooks/tracking-value";
+import { header, MalformedBody, type ProviderWebhook, type Verdict, type WebhookConfig } from "../../webhooks/webhook-provider";
 
 const CHALLENGE = { "WWW-Authenticate": 'Basic realm="firestore-send-email webhooks", charset="UTF-8"' };
 
@@ -41,19 +43,19 @@ export const postmarkWebhook: ProviderWebhook = {
     return sameSecret(given.trim(), expected) ? { ok: true } : { ok: false, status: 401, reason: "Postmark credentials do not match", headers: CHALLENGE };
   },
 
-  parse(body): ParsedEvents {
+  parse(body, config): ParsedEvents {
     if (!isPlainMap(body) || typeof body.RecordType !== "string") throw new MalformedBody('a Postmark webhook body is an object with "RecordType"');
-    const event = toEvent(body);
+    const event = toEvent(body, config);
     return event ? { events: [event], ignored: 0 } : { events: [], ignored: 1 };
   },
 };
 
-function toEvent(record: Record<string, unknown>): DeliveryEvent | undefined {
+function toEvent(record: Record<string, unknown>, config: WebhookConfig): DeliveryEvent | undefined {
   const type = record.RecordType as string;
   const recipient = normalizeAddress(type === "Bounce" || type === "SpamComplaint" ? record.Email : record.Recipient);
   const timeMs = isoToMs(record.DeliveredAt ?? record.BouncedAt ?? record.ReceivedAt ?? record.ChangedAt);
   if (!recipient || timeMs === undefined) return undefined;
-  const base = { source: "postmark" as const, recipient, timeMs, mailPath: trackedMailPath(record.Metadata), eventId: eventId(record, recipient, timeMs) };
+  const base = { source: "postmark" as const, recipient, timeMs, mailPath: verifiedMailPath(record.Metadata, config, "postmark"), eventId: eventId(record, recipient, timeMs) };
   switch (type) {
     case "Bounce":
       return bounce(base, String(record.Type ?? ""), boundedText(record.Details || record.Description));

@@ -24,9 +24,51 @@ export interface SendGridFields {
   categories?: string[];
 }
 
+/**
+ * What else is checked beside SendGrid's own rules: `document` when the
+ * fields are the document's as written (the send path adds its tracking
+ * arguments after that check); `allowBypass` when the operator's choice on
+ * ALLOW_SENDGRID_BYPASS is known (at send time).
+ */
+export interface SendGridPolicy {
+  document?: boolean;
+  allowBypass?: boolean;
+}
+
+/**
+ * Custom arguments SendGrid repeats as top-level fields of every event, beside
+ * the fields of its own: one named like those would change what the event
+ * says (its address, type, id or time), or name another mail document
+ * (`fse_…`, the extension's tracking value).
+ */
+const EVENT_FIELDS = new Set([
+  "email", "event", "timestamp", "sg_event_id", "sg_message_id", "smtp-id", "category", "reason", "status", "type",
+  "response", "attempt", "useragent", "ip", "url", "url_offset", "asm_group_id", "tls", "cert_err", "pool",
+  "marketing_campaign_id", "marketing_campaign_name", "sg_template_id", "sg_template_name", "sg_machine_open",
+  "bounce_classification", "send_at",
+]);
+
+/** Mail settings that send past SendGrid's suppression lists (bounces, spam reports, unsubscribes). */
+const BYPASS_SETTING = /^bypass_[a-z_]*management$/;
+
 /** @throws ValidationError naming the field and what SendGrid expects. */
-export function readSendGridFields(mail: MailFields): SendGridFields {
+export function readSendGridFields(mail: MailFields, policy: SendGridPolicy = {}): SendGridFields {
   const sendGrid = readSendGridBlock(mail.sendGrid);
+  if (policy.document && sendGrid.customArgs) {
+    for (const key of Object.keys(sendGrid.customArgs)) {
+      const lower = key.toLowerCase();
+      if (EVENT_FIELDS.has(lower) || lower.startsWith("fse_")) {
+        invalid(`sendGrid.customArgs.${key.slice(0, 100)}`, "a custom argument not named like a field of SendGrid's events (email, event, timestamp, sg_event_id, sg_message_id, category…) nor starting with fse_, which the extension uses for tracking");
+      }
+    }
+  }
+  if (policy.allowBypass === false && sendGrid.mailSettings) {
+    for (const [name, setting] of Object.entries(sendGrid.mailSettings)) {
+      if (BYPASS_SETTING.test(name) && isPlainMap(setting) && setting.enable === true) {
+        invalid(`sendGrid.mailSettings.${name}`, "absent or {enable: false}: it sends past SendGrid's bounce, spam-report and unsubscribe lists; an operator can allow it with ALLOW_SENDGRID_BYPASS");
+      }
+    }
+  }
   const categories = readCategories(mail.categories);
   return categories ? { sendGrid, categories } : { sendGrid };
 }

@@ -10,7 +10,7 @@ import addressparser from "nodemailer/lib/addressparser";
 import { DeliveryError } from "../../errors";
 import { isPlainMap } from "../../shared/plain-map";
 import type { MailFields } from "../provider";
-import { readSendGridFields } from "./sendgrid-fields";
+import { readSendGridFields, type SendGridPolicy } from "./sendgrid-fields";
 
 export interface SendGridAddress {
   email: string;
@@ -66,6 +66,7 @@ export function buildSendGridMail(
   message: SendMailOptions,
   fields: MailFields,
   attachments: SendGridAttachment[],
+  policy: SendGridPolicy = {},
 ): SendGridRequest {
   const seen = new Set<string>();
   // SendGrid refuses an address listed twice in one personalization; SMTP would deliver it once anyway.
@@ -77,7 +78,7 @@ export function buildSendGridMail(
 
   const from = addresses(message.from)[0] ?? { email: "" };
   const messageId = message.messageId || `<${randomUUID()}@${from.email.split("@").pop() || "localhost"}>`;
-  const { sendGrid, categories } = readSendGridFields(fields);
+  const { sendGrid, categories } = readSendGridFields(fields, policy);
 
   const body: SendGridMail = { personalizations: [{ to }], from };
   if (cc.length > 0) body.personalizations[0].cc = cc;

@@ -20,17 +20,17 @@ export const sendGridProvider: MailProvider = {
   name: "sendgrid",
   handles: usesSendGrid,
   checkFields: (mail) => {
-    readSendGridFields(mail);
+    readSendGridFields(mail, { document: true });
   },
   track: (config, mailPath, message, mail) => {
     if (!config.webhooks.sendGridPublicKey) return { message, mail };
     const sendGrid = { ...mail.sendGrid };
-    sendGrid.customArgs = { ...(isPlainMap(sendGrid.customArgs) ? sendGrid.customArgs : {}), ...sendGridCustomArgs(mailPath) };
+    sendGrid.customArgs = { ...(isPlainMap(sendGrid.customArgs) ? sendGrid.customArgs : {}), ...sendGridCustomArgs(config.webhooks, mailPath) };
     return { message, mail: { ...mail, sendGrid } };
   },
   createTransport: (config) => {
     const { createSendGridTransport } = require("./sendgrid-transport") as typeof import("./sendgrid-transport");
     const auth = config.smtp.auth as { pass?: string } | undefined;
-    return createSendGridTransport({ apiKey: auth?.pass || config.smtpPassword, tls: config.tlsOptions });
+    return createSendGridTransport({ apiKey: auth?.pass || config.smtpPassword, tls: config.tlsOptions, allowBypass: config.allowSendGridBypass });
   },
 };

@@ -29,6 +29,8 @@ export interface SendGridTransportOptions {
   apiKey: string | undefined;
   /** TLS_OPTIONS, for the HTTPS connection to the API. */
   tls?: Readonly<Record<string, unknown>>;
+  /** ALLOW_SENDGRID_BYPASS. Default false. */
+  allowBypass?: boolean;
 }
 
 export function createSendGridTransport(options: SendGridTransportOptions, deadlineMs = SEND_DEADLINE_MS): MailTransport {
@@ -50,7 +52,7 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
 
   const sendOne = async (message: SendMailOptions, fields: MailFields, signal: AbortSignal): Promise<DeliveryInfo> => {
     const attachments = await readAttachments(message.attachments);
-    const request = buildSendGridMail(message, fields, attachments);
+    const request = buildSendGridMail(message, fields, attachments, { allowBypass: options.allowBypass ?? false });
     const response = await post(endpoint, agent, apiKey, JSON.stringify(request.body), signal);
     if (response.status < 200 || response.status >= 300) {
       throw classifyHttpStatus({

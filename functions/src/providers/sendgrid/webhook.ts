@@ -1,16 +1,17 @@
 /**
  * SendGrid's Event Webhook: a JSON array of events, signed with ECDSA P-256
  * over the timestamp header followed by the raw body (Signed Event Webhook).
- * The mail document is named by the `fse_mail` custom argument the send path
- * attaches (tracking.ts), which SendGrid repeats as a top-level field of
- * every event.
+ * The mail document is named by the `fse_mail` and `fse_sig` custom
+ * arguments the send path attaches (tracking.ts), which SendGrid repeats as
+ * top-level fields of every event.
  */
 import { isPlainMap } from "../../shared/plain-map";
 import { verify } from "node:crypto";
 import { boundedText, details, secondsToMs, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
 import { withinWindow } from "../../webhooks/constant-time";
 import { normalizeAddress } from "../../suppression/addresses";
-import { header, MalformedBody, trackedMailPath, type ProviderWebhook, type Verdict } from "../../webhooks/webhook-provider";
+import { verifiedMailPath } from "../../webhooks/tracking-value";
+import { header, MalformedBody, type ProviderWebhook, type Verdict, type WebhookConfig } from "../../webhooks/webhook-provider";
 
 export const SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature";
 export const TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp";
@@ -46,11 +47,11 @@ export const sendGridWebhook: ProviderWebhook = {
     return valid ? { ok: true } : { ok: false, status: 403, reason: "SendGrid signature does not match" };
   },
 
-  parse(body): ParsedEvents {
+  parse(body, config): ParsedEvents {
     if (!Array.isArray(body)) throw new MalformedBody("a SendGrid event batch is a JSON array");
     const parsed: ParsedEvents = { events: [], ignored: 0 };
     for (const item of body) {
-      const event = isPlainMap(item) ? toEvent(item) : undefined;
+      const event = isPlainMap(item) ? toEvent(item, config) : undefined;
       if (event) parsed.events.push(event);
       else parsed.ignored++;
     }
@@ -58,12 +59,12 @@ export const sendGridWebhook: ProviderWebhook = {
   },
 };
 
-function toEvent(item: Record<string, unknown>): DeliveryEvent | undefined {
+function toEvent(item: Record<string, unknown>, config: WebhookConfig): DeliveryEvent | undefined {
   const recipient = normalizeAddress(item.email);
   const timeMs = secondsToMs(item.timestamp);
   const eventId = typeof item.sg_event_id === "string" && item.sg_event_id ? item.sg_event_id : undefined;
   if (!recipient || timeMs === undefined || !eventId) return undefined;
-  const base = { source: "sendgrid" as const, eventId, recipient, timeMs, mailPath: trackedMailPath(item) };
+  const base = { source: "sendgrid" as const, eventId, recipient, timeMs, mailPath: verifiedMailPath(item, config, "sendgrid") };
   const reason = boundedText(item.reason ?? item.response);
   const code = boundedText(item.status, 32);
   switch (item.event) {

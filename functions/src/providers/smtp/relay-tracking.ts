@@ -11,7 +11,7 @@ import { POSTMARK_SMTP_HOSTS, postmarkSmtpHeaders } from "../postmark/tracking";
 export function relayTrackingHeaders(config: Pick<Config, "smtp" | "webhooks">, mailPath: string): Record<string, string> {
   const host = config.smtp.host?.toLowerCase();
   if (!host) return {};
-  if (config.webhooks.mailgunSigningKey && MAILGUN_SMTP_HOSTS.includes(host)) return mailgunSmtpHeaders(mailPath);
-  if (config.webhooks.postmarkCredentials && POSTMARK_SMTP_HOSTS.includes(host)) return postmarkSmtpHeaders(mailPath);
+  if (config.webhooks.mailgunSigningKey && MAILGUN_SMTP_HOSTS.includes(host)) return mailgunSmtpHeaders(config.webhooks, mailPath);
+  if (config.webhooks.postmarkCredentials && POSTMARK_SMTP_HOSTS.includes(host)) return postmarkSmtpHeaders(config.webhooks, mailPath);
   return {};
 }

@@ -8,7 +8,7 @@ import { describeWithEmulator, emulatorHost } from "../../helpers/emulator-env";
 import { configureExtension, testFirestore } from "../../helpers/extension-env";
 import { clearFirestore } from "../../helpers/firestore-emulator";
 import { serveHttpFunction, type WebhookServer } from "../../helpers/webhook-server";
-import { mailgunBody } from "../../helpers/webhook-signing";
+import { mailgunBody, tracked } from "../../helpers/webhook-signing";
 
 const PROJECT = "demo-webhook-function";
 const KEY = "mailgun-key-for-the-function-test";
@@ -33,7 +33,7 @@ describeWithEmulator("the webhooks function", () => {
     id: `ev-${path}`,
     timestamp: Date.now() / 1000,
     recipient: "ada@example.com",
-    "user-variables": { fse_mail: path },
+    "user-variables": tracked(path, "mailgun", KEY),
   });
 
   test("with nothing configured every path answers 404", async () => {
@@ -45,8 +45,8 @@ describeWithEmulator("the webhooks function", () => {
 
   test("records an event for a mail in a wildcard mail collection, and ignores paths outside it", async () => {
     configureExtension({ MAILGUN_WEBHOOK_SIGNING_KEY: KEY, MAIL_COLLECTION: "tenants/{tenant}/mail" });
-    await db.doc("tenants/acme/mail/m1").set({ delivery: { state: "SUCCESS" } });
-    await db.doc("tenants/acme/other/m1").set({ delivery: { state: "SUCCESS" } });
+    await db.doc("tenants/acme/mail/m1").set({ to: "ada@example.com", delivery: { state: "SUCCESS" } });
+    await db.doc("tenants/acme/other/m1").set({ to: "ada@example.com", delivery: { state: "SUCCESS" } });
 
     const inside = await server.post("/mailgun", mailgunBody(KEY, delivered("tenants/acme/mail/m1")));
     expect(await inside.json()).toEqual({ recorded: 1, duplicates: 0, ignored: 0 });

@@ -17,7 +17,7 @@ import { startSmtpSink, type SmtpSink } from "../../helpers/smtp-sink";
 import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../../helpers/trigger-emulator";
 import { fullConfig, testEndpoint } from "../../helpers/webhook-env";
 import { startWebhookServer, type WebhookServer } from "../../helpers/webhook-server";
-import { sendGridHeaders, sendGridKeys } from "../../helpers/webhook-signing";
+import { sendGridHeaders, sendGridKeys, tracked } from "../../helpers/webhook-signing";
 
 const PROJECT = "demo-webhook-cost";
 
@@ -63,7 +63,7 @@ describeWithOwnEmulator("cost per delivery event", () => {
         timestamp: now - 10 + k,
         event: type,
         sg_event_id: `cost-${i}-${k}`,
-        fse_mail: path,
+        ...tracked(path, "sendgrid"),
       })),
     );
     const recorded = jest.spyOn(logs, "webhookRecorded");

@@ -4,7 +4,7 @@
  */
 import { describeWithEmulator } from "../../helpers/emulator-env";
 import { MAILGUN_KEY, SUPPRESSED, webhookEnv } from "../../helpers/webhook-env";
-import { mailgunBody } from "../../helpers/webhook-signing";
+import { mailgunBody, tracked } from "../../helpers/webhook-signing";
 
 describeWithEmulator("Mailgun webhooks", () => {
   const env = webhookEnv("demo-webhook-mailgun");
@@ -23,7 +23,7 @@ describeWithEmulator("Mailgun webhooks", () => {
       id: `mg-${++n}`,
       timestamp: base,
       recipient: "ada@example.com",
-      "user-variables": { fse_mail: path },
+      "user-variables": tracked(path, "mailgun"),
       ...extra,
     };
   }

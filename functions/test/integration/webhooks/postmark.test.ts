@@ -4,7 +4,7 @@
  */
 import { describeWithEmulator } from "../../helpers/emulator-env";
 import { POSTMARK, SUPPRESSED, webhookEnv } from "../../helpers/webhook-env";
-import { basicAuth } from "../../helpers/webhook-signing";
+import { basicAuth, tracked } from "../../helpers/webhook-signing";
 
 describeWithEmulator("Postmark webhooks", () => {
   const env = webhookEnv("demo-webhook-postmark");
@@ -22,7 +22,7 @@ describeWithEmulator("Postmark webhooks", () => {
 
   function record(path: string | undefined, type: string, extra: Record<string, unknown> = {}) {
     const address = type === "Bounce" || type === "SpamComplaint" ? { Email: "ada@example.com" } : { Recipient: "ada@example.com" };
-    return { RecordType: type, MessageID: `pm-msg-${++n}`, MessageStream: "outbound", ...address, Metadata: path ? { fse_mail: path } : {}, ...extra };
+    return { RecordType: type, MessageID: `pm-msg-${++n}`, MessageStream: "outbound", ...address, Metadata: path ? tracked(path, "postmark") : {}, ...extra };
   }
 
   test("each record type records its status", async () => {

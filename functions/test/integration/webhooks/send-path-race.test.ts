@@ -11,7 +11,7 @@ import { describeWithEmulator } from "../../helpers/emulator-env";
 import { mailHarness } from "../../helpers/mail-harness";
 import { fullConfig, testEndpoint } from "../../helpers/webhook-env";
 import { startWebhookServer, type WebhookServer } from "../../helpers/webhook-server";
-import { sendGridHeaders, sendGridKeys } from "../../helpers/webhook-signing";
+import { sendGridHeaders, sendGridKeys, tracked } from "../../helpers/webhook-signing";
 
 describeWithEmulator("webhook events racing the send path", () => {
   const harness = mailHarness("demo-webhook-race");
@@ -33,7 +33,7 @@ describeWithEmulator("webhook events racing the send path", () => {
         // The message is on the server, the 250 not yet sent: the extension still holds the lease.
         seen.processing = await harness.db.doc(path).get();
         const body = JSON.stringify([
-          { email: "ada@example.com", timestamp: Math.floor(Date.now() / 1000), event: "delivered", sg_event_id: "race-1", fse_mail: path },
+          { email: "ada@example.com", timestamp: Math.floor(Date.now() / 1000), event: "delivered", sg_event_id: "race-1", ...tracked(path, "sendgrid") },
         ]);
         seen.status = (await server.post("/sendgrid", body, sendGridHeaders(keys, body))).status;
         // The trigger fired by the webhook's own write, delivered while the attempt is in flight.
@@ -57,7 +57,7 @@ describeWithEmulator("webhook events racing the send path", () => {
     expect(harness.sink.messages).toHaveLength(1);
 
     // A later redelivery of the same event, after SUCCESS, changes nothing either.
-    const body = JSON.stringify([{ email: "ada@example.com", timestamp: Math.floor(Date.now() / 1000), event: "delivered", sg_event_id: "race-1", fse_mail: path }]);
+    const body = JSON.stringify([{ email: "ada@example.com", timestamp: Math.floor(Date.now() / 1000), event: "delivered", sg_event_id: "race-1", ...tracked(path, "sendgrid") }]);
     expect(await (await server.post("/sendgrid", body, sendGridHeaders(keys, body))).json()).toEqual({ recorded: 0, duplicates: 1, ignored: 0 });
     expect((await harness.db.doc(path).get()).updateTime!.isEqual(final.updateTime!)).toBe(true);
     recorded.mockRestore();
@@ -70,7 +70,7 @@ describeWithEmulator("webhook events racing the send path", () => {
     expect(sent.get("delivery.state")).toBe("SUCCESS");
 
     const body = JSON.stringify([
-      { email: "gone@example.com", timestamp: Math.floor(Date.now() / 1000), event: "bounce", type: "bounce", sg_event_id: "late-1", fse_mail: path },
+      { email: "gone@example.com", timestamp: Math.floor(Date.now() / 1000), event: "bounce", type: "bounce", sg_event_id: "late-1", ...tracked(path, "sendgrid") },
     ]);
     expect((await server.post("/sendgrid", body, sendGridHeaders(keys, body))).status).toBe(200);
     const after = await harness.trigger.settle(path, sent);

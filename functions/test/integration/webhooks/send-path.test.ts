@@ -14,7 +14,7 @@ import { DEFAULT_FROM, mailHarness } from "../../helpers/mail-harness";
 import { startSendGridApi } from "../../helpers/sendgrid-api-server";
 import { fullConfig, SUPPRESSED, testEndpoint, UNSUBSCRIBE_KEY } from "../../helpers/webhook-env";
 import { startWebhookServer, type WebhookServer } from "../../helpers/webhook-server";
-import { sendGridHeaders, sendGridKeys } from "../../helpers/webhook-signing";
+import { sendGridHeaders, sendGridKeys, tracked, TRACKING_SECRET } from "../../helpers/webhook-signing";
 
 describeWithEmulator("the send path with delivery status", () => {
   const h = mailHarness("demo-webhook-send-path");
@@ -38,7 +38,7 @@ describeWithEmulator("the send path with delivery status", () => {
   };
 
   async function bounce(path: string, email: string): Promise<void> {
-    const body = JSON.stringify([{ email, timestamp: Math.floor(Date.now() / 1000), event: "bounce", type: "bounce", sg_event_id: `b-${path}`, fse_mail: path }]);
+    const body = JSON.stringify([{ email, timestamp: Math.floor(Date.now() / 1000), event: "bounce", type: "bounce", sg_event_id: `b-${path}`, ...tracked(path, "sendgrid") }]);
     expect((await server.post("/sendgrid", body, sendGridHeaders(keys, body))).status).toBe(200);
   }
 
@@ -73,7 +73,7 @@ describeWithEmulator("the send path with delivery status", () => {
     await h.trigger.create(path, { to: "ada@example.com", unsubscribe: true, message: { subject: "News", text: "Hi" } });
     expect(header(0, "list-unsubscribe-post")).toBe("List-Unsubscribe=One-Click");
     const link = /^<([^>]+)>$/.exec(header(0, "list-unsubscribe")!)![1];
-    expect(link.startsWith(`${server.url}/unsubscribe?t=v1.`)).toBe(true);
+    expect(link.startsWith(`${server.url}/unsubscribe?t=v2.`)).toBe(true);
 
     // What a mailbox provider does on "Unsubscribe" (RFC 8058).
     const response = await fetch(link, { method: "POST", body: "List-Unsubscribe=One-Click", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
@@ -126,10 +126,10 @@ describeWithEmulator("the send path with delivery status", () => {
     const restore = redirectProvidersForTests({ sendGridApiUrl: api.url });
     try {
       const base = { SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465", SMTP_PASSWORD: "SG.key-for-tests", DEFAULT_FROM };
-      configureExtension({ ...base, SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey });
+      configureExtension({ ...base, SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey, TRACKING_SIGNING_KEY: TRACKING_SECRET });
       const path = h.nextPath();
       await h.trigger.create(path, { to: "ada@example.com", message: { subject: "x", text: "x" }, sendGrid: { customArgs: { campaign: "autumn" } } });
-      expect(api.accepted[0].body.custom_args).toEqual({ campaign: "autumn", fse_mail: path });
+      expect(api.accepted[0].body.custom_args).toEqual({ campaign: "autumn", ...tracked(path, "sendgrid") });
 
       configureExtension(base);
       await h.trigger.create(h.nextPath(), { to: "ada@example.com", message: { subject: "x", text: "x" } });

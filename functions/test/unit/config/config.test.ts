@@ -45,8 +45,15 @@ describe("parseConfig: defaults", () => {
       ttlExpireValue: 1,
       maxAttempts: 1,
       retryBackoffSeconds: 60,
+      allowSendGridBypass: false,
       // Delivery status after the send: all off (see webhook-params.test.ts).
-      webhooks: { trackOpensAndClicks: false, eventHistory: false, replayWindowSeconds: 300, maxBodyBytes: 8 * 1024 * 1024 },
+      webhooks: {
+        trackOpensAndClicks: false,
+        eventHistory: false,
+        replayWindowSeconds: 300,
+        maxBodyBytes: 8 * 1024 * 1024,
+        tokenCollection: "ext-firestore-send-email-webhook-tokens",
+      },
     });
   });
 

@@ -20,6 +20,7 @@ describe("delivery status params", () => {
       ...MINIMAL,
       ...PLATFORM,
       SENDGRID_WEBHOOK_PUBLIC_KEY: P256,
+      TRACKING_SIGNING_KEY: "t".repeat(32),
       MAILGUN_WEBHOOK_SIGNING_KEY: "mg-key",
       POSTMARK_WEBHOOK_USERNAME: "hooks",
       POSTMARK_WEBHOOK_PASSWORD: "p".repeat(20),
@@ -37,6 +38,8 @@ describe("delivery status params", () => {
       eventHistory: true,
       suppressionCollection: "suppressed",
       unsubscribeSigningKey: UNSUBSCRIBE_KEY,
+      trackingSigningKey: "t".repeat(32),
+      tokenCollection: "ext-firestore-send-email-webhook-tokens",
     });
     expect(config.webhooks.sendGridPublicKey?.asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
     expect(config.unsubscribe).toEqual({
@@ -69,6 +72,8 @@ describe("delivery status params", () => {
     ["no URL to build links with", { SUPPRESSION_COLLECTION: "s", UNSUBSCRIBE_SIGNING_KEY: UNSUBSCRIBE_KEY }, "WEBHOOK_URL is required for unsubscribe links"],
     ["a plain-http URL", { SUPPRESSION_COLLECTION: "s", UNSUBSCRIBE_SIGNING_KEY: UNSUBSCRIBE_KEY, WEBHOOK_URL: "http://example.com/x" }, "WEBHOOK_URL must be the https:// URL"],
     ["a mailto that is not an address", { UNSUBSCRIBE_MAILTO: "nobody" }, 'UNSUBSCRIBE_MAILTO must be an email address, got "nobody"'],
+    ["SendGrid's webhook without a tracking key", { SENDGRID_WEBHOOK_PUBLIC_KEY: P256 }, "SENDGRID_WEBHOOK_PUBLIC_KEY needs TRACKING_SIGNING_KEY"],
+    ["a short tracking key", { TRACKING_SIGNING_KEY: "short-key" }, "TRACKING_SIGNING_KEY must be at least 32 characters"],
   ])("refuses %s, naming the param", (_, env, expected) => {
     expect(parse(env)).toThrow(ConfigError);
     expect(parse(env)).toThrow(expected);

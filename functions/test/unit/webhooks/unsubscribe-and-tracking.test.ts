@@ -7,6 +7,7 @@ import { normalizeAddress, suppressionDocId } from "../../../src/suppression/add
 import { unsubscribeHeaders } from "../../../src/unsubscribe/unsubscribe-headers";
 import { unsubscribePage } from "../../../src/unsubscribe/unsubscribe-page";
 import { signUnsubscribeToken, verifyUnsubscribeToken } from "../../../src/unsubscribe/unsubscribe-token";
+import { trackingValue, verifiedMailPath, type TrackedProvider } from "../../../src/webhooks/tracking-value";
 
 const KEY = "unit-test-signing-key";
 const settings = { signingKey: KEY, endpointUrl: "https://us-central1-demo.cloudfunctions.net/ext-firestore-send-email-webhooks/" };
@@ -14,12 +15,15 @@ const settings = { signingKey: KEY, endpointUrl: "https://us-central1-demo.cloud
 describe("unsubscribe tokens", () => {
   test("a token names its address and mail, and only the key that made it accepts it", () => {
     const token = signUnsubscribeToken(KEY, { address: "ada@example.com", mailPath: "mail/a" });
-    expect(verifyUnsubscribeToken(KEY, token)).toEqual({ address: "ada@example.com", mailPath: "mail/a" });
+    expect(verifyUnsubscribeToken(KEY, token)).toMatchObject({ address: "ada@example.com", mailPath: "mail/a" });
     expect(verifyUnsubscribeToken("another-key", token)).toBeUndefined();
-    expect(token).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    expect(token).toMatch(/^v2\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
+    // One recipient of one mail always gets the same link, and so the same event id.
+    expect(signUnsubscribeToken(KEY, { address: "ada@example.com", mailPath: "mail/a" })).toBe(token);
+    expect(signUnsubscribeToken(KEY, { address: "bob@example.com", mailPath: "mail/a" })).not.toBe(token);
   });
 
-  test.each([["v2.x.y"], ["v1.x"], ["v1..sig"], [42], [undefined], ["v1.a.b.c"], [`v1.${"a".repeat(5000)}.b`]])("rejects %p", (token) => {
+  test.each([["v2.x.y"], ["v3.x.y"], ["v1.x"], ["v1..sig"], [42], [undefined], ["v1.a.b.c"], [`v1.${"a".repeat(5000)}.b`]])("rejects %p", (token) => {
     expect(verifyUnsubscribeToken(KEY, token)).toBeUndefined();
   });
 });
@@ -30,7 +34,7 @@ describe("unsubscribeHeaders", () => {
     expect(headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
     const url = new URL(/^<([^>]+)>$/.exec(headers["List-Unsubscribe"])![1]);
     expect(url.origin + url.pathname).toBe("https://us-central1-demo.cloudfunctions.net/ext-firestore-send-email-webhooks/unsubscribe");
-    expect(verifyUnsubscribeToken(KEY, url.searchParams.get("t"))).toEqual({ address: "ada@example.com", mailPath: "mail/a" });
+    expect(verifyUnsubscribeToken(KEY, url.searchParams.get("t"))).toMatchObject({ address: "ada@example.com", mailPath: "mail/a" });
   });
 
   test("an optional mailto: follows the https link", () => {
@@ -60,25 +64,48 @@ describe("addresses", () => {
     ["Ada@Example.COM", "ada@example.com"],
     ["  Ada Lovelace <ADA@example.com> ", "ada@example.com"],
     ["a/b%c@example.com", "a/b%c@example.com"],
+    ["victim@Bücher.de", "victim@xn--bcher-kva.de"],
+    ["victim@example.com.", "victim@example.com"],
+    ["x@[192.0.2.1]", "x@[192.0.2.1]"],
   ])("normalises %p to %p", (input, expected) => expect(normalizeAddress(input)).toBe(expected));
-  test.each([["no-at-sign"], ["@example.com"], ["a@"], ["a b@example.com"], [7]])("rejects %p", (input) => expect(normalizeAddress(input)).toBeUndefined());
+  test.each([["no-at-sign"], ["@example.com"], ["a@"], ["a b@example.com"], ["a@exa mple.com"], [7]])("rejects %p", (input) => expect(normalizeAddress(input)).toBeUndefined());
   test("suppression ids are one-to-one and valid Firestore ids", () => {
     expect(suppressionDocId("a/b%c@example.com")).toBe("a%2Fb%25c@example.com");
     expect(suppressionDocId("ada+news@example.com")).toBe("ada+news@example.com");
+    // Firestore refuses ids and field names of the form __x__.
+    expect(suppressionDocId("__a@b.example__")).toBe("%5F_a@b.example__");
   });
 });
 
 describe("tracking metadata per provider", () => {
-  test("SendGrid: a custom argument of the API request", () => {
-    expect(sendGridCustomArgs("mail/a")).toEqual({ fse_mail: "mail/a" });
+  const config = parseConfig({ DEFAULT_FROM: "a@example.com", SMTP_CONNECTION_URI: "smtp://h.example.com", TRACKING_SIGNING_KEY: "t".repeat(32) }).webhooks;
+  const value = (provider: TrackedProvider, path: string) => trackingValue(config, provider, path)!;
+  test("SendGrid: custom arguments of the API request", () => {
+    expect(sendGridCustomArgs(config, "mail/a")).toEqual(value("sendgrid", "mail/a"));
   });
   test("Mailgun: X-Mailgun-Variables", () => {
-    expect(JSON.parse(mailgunSmtpHeaders("tenants/t/mail/a")["X-Mailgun-Variables"])).toEqual({ fse_mail: "tenants/t/mail/a" });
+    expect(JSON.parse(mailgunSmtpHeaders(config, "tenants/t/mail/a")["X-Mailgun-Variables"])).toEqual(value("mailgun", "tenants/t/mail/a"));
   });
-  test("Postmark: X-PM-Metadata-fse_mail, left out past Postmark's 80-character limit or with control characters", () => {
-    expect(postmarkSmtpHeaders("mail/a")).toEqual({ "X-PM-Metadata-fse_mail": "mail/a" });
-    expect(postmarkSmtpHeaders(`mail/${"a".repeat(80)}`)).toEqual({});
-    expect(postmarkSmtpHeaders("mail/a\r\nBcc: x@example.com")).toEqual({});
+  test("Postmark: X-PM-Metadata-fse_mail and -fse_sig, left out past Postmark's 80-character limit or with control characters", () => {
+    const { fse_mail, fse_sig } = value("postmark", "mail/a");
+    expect(postmarkSmtpHeaders(config, "mail/a")).toEqual({ "X-PM-Metadata-fse_mail": fse_mail, "X-PM-Metadata-fse_sig": fse_sig });
+    expect(postmarkSmtpHeaders(config, `mail/${"a".repeat(80)}`)).toEqual({});
+    expect(postmarkSmtpHeaders(config, "mail/a\r\nBcc: x@example.com")).toEqual({});
+  });
+  test("a value verifies for its provider and path only, and keys match without case", () => {
+    const genuine = value("postmark", "mail/a");
+    expect(verifiedMailPath(genuine, config, "postmark")).toBe("mail/a");
+    expect(verifiedMailPath({ Fse_mail: genuine.fse_mail, FSE_SIG: genuine.fse_sig }, config, "postmark")).toBe("mail/a");
+    expect(verifiedMailPath(genuine, config, "mailgun")).toBeUndefined();
+    expect(verifiedMailPath({ ...genuine, fse_mail: "mail/b" }, config, "postmark")).toBeUndefined();
+    expect(verifiedMailPath({ fse_mail: "mail/a" }, config, "postmark")).toBeUndefined();
+  });
+  test("without TRACKING_SIGNING_KEY, Mailgun and Postmark sign with their own secret; SendGrid cannot", () => {
+    const own = parseConfig({ DEFAULT_FROM: "a@example.com", SMTP_CONNECTION_URI: "smtp://h.example.com", MAILGUN_WEBHOOK_SIGNING_KEY: "k" }).webhooks;
+    const made = trackingValue(own, "mailgun", "mail/a")!;
+    expect(verifiedMailPath(made, own, "mailgun")).toBe("mail/a");
+    expect(verifiedMailPath(made, config, "mailgun")).toBeUndefined();
+    expect(trackingValue(own, "sendgrid", "mail/a")).toBeUndefined();
   });
 });
 
@@ -90,13 +117,17 @@ describe("tracking attached by the selected provider", () => {
     return selectProvider(config).track!(config, "mail/m1", message, mail);
   };
 
+  const mg = { MAILGUN_WEBHOOK_SIGNING_KEY: "k" };
+  const pm = { POSTMARK_WEBHOOK_USERNAME: "u", POSTMARK_WEBHOOK_PASSWORD: "p".repeat(16) };
+  const mgValue = JSON.stringify(trackingValue(parseConfig({ DEFAULT_FROM: "a@example.com", SMTP_CONNECTION_URI: "smtp://h.example.com", ...mg }).webhooks, "mailgun", "mail/m1"));
+  const pmValue = trackingValue(parseConfig({ DEFAULT_FROM: "a@example.com", SMTP_CONNECTION_URI: "smtp://h.example.com", ...pm }).webhooks, "postmark", "mail/m1")!;
   test.each([
-    ["smtp.mailgun.org", { MAILGUN_WEBHOOK_SIGNING_KEY: "k" }, { "X-Mailgun-Variables": '{"fse_mail":"mail/m1"}' }],
-    ["smtp.eu.mailgun.org", { MAILGUN_WEBHOOK_SIGNING_KEY: "k" }, { "X-Mailgun-Variables": '{"fse_mail":"mail/m1"}' }],
-    ["smtp.postmarkapp.com", { POSTMARK_WEBHOOK_USERNAME: "u", POSTMARK_WEBHOOK_PASSWORD: "p".repeat(16) }, { "X-PM-Metadata-fse_mail": "mail/m1" }],
+    ["smtp.mailgun.org", mg, { "X-Mailgun-Variables": mgValue }],
+    ["smtp.eu.mailgun.org", mg, { "X-Mailgun-Variables": mgValue }],
+    ["smtp.postmarkapp.com", pm, { "X-PM-Metadata-fse_mail": "mail/m1", "X-PM-Metadata-fse_sig": pmValue.fse_sig }],
     ["smtp.mailgun.org", {}, {}],
-    ["smtp.postmarkapp.com", { MAILGUN_WEBHOOK_SIGNING_KEY: "k" }, {}],
-    ["smtp.example.com", { MAILGUN_WEBHOOK_SIGNING_KEY: "k" }, {}],
+    ["smtp.postmarkapp.com", mg, {}],
+    ["smtp.example.com", mg, {}],
   ])("SMTP relay %s with %p adds %p beside the document's headers", (host, params, added) => {
     const tracked = trackedFor({ SMTP_CONNECTION_URI: `smtp://user@${host}:587`, ...params });
     expect(tracked.message.headers).toEqual({ "X-Campaign": "autumn", ...added });

@@ -1,0 +1,44 @@
+/**
+ * The tokens of signatures that do not cover the body (Mailgun's covers only
+ * timestamp and token), accepted once each: the first request with a token
+ * creates a document keyed by the token's SHA-256; a second one, whatever
+ * its body, finds it and is refused. `create` fails when the document
+ * exists, so two requests racing with one token cannot both win.
+ *
+ * One write per request. `expireAt` is set past the replay window, after
+ * which the signature's timestamp alone refuses the token, so a TTL policy
+ * on the collection's `expireAt` field can delete the documents
+ * (docs/webhooks.md); without one they stay, one small document per request.
+ */
+import { createHash } from "node:crypto";
+import { Timestamp, type Firestore } from "firebase-admin/firestore";
+import type { WebhookConfig } from "../config/webhook-params";
+
+/** gRPC ALREADY_EXISTS: the token's document was created before. */
+const ALREADY_EXISTS = 6;
+/** Kept this long past the window, so that a clock skew between providers and Firestore cannot reopen it. */
+const MARGIN_MS = 60 * 60 * 1000;
+
+export interface UsedToken {
+  /** Forgets the token: the request's events could not be recorded, and the provider's retry must get through. */
+  release(): Promise<void>;
+}
+
+/** The token claimed for this request, or undefined when it was used before. */
+export async function useToken(
+  db: Firestore,
+  config: Pick<WebhookConfig, "tokenCollection" | "replayWindowSeconds">,
+  route: string,
+  replay: { token: string; signedAtMs: number },
+): Promise<UsedToken | undefined> {
+  const id = createHash("sha256").update(`${route}\n${replay.token}`).digest("hex");
+  const ref = db.collection(config.tokenCollection).doc(id);
+  const expireAt = Timestamp.fromMillis(replay.signedAtMs + config.replayWindowSeconds * 1000 + MARGIN_MS);
+  try {
+    await ref.create({ route, expireAt });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === ALREADY_EXISTS) return undefined;
+    throw error;
+  }
+  return { release: async () => void (await ref.delete()) };
+}
