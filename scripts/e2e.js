@@ -143,16 +143,18 @@ async function writeProject(dir, emulators, smtpPort, webhookPublicKey) {
     EVENTARC_CHANNEL: "projects/${param:PROJECT_ID}/locations/us-central1/channels/firebase",
     ALLOWED_EVENT_TYPES: EVENT_TYPES.join(","),
     SENDGRID_WEBHOOK_PUBLIC_KEY: webhookPublicKey.export({ format: "der", type: "spki" }).toString("base64"),
-    // SendGrid's webhook needs a secret for the tracking value; the test signs its events' values with it too.
-    TRACKING_SIGNING_KEY,
     SUPPRESSION_COLLECTION,
   };
-  writeFileSync(
-    path.join(dir, "extensions", `${stack.INSTANCE_ID}.env.local`),
-    Object.entries(params)
+  // Params of type secret reach an emulated extension from its .secret.local
+  // file, never from .env.local. SendGrid's webhook needs a secret for the
+  // tracking value; the test signs its events' values with it too.
+  const secrets = { TRACKING_SIGNING_KEY };
+  const lines = (values) =>
+    Object.entries(values)
       .map(([name, value]) => `${name}=${value}`)
-      .join("\n") + "\n",
-  );
+      .join("\n") + "\n";
+  writeFileSync(path.join(dir, "extensions", `${stack.INSTANCE_ID}.env.local`), lines(params));
+  writeFileSync(path.join(dir, "extensions", `${stack.INSTANCE_ID}.secret.local`), lines(secrets));
   return config.emulators.functions.port;
 }
 
