@@ -74,7 +74,7 @@ export interface DeliveryStatusParams {
 
 const ADDRESS = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
 const MIN_POSTMARK_PASSWORD = 16;
-const MIN_UNSUBSCRIBE_KEY = 32;
+const MIN_SIGNING_KEY_LENGTH = 32;
 
 /** The secret params of this group, registered for redaction before anything is validated. */
 export function deliveryStatusSecrets(env: Env): Array<string | undefined> {
@@ -92,15 +92,15 @@ export function parseDeliveryStatusParams(env: Env, mailCollection: string | und
     problems.push("SUPPRESSION_COLLECTION must differ from MAIL_COLLECTION: its documents would be sent as mail");
   }
   const unsubscribeSigningKey = readSecret(env, "UNSUBSCRIBE_SIGNING_KEY");
-  if (unsubscribeSigningKey !== undefined && unsubscribeSigningKey.length < MIN_UNSUBSCRIBE_KEY) {
-    problems.push(`UNSUBSCRIBE_SIGNING_KEY must be at least ${MIN_UNSUBSCRIBE_KEY} characters (a random secret), got ${unsubscribeSigningKey.length}`);
+  if (unsubscribeSigningKey !== undefined && unsubscribeSigningKey.length < MIN_SIGNING_KEY_LENGTH) {
+    problems.push(`UNSUBSCRIBE_SIGNING_KEY must be at least ${MIN_SIGNING_KEY_LENGTH} characters (a random secret), got ${unsubscribeSigningKey.length}`);
   }
   if (unsubscribeSigningKey !== undefined && suppressionCollection === undefined) {
     problems.push("UNSUBSCRIBE_SIGNING_KEY needs SUPPRESSION_COLLECTION: an unsubscribe is recorded there");
   }
   const trackingSigningKey = readSecret(env, "TRACKING_SIGNING_KEY");
-  if (trackingSigningKey !== undefined && trackingSigningKey.length < MIN_UNSUBSCRIBE_KEY) {
-    problems.push(`TRACKING_SIGNING_KEY must be at least ${MIN_UNSUBSCRIBE_KEY} characters (a random secret), got ${trackingSigningKey.length}`);
+  if (trackingSigningKey !== undefined && trackingSigningKey.length < MIN_SIGNING_KEY_LENGTH) {
+    problems.push(`TRACKING_SIGNING_KEY must be at least ${MIN_SIGNING_KEY_LENGTH} characters (a random secret), got ${trackingSigningKey.length}`);
   }
   const sendGridPublicKey = sendGridKey(env, problems);
   if (read(env, "SENDGRID_WEBHOOK_PUBLIC_KEY") !== undefined && trackingSigningKey === undefined) {

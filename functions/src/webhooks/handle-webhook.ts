@@ -59,7 +59,7 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
     return { status: verdict.status, headers: { ...plain, ...verdict.headers }, body: `${REFUSED[verdict.status]}\n` };
   }
 
-  const replay = provider.replayToken?.(request);
+  const replay = verdict.replay;
   let claim: UsedToken | undefined;
   if (replay) {
     try {

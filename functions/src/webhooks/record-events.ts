@@ -45,8 +45,6 @@ const READ_CHUNK = 200;
 const MAX_ROUNDS = 6;
 /** What is read of a mail document: the events so far, and whom it was sent to. */
 const READ_MASK = [DELIVERY_STATUS_FIELD, "to", "cc", "bcc", "delivery.info.accepted", "delivery.info.rejected"];
-/** gRPC INVALID_ARGUMENT: Firestore refuses the write itself; retrying cannot help. */
-const INVALID_ARGUMENT = 3;
 
 export interface RecordSettings {
   db: Firestore;
@@ -103,7 +101,8 @@ export async function recordEvents(events: readonly DeliveryEvent[], settings: R
     try {
       await recordForDocument(path, list, snapshots.get(path), settings, report);
     } catch (error) {
-      if (statusOf(error) !== INVALID_ARGUMENT) throw error;
+      // INVALID_ARGUMENT: Firestore refuses the write itself; retrying cannot help.
+      if (statusOf(error) !== STATUS.INVALID_ARGUMENT) throw error;
       report.rejected += list.length;
       settings.onRejected?.(list.length, error);
     }

@@ -13,9 +13,7 @@
 import { createHash } from "node:crypto";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import type { WebhookConfig } from "../config/webhook-params";
-
-/** gRPC ALREADY_EXISTS: the token's document was created before. */
-const ALREADY_EXISTS = 6;
+import { STATUS, statusOf } from "../shared/firestore-status";
 /** Kept this long past the window, so that a clock skew between providers and Firestore cannot reopen it. */
 const MARGIN_MS = 60 * 60 * 1000;
 
@@ -37,7 +35,8 @@ export async function useToken(
   try {
     await ref.create({ route, expireAt });
   } catch (error) {
-    if ((error as { code?: unknown }).code === ALREADY_EXISTS) return undefined;
+    // The token's document was created before: the token was used.
+    if (statusOf(error) === STATUS.ALREADY_EXISTS) return undefined;
     throw error;
   }
   return { release: async () => void (await ref.delete()) };

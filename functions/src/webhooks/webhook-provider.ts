@@ -31,7 +31,20 @@ export interface WebhookReply {
   body: string;
 }
 
-export type Verdict = { ok: true } | { ok: false; status: 400 | 401 | 403; reason: string; headers?: Record<string, string> };
+/**
+ * Whether a request is authentic. An accepted request whose signature does
+ * not cover the body (Mailgun's covers only a timestamp and a token) names
+ * the signed value that must be accepted once (`replay`), so that the
+ * signature cannot be reused with another body.
+ */
+export type Verdict =
+  | { ok: true; replay?: ReplayToken }
+  | { ok: false; status: 400 | 401 | 403; reason: string; headers?: Record<string, string> };
+
+export interface ReplayToken {
+  token: string;
+  signedAtMs: number;
+}
 
 /** A body the provider would never send: answered 400. */
 export class MalformedBody extends Error {
@@ -54,13 +67,6 @@ export interface ProviderWebhook {
   configured(config: WebhookConfig): boolean;
   /** Checks the request is the provider's, before anything in it is used. */
   authenticate(request: WebhookRequest, config: WebhookConfig, nowMs: number): Verdict;
-  /**
-   * For a scheme whose signature does not cover the body (Mailgun's covers
-   * only a timestamp and a token): the signed value that must be accepted
-   * once, so that the signature cannot be reused with another body.
-   * Called only after `authenticate` accepted the request.
-   */
-  replayToken?(request: WebhookRequest): { token: string; signedAtMs: number } | undefined;
   /**
    * The events in an authenticated body (already JSON-parsed), each naming
    * its mail document only when the tracking value's MAC verifies under
