@@ -40,6 +40,15 @@ module.exports = {
       // A project-level testTimeout is ignored by jest; the setup file sets it.
       setupFilesAfterEnv: ["<rootDir>/test/helpers/integration-setup.ts"],
     },
+    // The simulation tier: seeded schedules of the delivery core against an
+    // in-memory Firestore (test/simulation/world.ts); no emulator, no network.
+    {
+      displayName: "simulation",
+      testEnvironment: "node",
+      transform,
+      transformIgnorePatterns,
+      testMatch: ["<rootDir>/test/simulation/**/*.test.ts"],
+    },
     // The fault and throttling tier: thousands of mails against a fault-injecting
     // proxy and a throttling SMTP server, several minutes; `npm run test:faults`.
     ...(process.env.FIRESTORE_SEND_EMAIL_FAULTS === "1"

@@ -27,6 +27,11 @@ export type ErrorCode =
   | "lookup-failed"
   /** Every recipient is in SUPPRESSION_COLLECTION (bounced, complained or unsubscribed before). */
   | "recipients-suppressed"
+  /**
+   * The message was handed over in full, then the server or API gave no
+   * answer: it may have been accepted. Never retried automatically.
+   */
+  | "outcome-unknown"
   /** Anything not classified above. */
   | "unknown";
 

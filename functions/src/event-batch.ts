@@ -13,7 +13,7 @@
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import type { Patch } from "./delivery/patches";
 import { afterWrite, type DocumentVersion } from "./event-document";
-import { eventsEnabled, publishEvent, type EventData, type LifecycleEvent } from "./events";
+import { eventarcPublisher, type EventData, type LifecycleEvent, type LifecyclePublisher } from "./events";
 import * as logs from "./logs";
 import { projectIdOf } from "./snapshot-json";
 
@@ -39,10 +39,10 @@ export interface StartingVersion {
   firestore: Firestore;
 }
 
-export function eventBatch(path: string, start: StartingVersion): EventBatch {
+export function eventBatch(path: string, start: StartingVersion, publisher: LifecyclePublisher = eventarcPublisher): EventBatch {
   const pending: Array<Promise<void>> = [];
   const documentId = path.slice(path.lastIndexOf("/") + 1);
-  const enabled = eventsEnabled();
+  const enabled = publisher.enabled();
   let document: DocumentVersion | undefined = enabled
     ? {
         path,
@@ -66,7 +66,7 @@ export function eventBatch(path: string, start: StartingVersion): EventBatch {
     publish(type, fields) {
       if (!enabled) return;
       const data = { path, documentId, state: null, attempts: null, error: null, info: null, ...fields };
-      pending.push(publishEvent(type, data, document));
+      pending.push(publisher.publish(type, data, document));
     },
     async flush() {
       await Promise.all(pending);

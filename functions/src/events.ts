@@ -65,6 +65,14 @@ const EMULATOR_APP_NAME = "firestore-send-email-events";
 
 let cached: { key: string; channel: Channel } | undefined;
 
+/** Where a batch of lifecycle events goes (event-batch.ts): Eventarc in production. */
+export interface LifecyclePublisher {
+  /** Whether events are published at all; when not, a batch builds nothing for them. */
+  enabled(): boolean;
+  /** Publishes one event; never rejects. */
+  publish(type: LifecycleEvent, data: EventData, document?: DocumentVersion): Promise<void>;
+}
+
 /** Whether events are published at all; without a channel nothing is built for them. */
 export function eventsEnabled(): boolean {
   return eventSettings().channel !== undefined;
@@ -95,6 +103,8 @@ export async function publishEvent(type: LifecycleEvent, data: EventData, docume
     logs.eventPublishFailed(eventType, data.path, error);
   }
 }
+
+export const eventarcPublisher: LifecyclePublisher = { enabled: eventsEnabled, publish: publishEvent };
 
 /** The channel, built on first use and again whenever its settings change; a failed build is not cached. */
 async function getChannel(name: string, settings: EventSettings, allowedEventTypes: string[] | undefined): Promise<Channel> {

@@ -7,8 +7,9 @@
  */
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
-import type { Config } from "./config";
+import { getConfig, type Config } from "./config";
 import { MailStore } from "./delivery/store";
+import { eventarcPublisher, type LifecyclePublisher } from "./events";
 import * as logs from "./logs";
 import type { MailTransport } from "./providers/provider";
 import { createTransport } from "./providers/select-provider";
@@ -40,6 +41,29 @@ export function getTransport(config: Config): MailTransport {
   }
   return transport.value;
 }
+
+/**
+ * What the delivery handlers work with. Production uses `defaultRuntime`
+ * (built lazily, once per instance); the simulation tier and tests hand the
+ * handlers their own (an in-memory Firestore, a scripted provider).
+ */
+export interface Runtime {
+  /** The extension's params, parsed once. @throws ConfigError */
+  config(): Config;
+  /** The store for a database id. */
+  store(database: string): MailStore;
+  /** The transport for `config`. @throws ConfigError when it cannot be built */
+  transport(config: Config): MailTransport;
+  /** Where lifecycle events go. */
+  lifecycle: LifecyclePublisher;
+}
+
+export const defaultRuntime: Runtime = {
+  config: getConfig,
+  store: getStore,
+  transport: getTransport,
+  lifecycle: eventarcPublisher,
+};
 
 /** Closes pooled connections and forgets both resources; for tests and the benchmark. */
 export function resetRuntime(): void {

@@ -9,6 +9,7 @@
  * invocation stops.
  */
 import { isPlainMap } from "../shared/plain-map";
+import { leaseExpired } from "./budget";
 import { STATES, toMillis, type DeliveryField } from "./delivery-field";
 
 export type Decision =
@@ -23,20 +24,34 @@ export type Decision =
   | { action: "schedule"; dueAt: number }
   /** PENDING or RETRY: claim it (PROCESSING with a lease) and send. */
   | { action: "claim"; retry: boolean }
-  /** PROCESSING whose lease has run out: the attempt is presumed dead. */
-  | { action: "expire" }
+  /**
+   * An attempt whose lease (and grace) ran out: presumed dead. `requested`
+   * when a person wrote RETRY or PENDING over it while it ran.
+   */
+  | { action: "expire"; requested: boolean }
   /**
    * A `delivery` the extension cannot interpret: fail it with `error`.
    * `replaceDelivery` when `delivery` is not a map and must be rewritten whole.
    */
   | { action: "fail"; error: string; replaceDelivery: boolean };
 
-/** `waiting`: PENDING until its `delivery.nextAttemptTime` (a retry backoff or a `sendAt`). */
-export type IgnoreReason = "deleted" | "finished" | "leased" | "waiting";
+/**
+ * `leased`: an attempt holds the mail (a RETRY or PENDING written over it is
+ * answered by that attempt's outcome). `waiting`: PENDING until its
+ * `delivery.nextAttemptTime` (a retry backoff or a `sendAt`). `initialized`:
+ * the echo of the extension's own first write; the invocation that made it
+ * claims the mail.
+ */
+export type IgnoreReason = "deleted" | "finished" | "leased" | "waiting" | "initialized";
 
 const KNOWN_STATES = `${STATES.slice(0, -1).join(", ")} or ${STATES[STATES.length - 1]}`;
 
-export function decide(data: Record<string, unknown> | undefined, nowMs: number): Decision {
+/**
+ * `before` is the document before the write that triggered this decision
+ * (undefined for a create): it tells the echo of the extension's own first
+ * write from a PENDING someone else wrote.
+ */
+export function decide(data: Record<string, unknown> | undefined, nowMs: number, before?: Record<string, unknown>): Decision {
   if (data === undefined) return { action: "ignore", reason: "deleted" };
 
   const delivery = data.delivery;
@@ -55,22 +70,31 @@ export function decide(data: Record<string, unknown> | undefined, nowMs: number)
   const field = delivery as DeliveryField;
   if (field.state === undefined || field.state === null) return { action: "initialize", ...later };
 
+  // A lease on a mail that is not finished means an attempt claimed it. A
+  // person may since have written RETRY or PENDING over it (the console edits
+  // one field): until the lease and its grace end, that attempt may still be
+  // sending, so nothing else may claim the mail; its outcome answers the request.
+  const unfinished = field.state === "PROCESSING" || field.state === "PENDING" || field.state === "RETRY";
+  const lease = toMillis(field.leaseExpireTime);
+  if (unfinished && lease !== undefined) {
+    if (leaseExpired(lease, nowMs)) return { action: "expire", requested: field.state !== "PROCESSING" };
+    return { action: "ignore", reason: "leased" };
+  }
+
   switch (field.state) {
     case "SUCCESS":
     case "ERROR":
       return { action: "ignore", reason: "finished" };
     case "PENDING":
+      if (isOwnInitialization(before, field)) return { action: "ignore", reason: "initialized" };
       return decidePending(field, sendAt, nowMs);
     // A person's RETRY acts at once, whatever a backoff or `sendAt` says.
     case "RETRY":
       return { action: "claim", retry: true };
-    case "PROCESSING": {
-      const lease = toMillis(field.leaseExpireTime);
+    case "PROCESSING":
       // A PROCESSING state without a readable lease can never be renewed by
       // anyone, so it is treated as expired rather than left stuck forever.
-      if (lease === undefined || lease <= nowMs) return { action: "expire" };
-      return { action: "ignore", reason: "leased" };
-    }
+      return { action: "expire", requested: false };
     default:
       return {
         action: "fail",
@@ -80,14 +104,21 @@ export function decide(data: Record<string, unknown> | undefined, nowMs: number)
   }
 }
 
+/** The extension's first write to a new document (no state before; PENDING with an attempt id, nothing attempted after). */
+function isOwnInitialization(before: Record<string, unknown> | undefined, field: DeliveryField): boolean {
+  if (before === undefined) return false;
+  const previous = before.delivery;
+  const previousState = isPlainMap(previous) ? (previous as DeliveryField).state : undefined;
+  return (previousState === undefined || previousState === null) && field.attempts === 0 && typeof field.attemptId === "string";
+}
+
 /**
  * PENDING waits while `nextAttemptTime` is ahead. Before the first attempt, a
  * `sendAt` that differs from it reschedules (clients may move or bring
  * forward a scheduled mail); a `sendAt` in the past sends at once.
  */
 function decidePending(field: DeliveryField, sendAt: number | undefined, nowMs: number): Decision {
-  // null: released by the scheduled sweep, which found it due. Trusting the
-  // sweep's clock keeps a small skew between instances from re-scheduling it.
+  // null: released by the sweep of an earlier version, which found it due.
   if (field.nextAttemptTime === null) return { action: "claim", retry: false };
   const due = toMillis(field.nextAttemptTime);
   const attempted = typeof field.attempts === "number" && field.attempts > 0;

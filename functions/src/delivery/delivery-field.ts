@@ -31,6 +31,8 @@ export interface DeliveryField {
   expireAt?: unknown;
   info?: unknown;
   nextAttemptTime?: unknown;
+  attemptId?: unknown;
+  retryRequest?: unknown;
 }
 
 /** Reads a Firestore Timestamp (or anything with `toMillis`) as milliseconds; anything else is undefined. */

@@ -5,23 +5,22 @@
  */
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import type { DeliveryInfo } from "../types";
-
-/**
- * How long a claim lasts. It must outlive the worst-case send (the SMTP
- * providers' hard deadline, SEND_DEADLINE_MS) with room for the claim and
- * outcome writes, so that a live sender never sees its lease expire.
- */
-export const LEASE_MS = 60_000;
+import { CLAIM_WATCH_MS, LEASE_MS } from "./budget";
+import { LEASE_EXPIRED_ERROR } from "./delivery-field";
 
 export type Patch = Record<string, unknown>;
 
 /**
- * The first `delivery` of a new document: PENDING, no attempt made yet.
- * `dueAt` (from `sendAt`) makes it wait for the scheduled dispatcher.
+ * The first `delivery` of a new document: PENDING, no attempt made yet, and
+ * the id of the attempt the writing invocation is about to claim it with
+ * (its write is recognised by that id if its answer is lost). `dueAt` (from
+ * `sendAt`) makes it wait for the sweep; otherwise `nextAttemptTime` is the
+ * time at which the sweep looks at it if that invocation never claims it.
  */
-export function pendingPatch(nowMs: number, expireAt?: Timestamp, dueAt?: number): Patch {
+export function pendingPatch(nowMs: number, attemptId: string, expireAt?: Timestamp, dueAt?: number): Patch {
   const delivery = initialDelivery(nowMs, expireAt);
-  if (dueAt !== undefined) delivery.nextAttemptTime = Timestamp.fromMillis(dueAt);
+  delivery.attemptId = attemptId;
+  delivery.nextAttemptTime = Timestamp.fromMillis(dueAt ?? nowMs + CLAIM_WATCH_MS);
   return { delivery };
 }
 
@@ -50,13 +49,13 @@ export function newDocumentErrorPatch(nowMs: number, error: string, expireAt?: T
 }
 
 /**
- * PENDING or RETRY → PROCESSING. The lease doubles as the attempt's ownership
- * token; `nonceMicros` (sub-millisecond microseconds added to the lease and
- * the start time) keeps two claims made in the same millisecond apart.
+ * PENDING or RETRY → PROCESSING under a new attempt. The attempt id (random,
+ * 128 bits) is the attempt's ownership token: only the invocation holding it
+ * records the outcome. A request answered by the previous attempt is cleared.
  */
-export function claimPatch(nowMs: number, nonceMicros = 0): { patch: Patch; lease: Timestamp; startTime: Timestamp } {
-  const lease = withMicros(Timestamp.fromMillis(nowMs + LEASE_MS), nonceMicros);
-  const startTime = withMicros(Timestamp.fromMillis(nowMs), nonceMicros);
+export function claimPatch(nowMs: number, attemptId: string): { patch: Patch; lease: Timestamp; startTime: Timestamp } {
+  const lease = Timestamp.fromMillis(nowMs + LEASE_MS);
+  const startTime = Timestamp.fromMillis(nowMs);
   return {
     lease,
     startTime,
@@ -64,7 +63,9 @@ export function claimPatch(nowMs: number, nonceMicros = 0): { patch: Patch; leas
       "delivery.state": "PROCESSING",
       "delivery.startTime": startTime,
       "delivery.leaseExpireTime": lease,
+      "delivery.attemptId": attemptId,
       "delivery.nextAttemptTime": FieldValue.delete(),
+      "delivery.retryRequest": FieldValue.delete(),
     },
   };
 }
@@ -108,6 +109,41 @@ export function retryPatch(error: string, dueAt: number): Patch {
   };
 }
 
+/**
+ * A RETRY or PENDING that a person wrote while an attempt was running is
+ * answered once that attempt's outcome is known: honoured (the mail is due
+ * again at once) only when the attempt certainly did not deliver it;
+ * otherwise declined, and the person can ask again now that the outcome is
+ * on the document. `delivery.retryRequest` says which, and why.
+ */
+export type RequestAnswer = "honoured" | "declined";
+
+export const REQUEST_REASONS = {
+  succeeded: "The attempt that was running when it was written succeeded; write RETRY again to send the mail once more.",
+  failed: "The attempt that was running when it was written failed before the mail was accepted, so the mail is sent again.",
+  unknown: "The attempt that was running when it was written may have delivered the mail, so it was not sent again automatically; write RETRY again to send it once more.",
+} as const;
+
+export function requestAnswer(answer: RequestAnswer, reason: string): Patch {
+  return { "delivery.retryRequest": { answer, reason } };
+}
+
+/** An attempt's failure, with a person's request to send again honoured: due again at once. */
+export function honouredRetryPatch(error: string, nowMs: number): Patch {
+  return { ...retryPatch(error, nowMs), ...requestAnswer("honoured", REQUEST_REASONS.failed) };
+}
+
+/**
+ * An attempt whose lease (and its grace) ran out: its invocation died or
+ * hung, and it may have sent the mail before that, so it is never retried
+ * automatically: ERROR, with the original's text. A request a person wrote
+ * during it is declined.
+ */
+export function expiryPatch(requested: boolean): Patch {
+  const patch = errorPatch(LEASE_EXPIRED_ERROR, true);
+  return requested ? { ...patch, ...requestAnswer("declined", REQUEST_REASONS.unknown) } : patch;
+}
+
 /** Replaces a `delivery` that is not a map, which dotted paths cannot update. */
 export function replaceDeliveryWithErrorPatch(nowMs: number, error: string): Patch {
   return {
@@ -142,9 +178,4 @@ function initialDelivery(nowMs: number, expireAt?: Timestamp): Record<string, un
   };
   if (expireAt) delivery.expireAt = expireAt;
   return delivery;
-}
-
-/** Firestore keeps microseconds: the nonce is added in whole microseconds so that it survives a round trip. */
-function withMicros(time: Timestamp, micros: number): Timestamp {
-  return micros === 0 ? time : new Timestamp(time.seconds, time.nanoseconds + micros * 1000);
 }

@@ -3,7 +3,6 @@
  * another attempt, and when it is due. With the default MAX_ATTEMPTS of 1
  * every failure is final: a retry may send a mail twice, so it is opt-in.
  */
-import { LEASE_EXPIRED_ERROR } from "./delivery-field";
 import { errorPatch, retryPatch, type Patch } from "./patches";
 
 /** The longest wait between two attempts. */
@@ -43,13 +42,4 @@ export function failurePatch(
     return { state: "PENDING", patch: retryPatch(error, dueAt) };
   }
   return { state: "ERROR", patch: errorPatch(error, true) };
-}
-
-/**
- * A PROCESSING document whose lease ran out: the attempt is presumed dead,
- * and counted. It may have sent the mail before dying, so a retry can
- * duplicate it; without automatic retries it ends in ERROR.
- */
-export function expiryPatch(settings: RetrySettings, attemptsBefore: number, nowMs: number) {
-  return failurePatch(settings, LEASE_EXPIRED_ERROR, true, attemptsBefore, nowMs);
 }

@@ -13,14 +13,14 @@
  * that did apply looks like) is resolved by reading the document and checking
  * for the write's own `Mark`: the claim lost by the duplicate invocation of
  * every mail costs that one read. Transient replies, and reads that fail,
- * are retried with bounded backoff (RETRY_BUDGET_MS), well inside the 60 s
- * lease. A precondition that really failed stays final.
+ * are retried with bounded backoff (delivery/budget.ts). A precondition that really failed stays final.
  */
 import {
   DocumentReference,
   Firestore,
   Timestamp,
 } from "firebase-admin/firestore";
+import { OUTCOME_RETRY_BUDGET_MS, WRITE_RETRY_BUDGET_MS } from "./budget";
 import { LEASE_EXPIRED_ERROR } from "./delivery-field";
 import type { Patch } from "./patches";
 import { isTransientStatus } from "../shared/firestore-status";
@@ -38,12 +38,6 @@ export interface OperationCounts {
   transactions: number;
 }
 
-/**
- * How long one write may keep retrying transient failures. The claim, the
- * send (SEND_DEADLINE_MS) and the outcome write together must stay inside
- * the 60 s lease; 15 s for each write leaves the send its room.
- */
-export const RETRY_BUDGET_MS = 15_000;
 const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 3_000;
 
@@ -80,9 +74,9 @@ export class MailStore {
    * something else wrote first. Without a `mark`, a write of unknown outcome
    * counts as lost: a caller that cannot recognise its own write accepts that.
    */
-  async updateIf(path: string, patch: Patch, updateTime: Timestamp, mark?: Mark): Promise<Timestamp | null> {
+  async updateIf(path: string, patch: Patch, updateTime: Timestamp, mark?: Mark, budgetMs = WRITE_RETRY_BUDGET_MS): Promise<Timestamp | null> {
     const ref = this.ref(path);
-    const deadline = this.timing.now() + RETRY_BUDGET_MS;
+    const deadline = this.timing.now() + budgetMs;
     let backoff = FIRST_BACKOFF_MS;
     // Calls of this write that failed: any of them may have applied.
     let failedCalls = 0;
@@ -114,8 +108,10 @@ export class MailStore {
         let seen = await this.readBack(ref, updateTime, mark);
         while (seen === "unreadable" && (await backOff())) seen = await this.readBack(ref, updateTime, mark);
         if (seen instanceof Timestamp) return settle(seen, true);
-        // Not applied, and the precondition failed or can no longer hold (or
-        // the document is out of reach until the budget ends): give up the write.
+        // Out of reach until the budget ended: whether the write applied is
+        // unknown, which is a failure of this call, not a lost race.
+        if (seen === "unreadable") throw settle(failure);
+        // Not applied, and the precondition failed or can no longer hold: give up the write.
         if (outcome === "ambiguous-loss" || seen !== "unchanged") return settle(null);
       }
       // Transient and not applied: the same conditional write again.
@@ -181,52 +177,74 @@ export class MailStore {
   }
 
   /**
-   * The fallback for recording an outcome when the cheap conditional write
-   * failed because something else touched the document during the send (a
-   * client editing another field, say). In a transaction:
-   * - already `applied` (the document carries the outcome's own mark: an
-   *   earlier call of the outcome write landed): write nothing, report owned;
-   * - still `owned` (PROCESSING with this attempt's lease): apply `patch`;
-   * - `recovered`: lease recovery already gave up on this very attempt (its
-   *   lease-expired error, attempts counted once) and nothing newer started:
-   *   apply `recoveredPatch`, if any, so the true result replaces the guess;
+   * The fallback for recording an attempt's outcome when the cheap
+   * conditional write did not land (something touched the document during
+   * the send, or Firestore's answer was lost). In a transaction, retried
+   * through transient faults for OUTCOME_RETRY_BUDGET_MS:
+   * - the document already carries one of the outcome's versions (an earlier
+   *   call landed): nothing to write;
+   * - `owned`: PROCESSING under this attempt: its outcome;
+   * - `requested`: a person wrote RETRY or PENDING over this attempt while it
+   *   ran (its lease still on the document): the outcome, answering the request;
+   * - `recovered`: lease recovery already ended this very attempt as expired
+   *   and nothing newer started: the true result replaces the guess;
    * - otherwise a newer attempt or a person owns the document: write nothing.
    */
-  async updateIfStillOwned(
-    path: string,
-    owner: AttemptOwner,
-    patch: Patch,
-    recoveredPatch?: Patch,
-    applied?: Mark,
-  ): Promise<"owned" | "recovered" | null> {
-    this.counts.transactions++;
+  async recordOutcome(path: string, owner: AttemptOwner, writes: OutcomeWrites): Promise<"owned" | "requested" | "recovered" | null> {
     const ref = this.ref(path);
-    return this.db.runTransaction(async (transaction) => {
-      this.counts.reads++;
-      const snapshot = await transaction.get(ref);
-      if (!snapshot.exists) return null;
-      if (applied?.(snapshot.data() ?? {})) return "owned";
-      const state: unknown = snapshot.get("delivery.state");
-      const lease: unknown = snapshot.get("delivery.leaseExpireTime");
-      let verdict: "owned" | "recovered" | null = null;
-      if (state === "PROCESSING" && lease instanceof Timestamp && owner.lease.isEqual(lease)) {
-        verdict = "owned";
-      } else if (
-        recoveredPatch &&
-        (state === "ERROR" || state === "PENDING") &&
-        snapshot.get("delivery.error") === LEASE_EXPIRED_ERROR &&
-        snapshot.get("delivery.attempts") === owner.attemptsBefore + 1 &&
-        (lease === null || lease === undefined)
-      ) {
-        verdict = "recovered";
+    const deadline = this.timing.now() + OUTCOME_RETRY_BUDGET_MS;
+    let backoff = FIRST_BACKOFF_MS;
+    for (;;) {
+      this.counts.transactions++;
+      try {
+        return await this.db.runTransaction(async (transaction) => {
+          this.counts.reads++;
+          const snapshot = await transaction.get(ref);
+          if (!snapshot.exists) return null;
+          const data = snapshot.data() ?? {};
+          for (const verdict of ["owned", "requested", "recovered"] as const) {
+            if (writes[verdict]?.mark(data)) return verdict;
+          }
+          if (snapshot.get("delivery.attemptId") !== owner.attemptId) return null;
+          const state: unknown = snapshot.get("delivery.state");
+          const leased = snapshot.get("delivery.leaseExpireTime") instanceof Timestamp;
+          let verdict: "owned" | "requested" | "recovered" | null = null;
+          if (state === "PROCESSING" && leased) verdict = "owned";
+          else if ((state === "RETRY" || state === "PENDING") && leased) verdict = "requested";
+          else if (
+            state === "ERROR" &&
+            !leased &&
+            snapshot.get("delivery.error") === LEASE_EXPIRED_ERROR &&
+            snapshot.get("delivery.attempts") === owner.attemptsBefore + 1
+          ) {
+            verdict = "recovered";
+          }
+          const chosen = verdict ? writes[verdict] : undefined;
+          if (!verdict || !chosen) return null;
+          this.counts.writes++;
+          transaction.update(ref, chosen.patch);
+          return verdict;
+        });
+      } catch (error) {
+        if (!isTransientStatus(error) || this.timing.now() + backoff > deadline) throw error;
+        await this.timing.sleep(backoff * (0.5 + this.timing.random() / 2));
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
-      const chosen = verdict === "owned" ? patch : verdict === "recovered" ? recoveredPatch : undefined;
-      if (!chosen) return null;
-      this.counts.writes++;
-      transaction.update(ref, chosen);
-      return verdict;
-    });
+    }
   }
+}
+
+/** One candidate outcome write: its patch and how to recognise the version it produces. */
+export interface OutcomeWrite {
+  patch: Patch;
+  mark: Mark;
+}
+
+/** What to record for an attempt, by what happened to its document meanwhile (see recordOutcome). */
+export interface OutcomeWrites {
+  owned: OutcomeWrite;
+  requested: OutcomeWrite;
+  recovered?: OutcomeWrite;
 }
 
 /** One write of `updateManyIf`. */
@@ -239,8 +257,8 @@ export interface ConditionalWrite {
 /** Attempts per write in `updateManyIf`, its first call included. */
 const BULK_ATTEMPTS = 5;
 
-/** Identifies one delivery attempt: the lease it claimed, and the attempts counted before it. */
+/** Identifies one delivery attempt: its id, and the attempts counted before it. */
 export interface AttemptOwner {
-  lease: Timestamp;
+  attemptId: string;
   attemptsBefore: number;
 }

@@ -1,31 +1,32 @@
 /**
- * Ending an attempt whose lease ran out: the one way both handlers do it.
- * processQueue meets an expired lease when something writes the document;
- * maintainQueue finds it by scanning. Either way the attempt is presumed
- * dead and counted, the document moves to ERROR or to a retry
- * (retry-policy.ts), and only the invocation whose conditional write landed
- * logs it and publishes the end of the attempt, so each is reported once.
+ * Ending an attempt whose lease (and its grace) ran out: the one way both
+ * handlers do it. processQueue meets an expired lease when something writes
+ * the document; maintainQueue finds it by scanning. Either way the attempt is
+ * presumed dead and counted, and the mail ends in ERROR: the attempt may have
+ * sent it before dying, so it is never retried automatically. Only the
+ * invocation whose conditional write landed logs it and publishes the end of
+ * the attempt, so each is reported once.
  */
 import type { Timestamp } from "firebase-admin/firestore";
 import { attemptsOf, LEASE_EXPIRED_ERROR } from "../delivery/delivery-field";
-import type { Patch } from "../delivery/patches";
-import { expiryPatch, type RetrySettings } from "../delivery/retry-policy";
+import { expiryPatch, type Patch } from "../delivery/patches";
 import type { EventBatch } from "../event-batch";
 import * as logs from "../logs";
 
 export interface LeaseExpiry {
-  /** Where the mail goes: a retry (PENDING) or ERROR. */
-  state: "PENDING" | "ERROR";
+  state: "ERROR";
   patch: Patch;
   /** `delivery.attempts` once the patch is written. */
   attempts: number;
 }
 
-/** What to write for the document `data` whose lease ran out. */
-export function planLeaseExpiry(settings: RetrySettings, data: Record<string, unknown>, nowMs: number): LeaseExpiry {
-  const before = attemptsOf(data);
-  const { state, patch } = expiryPatch(settings, before, nowMs);
-  return { state, patch, attempts: before + 1 };
+/**
+ * What to write for the document `data` whose lease ran out; `requested`
+ * when a person wrote RETRY or PENDING over the attempt (declined: the
+ * attempt's outcome is unknown).
+ */
+export function planLeaseExpiry(data: Record<string, unknown>, requested: boolean): LeaseExpiry {
+  return { state: "ERROR", patch: expiryPatch(requested), attempts: attemptsOf(data) + 1 };
 }
 
 /** Once the expiry's write landed (committed at `written`): log it and publish the end of the attempt. */

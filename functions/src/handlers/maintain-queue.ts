@@ -21,16 +21,15 @@
  * the write fails and the document is left alone: overlapping sweeps are safe.
  */
 import { FieldValue, Timestamp, type QueryDocumentSnapshot } from "firebase-admin/firestore";
-import { getConfig } from "../config";
+import { LEASE_GRACE_MS } from "../delivery/budget";
 import { toMillis, type State } from "../delivery/delivery-field";
 import { mailCollection, type MailCollection } from "../delivery/mail-collection";
 import type { Patch } from "../delivery/patches";
-import type { RetrySettings } from "../delivery/retry-policy";
 import type { MailStore } from "../delivery/store";
 import { ConfigError } from "../errors";
 import { eventBatch } from "../event-batch";
 import * as logs from "../logs";
-import { getStore } from "../runtime";
+import { defaultRuntime, type Runtime } from "../runtime";
 import { planLeaseExpiry, recordLeaseExpiry } from "./lease-expiry";
 
 /** Documents read per query: one BulkWriter round of writes. */
@@ -62,22 +61,26 @@ export interface MaintenanceOptions {
   pageSize?: number;
 }
 
-export async function runMaintenance(nowMs = Date.now(), options: MaintenanceOptions = {}): Promise<MaintenanceReport> {
+export async function runMaintenance(
+  nowMs = Date.now(),
+  options: MaintenanceOptions = {},
+  runtime: Runtime = defaultRuntime,
+): Promise<MaintenanceReport> {
   const report: MaintenanceReport = { expired: 0, released: 0, cleaned: 0, skipped: 0, truncated: false };
   let config;
   try {
-    config = getConfig();
+    config = runtime.config();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     logs.configInvalid(error.message);
     return report;
   }
-  const store = getStore(config.database);
+  const store = runtime.store(config.database);
   const mail = mailCollection(store.db, config.mailCollection);
-  // The whole millisecond: leases carry sub-millisecond microseconds (marks.ts)
-  // and a lease is due in the millisecond it expires.
-  const start = Timestamp.fromMillis(nowMs);
-  const now = new Timestamp(start.seconds, start.nanoseconds - (start.nanoseconds % 1_000_000) + 999_999);
+  // The whole millisecond: a time is due in the millisecond it names.
+  const now = endOfMillisecond(nowMs);
+  // Observers give an attempt its lease plus a grace for its outcome write (delivery/budget.ts).
+  const leasesEndedBy = endOfMillisecond(nowMs - LEASE_GRACE_MS);
 
   const budget: Budget = {
     endsAt: Date.now() + (options.budgetMs ?? RUN_BUDGET_MS),
@@ -85,21 +88,27 @@ export async function runMaintenance(nowMs = Date.now(), options: MaintenanceOpt
   };
   const apply = (plans: Plan[]) => applyPlans(store, plans, report);
 
-  const expiring = scan(mail, "delivery.leaseExpireTime", now, budget, (doc) => {
+  const expiring = scan(mail, "delivery.leaseExpireTime", leasesEndedBy, budget, (doc) => {
     const state: unknown = doc.get("delivery.state");
-    const lease = toMillis(doc.get("delivery.leaseExpireTime"));
-    if (state === ("PROCESSING" satisfies State) && lease !== undefined && lease <= nowMs) {
-      return planExpiry(config, doc, nowMs);
+    // An attempt's lease on a mail that is not finished: the attempt died. A
+    // RETRY or PENDING over it is a person's request made during that attempt.
+    if (state === ("PROCESSING" satisfies State) || state === ("PENDING" satisfies State) || state === ("RETRY" satisfies State)) {
+      return planExpiry(doc, state !== "PROCESSING", runtime);
     }
-    // A lease left on a document that is no longer PROCESSING (a person
-    // changed the state by hand) would match this query for ever.
+    // A lease left on a finished document would match this query for ever.
     return { doc, kind: "cleaned", patch: { "delivery.leaseExpireTime": null } };
   }, apply);
 
   const releasing = scan(mail, "delivery.nextAttemptTime", now, budget, (doc) => {
     if (doc.get("delivery.state") === ("PENDING" satisfies State)) {
-      return { doc, kind: "released", patch: { "delivery.nextAttemptTime": null } };
+      // Moved a millisecond back rather than cleared: the write brings
+      // processQueue to claim the mail, and if that claim never lands the
+      // mail is still due, so the next run finds it again.
+      const due = toMillis(doc.get("delivery.nextAttemptTime")) ?? nowMs;
+      return { doc, kind: "released", patch: { "delivery.nextAttemptTime": Timestamp.fromMillis(Math.min(due, nowMs) - 1) } };
     }
+    // Not waiting any more (a person's RETRY, a finished mail): the time goes,
+    // and the write brings processQueue to act on a RETRY whose claim failed.
     return { doc, kind: "cleaned", patch: { "delivery.nextAttemptTime": FieldValue.delete() } };
   }, apply);
 
@@ -109,13 +118,18 @@ export async function runMaintenance(nowMs = Date.now(), options: MaintenanceOpt
   return report;
 }
 
-/** Ends a dead attempt (ERROR, or a retry) and, once written, publishes the end of that attempt. */
-function planExpiry(settings: RetrySettings, doc: QueryDocumentSnapshot, nowMs: number): Plan {
+function endOfMillisecond(ms: number): Timestamp {
+  const start = Timestamp.fromMillis(ms);
+  return new Timestamp(start.seconds, start.nanoseconds - (start.nanoseconds % 1_000_000) + 999_999);
+}
+
+/** Ends a dead attempt in ERROR and, once written, publishes the end of that attempt. */
+function planExpiry(doc: QueryDocumentSnapshot, requested: boolean, runtime: Runtime): Plan {
   const data = doc.data();
-  const expiry = planLeaseExpiry(settings, data, nowMs);
+  const expiry = planLeaseExpiry(data, requested);
   const onWritten = async (written: Timestamp): Promise<void> => {
     const start = { data, createTime: doc.createTime, updateTime: doc.updateTime, firestore: doc.ref.firestore };
-    const events = eventBatch(doc.ref.path, start);
+    const events = eventBatch(doc.ref.path, start, runtime.lifecycle);
     recordLeaseExpiry(doc.ref.path, expiry, events, written);
     await events.flush();
   };

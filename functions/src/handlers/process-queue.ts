@@ -13,31 +13,34 @@ import type { SendMailOptions } from "nodemailer";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { downloadAttachments } from "../attachments/download-attachments";
 import { composeMessage, needsLookups } from "../compose-message";
-import { getConfig, type Config } from "../config";
+import type { Config } from "../config";
 import { decide, type Decision } from "../delivery/decide";
 import { attemptsOf } from "../delivery/delivery-field";
 import {
   claimPatch,
   errorPatch,
+  honouredRetryPatch,
   newDocumentErrorPatch,
   pendingPatch,
   replaceDeliveryWithErrorPatch,
+  requestAnswer,
+  REQUEST_REASONS,
   reschedulePatch,
   successPatch,
   type Patch,
 } from "../delivery/patches";
-import { failurePatch, type RetrySettings } from "../delivery/retry-policy";
+import { failurePatch } from "../delivery/retry-policy";
 import { validateSendAt } from "../delivery/send-at";
-import { downloadTimeLeft, MIN_SEND_MS, sendTimeLeft } from "../delivery/send-window";
-import { claimMark, nonceMicros, outcomeMark, pendingMark } from "../delivery/marks";
-import type { AttemptOwner, Mark, MailStore } from "../delivery/store";
+import { downloadTimeLeft, MIN_SEND_MS, SEND_DEADLINE_MS, sendTimeLeft } from "../delivery/budget";
+import { claimMark, newAttemptId, outcomeMark, pendingMark } from "../delivery/marks";
+import type { AttemptOwner, Mark, MailStore, OutcomeWrites } from "../delivery/store";
 import { ConfigError, DeliveryError, SendEmailError, ValidationError, errorText } from "../errors";
 import { eventBatch, type EventBatch } from "../event-batch";
 import * as logs from "../logs";
 import { preparePayload } from "../prepare-payload";
-import { SEND_DEADLINE_MS } from "../providers/provider";
+import { isTransientStatus } from "../shared/firestore-status";
 import { selectProvider } from "../providers/select-provider";
-import { getStore, getTransport } from "../runtime";
+import { defaultRuntime, type Runtime } from "../runtime";
 import { expireAtFor } from "../ttl";
 import type { DeliveryInfo, MailRequest } from "../types";
 import { validateMailDocument } from "../validation";
@@ -45,32 +48,48 @@ import { checkUnsubscribeRequest } from "../unsubscribe/unsubscribe-request";
 import { planLeaseExpiry, recordLeaseExpiry } from "./lease-expiry";
 import { prepareSend } from "./prepare-send";
 
+/**
+ * Whether the platform delivers the event of a failed invocation again (the
+ * trigger's retry policy; extension.yaml says the same). The handler fails
+ * only when Firestore failed it, so that a mail it could not initialise or
+ * claim (no `delivery` yet, a RETRY) is looked at again.
+ */
+export const PROCESS_QUEUE_RETRIES = true;
+
 export type MailWriteEvent = FirestoreEvent<Change<DocumentSnapshot> | undefined, { documentId: string }>;
 
-export async function handleMailWrite(event: MailWriteEvent): Promise<void> {
+export async function handleMailWrite(event: MailWriteEvent, runtime: Runtime = defaultRuntime): Promise<void> {
   const after = event.data?.after;
   // Decoded once: data() builds the whole document afresh on every call.
   const current = after?.exists ? after.data() : undefined;
-  const decision = decide(current, Date.now());
+  const before = event.data?.before;
+  const decision = decide(current, Date.now(), before?.exists ? before.data() : undefined);
   if (decision.action === "ignore" || !after?.updateTime) return;
 
   const path = after.ref.path;
   const data = current ?? {};
   const start = { data, createTime: after.createTime, updateTime: after.updateTime, firestore: after.ref.firestore };
-  const events = eventBatch(path, start);
+  const events = eventBatch(path, start, runtime.lifecycle);
   try {
-    const store = getStore(event.database || "(default)");
-    await carryOut(decision, { store, path, data, version: after.updateTime, events });
+    const store = runtime.store(event.database || "(default)");
+    await carryOut(decision, { runtime, store, path, data, version: after.updateTime, events });
   } catch (error) {
-    // Firestore itself failed (unavailable, permission denied). Nothing was
-    // sent after a write that did not land; a claimed document is recovered
-    // when its lease expires.
+    // Firestore itself failed. Nothing was sent after a write that did not
+    // land; a claimed document is recovered when its lease expires. An
+    // outage is worth the platform's retry of this event (the mail may have
+    // nothing else to bring it back: no `delivery` yet, a RETRY not claimed);
+    // anything else (permission denied) would fail the same way again.
     logs.unexpectedError(path, error);
+    await events.flush();
+    if (isTransientStatus(error)) throw error;
+    return;
   }
   await events.flush();
 }
 
+/** One invocation's work on one mail document. */
 interface Job {
+  runtime: Runtime;
   store: MailStore;
   path: string;
   data: Record<string, unknown>;
@@ -84,7 +103,7 @@ async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: 
   const { path, version, events } = job;
   switch (decision.action) {
     case "expire": {
-      const expiry = planLeaseExpiry(retrySettings(), job.data, Date.now());
+      const expiry = planLeaseExpiry(job.data, decision.requested);
       const written = await job.store.updateIf(path, expiry.patch, version);
       if (written) recordLeaseExpiry(path, expiry, events, written);
       else logs.writeLost(path, "expire");
@@ -114,6 +133,7 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   const { store, path, events } = job;
   const isNew = decision.action === "initialize";
   const attemptsBefore = isNew ? 0 : attemptsOf(job.data);
+  const attemptId = newAttemptId();
 
   // Validate before claiming: a document that cannot be sent goes straight
   // to ERROR in one write and never holds a lease. What needs Firestore reads
@@ -139,9 +159,8 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   if (isNew) {
     const now = Date.now();
     const dueAt = decision.dueAt;
-    const pending = pendingPatch(now, expireAtFor(config, now), dueAt);
-    const startTime = Timestamp.fromMillis(now);
-    version = await writeOrStop(job, pending, version, "initialize", pendingMark(startTime));
+    const pending = pendingPatch(now, attemptId, expireAtFor(config, now), dueAt);
+    version = await writeOrStop(job, pending, version, "initialize", pendingMark(attemptId));
     if (!version) return;
     events.publish("onStart", {});
     events.publish("onPending", { state: "PENDING", attempts: 0 });
@@ -149,37 +168,67 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
     if (dueAt !== undefined) return;
   }
 
-  const { patch: claim, lease, startTime } = claimPatch(Date.now(), nonceMicros());
-  const claimed = await writeOrStop(job, claim, version, "claim", claimMark(lease));
+  const { patch: claim, lease } = claimPatch(Date.now(), attemptId);
+  const claimed = await writeOrStop(job, claim, version, "claim", claimMark(attemptId));
   if (!claimed) return;
   if (decision.action === "claim" && decision.retry) events.publish("onRetry", { state: "PROCESSING", attempts: attemptsBefore });
   events.publish("onProcessing", { state: "PROCESSING", attempts: attemptsBefore });
 
-  const owner: AttemptOwner = { lease, attemptsBefore };
+  const owner: AttemptOwner = { attemptId, attemptsBefore };
   const compose = () => checked.message ?? composeMessage(mail, config, store.db, path);
-  const outcome = await attempt(store.db, path, config, owner, mail, compose);
-  // The conditional write is the cheap path; if anything touched the document
-  // during the send, fall back to checking, in a transaction, that this
-  // attempt still owns it, so a late result never overwrites a newer attempt.
-  // No mark for the cheap write: whenever it does not land (its answer lost
-  // included), the transaction below reads the document once and recognises
-  // an outcome that did land by its mark, so a read-back here would only
-  // repeat that read.
-  const applied = outcomeMark(startTime, outcome.state, outcome.error, attemptsBefore + 1);
-  const written = await store.updateIf(path, outcome.patch, claimed);
-  const recorded =
-    written !== null
-      ? "owned"
-      : await store.updateIfStillOwned(path, owner, outcome.patch, outcome.recoveredPatch, applied);
+  const outcome = await attempt(job.runtime, store.db, path, config, lease.toMillis(), attemptsBefore, mail, compose);
+  // The cheap path: one conditional write on the claim's version. If anything
+  // touched the document during the send (a person's RETRY, an edit) or the
+  // answer was lost, recordOutcome checks in a transaction that this attempt
+  // still owns the mail (and recognises an outcome that did land by its
+  // mark), so a late result never overwrites a newer attempt.
+  const writes = outcomeWrites(outcome, owner);
+  const written = await store.updateIf(path, outcome.patch, claimed, undefined, 0);
+  const recorded = written !== null ? "owned" : await store.recordOutcome(path, owner, writes);
   if (!recorded) {
     logs.lateResultDiscarded(path, outcome.state);
     return;
   }
-  events.wrote(recorded === "owned" ? outcome.patch : (outcome.recoveredPatch ?? outcome.patch), written ?? undefined);
-  const result = { state: outcome.state, attempts: attemptsBefore + 1, error: outcome.error, info: outcome.info };
+  const patch = writes[recorded]?.patch ?? outcome.patch;
+  events.wrote(patch, written ?? undefined);
+  const state = recorded === "requested" ? requestedState(outcome) : outcome.state;
+  const result = { state, attempts: attemptsBefore + 1, error: outcome.error, info: outcome.info };
   events.publish(outcome.info ? "onSuccess" : "onError", result);
   // Recovery already published the end of this attempt when it gave up on it.
-  if (recorded === "owned") events.publish("onComplete", result);
+  if (recorded !== "recovered" && state !== "PENDING") events.publish("onComplete", result);
+}
+
+/** The state an outcome writes when it answers a person's request (see outcomeWrites). */
+function requestedState(outcome: Outcome): "SUCCESS" | "ERROR" | "PENDING" {
+  if (outcome.state === "SUCCESS") return "SUCCESS";
+  return outcome.unknown ? "ERROR" : "PENDING";
+}
+
+/**
+ * Every version an attempt may record, by what happened to its document
+ * during the send (MailStore.recordOutcome), each with the mark that
+ * recognises it once written.
+ */
+function outcomeWrites(outcome: Outcome, owner: AttemptOwner): OutcomeWrites {
+  const attempts = owner.attemptsBefore + 1;
+  const marked = (patch: Patch, state: string) => ({ patch, mark: outcomeMark(owner.attemptId, state, outcome.error, attempts) });
+  const owned = marked(outcome.patch, outcome.state);
+  if (outcome.info) {
+    return {
+      owned,
+      requested: marked({ ...outcome.patch, ...requestAnswer("declined", REQUEST_REASONS.succeeded) }, "SUCCESS"),
+      recovered: marked(successPatch(outcome.info, false), "SUCCESS"),
+    };
+  }
+  const text = outcome.error ?? "";
+  return {
+    owned,
+    // Sent again at the person's request only when the attempt certainly did not deliver the mail.
+    requested: outcome.unknown
+      ? marked({ ...errorPatch(text, true), ...requestAnswer("declined", REQUEST_REASONS.unknown) }, "ERROR")
+      : marked(honouredRetryPatch(text, Date.now()), "PENDING"),
+    recovered: marked(errorPatch(text, false), "ERROR"),
+  };
 }
 
 type Checked = { config: Config; mail: MailRequest; message?: SendMailOptions } | { error: string; config?: Config };
@@ -188,7 +237,7 @@ type Checked = { config: Config; mail: MailRequest; message?: SendMailOptions } 
 function check(job: Job): Checked {
   let config: Config | undefined;
   try {
-    config = getConfig();
+    config = job.runtime.config();
     const { mail, ignoredFields } = validateMailDocument(job.data);
     validateSendAt(job.data);
     selectProvider(config).checkFields(mail);
@@ -209,54 +258,46 @@ function check(job: Job): Checked {
   }
 }
 
-/** Retry settings; under a broken config, none (a stuck lease must still end, in ERROR). */
-function retrySettings(): RetrySettings {
-  try {
-    return getConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return { maxAttempts: 1, retryBackoffSeconds: 60 };
-  }
-}
-
 interface Outcome {
   state: "SUCCESS" | "ERROR" | "PENDING";
   /** On success, what `delivery.info` records. */
   info: DeliveryInfo | null;
   /** On failure, what `delivery.error` records. */
   error: string | null;
+  /** What to write while the attempt still holds the mail. */
   patch: Patch;
-  /** What to write if lease recovery already gave up on this attempt (see MailStore.updateIfStillOwned). */
-  recoveredPatch?: Patch;
+  /** The send's outcome is unknown: the provider may have accepted the mail. */
+  unknown: boolean;
 }
 
 /** One delivery attempt: compose (if not done yet), send, and say what to record. */
 async function attempt(
+  runtime: Runtime,
   db: Firestore,
   path: string,
   config: Config,
-  owner: AttemptOwner,
+  leaseEnds: number,
+  attemptsBefore: number,
   mail: MailRequest,
   compose: () => SendMailOptions | Promise<SendMailOptions>,
 ): Promise<Outcome> {
   try {
-    const leaseEnds = owner.lease.toMillis();
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
     const prepared = await prepareSend(db, path, config, mail, await compose());
     const message = await downloadAttachments(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()) });
     const deadlineMs = sendTimeLeft(leaseEnds, Date.now(), SEND_DEADLINE_MS);
     if (deadlineMs < MIN_SEND_MS) throw tooLateToSend();
-    const sent = await getTransport(config).send(message, prepared.mail, { deadlineMs });
+    const sent = await runtime.transport(config).send(message, prepared.mail, { deadlineMs });
     const info = prepared.suppressed.length > 0 ? { ...sent, suppressed: prepared.suppressed } : sent;
     logs.delivered(path, info);
-    return { state: "SUCCESS", info, error: null, patch: successPatch(info), recoveredPatch: successPatch(info, false) };
+    return { state: "SUCCESS", info, error: null, patch: successPatch(info), unknown: false };
   } catch (error) {
     const text = logs.redact(errorText(error));
     const transient = error instanceof SendEmailError && error.transient;
     logs.deliveryFailed(path, error instanceof SendEmailError ? error.code : "unknown", text);
-    const { state, patch } = failurePatch(config, text, transient, owner.attemptsBefore, Date.now());
-    // A retry already scheduled by lease recovery stands; a final error replaces its guess.
-    return { state, info: null, error: text, patch, recoveredPatch: state === "ERROR" ? errorPatch(text, false) : undefined };
+    const { state, patch } = failurePatch(config, text, transient, attemptsBefore, Date.now());
+    const unknown = error instanceof SendEmailError && error.code === "outcome-unknown";
+    return { state, info: null, error: text, patch, unknown };
   }
 }
 

@@ -17,13 +17,8 @@ import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config";
 import type { DeliveryInfo, MailRequest } from "../types";
 
-/**
- * The longest one send may take, connecting included, for every provider.
- * The processing lease is 60 s: a send has to finish (or fail) well within
- * it, so that its outcome is recorded before another invocation may consider
- * the mail abandoned.
- */
-export const SEND_DEADLINE_MS = 40_000;
+/** The longest one send may take (delivery/budget.ts, beside the lease it must fit in). */
+export { SEND_DEADLINE_MS } from "../delivery/budget";
 
 /** The document fields a transport may read beside the message; tests pass only the ones they exercise. */
 export type MailFields = Partial<MailRequest>;

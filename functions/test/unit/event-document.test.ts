@@ -34,20 +34,31 @@ describe("afterWrite", () => {
     [
       "a map value replaces the field whole",
       { ...mail, delivery: { state: "ERROR", stale: true } },
-      pendingPatch(NOW),
-      { ...mail, delivery: { state: "PENDING", startTime: Timestamp.fromMillis(NOW), attempts: 0, error: null } },
+      pendingPatch(NOW, "attempt-id"),
+      {
+        ...mail,
+        delivery: {
+          state: "PENDING",
+          startTime: Timestamp.fromMillis(NOW),
+          attempts: 0,
+          error: null,
+          attemptId: "attempt-id",
+          nextAttemptTime: (pendingPatch(NOW, "attempt-id").delivery as Record<string, unknown>).nextAttemptTime,
+        },
+      },
     ],
     [
       "dotted paths set nested fields and FieldValue.delete() removes one",
       { ...mail, delivery: { state: "PENDING", attempts: 0, nextAttemptTime: null } },
-      claimPatch(NOW).patch,
+      claimPatch(NOW, "attempt-id").patch,
       {
         ...mail,
         delivery: {
           state: "PROCESSING",
           attempts: 0,
           startTime: Timestamp.fromMillis(NOW),
-          leaseExpireTime: claimPatch(NOW).lease,
+          leaseExpireTime: claimPatch(NOW, "attempt-id").lease,
+          attemptId: "attempt-id",
         },
       },
     ],
@@ -118,13 +129,13 @@ describe("afterWrite", () => {
   test("the version acted on is left unchanged", () => {
     const data = { ...mail, delivery: { state: "PENDING", attempts: 0 } };
     const before = JSON.stringify(data);
-    afterWrite(version(data), claimPatch(NOW).patch, COMMIT);
+    afterWrite(version(data), claimPatch(NOW, "attempt-id").patch, COMMIT);
     expect(JSON.stringify(data)).toBe(before);
   });
 
   test("writes chain: pending, claim, then success", () => {
-    const pending = afterWrite(version(mail), pendingPatch(NOW), Timestamp.fromMillis(NOW + 1));
-    const claimed = afterWrite(pending, claimPatch(NOW).patch, Timestamp.fromMillis(NOW + 2));
+    const pending = afterWrite(version(mail), pendingPatch(NOW, "attempt-id"), Timestamp.fromMillis(NOW + 1));
+    const claimed = afterWrite(pending, claimPatch(NOW, "attempt-id").patch, Timestamp.fromMillis(NOW + 2));
     const done = afterWrite(claimed, successPatch(info), COMMIT);
     expect(done.data.delivery).toMatchObject({ state: "SUCCESS", attempts: 1, endTime: SERVER_TIME, info });
     expect(pending.data.delivery).toMatchObject({ state: "PENDING" });

@@ -1,8 +1,7 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { decide, type Decision } from "../../../src/delivery/decide";
 import { LEASE_EXPIRED_ERROR } from "../../../src/delivery/delivery-field";
-import { LEASE_MS } from "../../../src/delivery/patches";
-import { SEND_DEADLINE_MS } from "../../../src/providers/provider";
+import { LEASE_GRACE_MS, LEASE_MS, SEND_DEADLINE_MS } from "../../../src/delivery/budget";
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const message = { subject: "Hi", text: "Hello" };
@@ -25,17 +24,33 @@ describe("decide: what an event's document calls for", () => {
       { action: "ignore", reason: "leased" },
     ],
     [
-      "PROCESSING whose lease ends now",
-      doc({ state: "PROCESSING", leaseExpireTime: Timestamp.fromMillis(NOW) }),
-      { action: "expire" },
+      "PROCESSING whose lease ended but whose outcome write may still land (grace)",
+      doc({ state: "PROCESSING", leaseExpireTime: Timestamp.fromMillis(NOW - LEASE_GRACE_MS + 1) }),
+      { action: "ignore", reason: "leased" },
     ],
     [
-      "PROCESSING whose lease has expired",
-      doc({ state: "PROCESSING", leaseExpireTime: Timestamp.fromMillis(NOW - 60_000) }),
-      { action: "expire" },
+      "PROCESSING whose lease and grace end now",
+      doc({ state: "PROCESSING", leaseExpireTime: Timestamp.fromMillis(NOW - LEASE_GRACE_MS) }),
+      { action: "expire", requested: false },
     ],
-    ["PROCESSING without a lease", doc({ state: "PROCESSING" }), { action: "expire" }],
-    ["PROCESSING with a lease that is not a timestamp", doc({ state: "PROCESSING", leaseExpireTime: "soon" }), { action: "expire" }],
+    ["PROCESSING without a lease", doc({ state: "PROCESSING" }), { action: "expire", requested: false }],
+    ["PROCESSING with a lease that is not a timestamp", doc({ state: "PROCESSING", leaseExpireTime: "soon" }), { action: "expire", requested: false }],
+    [
+      "RETRY written by a person over a live attempt waits for that attempt's outcome",
+      doc({ state: "RETRY", attempts: 0, leaseExpireTime: Timestamp.fromMillis(NOW + 30_000) }),
+      { action: "ignore", reason: "leased" },
+    ],
+    [
+      "PENDING written by a person over a live attempt waits too",
+      doc({ state: "PENDING", attempts: 0, leaseExpireTime: Timestamp.fromMillis(NOW + 30_000) }),
+      { action: "ignore", reason: "leased" },
+    ],
+    [
+      "RETRY over an attempt that died: the attempt ends, the request is declined",
+      doc({ state: "RETRY", attempts: 0, leaseExpireTime: Timestamp.fromMillis(NOW - LEASE_GRACE_MS - 1) }),
+      { action: "expire", requested: true },
+    ],
+    ["RETRY after an outcome (no lease) claims at once", doc({ state: "RETRY", attempts: 1, leaseExpireTime: null }), { action: "claim", retry: true }],
     [
       "an unknown state",
       doc({ state: "SENDING" }),
@@ -89,6 +104,13 @@ describe("decide: what an event's document calls for", () => {
 describe("lease timing", () => {
   test("the lease outlives the worst-case send with room for the claim and outcome writes", () => {
     expect(LEASE_MS - SEND_DEADLINE_MS).toBeGreaterThanOrEqual(15_000);
+  });
+
+  test("the echo of the extension's own first write is left to the invocation that made it", () => {
+    const pending = doc({ state: "PENDING", attempts: 0, attemptId: "a".repeat(22), nextAttemptTime: Timestamp.fromMillis(NOW + 120_000) });
+    expect(decide(pending, NOW, doc())).toEqual({ action: "ignore", reason: "initialized" });
+    // The same PENDING written by a client at creation is claimed.
+    expect(decide(doc({ state: "PENDING" }), NOW, undefined)).toEqual({ action: "claim", retry: false });
   });
 
   test("the lease-expired error keeps the original's text", () => {

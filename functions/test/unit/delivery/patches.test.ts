@@ -2,35 +2,67 @@ import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import {
   claimPatch,
   errorPatch,
-  LEASE_MS,
+  expiryPatch,
+  honouredRetryPatch,
   newDocumentErrorPatch,
   pendingPatch,
   successPatch,
 } from "../../../src/delivery/patches";
+import { CLAIM_WATCH_MS, LEASE_MS } from "../../../src/delivery/budget";
+import { LEASE_EXPIRED_ERROR } from "../../../src/delivery/delivery-field";
+
+const ID = "attempt-id-of-22-chars";
 
 const NOW = Date.UTC(2026, 0, 31, 9, 30, 0);
 
 describe("delivery patches", () => {
-  test("a new document starts PENDING with no attempt and no error", () => {
-    expect(pendingPatch(NOW)).toEqual({
-      delivery: { state: "PENDING", startTime: Timestamp.fromMillis(NOW), attempts: 0, error: null },
+  test("a new document starts PENDING with no attempt and no error, the attempt about to claim it, and a time the sweep looks at it", () => {
+    expect(pendingPatch(NOW, ID)).toEqual({
+      delivery: {
+        state: "PENDING",
+        startTime: Timestamp.fromMillis(NOW),
+        attempts: 0,
+        error: null,
+        attemptId: ID,
+        nextAttemptTime: Timestamp.fromMillis(NOW + CLAIM_WATCH_MS),
+      },
     });
+  });
+
+  test("a scheduled mail's PENDING waits for its sendAt", () => {
+    expect((pendingPatch(NOW, ID, undefined, NOW + 5_000).delivery as Record<string, unknown>).nextAttemptTime).toEqual(Timestamp.fromMillis(NOW + 5_000));
   });
 
   test("expireAt is written with the first delivery when given", () => {
     const expireAt = Timestamp.fromMillis(NOW + 3_600_000);
-    expect((pendingPatch(NOW, expireAt).delivery as Record<string, unknown>).expireAt).toBe(expireAt);
+    expect((pendingPatch(NOW, ID, expireAt).delivery as Record<string, unknown>).expireAt).toBe(expireAt);
   });
 
-  test("a claim moves to PROCESSING with a lease LEASE_MS ahead", () => {
-    const { patch, lease } = claimPatch(NOW);
+  test("a claim moves to PROCESSING under its attempt id with a lease LEASE_MS ahead", () => {
+    const { patch, lease } = claimPatch(NOW, ID);
     expect(lease.toMillis()).toBe(NOW + LEASE_MS);
     expect(patch).toEqual({
       "delivery.state": "PROCESSING",
       "delivery.startTime": Timestamp.fromMillis(NOW),
       "delivery.leaseExpireTime": lease,
+      "delivery.attemptId": ID,
       "delivery.nextAttemptTime": FieldValue.delete(),
+      "delivery.retryRequest": FieldValue.delete(),
     });
+  });
+
+  test("a dead attempt ends in ERROR with the original's text, never a retry; a request made during it is declined", () => {
+    expect(expiryPatch(false)["delivery.state"]).toBe("ERROR");
+    expect(expiryPatch(false)["delivery.error"]).toBe(LEASE_EXPIRED_ERROR);
+    expect(expiryPatch(false)["delivery.retryRequest"]).toBeUndefined();
+    expect((expiryPatch(true)["delivery.retryRequest"] as { answer: string }).answer).toBe("declined");
+  });
+
+  test("a failed attempt with a person's request honoured is due again at once", () => {
+    const patch = honouredRetryPatch("refused", NOW);
+    expect(patch["delivery.state"]).toBe("PENDING");
+    expect(patch["delivery.nextAttemptTime"]).toEqual(Timestamp.fromMillis(NOW));
+    expect((patch["delivery.retryRequest"] as { answer: string }).answer).toBe("honoured");
   });
 
   test("success counts the attempt, clears lease and error, records info", () => {

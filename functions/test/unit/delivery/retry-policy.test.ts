@@ -1,6 +1,5 @@
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
-import { LEASE_EXPIRED_ERROR } from "../../../src/delivery/delivery-field";
-import { expiryPatch, failurePatch, MAX_BACKOFF_MS, retryDelayMs } from "../../../src/delivery/retry-policy";
+import { failurePatch, MAX_BACKOFF_MS, retryDelayMs } from "../../../src/delivery/retry-policy";
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const retries = { maxAttempts: 3, retryBackoffSeconds: 60 };
@@ -55,11 +54,4 @@ describe("what a failed attempt records", () => {
     expect(failurePatch(retries, "451 busy", true, 2, NOW).state).toBe("ERROR");
   });
 
-  test("an expired lease is a counted attempt: ERROR without retries, a retry with them", () => {
-    const final = expiryPatch(noRetries, 0, NOW);
-    expect(final.state).toBe("ERROR");
-    expect(final.patch["delivery.error"]).toBe(LEASE_EXPIRED_ERROR);
-    expect(final.patch["delivery.attempts"]).toEqual(FieldValue.increment(1));
-    expect(expiryPatch(retries, 0, NOW).state).toBe("PENDING");
-  });
 });

@@ -4,9 +4,10 @@
  * applying, or fail its precondition as a retried call does.
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
-import { claimMark } from "../../../src/delivery/marks";
+import { claimMark, newAttemptId } from "../../../src/delivery/marks";
 import { claimPatch } from "../../../src/delivery/patches";
-import { MailStore, RETRY_BUDGET_MS, type StoreTiming } from "../../../src/delivery/store";
+import { MailStore, type StoreTiming } from "../../../src/delivery/store";
+import { WRITE_RETRY_BUDGET_MS as RETRY_BUDGET_MS } from "../../../src/delivery/budget";
 
 const NOW = Date.UTC(2026, 0, 31, 9, 30, 0);
 const V1 = Timestamp.fromMillis(NOW - 5000);
@@ -76,8 +77,8 @@ function setUp() {
   return { doc, store: new MailStore(db, timing), sleeps, clock };
 }
 
-const claim = claimPatch(NOW, 123);
-const mark = claimMark(claim.lease);
+const claim = claimPatch(NOW, "attempt-a");
+const mark = claimMark("attempt-a");
 
 describe("MailStore.updateIf under Firestore faults", () => {
   test("the happy path writes once and reads nothing", async () => {
@@ -179,21 +180,21 @@ describe("MailStore.updateIf under Firestore faults", () => {
 
   test("a failed precondition that another writer caused stays a loss", async () => {
     const { doc, store } = setUp();
-    const other = claimPatch(NOW, 456);
+    const other = claimPatch(NOW, "attempt-b");
     doc.apply(other.patch);
     doc.faults = [{ code: FAILED_PRECONDITION, applies: false, }];
     expect(await store.updateIf("mail/m", claim.patch, V1, mark)).toBeNull();
     expect(doc.reads).toBe(1);
-    expect(doc.data.delivery).toMatchObject({ leaseExpireTime: other.lease });
+    expect(doc.data.delivery).toMatchObject({ attemptId: "attempt-b" });
   });
 
-  test("two claims in the same millisecond carry different leases, so one never mistakes the other's for its own", () => {
-    const a = claimPatch(NOW, 1);
-    const b = claimPatch(NOW, 2);
-    expect(a.lease.isEqual(b.lease)).toBe(false);
-    expect(claimMark(a.lease)({ delivery: { state: "PROCESSING", leaseExpireTime: b.lease } })).toBe(false);
-    // The nonce is whole microseconds, which Firestore keeps.
-    expect(a.lease.nanoseconds % 1000).toBe(0);
+  test("two claims in the same millisecond carry different attempt ids, so one never mistakes the other's for its own", () => {
+    const a = newAttemptId();
+    const b = newAttemptId();
+    expect(a).not.toBe(b);
+    expect(Buffer.from(a, "base64url")).toHaveLength(16);
+    const sameMillisecond = claimPatch(NOW, b);
+    expect(claimMark(a)({ delivery: { state: "PROCESSING", ...Object.fromEntries(Object.entries(sameMillisecond.patch).map(([k, v]) => [k.slice(9), v])) } })).toBe(false);
   });
 
   test("an outage longer than the retry budget ends with the error, inside the lease", async () => {

@@ -1,0 +1,22 @@
+/**
+ * A send whose outcome is unknown: the whole message was handed over (the
+ * final dot of SMTP DATA written, an API request's body sent) and then no
+ * answer came (a timeout, a reset connection). The provider may have
+ * accepted it, so it is never sent again automatically: the mail ends in
+ * ERROR saying so, and a person's RETRY sends it again.
+ */
+import { DeliveryError } from "../../errors";
+import { formatDuration } from "../../shared/deadline";
+
+/** Words every unknown-outcome error carries, for people and for tests. */
+export const OUTCOME_UNKNOWN_NOTE = "may have accepted";
+
+/** `who` (e.g. "The SMTP server") took the whole message and gave no answer within `deadlineMs` (or before the connection ended). */
+export function handedOverWithoutAnswer(who: string, deadlineMs?: number): DeliveryError {
+  const silence = deadlineMs === undefined ? "the connection ended before it answered" : `it did not answer within ${formatDuration(deadlineMs)}`;
+  return new DeliveryError(
+    "outcome-unknown",
+    `${who} ${OUTCOME_UNKNOWN_NOTE} the mail: the whole message was handed over, then ${silence}. ` +
+      "It was not sent again automatically, so that it is not delivered twice; set delivery.state to RETRY to send it again.",
+  );
+}

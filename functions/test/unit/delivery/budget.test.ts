@@ -1,0 +1,63 @@
+import { DOWNLOAD_LIMITS } from "../../../src/attachments/limits";
+import {
+  CLAIM_WATCH_MS,
+  downloadTimeLeft,
+  FIRESTORE_CALL_TIMEOUT_MS,
+  FUNCTION_TIMEOUT_MS,
+  LEASE_GRACE_MS,
+  LEASE_MS,
+  MIN_SEND_MS,
+  OUTCOME_MARGIN_MS,
+  OUTCOME_RETRY_BUDGET_MS,
+  SEND_DEADLINE_MS,
+  sendTimeLeft,
+  WRITE_RETRY_BUDGET_MS,
+} from "../../../src/delivery/budget";
+
+describe("the send window inside the processing lease", () => {
+  const claimedAt = 1_700_000_000_000;
+  const leaseEnds = claimedAt + LEASE_MS;
+
+  it("a send started right after the claim keeps its full deadline", () => {
+    expect(sendTimeLeft(leaseEnds, claimedAt + 100, SEND_DEADLINE_MS)).toBe(SEND_DEADLINE_MS);
+  });
+
+  it("a send started late (a slow claim write, slow lookups) is cut so that it and the outcome write end before the lease", () => {
+    const start = claimedAt + 30_000;
+    const left = sendTimeLeft(leaseEnds, start, SEND_DEADLINE_MS);
+    expect(left).toBe(LEASE_MS - 30_000 - OUTCOME_MARGIN_MS);
+    expect(start + left + OUTCOME_MARGIN_MS).toBe(leaseEnds);
+  });
+
+  it("downloads started right after the claim keep their full deadline and leave the send its minimum", () => {
+    const left = downloadTimeLeft(leaseEnds, claimedAt);
+    expect(left).toBeGreaterThan(DOWNLOAD_LIMITS.deadlineMs);
+    expect(sendTimeLeft(leaseEnds, claimedAt + left, SEND_DEADLINE_MS)).toBe(MIN_SEND_MS);
+  });
+
+  it("near the end of the lease, less than the minimum is left for a send", () => {
+    expect(sendTimeLeft(leaseEnds, leaseEnds - OUTCOME_MARGIN_MS - 1_000, SEND_DEADLINE_MS)).toBeLessThan(MIN_SEND_MS);
+  });
+});
+
+describe("the budget's inequalities", () => {
+  // The slowest claim: its retries, then one call left to the client library's timeout.
+  const slowestWrite = WRITE_RETRY_BUDGET_MS + FIRESTORE_CALL_TIMEOUT_MS;
+
+  it("a send fits in the lease after the claim with its outcome margin", () => {
+    expect(MIN_SEND_MS + OUTCOME_MARGIN_MS).toBeLessThanOrEqual(LEASE_MS);
+    expect(SEND_DEADLINE_MS + OUTCOME_MARGIN_MS).toBeLessThan(LEASE_MS);
+  });
+
+  it("observers wait for the outcome write's whole retry budget and one hanging call, from its latest start", () => {
+    expect(-OUTCOME_MARGIN_MS + OUTCOME_RETRY_BUDGET_MS + FIRESTORE_CALL_TIMEOUT_MS).toBeLessThanOrEqual(LEASE_GRACE_MS);
+  });
+
+  it("the function outlives the slowest claim, the lease and its grace", () => {
+    expect(slowestWrite + LEASE_MS + LEASE_GRACE_MS).toBeLessThanOrEqual(FUNCTION_TIMEOUT_MS);
+  });
+
+  it("a new mail's watch time is later than its first invocation's slowest claim", () => {
+    expect(CLAIM_WATCH_MS).toBeGreaterThan(slowestWrite);
+  });
+});
