@@ -7,12 +7,19 @@ import { https, pubsub } from "firebase-functions/v1";
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { triggerSettings } from "./config/environment";
 import { runMaintenance } from "./handlers/maintain-queue";
-import { handleMailWrite } from "./handlers/process-queue";
+import { handleMailWrite, PROCESS_QUEUE_RETRIES } from "./handlers/process-queue";
+import { FUNCTION_TIMEOUT_MS } from "./delivery/budget";
 
 const settings = triggerSettings();
 
 export const processQueue = onDocumentWritten(
-  { document: `${settings.mailCollection}/{documentId}`, database: settings.database },
+  {
+    document: `${settings.mailCollection}/{documentId}`,
+    database: settings.database,
+    // What extension.yaml deploys; said here too for a deploy as plain functions.
+    retry: PROCESS_QUEUE_RETRIES,
+    timeoutSeconds: FUNCTION_TIMEOUT_MS / 1000,
+  },
   handleMailWrite,
 );
 

@@ -5,6 +5,7 @@
  */
 import { Timestamp } from "firebase-admin/firestore";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
+import { outcomeMark } from "../../src/delivery/marks";
 import { MailStore } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { maintainQueue } from "../../src/index";
@@ -140,29 +141,38 @@ describeWithEmulator("a late result never clobbers a newer attempt", () => {
   const db = sweepFirestore(PROJECT);
   const store = new MailStore(db);
   const lease = Timestamp.fromMillis(NOW + 60_000);
-  const owner = { lease, attemptsBefore: 0 };
-  const success = { "delivery.state": "SUCCESS", "delivery.attempts": 1 };
-  const recovered = { "delivery.state": "SUCCESS", "delivery.error": null };
+  const owner = { attemptId: "attempt-a", attemptsBefore: 0 };
+  const write = (state: string, error: string | null) => ({
+    patch: { "delivery.state": state, "delivery.attempts": 1, "delivery.error": error, "delivery.leaseExpireTime": null },
+    mark: outcomeMark(owner.attemptId, state, error, 1),
+  });
+  const writes = { owned: write("SUCCESS", null), requested: write("SUCCESS", null), recovered: write("SUCCESS", null) };
 
   test("an attempt that still holds its lease records its result, whatever else changed", async () => {
-    await db.doc("mail/m").set({ note: "edited during the send", delivery: { state: "PROCESSING", attempts: 0, leaseExpireTime: lease } });
-    expect(await store.updateIfStillOwned("mail/m", owner, success, recovered)).toBe("owned");
+    await db.doc("mail/m").set({ note: "edited during the send", delivery: { state: "PROCESSING", attempts: 0, attemptId: "attempt-a", leaseExpireTime: lease } });
+    expect(await store.recordOutcome("mail/m", owner, writes)).toBe("owned");
     expect((await db.doc("mail/m").get()).get("delivery.state")).toBe("SUCCESS");
   });
 
+  test("a person's RETRY during the attempt is answered with the attempt's true outcome", async () => {
+    await db.doc("mail/asked").set({ delivery: { state: "RETRY", attempts: 0, attemptId: "attempt-a", leaseExpireTime: lease } });
+    expect(await store.recordOutcome("mail/asked", owner, writes)).toBe("requested");
+    expect((await db.doc("mail/asked").get()).get("delivery")).toMatchObject({ state: "SUCCESS", attempts: 1, leaseExpireTime: null });
+  });
+
   test("a result arriving after recovery gave up on the same attempt replaces the guess", async () => {
-    await db.doc("mail/m").set({ delivery: { state: "ERROR", attempts: 1, error: LEASE_EXPIRED_ERROR, leaseExpireTime: null } });
-    expect(await store.updateIfStillOwned("mail/m", owner, success, recovered)).toBe("recovered");
+    await db.doc("mail/m").set({ delivery: { state: "ERROR", attempts: 1, attemptId: "attempt-a", error: LEASE_EXPIRED_ERROR, leaseExpireTime: null } });
+    expect(await store.recordOutcome("mail/m", owner, writes)).toBe("recovered");
     const delivery = (await db.doc("mail/m").get()).get("delivery");
     expect(delivery).toMatchObject({ state: "SUCCESS", attempts: 1, error: null });
   });
 
-  test("a newer attempt's lease, or a person's RETRY, wins over a late result", async () => {
+  test("a newer attempt, or a person's RETRY after recovery, wins over a late result", async () => {
     const newer = Timestamp.fromMillis(NOW + 120_000);
-    await db.doc("mail/newer").set({ delivery: { state: "PROCESSING", attempts: 1, leaseExpireTime: newer } });
-    await db.doc("mail/retry").set({ delivery: { state: "RETRY", attempts: 1, error: LEASE_EXPIRED_ERROR, leaseExpireTime: null } });
-    expect(await store.updateIfStillOwned("mail/newer", owner, success, recovered)).toBeNull();
-    expect(await store.updateIfStillOwned("mail/retry", owner, success, recovered)).toBeNull();
+    await db.doc("mail/newer").set({ delivery: { state: "PROCESSING", attempts: 1, attemptId: "attempt-b", leaseExpireTime: newer } });
+    await db.doc("mail/retry").set({ delivery: { state: "RETRY", attempts: 1, attemptId: "attempt-a", error: LEASE_EXPIRED_ERROR, leaseExpireTime: null } });
+    expect(await store.recordOutcome("mail/newer", owner, writes)).toBeNull();
+    expect(await store.recordOutcome("mail/retry", owner, writes)).toBeNull();
     expect((await db.doc("mail/newer").get()).get("delivery.state")).toBe("PROCESSING");
     expect((await db.doc("mail/retry").get()).get("delivery.state")).toBe("RETRY");
   });

@@ -96,8 +96,8 @@ describeWithEmulator("event documents against firebase-admin", () => {
   const info = { messageId: "<m@x>", accepted: ["a@example.com"], rejected: [], pending: [], response: "250 OK" };
   const mail = { to: ["a@example.com"], message: { subject: "s", text: "t" } };
   const writes: Array<[string, Record<string, unknown>, Patch]> = [
-    ["pending", mail, pendingPatch(NOW, Timestamp.fromMillis(NOW + 86_400_000))],
-    ["claim", { ...mail, delivery: { state: "PENDING", attempts: 0, nextAttemptTime: null } }, claimPatch(NOW).patch],
+    ["pending", mail, pendingPatch(NOW, "attempt-1", Timestamp.fromMillis(NOW + 86_400_000))],
+    ["claim", { ...mail, delivery: { state: "PENDING", attempts: 0, nextAttemptTime: null } }, claimPatch(NOW, "attempt-2").patch],
     ["success", { ...mail, delivery: { state: "PROCESSING", attempts: 1, error: "old" } }, successPatch(info)],
     ["error", { ...mail, delivery: { state: "PROCESSING", attempts: 0, info } }, errorPatch("550 refused", true)],
     ["retry", { ...mail, delivery: { state: "PROCESSING", attempts: 0 } }, retryPatch("421 busy", NOW + 60_000)],
