@@ -3,6 +3,7 @@
  * and out-of-order events at volume, and a flood of malformed documents.
  * Each must end in a documented state: no mail stuck, none sent twice.
  */
+import { LEASE_GRACE_MS } from "../../src/delivery/budget";
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { DocumentSnapshot } from "firebase-admin/firestore";
@@ -49,7 +50,7 @@ describeWithEmulator("faults", () => {
     expect(stuck.state).toBe("PROCESSING");
     expect(sink.messages).toHaveLength(1);
 
-    const report = await runMaintenance(stuck.leaseExpireTime.toMillis());
+    const report = await runMaintenance(stuck.leaseExpireTime.toMillis() + LEASE_GRACE_MS);
     expect(report.expired).toBe(1);
     const recovered = (await h.db.doc(path).get()).get("delivery");
     expect(recovered).toMatchObject({ state: "ERROR", error: LEASE_EXPIRED_ERROR, attempts: 1, leaseExpireTime: null });

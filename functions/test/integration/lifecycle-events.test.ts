@@ -7,6 +7,7 @@
  * Only the Eventarc channel is replaced, by a recorder; the client itself is
  * tested in test/unit/events.test.ts and end to end in test/e2e.
  */
+import { LEASE_GRACE_MS } from "../../src/delivery/budget";
 import { Timestamp, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
 import type { EventPayload, LifecycleEvent } from "../../src/events";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
@@ -158,7 +159,7 @@ describeWithEmulator("lifecycle events", () => {
     await ref.set({
       to: "a@example.com",
       message: { subject: "s", text: "t" },
-      delivery: { state: "PROCESSING", attempts: 0, leaseExpireTime: Timestamp.fromMillis(Date.now() - 1000) },
+      delivery: { state: "PROCESSING", attempts: 0, leaseExpireTime: Timestamp.fromMillis(Date.now() - LEASE_GRACE_MS - 1000) },
     });
     await Promise.all([runMaintenance(), runMaintenance()]);
     expect(types()).toEqual(["onError", "onComplete"]);

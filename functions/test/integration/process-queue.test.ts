@@ -3,6 +3,7 @@
  * SMTP server: the delivery contract as users observe it on the document and
  * in the mailbox.
  */
+import { LEASE_GRACE_MS } from "../../src/delivery/budget";
 import { Timestamp } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
@@ -172,8 +173,8 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
       delivery: {
         state: "PROCESSING",
         attempts: 0,
-        startTime: Timestamp.fromMillis(Date.now() - 120_000),
-        leaseExpireTime: Timestamp.fromMillis(Date.now() - 60_000),
+        startTime: Timestamp.fromMillis(Date.now() - LEASE_GRACE_MS - 120_000),
+        leaseExpireTime: Timestamp.fromMillis(Date.now() - LEASE_GRACE_MS - 60_000),
       },
     });
     expect(snap.get("delivery.state")).toBe("ERROR");

@@ -4,6 +4,7 @@
  * write each document once, and a late result never clobbers a newer attempt.
  */
 import { Timestamp } from "firebase-admin/firestore";
+import { LEASE_GRACE_MS } from "../../src/delivery/budget";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
 import { outcomeMark } from "../../src/delivery/marks";
 import { MailStore } from "../../src/delivery/store";
@@ -15,6 +16,8 @@ import { SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
 
 const PROJECT = "demo-recovery";
 const NOW = Date.now();
+/** A lease that ended longer ago than the grace observers give its outcome write. */
+const EXPIRED = NOW - LEASE_GRACE_MS - 1000;
 const message = { subject: "x", text: "y" };
 
 describeWithEmulator("lease recovery by the scheduled sweep", () => {
@@ -35,7 +38,7 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
   }
 
   test("an expired lease ends in ERROR, counted as an attempt; a live one is untouched", async () => {
-    await db.doc("mail/dead").set(processing(NOW - 1000));
+    await db.doc("mail/dead").set(processing(EXPIRED));
     await db.doc("mail/alive").set(processing(NOW + 30_000));
 
     const report = await runMaintenance(NOW);
@@ -53,24 +56,27 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
     expect(alive.leaseExpireTime.toMillis()).toBe(NOW + 30_000);
   });
 
-  test("with automatic retries an expired lease becomes a retry with a due time", async () => {
+  test("even with automatic retries an expired lease ends in ERROR: its attempt may have delivered", async () => {
     configureExtension({
       ...SWEEP_PARAMS,
       MAX_ATTEMPTS: "3",
       RETRY_BACKOFF_SECONDS: "60",
     });
-    await db.doc("mail/dead").set(processing(NOW - 1000));
+    await db.doc("mail/dead").set(processing(EXPIRED));
     await runMaintenance(NOW);
     const delivery = (await db.doc("mail/dead").get()).get("delivery");
-    expect(delivery.state).toBe("PENDING");
-    expect(delivery.error).toBe(LEASE_EXPIRED_ERROR);
-    expect(delivery.attempts).toBe(1);
-    expect(delivery.nextAttemptTime.toMillis()).toBeGreaterThan(NOW);
+    expect(delivery).toMatchObject({ state: "ERROR", error: LEASE_EXPIRED_ERROR, attempts: 1, leaseExpireTime: null });
+  });
+
+  test("a lease that ended within the grace is left to its outcome write", async () => {
+    await db.doc("mail/late").set(processing(NOW - LEASE_GRACE_MS + 5_000));
+    expect((await runMaintenance(NOW)).expired).toBe(0);
+    expect((await db.doc("mail/late").get()).get("delivery.state")).toBe("PROCESSING");
   });
 
   test("a lease renewed after the sweep read it is never overwritten", async () => {
     const ref = db.doc("mail/renewed");
-    await ref.set(processing(NOW - 1000));
+    await ref.set(processing(EXPIRED));
     const stale = await db.collection("mail").where("delivery.leaseExpireTime", "<=", Timestamp.fromMillis(NOW)).get();
     // Another attempt claims the document between the sweep's query and its write.
     await ref.update({ "delivery.leaseExpireTime": Timestamp.fromMillis(NOW + 60_000) });
@@ -83,7 +89,7 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
 
   test("two sweeps at once write each expired document exactly once", async () => {
     const batch = db.batch();
-    for (let i = 0; i < 30; i++) batch.set(db.doc(`mail/d${i}`), processing(NOW - 1000 - i));
+    for (let i = 0; i < 30; i++) batch.set(db.doc(`mail/d${i}`), processing(EXPIRED - i));
     await batch.commit();
 
     const [a, b] = await Promise.all([runMaintenance(NOW), runMaintenance(NOW)]);
@@ -97,13 +103,13 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
 
   test("more expired documents than one batch are all recovered in one run", async () => {
     const writer = db.bulkWriter();
-    for (let i = 0; i < 250; i++) void writer.set(db.doc(`mail/many${i}`), processing(NOW - 1000 - i));
+    for (let i = 0; i < 250; i++) void writer.set(db.doc(`mail/many${i}`), processing(EXPIRED - i));
     await writer.close();
     expect((await runMaintenance(NOW)).expired).toBe(250);
   });
 
   test("a stale lease on a document a person moved out of PROCESSING is cleared, not failed", async () => {
-    const data = processing(NOW - 1000);
+    const data = processing(EXPIRED);
     data.delivery.state = "SUCCESS";
     await db.doc("mail/hand-edited").set(data);
     expect((await runMaintenance(NOW)).cleaned).toBe(1);
@@ -113,7 +119,7 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
   });
 
   test("documents outside the mail collection are never touched", async () => {
-    await db.doc("other/doc").set(processing(NOW - 1000));
+    await db.doc("other/doc").set(processing(EXPIRED));
     await runMaintenance(NOW);
     expect((await db.doc("other/doc").get()).get("delivery.state")).toBe("PROCESSING");
   });
@@ -123,15 +129,15 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
       ...SWEEP_PARAMS,
       MAIL_COLLECTION: "users/{uid}/mail",
     });
-    await db.doc("users/u1/mail/a").set(processing(NOW - 1000));
-    await db.doc("users/u2/mail/b").set(processing(NOW - 1000));
-    await db.doc("teams/t1/mail/c").set(processing(NOW - 1000));
+    await db.doc("users/u1/mail/a").set(processing(EXPIRED));
+    await db.doc("users/u2/mail/b").set(processing(EXPIRED));
+    await db.doc("teams/t1/mail/c").set(processing(EXPIRED));
     expect((await runMaintenance(NOW)).expired).toBe(2);
     expect((await db.doc("teams/t1/mail/c").get()).get("delivery.state")).toBe("PROCESSING");
   });
 
   test("the exported scheduled function runs the sweep", async () => {
-    await db.doc("mail/dead").set(processing(Date.now() - 1000));
+    await db.doc("mail/dead").set(processing(Date.now() - LEASE_GRACE_MS - 1000));
     await maintainQueue.run({}, {});
     expect((await db.doc("mail/dead").get()).get("delivery.state")).toBe("ERROR");
   });
