@@ -92,10 +92,10 @@ export function printReport(results: Results): void {
     );
   }
   const all = rows.map(([, c]) => c);
-  // Each lost conditional write is read back once (it may be the client library's hidden retry of a write that landed).
-  const happy = all.every((c) => c.invocations === 4 && c.writes === 3 && c.reads <= c.lostWrites && c.lostWrites <= 1 && c.transactions === 0 && c.rpcTransactions === 0);
+  // The floor of the design (issue 17): the echo of the extension's own PENDING write claims nothing, so no write loses.
+  const happy = all.every((c) => c.invocations <= 4 && c.writes === 3 && c.reads === 0 && c.lostWrites === 0 && c.transactions === 0 && c.rpcTransactions === 0);
   print();
-  print(`Target (4 invocations, 3 writes, at most 1 losing write per email and 1 read to check it, 0 transactions): ${verdict(happy)}.`);
+  print(`Target (at most 4 invocations, 3 writes, 0 losing writes, 0 reads, 0 transactions per email): ${verdict(happy)}.`);
   print();
 
   const cold = results.coldStart;

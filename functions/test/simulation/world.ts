@@ -215,6 +215,10 @@ export class World implements ModelIo {
     const realRandom = Math.random;
     const realRandomInt = crypto.randomInt;
     const realRandomBytes = crypto.randomBytes;
+    const realStackLimit = Error.stackTraceLimit;
+    // Errors are thrown and caught by the thousand per schedule (injected
+    // faults, refused preconditions); their stacks are read only when a trace is.
+    if (!this.options.trace) Error.stackTraceLimit = 0;
     Date.now = () => this.clock;
     Math.random = this.rng;
     const mutableCrypto = crypto as unknown as Record<string, unknown>;
@@ -233,6 +237,7 @@ export class World implements ModelIo {
       return this.invariants.violation("world", `the simulation itself failed: ${error instanceof Error ? error.stack : String(error)}`);
     } finally {
       Date.now = realNow;
+      Error.stackTraceLimit = realStackLimit;
       Math.random = realRandom;
       mutableCrypto.randomInt = realRandomInt;
       mutableCrypto.randomBytes = realRandomBytes;
