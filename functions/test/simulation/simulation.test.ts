@@ -2,7 +2,8 @@
  * The simulation tier: seeded schedules of the delivery core (see world.ts).
  * SIM_SCHEDULES sets how many (default 2,000 in `npm test`; CI's
  * `npm run test:simulation` runs more), SIM_FIRST the first seed, and
- * `--seed=N` (through SIM_SEED) replays one schedule with its trace.
+ * SIM_SEED=N replays one schedule with its trace (or, outside jest,
+ * `npm run test:simulation -- --seed=N`; see run.ts).
  */
 import { explore, report, runSeed } from "./explore";
 
