@@ -22,6 +22,16 @@ export interface SmtpSinkOptions {
   hang?: boolean | number;
   /** Drop the connection as soon as message data starts to arrive. */
   dropMidData?: boolean;
+  /** Close the connection without a reply when RCPT TO names this address: a failure before any of the message was sent. */
+  dropAtRecipient?: string;
+  /**
+   * Take the whole message (recorded in `messages`), then never answer the
+   * final dot: `true` for every message, a number for the first N. The
+   * client cannot know whether the server kept the message.
+   */
+  silentAfterData?: boolean | number;
+  /** Take the whole message (recorded in `messages`), then close the connection without answering. */
+  dropAfterData?: boolean;
   /**
    * TLS with a fresh self-signed certificate for `localhost` and 127.0.0.1:
    * `"implicit"` from the first byte (clients use `secure: true`), or
@@ -113,7 +123,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       }
     },
 
-    onRcptTo(address, _session, callback) {
+    onRcptTo(address, session, callback) {
+      if (options.dropAtRecipient !== undefined && address.address.toLowerCase() === options.dropAtRecipient.toLowerCase()) {
+        topSocket(session.id)?.destroy();
+        return;
+      }
       const code = rejected.get(address.address.toLowerCase());
       callback(code ? replyError(code, `${REPLIES[code]} <${address.address}>`) : null);
     },
@@ -140,6 +154,13 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
             const mail = { parsed, envelope, raw, secure: session.secure };
             messages.push(mail);
             changes.emit("change");
+            const silent = options.silentAfterData === true || (typeof options.silentAfterData === "number" && messages.length <= options.silentAfterData);
+            // The reply is never sent; close() ends the session.
+            if (silent) return;
+            if (options.dropAfterData) {
+              topSocket(session.id)?.destroy();
+              return;
+            }
             await options.beforeReply?.(mail);
             callback(null);
           },
