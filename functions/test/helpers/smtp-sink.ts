@@ -30,8 +30,8 @@ export interface SmtpSinkOptions {
    * client cannot know whether the server kept the message.
    */
   silentAfterData?: boolean | number;
-  /** Take the whole message (recorded in `messages`), then close the connection without answering. */
-  dropAfterData?: boolean;
+  /** Take the whole message (recorded in `messages`), then close the connection without answering: `true` for every message, a number for the first N. */
+  dropAfterData?: boolean | number;
   /**
    * TLS with a fresh self-signed certificate for `localhost` and 127.0.0.1:
    * `"implicit"` from the first byte (clients use `secure: true`), or
@@ -41,8 +41,9 @@ export interface SmtpSinkOptions {
   tls?: "implicit" | "starttls";
   /**
    * Runs once a message has been received and recorded, before the server
-   * replies 250: a test can hold the reply (to act during a send) or kill
-   * the sending process (a crash after the mail went out).
+   * replies 250 (or stays silent, or drops the connection, as told above):
+   * a test can hold the reply (to act during a send) or kill the sending
+   * process (a crash after the mail went out).
    */
   beforeReply?: (mail: ReceivedMail) => Promise<void> | void;
 }
@@ -110,8 +111,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
 
     onConnect(_session, callback) {
       connections += 1;
-      const hang = options.hang === true || (typeof options.hang === "number" && connections <= options.hang);
-      if (!hang) callback();
+      if (!firstN(options.hang, connections)) callback();
     },
 
     onAuth(auth, _session, callback) {
@@ -154,14 +154,14 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
             const mail = { parsed, envelope, raw, secure: session.secure };
             messages.push(mail);
             changes.emit("change");
-            const silent = options.silentAfterData === true || (typeof options.silentAfterData === "number" && messages.length <= options.silentAfterData);
-            // The reply is never sent; close() ends the session.
-            if (silent) return;
-            if (options.dropAfterData) {
+            const count = messages.length;
+            await options.beforeReply?.(mail);
+            // Silent: the reply is never sent, close() ends the session.
+            if (firstN(options.silentAfterData, count)) return;
+            if (firstN(options.dropAfterData, count)) {
               topSocket(session.id)?.destroy();
               return;
             }
-            await options.beforeReply?.(mail);
             callback(null);
           },
           (error: Error) => callback(error),
@@ -220,6 +220,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         server.close(() => resolve());
       }),
   };
+}
+
+/** Whether an option given as `true` (always) or a number N (the first N) applies to the `count`th message. */
+function firstN(option: boolean | number | undefined, count: number): boolean {
+  return option === true || (typeof option === "number" && count <= option);
 }
 
 /** An error that smtp-server answers with `responseCode` and `message`. */
