@@ -109,8 +109,9 @@ describe("a pooled connection the server drops", () => {
   it("cut once the whole message was written: the send fails as outcome-unknown and is not repeated", async () => {
     const transport = transportFor();
     await transport.send(mail("before"));
-    // The chunk carrying the final dot never reaches the server; the client cannot know that.
-    proxy.dropWhenClientSends("\r\n.\r\n");
+    // The bytes carrying the final dot (".\r\n", written last, nowhere else in this
+    // session) never reach the server; the client cannot know that.
+    proxy.dropWhenClientSends(".\r\n");
     const error = await failure(transport.send(mail("cut-at-the-end")));
     expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
     expect(subjects()).toEqual(["before"]);
