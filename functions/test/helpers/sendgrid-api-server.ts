@@ -36,8 +36,10 @@ export interface SendGridApi {
   requestCount(): number;
   /** Answers the next request with this status and SendGrid-style error messages instead of handling it. */
   failNext(status: number, messages: string[]): void;
-  /** Accepts requests but never answers them. */
+  /** Reads each request in full but never answers it. */
   hang(): void;
+  /** Reads each request in full, then closes the connection without answering. */
+  dropAfterBody(): void;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function startSendGridApi(options: SendGridApiOptions): Promise<Sen
   let requests = 0;
   let scripted: { status: number; messages: string[] } | undefined;
   let hanging = false;
+  let dropping = false;
   let queue = 0;
 
   const handler = (request: http.IncomingMessage, response: http.ServerResponse) => {
@@ -58,6 +61,10 @@ export async function startSendGridApi(options: SendGridApiOptions): Promise<Sen
     request.on("end", () => {
       requests += 1;
       if (hanging) return;
+      if (dropping) {
+        request.socket.destroy();
+        return;
+      }
       const fail = (status: number, errors: ApiError[]) => {
         response.writeHead(status, { "Content-Type": "application/json" });
         response.end(JSON.stringify({ errors }));
@@ -114,6 +121,9 @@ export async function startSendGridApi(options: SendGridApiOptions): Promise<Sen
     },
     hang: () => {
       hanging = true;
+    },
+    dropAfterBody: () => {
+      dropping = true;
     },
     close: () => {
       server.closeAllConnections();

@@ -22,6 +22,16 @@ export interface SmtpSinkOptions {
   hang?: boolean | number;
   /** Drop the connection as soon as message data starts to arrive. */
   dropMidData?: boolean;
+  /** Close the connection without a reply when RCPT TO names this address: a failure before any of the message was sent. */
+  dropAtRecipient?: string;
+  /**
+   * Take the whole message (recorded in `messages`), then never answer the
+   * final dot: `true` for every message, a number for the first N. The
+   * client cannot know whether the server kept the message.
+   */
+  silentAfterData?: boolean | number;
+  /** Take the whole message (recorded in `messages`), then close the connection without answering: `true` for every message, a number for the first N. */
+  dropAfterData?: boolean | number;
   /**
    * TLS with a fresh self-signed certificate for `localhost` and 127.0.0.1:
    * `"implicit"` from the first byte (clients use `secure: true`), or
@@ -31,8 +41,9 @@ export interface SmtpSinkOptions {
   tls?: "implicit" | "starttls";
   /**
    * Runs once a message has been received and recorded, before the server
-   * replies 250: a test can hold the reply (to act during a send) or kill
-   * the sending process (a crash after the mail went out).
+   * replies 250 (or stays silent, or drops the connection, as told above):
+   * a test can hold the reply (to act during a send) or kill the sending
+   * process (a crash after the mail went out).
    */
   beforeReply?: (mail: ReceivedMail) => Promise<void> | void;
 }
@@ -100,8 +111,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
 
     onConnect(_session, callback) {
       connections += 1;
-      const hang = options.hang === true || (typeof options.hang === "number" && connections <= options.hang);
-      if (!hang) callback();
+      if (!firstN(options.hang, connections)) callback();
     },
 
     onAuth(auth, _session, callback) {
@@ -113,7 +123,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       }
     },
 
-    onRcptTo(address, _session, callback) {
+    onRcptTo(address, session, callback) {
+      if (options.dropAtRecipient !== undefined && address.address.toLowerCase() === options.dropAtRecipient.toLowerCase()) {
+        topSocket(session.id)?.destroy();
+        return;
+      }
       const code = rejected.get(address.address.toLowerCase());
       callback(code ? replyError(code, `${REPLIES[code]} <${address.address}>`) : null);
     },
@@ -140,7 +154,14 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
             const mail = { parsed, envelope, raw, secure: session.secure };
             messages.push(mail);
             changes.emit("change");
+            const count = messages.length;
             await options.beforeReply?.(mail);
+            // Silent: the reply is never sent, close() ends the session.
+            if (firstN(options.silentAfterData, count)) return;
+            if (firstN(options.dropAfterData, count)) {
+              topSocket(session.id)?.destroy();
+              return;
+            }
             callback(null);
           },
           (error: Error) => callback(error),
@@ -199,6 +220,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         server.close(() => resolve());
       }),
   };
+}
+
+/** Whether an option given as `true` (always) or a number N (the first N) applies to the `count`th message. */
+function firstN(option: boolean | number | undefined, count: number): boolean {
+  return option === true || (typeof option === "number" && count <= option);
 }
 
 /** An error that smtp-server answers with `responseCode` and `message`. */

@@ -8,13 +8,14 @@
  */
 
 import { parseConfig } from "../../src/config";
-import { DeliveryError } from "../../src/errors";
 import type { MailTransport } from "../../src/providers/provider";
 import { createTransport } from "../../src/providers/select-provider";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
+import { deliveryFailure as failure } from "../helpers/failure";
 import { mailHarness } from "../helpers/mail-harness";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
+import { stalledBody } from "../helpers/stalled-body";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
 
 const PROJECT = "demo-smtp-pooling";
@@ -94,18 +95,25 @@ describe("a pooled connection the server drops", () => {
     expect(proxy.connections()).toBe(2);
   });
 
-  it("cut while the message was being transferred: the send fails and is not repeated", async () => {
+  it("cut before the message's end was written: the send fails, is not repeated, and may be retried later", async () => {
     const transport = transportFor();
     await transport.send(mail("before"));
     proxy.dropWhenClientSends("Subject: cut-off");
-    const error = await transport.send(mail("cut-off")).then(
-      () => new Error("expected the send to fail"),
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(DeliveryError);
-    expect((error as DeliveryError).code).toBe("connection-failed");
-    // Whether the server kept the message is unknown, so the retry is left to the delivery policy.
-    expect((error as DeliveryError).transient).toBe(true);
+    const error = await failure(transport.send({ ...mail("cut-off"), text: stalledBody() }));
+    // The final dot was never written, so the server cannot have kept the message.
+    expect(error).toMatchObject({ code: "connection-failed", transient: true });
+    expect(subjects()).toEqual(["before"]);
+    expect(proxy.connections()).toBe(1);
+  });
+
+  it("cut once the whole message was written: the send fails as outcome-unknown and is not repeated", async () => {
+    const transport = transportFor();
+    await transport.send(mail("before"));
+    // The bytes carrying the final dot (".\r\n", written last, nowhere else in this
+    // session) never reach the server; the client cannot know that.
+    proxy.dropWhenClientSends(".\r\n");
+    const error = await failure(transport.send(mail("cut-at-the-end")));
+    expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
     expect(subjects()).toEqual(["before"]);
     expect(proxy.connections()).toBe(1);
   });

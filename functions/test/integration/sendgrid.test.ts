@@ -11,6 +11,7 @@ import { createTransport } from "../../src/providers/select-provider";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import type { MailTransport } from "../../src/providers/provider";
 import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-transport";
+import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
@@ -197,13 +198,23 @@ describe("refusals and failures", () => {
     expect(error.message).toContain("ECONNREFUSED");
   });
 
-  it("an API that never answers is a timeout at the send deadline", async () => {
+  it("an API that takes the whole request and never answers is outcome-unknown at the send deadline, not retried", async () => {
     api.hang();
     const transport = createSendGridTransport({ apiKey: API_KEY }, 300);
     transports.push(transport);
     const error = await failure(transport.send(mail()));
-    expect(error.code).toBe("timeout");
-    expect(error.transient).toBe(true);
+    expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
+    expect(error.message).toContain(`SendGrid ${OUTCOME_UNKNOWN_NOTE} the mail`);
+    expect(error.message).toContain("did not answer within 300 ms");
+    expect(error.message).not.toContain(API_KEY);
+    expect(api.requestCount()).toBe(1);
+  });
+
+  it("an API that takes the whole request and closes the connection without answering is outcome-unknown", async () => {
+    api.dropAfterBody();
+    const error = await failure(transportFor().send(mail()));
+    expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
+    expect(error.message).toContain("the connection ended before it answered");
     expect(api.requestCount()).toBe(1);
   });
 

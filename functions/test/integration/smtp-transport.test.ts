@@ -9,12 +9,15 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SendMailOptions } from "nodemailer";
+import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { ConfigError } from "../../src/errors";
 import type { MailTransport } from "../../src/providers/provider";
+import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
 import { createSmtpTransport } from "../../src/providers/smtp/smtp-transport";
 import { selfSignedCertificate, startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "../helpers/smtp-sink";
 import { deliveryFailure as failure } from "../helpers/failure";
+import { stalledBody } from "../helpers/stalled-body";
 
 const FROM = "sender@example.com";
 
@@ -27,7 +30,7 @@ async function sink(options?: SmtpSinkOptions): Promise<SmtpSink> {
   return started;
 }
 
-function transport(target: { port: number }, options: SMTPTransport.Options = {}, deadlineMs?: number): MailTransport {
+function transport(target: { port: number }, options: SMTPTransport.Options | SMTPPool.Options = {}, deadlineMs?: number): MailTransport {
   const created = createSmtpTransport({ host: "127.0.0.1", port: target.port, ...options }, deadlineMs);
   transports.push(created);
   return created;
@@ -186,13 +189,83 @@ describe("unreachable and unresponsive servers", () => {
     await server.waitForMessages(1);
   });
 
-  it("fails with a transient connection-failed when the connection drops mid-DATA", async () => {
+  it("fails with a transient connection-failed when the connection drops mid-DATA, before the message's end was written", async () => {
     const server = await sink({ dropMidData: true });
-    const error = await failure(transport(server).send(mail({ text: "x".repeat(200_000) })));
+    const error = await failure(transport(server).send(mail({ text: stalledBody() })));
 
     expect(error).toMatchObject({ code: "connection-failed", transient: true });
     expect(server.messages).toHaveLength(0);
   });
+});
+
+/**
+ * Once the final dot of DATA is written, the server may have kept the
+ * message: silence or a closed connection after that must never lead to a
+ * second copy, while any failure before it, or a reply to the dot, is
+ * classified as before.
+ */
+describe.each([
+  ["one connection per send", {}],
+  ["pooled connections", { pool: true }],
+] as const)("a message handed over without an answer (%s)", (_name, pooling) => {
+  it("is outcome-unknown, not transient, when the server takes the whole message and never answers", async () => {
+    const server = await sink({ silentAfterData: true });
+    const error = await failure(transport(server, { ...pooling, socketTimeout: 300 }).send(mail({ subject: "Silent" })));
+
+    expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
+    expect(error.message).toContain(OUTCOME_UNKNOWN_NOTE);
+    expect(error.message).toContain("did not answer within 300 ms");
+    const received = await server.waitForMessages(1);
+    expect(received.map((message) => message.parsed.subject)).toEqual(["Silent"]);
+  });
+
+  it("is outcome-unknown when the send's own deadline ends the wait for the answer", async () => {
+    const server = await sink({ silentAfterData: true });
+    const error = await failure(transport(server, pooling, 2000).send(mail(), undefined, { deadlineMs: 1000 }));
+
+    expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
+    expect(error.message).toContain("did not answer within 1 s");
+    expect(server.messages).toHaveLength(1);
+    await server.waitForIdle();
+  });
+
+  it("is outcome-unknown when the server closes the connection after taking the whole message", async () => {
+    const server = await sink({ dropAfterData: true });
+    const error = await failure(transport(server, pooling).send(mail()));
+
+    expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
+    expect(error.message).toContain("the connection ended before it answered");
+    expect(server.messages).toHaveLength(1);
+  });
+
+  it("stays a transient connection-failed when the connection drops before DATA", async () => {
+    const server = await sink({ dropAtRecipient: "to@example.com" });
+    const error = await failure(transport(server, pooling).send(mail()));
+
+    expect(error).toMatchObject({ code: "connection-failed", transient: true });
+    expect(server.messages).toHaveLength(0);
+  });
+
+  it("stays a transient message-rejected, with the reply, when the server answers the dot with 451", async () => {
+    const server = await sink({ rejectData: 451 });
+    const error = await failure(transport(server, pooling).send(mail()));
+
+    expect(error).toMatchObject({ code: "message-rejected", transient: true, responseCode: 451 });
+    expect(error.message).toContain("(451): 451 4.3.0 Try again later");
+  });
+});
+
+it("tells each message's handover apart on a pooled transport: one awaiting its answer does not make another's early failure unknown", async () => {
+  const server = await sink({ silentAfterData: true, dropAtRecipient: "dropped@example.com" });
+  const sender = transport(server, { pool: true, maxConnections: 2, socketTimeout: 1500 });
+
+  const waiting = failure(sender.send(mail({ subject: "Handed over" })));
+  await server.waitForMessages(1);
+  const early = await failure(sender.send(mail({ to: "dropped@example.com" })));
+
+  expect(early).toMatchObject({ code: "connection-failed", transient: true });
+  expect(await waiting).toMatchObject({ code: "outcome-unknown", transient: false });
+  expect(server.messages).toHaveLength(1);
 });
 
 describe.each([

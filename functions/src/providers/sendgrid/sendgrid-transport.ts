@@ -6,6 +6,11 @@
  * has to reach the connection, and fetch takes no TLS options. One deadline
  * (SEND_DEADLINE_MS, as for every provider) covers building the request and
  * the API call.
+ *
+ * Once the request's body has been sent in full, SendGrid may accept the
+ * mail at any moment: a reset, a closed connection or the deadline before
+ * its answer then leaves the outcome unknown (../shared/unknown-outcome.ts),
+ * and the mail is not retried automatically.
  */
 import * as http from "node:http";
 import * as https from "node:https";
@@ -15,6 +20,7 @@ import { formatDuration, withDeadline } from "../../shared/deadline";
 import type { DeliveryInfo } from "../../types";
 import { SEND_DEADLINE_MS, type MailFields, type MailTransport } from "../provider";
 import { classifyHttpNetworkError, classifyHttpStatus } from "../shared/classify-http-error";
+import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
 import { redirectedEndpoints } from "../shared/provider-endpoints";
 import { readAttachments } from "./sendgrid-attachments";
 import { buildSendGridMail } from "./sendgrid-payload";
@@ -47,13 +53,15 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
   const agent =
     endpoint.protocol === "https:" ? new https.Agent({ keepAlive: false, ...options.tls }) : new http.Agent({ keepAlive: false });
 
-  const expired = (within: number) =>
-    new DeliveryError("timeout", `SendGrid did not answer within ${formatDuration(within)} at ${endpoint.host}.`, { transient: true });
+  const expired = (within: number, handover: Handover) =>
+    handover.complete
+      ? handedOverWithoutAnswer(SENDGRID, within)
+      : new DeliveryError("timeout", `SendGrid did not answer within ${formatDuration(within)} at ${endpoint.host}.`, { transient: true });
 
-  const sendOne = async (message: SendMailOptions, fields: MailFields, signal: AbortSignal): Promise<DeliveryInfo> => {
+  const sendOne = async (message: SendMailOptions, fields: MailFields, signal: AbortSignal, handover: Handover): Promise<DeliveryInfo> => {
     const attachments = await readAttachments(message.attachments);
     const request = buildSendGridMail(message, fields, attachments, { allowBypass: options.allowBypass ?? false });
-    const response = await post(endpoint, agent, apiKey, JSON.stringify(request.body), signal);
+    const response = await post(endpoint, agent, apiKey, JSON.stringify(request.body), signal, handover);
     if (response.status < 200 || response.status >= 300) {
       throw classifyHttpStatus({
         provider: "SendGrid",
@@ -79,10 +87,19 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
     pooled: false,
     send: (message, fields = {}, call) => {
       const within = Math.min(deadlineMs, call?.deadlineMs ?? deadlineMs);
-      return withDeadline((signal) => sendOne(message, fields, signal), within, () => expired(within));
+      const handover = { complete: false };
+      return withDeadline((signal) => sendOne(message, fields, signal, handover), within, () => expired(within, handover));
     },
     close: () => agent.destroy(),
   };
+}
+
+/** Who may have accepted a request handed over without an answer. */
+const SENDGRID = "SendGrid";
+
+/** One send's request: `complete` once its body has been handed to the operating system in full. */
+interface Handover {
+  complete: boolean;
 }
 
 interface ApiResponse {
@@ -97,11 +114,13 @@ function post(
   apiKey: string,
   body: string,
   signal: AbortSignal,
+  handover: Handover,
 ): Promise<ApiResponse> {
   const client = endpoint.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     // After the deadline the abort's own error is moot: withDeadline has already answered.
-    const fail = (error: unknown) => reject(classifyHttpNetworkError("SendGrid", error, endpoint.host));
+    const fail = (error: unknown) =>
+      reject(handover.complete ? handedOverWithoutAnswer(SENDGRID) : classifyHttpNetworkError(SENDGRID, error, endpoint.host));
     const request = client.request(
       endpoint,
       {
@@ -130,6 +149,10 @@ function post(
       },
     );
     request.on("error", fail);
+    // Emitted once the last of the body has been handed to the operating system: SendGrid may have the whole request from then on.
+    request.on("finish", () => {
+      handover.complete = true;
+    });
     request.end(body);
   });
 }

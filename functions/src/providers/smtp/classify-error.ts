@@ -12,6 +12,7 @@ import { DeliveryError, type ErrorCode } from "../../errors";
 import { redact } from "../../logs";
 import { clip } from "../../shared/clip";
 import { CERTIFICATE_CODES, CONNECTION_CODES, TIMEOUT_CODES } from "../shared/network-codes";
+import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
 
 /** The fields of a nodemailer error this module reads, each checked for its type. */
 interface ErrorFields {
@@ -43,6 +44,8 @@ const CHECK_TLS = "Check that the certificate is valid for the host name, or the
 const CHECK_SECURE = "Check the scheme in SMTP_CONNECTION_URI: smtps:// for port 465, smtp:// for ports 587 and 25.";
 const CHECK_MESSAGE = "Check the message size and content, and the sender address.";
 const LATER = "The server may accept it on a later attempt.";
+/** Who may have accepted a message handed over without an answer. */
+export const SMTP_SERVER = "The SMTP server";
 
 /** The longest server reply quoted in `delivery.error`; some servers send a page of text. */
 const MAX_REPLY_LENGTH = 300;
@@ -55,6 +58,20 @@ export function classifySmtpError(error: unknown): DeliveryError {
     responseCode: fields.responseCode,
     transient: verdict.transient,
   });
+}
+
+/**
+ * A failure after the whole message was handed over (handover.ts). Only a
+ * reply says what the server did with it, and a reply is classified as
+ * usual; silence (nodemailer's socket timeout, after `socketTimeoutMs`), a
+ * closed or reset connection, or a cancelled send leave the outcome unknown.
+ */
+export function classifySmtpErrorAfterHandover(error: unknown, socketTimeoutMs: number): DeliveryError {
+  if (error instanceof DeliveryError) return error;
+  const fields = readFields(error);
+  if (fields.responseCode !== undefined) return classifySmtpError(error);
+  const timedOut = [fields.code, fields.originalCode].some((code) => code !== undefined && TIMEOUT_CODES.has(code));
+  return handedOverWithoutAnswer(SMTP_SERVER, timedOut ? socketTimeoutMs : undefined);
 }
 
 function decide(e: ErrorFields): Verdict {

@@ -1,6 +1,8 @@
 /**
  * The SMTP transport: nodemailer with settings a configuration cannot loosen,
- * and a hard deadline on every send.
+ * a hard deadline on every send, and a watch on the moment each message has
+ * been handed over in full (handover.ts), after which a failure without a
+ * reply is never retried automatically.
  */
 import { createTransport, type SendMailOptions } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
@@ -8,7 +10,9 @@ import { ConfigError, DeliveryError } from "../../errors";
 import { formatDuration, withDeadline } from "../../shared/deadline";
 import type { DeliveryInfo } from "../../types";
 import { SEND_DEADLINE_MS, type MailTransport } from "../provider";
-import { classifySmtpError } from "./classify-error";
+import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
+import { classifySmtpError, classifySmtpErrorAfterHandover, SMTP_SERVER } from "./classify-error";
+import { watchHandovers, type Handover, type HandoverWatch } from "./handover";
 
 /**
  * Upper bounds for nodemailer's own timeouts (its defaults are minutes). A
@@ -33,11 +37,12 @@ export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND
   if (refused.length > 0) {
     throw new ConfigError(`The SMTP transport does not accept the option(s) ${refused.join(", ")}`);
   }
+  const socketTimeout = capped(options.socketTimeout, TIMEOUT_CAPS.socketTimeout);
   const transporter = createTransport({
     ...options,
     connectionTimeout: capped(options.connectionTimeout, TIMEOUT_CAPS.connectionTimeout),
     greetingTimeout: capped(options.greetingTimeout, TIMEOUT_CAPS.greetingTimeout),
-    socketTimeout: capped(options.socketTimeout, TIMEOUT_CAPS.socketTimeout),
+    socketTimeout,
     dnsTimeout: capped(options.dnsTimeout, TIMEOUT_CAPS.dnsTimeout),
     // Attachments and content must never read the function's own files
     // (`path: "/etc/passwd"`). nodemailer copies these transport options over
@@ -48,11 +53,13 @@ export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND
     // redirects to any host.
     disableUrlAccess: true,
   });
+  const handovers = watchHandovers(transporter);
 
   return {
     kind: "smtp",
     pooled: options.pool === true,
-    send: (message, _mail, call) => sendWithDeadline(transporter, message, Math.min(deadlineMs, call?.deadlineMs ?? deadlineMs)),
+    send: (message, _mail, call) =>
+      sendWithDeadline(transporter, handovers, socketTimeout, message, Math.min(deadlineMs, call?.deadlineMs ?? deadlineMs)),
     close: () => transporter.close(),
   };
 }
@@ -64,21 +71,37 @@ type Sender = Pick<ReturnType<typeof createTransport>, "sendMail">;
  * connection carrying that one message (pooled or not), so a stalled server
  * cannot keep a socket open behind our back, and other sends sharing a pool
  * are left alone.
+ *
+ * A failure once the whole message was handed over and before the server
+ * answered (the deadline included) is outcome-unknown rather than a
+ * transient failure: a later attempt could deliver the mail twice.
  */
-async function sendWithDeadline(transporter: Sender, message: SendMailOptions, deadlineMs: number): Promise<DeliveryInfo> {
+async function sendWithDeadline(
+  transporter: Sender,
+  handovers: HandoverWatch,
+  socketTimeoutMs: number,
+  message: SendMailOptions,
+  deadlineMs: number,
+): Promise<DeliveryInfo> {
+  let handover: Handover | undefined;
   const expired = () =>
-    new DeliveryError(
-      "timeout",
-      `The SMTP server did not complete the send within ${formatDuration(deadlineMs)}; the connection was closed. ` +
-        "Check that SMTP_CONNECTION_URI points to a responsive SMTP server.",
-      { transient: true },
-    );
+    handover?.complete
+      ? handedOverWithoutAnswer(SMTP_SERVER, deadlineMs)
+      : new DeliveryError(
+          "timeout",
+          `The SMTP server did not complete the send within ${formatDuration(deadlineMs)}; the connection was closed. ` +
+            "Check that SMTP_CONNECTION_URI points to a responsive SMTP server.",
+          { transient: true },
+        );
   const send = async (deadline: AbortSignal) => {
+    // A signal of this send's own (AbortSignal.any makes a new one), which is how the handover watch finds it.
     const signal = message.signal ? AbortSignal.any([message.signal, deadline]) : deadline;
+    const watched = handovers.watch(signal);
+    handover = watched;
     try {
       return toDeliveryInfo(await transporter.sendMail({ ...message, signal }));
     } catch (error) {
-      throw classifySmtpError(error);
+      throw watched.complete ? classifySmtpErrorAfterHandover(error, socketTimeoutMs) : classifySmtpError(error);
     }
   };
   return withDeadline(send, deadlineMs, expired);

@@ -1,6 +1,7 @@
 import { DeliveryError, type ErrorCode } from "../../../../src/errors";
 import { registerSecrets } from "../../../../src/logs";
-import { classifySmtpError } from "../../../../src/providers/smtp/classify-error";
+import { OUTCOME_UNKNOWN_NOTE } from "../../../../src/providers/shared/unknown-outcome";
+import { classifySmtpError, classifySmtpErrorAfterHandover } from "../../../../src/providers/smtp/classify-error";
 
 /** Builds an error the way nodemailer and Node do: an Error with extra fields. */
 function smtpError(fields: Record<string, unknown>, message = "nodemailer says something"): Error {
@@ -219,5 +220,38 @@ describe("classifySmtpError", () => {
   it("passes a DeliveryError through unchanged", () => {
     const original = new DeliveryError("timeout", "late", { transient: true });
     expect(classifySmtpError(original)).toBe(original);
+  });
+});
+
+describe("classifySmtpErrorAfterHandover (the whole message was written, then no reply)", () => {
+  const SOCKET_TIMEOUT_MS = 20_000;
+
+  it.each([
+    ["nodemailer's socket timeout", smtpError({ code: "ETIMEDOUT", timeoutType: "SOCKET_TIMEOUT", command: "CONN" }), "did not answer within 20 s"],
+    ["a connection the server closed", smtpError({ code: "ECONNECTION", command: "CONN" }, "Connection closed unexpectedly"), "the connection ended before it answered"],
+    ["a reset connection", smtpError({ code: "ESOCKET", originalCode: "ECONNRESET", command: "CONN" }), "the connection ended before it answered"],
+    ["a reply longer than nodemailer accepts", smtpError({ code: "EPROTOCOL", command: "CONN" }), "the connection ended before it answered"],
+    ["a cancelled send", smtpError({ code: "EABORT" }), "the connection ended before it answered"],
+  ])("%s → outcome-unknown, never retried automatically", (_name, error, silence) => {
+    const classified = classifySmtpErrorAfterHandover(error, SOCKET_TIMEOUT_MS);
+    expect(classified).toMatchObject({ code: "outcome-unknown", transient: false });
+    expect(classified.message).toContain(`The SMTP server ${OUTCOME_UNKNOWN_NOTE} the mail`);
+    expect(classified.message).toContain(silence);
+    expect(classified.message).toContain("RETRY");
+  });
+
+  it.each([
+    ["451 after the dot", smtpError({ code: "EMESSAGE", command: "DATA", responseCode: 451, response: "451 4.3.0 Later" }), "message-rejected", true],
+    ["554 after the dot", smtpError({ code: "EMESSAGE", command: "DATA", responseCode: 554, response: "554 5.6.0 Spam" }), "message-rejected", false],
+    ["a 421 the server wrote before closing", smtpError({ code: "ECONNECTION", command: "CONN", responseCode: 421, response: "421 Shutting down" }), "connection-failed", true],
+  ] as const)("a reply (%s) is classified as before", (_name, error, code, transient) => {
+    const classified = classifySmtpErrorAfterHandover(error, SOCKET_TIMEOUT_MS);
+    expect(classified).toMatchObject({ code, transient });
+    expect(classified).toEqual(classifySmtpError(error));
+  });
+
+  it("passes a DeliveryError through unchanged", () => {
+    const original = new DeliveryError("invalid-document", "bad");
+    expect(classifySmtpErrorAfterHandover(original, SOCKET_TIMEOUT_MS)).toBe(original);
   });
 });
