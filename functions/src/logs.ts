@@ -75,6 +75,15 @@ export function leaseExpired(path: string, state: "PENDING" | "ERROR", attempts:
   logger.warn(`Processing lease expired; ${outcome}`, { path, state, attempts });
 }
 
+/** A success too large for its mail document was recorded with the minimal delivery.info (delivery/bounded-info.ts). */
+export function outcomeInfoReduced(path: string, reason: string): void {
+  logger.warn(
+    `The mail was delivered, but Firestore refused delivery.info beside this large document (${reason}); ` +
+      "it was recorded with the message id, the server's reply and the counts only.",
+    { path, code: "outcome-info-reduced" },
+  );
+}
+
 export function writeLost(path: string, step: string): void {
   logger.debug("Another invocation changed the document first; stopping", { path, step });
 }
