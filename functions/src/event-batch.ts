@@ -39,11 +39,16 @@ export interface StartingVersion {
   firestore: Firestore;
 }
 
-export function eventBatch(path: string, start: StartingVersion, publisher: LifecyclePublisher = eventarcPublisher): EventBatch {
+/**
+ * A batch for the mail at `path`. `start` null: the version is not known
+ * (another writer replaced it before it could be read), and the events go
+ * out without `doc` rather than with a wrong one.
+ */
+export function eventBatch(path: string, start: StartingVersion | null, publisher: LifecyclePublisher = eventarcPublisher): EventBatch {
   const pending: Array<Promise<void>> = [];
   const documentId = path.slice(path.lastIndexOf("/") + 1);
   const enabled = publisher.enabled();
-  let document: DocumentVersion | undefined = enabled
+  let document: DocumentVersion | undefined = enabled && start
     ? {
         path,
         projectId: projectIdOf(start.firestore),

@@ -149,6 +149,8 @@ function payload(type: LifecycleEvent, data: EventData, document: DocumentVersio
         rejected: [...(data.info.rejected ?? [])],
         pending: [...(data.info.pending ?? [])],
         response: data.info.response ?? null,
+        // Lists shortened to fit the mail document say so, as delivery.info does.
+        ...(data.info.truncated ? { truncated: true, counts: { ...data.info.counts } } : {}),
       }
     : null;
   const out: EventPayload = {

@@ -75,6 +75,15 @@ export function leaseExpired(path: string, state: "PENDING" | "ERROR", attempts:
   logger.warn(`Processing lease expired; ${outcome}`, { path, state, attempts });
 }
 
+/** A success too large for its mail document was recorded with the minimal delivery.info (delivery/bounded-info.ts). */
+export function outcomeInfoReduced(path: string, reason: string): void {
+  logger.warn(
+    `The mail was delivered, but Firestore refused delivery.info beside this large document (${reason}); ` +
+      "it was recorded with the message id, the server's reply and the counts only.",
+    { path, code: "outcome-info-reduced" },
+  );
+}
+
 export function writeLost(path: string, step: string): void {
   logger.debug("Another invocation changed the document first; stopping", { path, step });
 }
@@ -112,10 +121,41 @@ export function ignoredTemplateFields(path: string, template: string, fields: st
   logger.warn("Unsupported attachment fields in a template were ignored", { path, template: template.slice(0, 128), fields });
 }
 
-export function maintenanceDone(report: { expired: number; released: number; cleaned: number; skipped: number }): void {
-  if (report.expired + report.released + report.cleaned + report.skipped > 0) {
+export function maintenanceDone(report: { expired: number; released: number; cleaned: number; skipped: number; foreign: number }): void {
+  if (report.expired + report.released + report.cleaned + report.skipped + report.foreign > 0) {
     logger.info("Scheduled maintenance finished", report);
   }
+}
+
+/**
+ * Firestore refused one of the sweep's queries for want of an index
+ * (FAILED_PRECONDITION): which single-field index to create, and Firestore's
+ * link to create it when its message had one. Logged by each run until the
+ * index exists.
+ */
+export function sweepIndexMissing(index: { collectionId: string; field: string; group: boolean }, link: string | null, stalled: string): void {
+  const scope = index.group ? "collection group" : "collection";
+  const where = link ? `here: ${link}` : "in the Firebase console: Firestore → Indexes → Single field → Add exemption.";
+  logger.error(
+    `The scheduled sweep cannot query ${index.field}: Firestore needs a single-field index on ${scope} "${index.collectionId}", ` +
+      `field "${index.field}", ascending, with query scope "${scope}". Until it exists, ${stalled}; the sweep's other query ` +
+      `is not affected. Create the index ${where}`,
+    { code: "sweep-index-missing", collectionGroup: index.collectionId, field: index.field, queryScope: index.group ? "COLLECTION_GROUP" : "COLLECTION", link },
+  );
+}
+
+/**
+ * A sweep query on a wildcard MAIL_COLLECTION returned page after page of
+ * due documents of same-named collections outside the pattern only; it stopped
+ * for this run. `example` is the path of one of their collections.
+ */
+export function sweepStoppedAtForeignDocuments(field: string, mailCollection: string, read: number, example: string): void {
+  logger.error(
+    `The scheduled sweep stopped querying ${field} after ${read} due documents of collections outside MAIL_COLLECTION (${mailCollection}), ` +
+      `such as ${example}. Its collection-group query reads every collection of that name, oldest first: mail of ${mailCollection} due after them ` +
+      "is not reached until they are no longer due there, or are moved.",
+    { code: "sweep-foreign-documents", field, mailCollection, read, example },
+  );
 }
 
 /** An OAuth2 access token was obtained from the refresh token; logged without the token. */

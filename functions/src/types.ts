@@ -16,6 +16,23 @@ export interface DeliveryInfo {
   sendgridQueueId?: string | null;
   /** Recipients left out because SUPPRESSION_COLLECTION lists them; only when there were any. */
   suppressed?: string[];
+  /**
+   * Only when something above was shortened to fit the mail document
+   * (delivery/bounded-info.ts): lists keep their first addresses, texts end
+   * with `…`, and `counts` has the full numbers.
+   */
+  truncated?: true;
+  /** With `truncated`: how many addresses each list had before it was shortened. */
+  counts?: DeliveryCounts;
+}
+
+/** The full length of each address list of a `DeliveryInfo`. */
+export interface DeliveryCounts {
+  accepted: number;
+  rejected: number;
+  pending: number;
+  /** Only when the info had a `suppressed` list. */
+  suppressed?: number;
 }
 
 /** One attachment of a mail document, after validation. */

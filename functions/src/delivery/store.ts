@@ -19,6 +19,9 @@ import {
   DocumentReference,
   Firestore,
   Timestamp,
+  type DocumentSnapshot,
+  type Query,
+  type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
 import { OUTCOME_RETRY_BUDGET_MS, WRITE_RETRY_BUDGET_MS } from "./budget";
 import { LEASE_EXPIRED_ERROR } from "./delivery-field";
@@ -117,6 +120,36 @@ export class MailStore {
       // Transient and not applied: the same conditional write again.
       if (!(await backOff())) throw settle(failure);
     }
+  }
+
+  /**
+   * One page of the scheduled sweep: the documents of `query` whose `field`
+   * is at or before `upTo`, in the order of `field`, after `after`. Only
+   * `fields` are read (a field mask, which must hold `field` for the next
+   * page's cursor): the sweep decides from the delivery state alone, and a
+   * page of whole mails could be hundreds of megabytes.
+   */
+  async duePage(
+    query: Query,
+    field: string,
+    upTo: Timestamp,
+    fields: readonly string[],
+    limit: number,
+    after?: QueryDocumentSnapshot,
+  ): Promise<QueryDocumentSnapshot[]> {
+    let page = query.where(field, "<=", upTo).orderBy(field).select(...fields).limit(limit);
+    if (after) page = page.startAfter(after);
+    const snapshot = await page.get();
+    // Firestore bills a query that returns nothing as one read.
+    this.counts.reads += Math.max(1, snapshot.size);
+    return snapshot.docs;
+  }
+
+  /** Whole documents, in the order of `paths` (a missing one comes back as not existing). */
+  async readMany(paths: readonly string[]): Promise<DocumentSnapshot[]> {
+    if (paths.length === 0) return [];
+    this.counts.reads += paths.length;
+    return this.db.getAll(...paths.map((path) => this.ref(path)));
   }
 
   /**

@@ -31,8 +31,17 @@ export function planLeaseExpiry(data: Record<string, unknown>, requested: boolea
 
 /** Once the expiry's write landed (committed at `written`): log it and publish the end of the attempt. */
 export function recordLeaseExpiry(path: string, expiry: LeaseExpiry, events: EventBatch, written: Timestamp): void {
-  logs.leaseExpired(path, expiry.state, expiry.attempts);
   events.wrote(expiry.patch, written);
+  announceLeaseExpiry(path, expiry, events);
+}
+
+/**
+ * Logs a landed expiry and publishes the end of the attempt through
+ * `events`, which already follow the version the expiry wrote (the sweep
+ * reads that version back rather than keep whole documents in memory).
+ */
+export function announceLeaseExpiry(path: string, expiry: LeaseExpiry, events: EventBatch): void {
+  logs.leaseExpired(path, expiry.state, expiry.attempts);
   const ended = { state: expiry.state, attempts: expiry.attempts, error: LEASE_EXPIRED_ERROR };
   events.publish("onError", ended);
   events.publish("onComplete", ended);

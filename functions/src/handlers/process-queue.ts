@@ -15,6 +15,7 @@ import { downloadAttachments } from "../attachments/download-attachments";
 import { composeMessage, needsLookups } from "../compose-message";
 import type { Config } from "../config";
 import { decide, type Decision } from "../delivery/decide";
+import { boundedInfo, minimalInfo } from "../delivery/bounded-info";
 import { attemptsOf } from "../delivery/delivery-field";
 import {
   claimPatch,
@@ -38,7 +39,7 @@ import { ConfigError, DeliveryError, SendEmailError, ValidationError, errorText 
 import { eventBatch, type EventBatch } from "../event-batch";
 import * as logs from "../logs";
 import { preparePayload } from "../prepare-payload";
-import { isTransientStatus } from "../shared/firestore-status";
+import { isTransientStatus, STATUS, statusOf } from "../shared/firestore-status";
 import { selectProvider } from "../providers/select-provider";
 import { defaultRuntime, type Runtime } from "../runtime";
 import { expireAtFor } from "../ttl";
@@ -176,15 +177,8 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
 
   const owner: AttemptOwner = { attemptId, attemptsBefore };
   const compose = () => checked.message ?? composeMessage(mail, config, store.db, path);
-  const outcome = await attempt(job.runtime, store.db, path, config, lease.toMillis(), attemptsBefore, mail, compose);
-  // The cheap path: one conditional write on the claim's version. If anything
-  // touched the document during the send (a person's RETRY, an edit) or the
-  // answer was lost, recordOutcome checks in a transaction that this attempt
-  // still owns the mail (and recognises an outcome that did land by its
-  // mark), so a late result never overwrites a newer attempt.
-  const writes = outcomeWrites(outcome, owner);
-  const written = await store.updateIf(path, outcome.patch, claimed, undefined, 0);
-  const recorded = written !== null ? "owned" : await store.recordOutcome(path, owner, writes);
+  const attempted = await attempt(job.runtime, store.db, path, config, lease.toMillis(), attemptsBefore, mail, compose);
+  const { outcome, writes, written, recorded } = await recordFitting(store, path, claimed, owner, attempted);
   if (!recorded) {
     logs.lateResultDiscarded(path, outcome.state);
     return;
@@ -196,6 +190,36 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   events.publish(outcome.info ? "onSuccess" : "onError", result);
   // Recovery already published the end of this attempt when it gave up on it.
   if (recorded !== "recovered" && state !== "PENDING") events.publish("onComplete", result);
+}
+
+/**
+ * Records the outcome. A success Firestore refuses as too large for the
+ * document (INVALID_ARGUMENT: the mail is near the 1 MiB limit) is recorded
+ * again with the minimal info, which still says what happened.
+ */
+async function recordFitting(store: MailStore, path: string, claimed: Timestamp, owner: AttemptOwner, outcome: Outcome) {
+  try {
+    return await recordAttempt(store, path, claimed, owner, outcome);
+  } catch (error) {
+    if (!outcome.info || statusOf(error) !== STATUS.INVALID_ARGUMENT) throw error;
+    logs.outcomeInfoReduced(path, logs.redact(errorText(error)));
+    const info = minimalInfo(outcome.info);
+    return recordAttempt(store, path, claimed, owner, { ...outcome, info, patch: successPatch(info) });
+  }
+}
+
+/**
+ * The cheap path: one conditional write on the claim's version. If anything
+ * touched the document during the send (a person's RETRY, an edit) or the
+ * answer was lost, recordOutcome checks in a transaction that this attempt
+ * still owns the mail (and recognises an outcome that did land by its
+ * mark), so a late result never overwrites a newer attempt.
+ */
+async function recordAttempt(store: MailStore, path: string, claimed: Timestamp, owner: AttemptOwner, outcome: Outcome) {
+  const writes = outcomeWrites(outcome, owner);
+  const written = await store.updateIf(path, outcome.patch, claimed, undefined, 0);
+  const recorded = written !== null ? "owned" : await store.recordOutcome(path, owner, writes);
+  return { outcome, writes, written, recorded };
 }
 
 /** The state an outcome writes when it answers a person's request (see outcomeWrites). */
@@ -288,8 +312,9 @@ async function attempt(
     const deadlineMs = sendTimeLeft(leaseEnds, Date.now(), SEND_DEADLINE_MS);
     if (deadlineMs < MIN_SEND_MS) throw tooLateToSend();
     const sent = await runtime.transport(config).send(message, prepared.mail, { deadlineMs });
-    const info = prepared.suppressed.length > 0 ? { ...sent, suppressed: prepared.suppressed } : sent;
-    logs.delivered(path, info);
+    const full = prepared.suppressed.length > 0 ? { ...sent, suppressed: prepared.suppressed } : sent;
+    logs.delivered(path, full);
+    const info = boundedInfo(full);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), unknown: false };
   } catch (error) {
     const text = logs.redact(errorText(error));

@@ -1,0 +1,174 @@
+/**
+ * One scan of the scheduled sweep (maintain-queue.ts): the pages of due
+ * documents on one timestamp field, what is written for each, and what is
+ * announced once a write landed.
+ *
+ * Memory stays bounded whatever the size of the mails: a page is read with
+ * a field mask (the delivery fields the decisions need, never the message),
+ * one page per scan at a time, and whole documents are read only to publish
+ * the lifecycle events of expiries that landed, EVENT_READ_BATCH at a time.
+ *
+ * With a wildcard MAIL_COLLECTION the queries are collection-group queries,
+ * which also return same-named collections' documents outside the pattern.
+ * Those belong to someone else and are never written; the scan pages past
+ * them within the run, and stops after `foreignPageLimit` pages of nothing
+ * else, with one log line naming their collection.
+ */
+import type { QueryDocumentSnapshot, Timestamp } from "firebase-admin/firestore";
+import { parentOf, type MailCollection } from "../delivery/mail-collection";
+import type { Patch } from "../delivery/patches";
+import type { MailStore } from "../delivery/store";
+import { eventBatch, type StartingVersion } from "../event-batch";
+import type { LifecyclePublisher } from "../events";
+import * as logs from "../logs";
+import { STATUS, statusOf } from "../shared/firestore-status";
+import { announceLeaseExpiry, type LeaseExpiry } from "./lease-expiry";
+
+/** The fields a page holds besides the queried one: what every decision reads. */
+const DECISION_FIELDS = ["delivery.state", "delivery.attempts"];
+
+/**
+ * Whole documents read at a time to publish expiries' lifecycle events: at
+ * most 10 MiB of mail (Firestore's 1 MiB per document) held at once.
+ */
+const EVENT_READ_BATCH = 10;
+
+export interface MaintenanceReport {
+  /** Expired leases moved to ERROR or to a retry. */
+  expired: number;
+  /** Waiting mail released for sending. */
+  released: number;
+  /** Stale lease or due times removed from documents no longer in the state they belonged to. */
+  cleaned: number;
+  /** Documents another writer changed first, left alone. */
+  skipped: number;
+  /** Documents of same-named collections outside a wildcard MAIL_COLLECTION, read and left alone. */
+  foreign: number;
+  /** Whether due work may remain because a scan stopped early (the time budget ran out, or FOREIGN_PAGE_LIMIT). */
+  truncated: boolean;
+}
+
+/** What one run shares between its scans. */
+export interface Sweep {
+  store: MailStore;
+  lifecycle: LifecyclePublisher;
+  mail: MailCollection;
+  report: MaintenanceReport;
+  /** Epoch ms after which no new page is started. */
+  endsAt: number;
+  pageSize: number;
+  foreignPageLimit: number;
+}
+
+export interface Scan {
+  /** The timestamp field queried. */
+  field: string;
+  /** Documents whose `field` is at or before this are due. */
+  upTo: Timestamp;
+  /** What does not happen while this scan cannot run: for the log of a missing index. */
+  stalled: string;
+  plan(doc: QueryDocumentSnapshot): Plan;
+}
+
+/** One document's write in a sweep. */
+export interface Plan {
+  path: string;
+  /** The version the page returned: the write's precondition. */
+  updateTime: Timestamp;
+  kind: "expired" | "released" | "cleaned";
+  patch: Patch;
+  /** An ended attempt, announced once the write landed. */
+  expiry?: LeaseExpiry;
+}
+
+/**
+ * Pages through the documents whose `field` is due, oldest first, until none
+ * are left or the run must stop; returns whether it stopped early.
+ */
+export async function scan(sweep: Sweep, spec: Scan): Promise<boolean> {
+  const { store, mail, pageSize } = sweep;
+  const fields = [...DECISION_FIELDS, spec.field];
+  let after: QueryDocumentSnapshot | undefined;
+  let foreignPages = 0;
+  for (;;) {
+    let page: QueryDocumentSnapshot[];
+    try {
+      page = await store.duePage(mail.query, spec.field, spec.upTo, fields, pageSize, after);
+    } catch (error) {
+      if (statusOf(error) !== STATUS.FAILED_PRECONDITION) throw error;
+      // A missing index fails every run the same way; the other scan can still work.
+      logs.sweepIndexMissing({ collectionId: mail.collectionId, field: spec.field, group: mail.group }, consoleLink(error), spec.stalled);
+      return false;
+    }
+    const own = page.filter((doc) => mail.contains(doc.ref.path));
+    sweep.report.foreign += page.length - own.length;
+    await apply(sweep, own.map(spec.plan));
+    if (page.length < pageSize) return false;
+    after = page[page.length - 1];
+    foreignPages = own.length === 0 ? foreignPages + 1 : 0;
+    if (foreignPages >= sweep.foreignPageLimit) {
+      logs.sweepStoppedAtForeignDocuments(spec.field, mail.path, foreignPages * pageSize, parentOf(after.ref.path));
+      return true;
+    }
+    if (Date.now() >= sweep.endsAt) return true;
+  }
+}
+
+/** The link to create the index that Firestore puts in its refusal, when it does. */
+function consoleLink(error: unknown): string | null {
+  const message = error instanceof Error ? error.message : String(error);
+  return /https:\/\/console\.firebase\.google\.com\/\S+/.exec(message)?.[0] ?? null;
+}
+
+async function apply(sweep: Sweep, plans: Plan[]): Promise<void> {
+  const results = await sweep.store.updateManyIf(plans.map(({ path, patch, updateTime }) => ({ path, patch, updateTime })));
+  const ended: EndedAttempt[] = [];
+  plans.forEach((plan, i) => {
+    const written = results[i];
+    sweep.report[written ? plan.kind : "skipped"]++;
+    if (written && plan.expiry) ended.push({ path: plan.path, expiry: plan.expiry, written });
+  });
+  for (let i = 0; i < ended.length; i += EVENT_READ_BATCH) {
+    await announce(sweep, ended.slice(i, i + EVENT_READ_BATCH));
+  }
+}
+
+interface EndedAttempt {
+  path: string;
+  expiry: LeaseExpiry;
+  /** The commit time of the expiry's write. */
+  written: Timestamp;
+}
+
+/**
+ * Logs each expiry and publishes the end of its attempt. The events carry
+ * the document as the expiry left it, which the page (read without the
+ * message) does not hold: it is read back whole, only when events are
+ * published. A document changed again since then no longer shows that
+ * version, and its events go out without `doc`.
+ */
+async function announce(sweep: Sweep, ended: EndedAttempt[]): Promise<void> {
+  const versions = sweep.lifecycle.enabled() ? await writtenVersions(sweep.store, ended) : ended.map(() => null);
+  const flushes = ended.map(({ path, expiry }, i) => {
+    const events = eventBatch(path, versions[i], sweep.lifecycle);
+    announceLeaseExpiry(path, expiry, events);
+    return events.flush();
+  });
+  await Promise.all(flushes);
+}
+
+async function writtenVersions(store: MailStore, ended: EndedAttempt[]): Promise<Array<StartingVersion | null>> {
+  let snapshots;
+  try {
+    snapshots = await store.readMany(ended.map(({ path }) => path));
+  } catch (error) {
+    // The expiries stand; only their events lose `doc`.
+    logs.unexpectedError(ended[0].path, error);
+    return ended.map(() => null);
+  }
+  return snapshots.map((snapshot, i) =>
+    snapshot.exists && snapshot.updateTime?.isEqual(ended[i].written)
+      ? { data: snapshot.data() ?? {}, createTime: snapshot.createTime, updateTime: snapshot.updateTime, firestore: snapshot.ref.firestore }
+      : null,
+  );
+}
