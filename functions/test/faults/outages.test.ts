@@ -156,6 +156,7 @@ describeWithEmulator(`Firestore out of reach for ${OUTAGE_MS / 1000} s`, () => {
         `the function's store: ${store.writes} write calls (${store.lostWrites} lost), ${store.reads} reads, ${store.transactions} transactions`,
       `ended ${doc ? describeVersion(doc) : "unread"}, attempts ${doc?.get("delivery.attempts")}, sent ${outcome.sends} time(s)` +
         (doc ? `, ${seconds(finishedAfter(doc))} after the create; recovered ${recoveryOf(outcome)}` : ""),
+      ...(doc?.get("delivery.error") ? [`delivery.error: ${String(doc.get("delivery.error")).slice(0, 200)}`] : []),
       ...(outcome.failure ? [`the scenario failed: ${String(outcome.failure)}`] : []),
     ]);
     expect(outcome.failure).toBeUndefined();
