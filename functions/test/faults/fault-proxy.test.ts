@@ -1,7 +1,8 @@
 /**
  * The fault proxy itself: retiring connections must lose nothing (or the
- * fault tier would measure the proxy, not the extension), and a seed must
- * give the same faults on the same connections.
+ * fault tier would measure the proxy, not the extension), a seed must give
+ * the same faults on the same connections, and an outage must begin at the
+ * call it names and look to the client library the way its kind says.
  */
 import { deleteApp, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
@@ -72,6 +73,72 @@ describeWithEmulator("fault proxy in front of the Firestore emulator", () => {
     expect(draws[0]).toBe(draws[1]);
     expect(draws[0]).toBeGreaterThan(0);
     expect(draws[0]).toBeLessThan(20);
+  });
+
+  describe("a targeted outage", () => {
+    const OUTAGE_MS = 3_000;
+    /** The outage, then the client's reconnect backoff (about 1 s, 1.6 s, 2.6 s… with jitter). */
+    const TIMEOUT_MS = 30_000;
+    beforeEach(() => proxy.setPlan({ seed: 1, rate: 0 }));
+
+    test("unreachable: begins at the call after the first n; the client library retries that call until the outage is over", async () => {
+      const { db, close } = clientThroughProxy("unreachable");
+      try {
+        const ref = db.doc("outages/unreachable");
+        const outage = proxy.outage({ afterCalls: 2, durationMs: OUTAGE_MS });
+        await ref.create({ n: 0 });
+        await ref.update({ n: 1 });
+        expect(outage.began()).toBe(false);
+        await ref.update({ n: 2 });
+        const landedAt = Date.now();
+        expect(landedAt).toBeGreaterThanOrEqual(await outage.ended);
+        expect(outage.stats()).toMatchObject({ cut: 1, failedCalls: 0 });
+        expect(outage.stats().refused).toBeGreaterThan(0);
+        expect((await getFirestore().doc("outages/unreachable").get()).get("n")).toBe(2);
+      } finally {
+        await close();
+      }
+    }, TIMEOUT_MS);
+
+    test("failing: a write fails at once with DEADLINE_EXCEEDED and never applies; a read waits until the outage is over", async () => {
+      const { db, close } = clientThroughProxy("failing");
+      try {
+        const ref = db.doc("outages/failing");
+        const outage = proxy.outage({ afterCalls: 0, durationMs: OUTAGE_MS, kind: "failing" });
+        await expect(ref.create({ n: 0 })).rejects.toMatchObject({ code: 4 });
+        expect(outage.began()).toBe(true);
+        const read = await ref.get();
+        expect(Date.now()).toBeGreaterThanOrEqual(await outage.ended);
+        expect(read.exists).toBe(false);
+        expect(outage.stats().failedCalls).toBeGreaterThan(1);
+      } finally {
+        await close();
+      }
+    }, TIMEOUT_MS);
+
+    test("answer lost: the call applies, the client hears nothing, and the library's own retry then fails the precondition", async () => {
+      const { db, close } = clientThroughProxy("answer-lost");
+      try {
+        const ref = db.doc("outages/answer-lost");
+        const created = await ref.create({ n: 0 });
+        const outage = proxy.outage({ afterCalls: 1, durationMs: OUTAGE_MS, answerLost: true });
+        const update = ref.update({ n: 1 }, { lastUpdateTime: created.writeTime });
+        await outage.started;
+        expect((await getFirestore().doc("outages/answer-lost").get()).get("n")).toBe(1);
+        await expect(update).rejects.toMatchObject({ code: 9 });
+      } finally {
+        await close();
+      }
+    }, TIMEOUT_MS);
+
+    test("one outage at a time; one that has not begun can be disarmed; an answer to lose needs a call", async () => {
+      const first = proxy.outage({ afterCalls: 5, durationMs: OUTAGE_MS });
+      expect(() => proxy.outage({ afterCalls: 0, durationMs: OUTAGE_MS })).toThrow(/already/);
+      first.cancel();
+      await first.ended;
+      expect(first.began()).toBe(false);
+      expect(() => proxy.outage({ afterCalls: 0, durationMs: OUTAGE_MS, answerLost: true })).toThrow(/afterCalls/);
+    });
   });
 });
 

@@ -20,9 +20,16 @@
  *   traffic resumes (Infinity: until the client gives up and closes);
  * - `latency`: every frame either way is held for `latencyMs`.
  * The sequence of choices repeats for a seed; their timing follows the traffic.
+ *
+ * Apart from the plan, a test can arm one targeted outage (`outage`, see
+ * fault-proxy-outage.ts): after a given number of calls, Firestore is out of
+ * reach for a while, for every connection at once.
  */
 import * as net from "node:net";
+import { OutageSwitch, type Outage, type OutagePlan } from "./fault-proxy-outage";
 import { seededRandom } from "./seeded-random";
+
+export type { Outage, OutageKind, OutagePlan, OutageStats } from "./fault-proxy-outage";
 
 export type FaultKind = "refuse" | "reset" | "stall" | "latency";
 
@@ -58,6 +65,8 @@ export interface FaultProxy {
   host: string;
   /** Replaces the plan (and reseeds) for connections opened from now on; resets the stats. */
   setPlan(plan: FaultPlan): void;
+  /** Arms an outage (one at a time); the plan's faults go on beside it. */
+  outage(plan: OutagePlan): Outage;
   stats(): FaultStats;
   /** One line describing the plan and what happened, for a test's report. */
   describe(): string;
@@ -82,12 +91,23 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   let random = seededRandom(plan.seed);
   let stats = emptyStats();
   const open = new Set<net.Socket>();
+  const clients = new Set<net.Socket>();
+  const outages = new OutageSwitch(() => {
+    const cut = clients.size;
+    for (const socket of open) socket.destroy();
+    return cut;
+  });
 
   const between = ([min, max]: [number, number]): number => min + (max - min) * random();
   const server = net.createServer((client) => {
+    if (outages.takes(client)) return;
     stats.connections++;
     open.add(client);
-    client.once("close", () => open.delete(client));
+    clients.add(client);
+    client.once("close", () => {
+      open.delete(client);
+      clients.delete(client);
+    });
     client.on("error", () => undefined);
     // Every draw happens here, in connection order, so a seed gives a repeatable sequence.
     const faulty = random() < plan.rate;
@@ -114,6 +134,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       reset: kind === "reset" ? { at: faultAt, answerLost } : undefined,
       stall: kind === "stall" ? { at: faultAt, ms: stallMs } : undefined,
       stats: () => stats,
+      outages,
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -126,6 +147,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       random = seededRandom(plan.seed);
       stats = emptyStats();
     },
+    outage: (next) => outages.arm(next),
     stats: () => structuredClone(stats),
     describe() {
       const s = stats;
@@ -139,6 +161,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     },
     close: () =>
       new Promise<void>((resolve) => {
+        outages.close();
         for (const socket of open) socket.destroy();
         server.close(() => resolve());
       }),
@@ -157,6 +180,7 @@ interface ConnectionFaults {
   stall?: { at: number; ms: number };
   /** The stats of the plan in force (setPlan may replace them while this connection lives). */
   stats: () => FaultStats;
+  outages: OutageSwitch;
 }
 
 /** One proxied connection: frames client → server and back, with this connection's fault. */
@@ -169,6 +193,8 @@ class Connection {
   private lastStream: number | undefined;
   /** The stream whose answer the reset waits for. */
   private doomedStream: number | undefined;
+  /** The stream whose answer begins the armed outage. */
+  private outageStream: number | undefined;
   private dead = false;
 
   constructor(
@@ -195,6 +221,10 @@ class Connection {
     const stream = streamId(frame);
     if (this.lastStream !== undefined && stream > this.lastStream) return; // Refused by the GOAWAY.
     if (frame[3] === TYPE_HEADERS && stream > this.highestStream) {
+      const fate = this.faults.outages.call();
+      // The outage began with this call: every connection, this one too, is being cut.
+      if (fate === "lost") return this.kill();
+      if (fate === "answer-lost") this.outageStream = stream;
       this.highestStream = stream;
       this.calls++;
       if (this.faults.reset?.at === this.calls) {
@@ -217,6 +247,11 @@ class Connection {
   private serverFrame(frame: Buffer): void {
     if (this.dead) return;
     if (this.doomedStream !== undefined && streamId(frame) === this.doomedStream) return this.kill();
+    // The server answers a call with HEADERS once it has carried it out: the write applied.
+    if (this.outageStream === streamId(frame) && frame[3] === TYPE_HEADERS) {
+      this.faults.outages.begin();
+      return this.kill();
+    }
     this.toClient.write(frame);
   }
 
