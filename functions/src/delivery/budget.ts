@@ -67,7 +67,23 @@ export function downloadTimeLeft(leaseExpiresMs: number, nowMs: number): number 
   return leaseExpiresMs - OUTCOME_MARGIN_MS - MIN_SEND_MS - nowMs;
 }
 
-/** Whether observers may call an attempt whose lease ends at `leaseMs` dead at `nowMs`. */
-export function leaseExpired(leaseMs: number, nowMs: number): boolean {
-  return leaseMs + LEASE_GRACE_MS <= nowMs;
+/**
+ * When an attempt's lease really ends: the end written on the document, or
+ * LEASE_MS after the version carrying it was written (`versionMs`, its update
+ * time), whichever is later. The written end counts from when the claim was
+ * requested, but the claim can land much later: through an outage the
+ * client library retries a commit by itself for minutes, inside one call.
+ * Counted from the request, such a claim would be expired by observers as
+ * it landed, or refused its send by its own attempt, and the mail would end
+ * in ERROR without ever being sent. The attempt and the observers count the
+ * same way, from the same version; a later write (a person's RETRY, an
+ * edit) only moves the end later, so an attempt is never called dead early.
+ */
+export function leaseEnd(leaseMs: number, versionMs?: number): number {
+  return versionMs === undefined ? leaseMs : Math.max(leaseMs, versionMs + LEASE_MS);
+}
+
+/** Whether observers may call an attempt dead at `nowMs`: its lease (see leaseEnd) and the grace have passed. */
+export function leaseExpired(leaseMs: number, nowMs: number, versionMs?: number): boolean {
+  return leaseEnd(leaseMs, versionMs) + LEASE_GRACE_MS <= nowMs;
 }

@@ -49,9 +49,16 @@ const KNOWN_STATES = `${STATES.slice(0, -1).join(", ")} or ${STATES[STATES.lengt
 /**
  * `before` is the document before the write that triggered this decision
  * (undefined for a create): it tells the echo of the extension's own first
- * write from a PENDING someone else wrote.
+ * write from a PENDING someone else wrote. `versionMs` is the update time of
+ * `data`: a lease runs at least LEASE_MS from the version that carries it
+ * (budget.ts, leaseEnd).
  */
-export function decide(data: Record<string, unknown> | undefined, nowMs: number, before?: Record<string, unknown>): Decision {
+export function decide(
+  data: Record<string, unknown> | undefined,
+  nowMs: number,
+  before?: Record<string, unknown>,
+  versionMs?: number,
+): Decision {
   if (data === undefined) return { action: "ignore", reason: "deleted" };
 
   const delivery = data.delivery;
@@ -77,7 +84,7 @@ export function decide(data: Record<string, unknown> | undefined, nowMs: number,
   const unfinished = field.state === "PROCESSING" || field.state === "PENDING" || field.state === "RETRY";
   const lease = toMillis(field.leaseExpireTime);
   if (unfinished && lease !== undefined) {
-    if (leaseExpired(lease, nowMs)) return { action: "expire", requested: field.state !== "PROCESSING" };
+    if (leaseExpired(lease, nowMs, versionMs)) return { action: "expire", requested: field.state !== "PROCESSING" };
     return { action: "ignore", reason: "leased" };
   }
 

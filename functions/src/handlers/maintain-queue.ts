@@ -24,7 +24,7 @@
  * fails and the document is left alone: overlapping sweeps are safe.
  */
 import { FieldValue, Timestamp, type QueryDocumentSnapshot } from "firebase-admin/firestore";
-import { LEASE_GRACE_MS } from "../delivery/budget";
+import { LEASE_GRACE_MS, leaseExpired } from "../delivery/budget";
 import { toMillis, type State } from "../delivery/delivery-field";
 import { mailCollection } from "../delivery/mail-collection";
 import { ConfigError } from "../errors";
@@ -99,6 +99,10 @@ export async function runMaintenance(
       // An attempt's lease on a mail that is not finished: the attempt died. A
       // RETRY or PENDING over it is a person's request made during that attempt.
       if (state === ("PROCESSING" satisfies State) || state === ("PENDING" satisfies State) || state === ("RETRY" satisfies State)) {
+        // The lease runs at least LEASE_MS from the version carrying it (a
+        // claim that landed late): not yet, a later run finds it again.
+        const lease = toMillis(doc.get("delivery.leaseExpireTime")) ?? 0;
+        if (!leaseExpired(lease, nowMs, doc.updateTime.toMillis())) return undefined;
         return planExpiry(doc, state !== "PROCESSING");
       }
       // A lease left on a finished document would match this query for ever.

@@ -32,7 +32,7 @@ import {
 } from "../delivery/patches";
 import { failurePatch } from "../delivery/retry-policy";
 import { validateSendAt } from "../delivery/send-at";
-import { downloadTimeLeft, MIN_SEND_MS, SEND_DEADLINE_MS, sendTimeLeft } from "../delivery/budget";
+import { downloadTimeLeft, leaseEnd, MIN_SEND_MS, SEND_DEADLINE_MS, sendTimeLeft } from "../delivery/budget";
 import { claimMark, newAttemptId, outcomeMark, pendingMark } from "../delivery/marks";
 import type { AttemptOwner, Mark, MailStore, OutcomeWrites } from "../delivery/store";
 import { ConfigError, DeliveryError, SendEmailError, ValidationError, errorText } from "../errors";
@@ -64,7 +64,7 @@ export async function handleMailWrite(event: MailWriteEvent, runtime: Runtime = 
   // Decoded once: data() builds the whole document afresh on every call.
   const current = after?.exists ? after.data() : undefined;
   const before = event.data?.before;
-  const decision = decide(current, Date.now(), before?.exists ? before.data() : undefined);
+  const decision = decide(current, Date.now(), before?.exists ? before.data() : undefined, after?.updateTime?.toMillis());
   if (decision.action === "ignore" || !after?.updateTime) return;
 
   const path = after.ref.path;
@@ -177,7 +177,9 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
 
   const owner: AttemptOwner = { attemptId, attemptsBefore };
   const compose = () => checked.message ?? composeMessage(mail, config, store.db, path);
-  const attempted = await attempt(job.runtime, store.db, path, config, lease.toMillis(), attemptsBefore, mail, compose);
+  // Counted as observers count it: from the claim's landing if that came late.
+  const leaseEnds = leaseEnd(lease.toMillis(), claimed.toMillis());
+  const attempted = await attempt(job.runtime, store.db, path, config, leaseEnds, attemptsBefore, mail, compose);
   const { outcome, writes, written, recorded } = await recordFitting(store, path, claimed, owner, attempted);
   if (!recorded) {
     logs.lateResultDiscarded(path, outcome.state);

@@ -67,7 +67,8 @@ export interface Scan {
   upTo: Timestamp;
   /** What does not happen while this scan cannot run: for the log of a missing index. */
   stalled: string;
-  plan(doc: QueryDocumentSnapshot): Plan;
+  /** The write for a due document, or undefined to leave it to a later run. */
+  plan(doc: QueryDocumentSnapshot): Plan | undefined;
 }
 
 /** One document's write in a sweep. */
@@ -102,7 +103,7 @@ export async function scan(sweep: Sweep, spec: Scan): Promise<boolean> {
     }
     const own = page.filter((doc) => mail.contains(doc.ref.path));
     sweep.report.foreign += page.length - own.length;
-    await apply(sweep, own.map(spec.plan));
+    await apply(sweep, own.map(spec.plan).filter((plan): plan is Plan => plan !== undefined));
     if (page.length < pageSize) return false;
     after = page[page.length - 1];
     foreignPages = own.length === 0 ? foreignPages + 1 : 0;

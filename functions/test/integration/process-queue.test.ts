@@ -3,7 +3,8 @@
  * SMTP server: the delivery contract as users observe it on the document and
  * in the mailbox.
  */
-import { LEASE_GRACE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS, LEASE_MS } from "../../src/delivery/budget";
+import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { Timestamp } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
@@ -164,10 +165,10 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
     expect(snap.get("delivery.attempts")).toBe(2);
   });
 
-  test("PROCESSING with an expired lease ends in ERROR without sending", async () => {
+  test("PROCESSING with a lease that ended long ago ends in ERROR without sending, a lease's length after it was written", async () => {
     await useSink();
     const path = nextPath();
-    const snap = await h.trigger.create(path, {
+    const written = await h.trigger.create(path, {
       to: "a@example.com",
       message: { subject: "x", text: "y" },
       delivery: {
@@ -177,6 +178,14 @@ describeWithEmulator("processQueue against Firestore and SMTP", () => {
         leaseExpireTime: Timestamp.fromMillis(Date.now() - LEASE_GRACE_MS - 60_000),
       },
     });
+    // A lease runs at least LEASE_MS from the version that carries it (a
+    // claim can land long after it was requested): the write's own event
+    // leaves it, and the sweep ends it only after that and the grace.
+    expect(written.get("delivery.state")).toBe("PROCESSING");
+    const writtenAt = written.updateTime!.toMillis();
+    expect((await runMaintenance(writtenAt + LEASE_MS + LEASE_GRACE_MS - 1000)).expired).toBe(0);
+    expect((await runMaintenance(writtenAt + LEASE_MS + LEASE_GRACE_MS + 1000)).expired).toBe(1);
+    const snap = await h.db.doc(path).get();
     expect(snap.get("delivery.state")).toBe("ERROR");
     expect(snap.get("delivery.error")).toBe(LEASE_EXPIRED_ERROR);
     expect(snap.get("delivery.endTime")).toBeInstanceOf(Timestamp);

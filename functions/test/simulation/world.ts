@@ -321,7 +321,8 @@ export class World implements ModelIo {
   private rpcFate(): RpcFate {
     const r = this.rng();
     if (r < 0.7) return "ok";
-    if (r < 0.78) return "slow";
+    if (r < 0.76) return "slow";
+    if (r < 0.78) return "stalled";
     if (r < 0.84) return "fail";
     if (r < 0.9) return "applied-answer-lost";
     if (r < 0.95) return "silent-retry";
@@ -346,6 +347,18 @@ export class World implements ModelIo {
     if (fate === "slow") {
       // Answered later, within the call's own timeout; whatever falls due meanwhile happens first.
       await this.advanceTo(this.clock + Math.floor(this.rng() * 15_000));
+      fate = "ok";
+    }
+    if (fate === "stalled") {
+      // An outage: the client library retries the call by itself, inside the
+      // one call the code made, for minutes; it lands late, and lands even
+      // if the invocation that made it timed out meanwhile (the instance lives on).
+      await this.advanceTo(this.clock + 20_000 + Math.floor(this.rng() * 260_000));
+      if (rpc.owner.dead) {
+        this.log(`${rpc.op.kind} ${rpc.op.paths.join(",")} by #${rpc.owner.id}: lands after its invocation ended`);
+        if (rpc.op.kind === "commit" || rpc.op.kind === "bulkWrite") this.applyLate(rpc);
+        return;
+      }
       fate = "ok";
     }
     // The function timed out while the call was out: nobody is left to hear the answer.
@@ -383,6 +396,16 @@ export class World implements ModelIo {
       case "applied-then-crash":
         applyQuietly();
         return this.kill(rpc.owner, "crash after the call applied");
+    }
+  }
+
+  /** A write that lands with nobody left to hear it. */
+  private applyLate(rpc: PendingRpc): void {
+    this.faulted = true;
+    try {
+      rpc.run();
+    } catch {
+      // Refused (its precondition failed): nothing landed.
     }
   }
 
@@ -576,4 +599,4 @@ export class World implements ModelIo {
   }
 }
 
-type RpcFate = "ok" | "slow" | "fail" | "applied-answer-lost" | "silent-retry" | "crash" | "applied-then-crash";
+type RpcFate = "ok" | "slow" | "stalled" | "fail" | "applied-answer-lost" | "silent-retry" | "crash" | "applied-then-crash";

@@ -6,6 +6,8 @@ import {
   FUNCTION_TIMEOUT_MS,
   LEASE_GRACE_MS,
   LEASE_MS,
+  leaseEnd,
+  leaseExpired,
   MIN_SEND_MS,
   OUTCOME_MARGIN_MS,
   OUTCOME_RETRY_BUDGET_MS,
@@ -59,5 +61,30 @@ describe("the budget's inequalities", () => {
 
   it("a new mail's watch time is later than its first invocation's slowest claim", () => {
     expect(CLAIM_WATCH_MS).toBeGreaterThan(slowestWrite);
+  });
+});
+
+describe("leaseEnd: counted from the claim's landing when it landed late", () => {
+  const requested = 1_000_000;
+  const lease = requested + LEASE_MS;
+
+  it("is the written end for a version older than the lease's own start", () => {
+    expect(leaseEnd(lease, requested - 5_000)).toBe(lease);
+  });
+
+  it("is a lease after the landing: 20 ms later for a claim that took 20 ms", () => {
+    expect(leaseEnd(lease, requested + 20)).toBe(lease + 20);
+  });
+
+  it("is a whole lease after the landing for a claim that landed late", () => {
+    expect(leaseEnd(lease, requested + 200_000)).toBe(requested + 200_000 + LEASE_MS);
+  });
+
+  it("only ever moves the end later, so observers never call an attempt dead early", () => {
+    for (const landed of [requested - 5_000, requested, requested + 30_000, requested + 500_000]) {
+      expect(leaseEnd(lease, landed)).toBeGreaterThanOrEqual(lease);
+      expect(leaseExpired(lease, leaseEnd(lease, landed) + LEASE_GRACE_MS - 1, landed)).toBe(false);
+      expect(leaseExpired(lease, leaseEnd(lease, landed) + LEASE_GRACE_MS, landed)).toBe(true);
+    }
   });
 });

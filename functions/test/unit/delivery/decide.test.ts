@@ -170,3 +170,20 @@ describe("decide: waiting, sendAt and retries", () => {
     expect(decide(data, NOW)).toEqual(expected);
   });
 });
+
+describe("decide: a lease runs at least its length from the version that carries it", () => {
+  const lease = Timestamp.fromMillis(NOW - LEASE_MS - LEASE_GRACE_MS - 1);
+  const late = doc({ state: "PROCESSING", attempts: 0, leaseExpireTime: lease });
+
+  test("a claim that landed just now with a lease counted from long before is live", () => {
+    expect(decide(late, NOW, undefined, NOW - 1000)).toEqual({ action: "ignore", reason: "leased" });
+  });
+
+  test("it is expired a lease and the grace after it landed", () => {
+    expect(decide(late, NOW, undefined, NOW - LEASE_MS - LEASE_GRACE_MS)).toEqual({ action: "expire", requested: false });
+  });
+
+  test("without a version time the written lease alone counts", () => {
+    expect(decide(late, NOW)).toEqual({ action: "expire", requested: false });
+  });
+});
