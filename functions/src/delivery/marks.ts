@@ -4,13 +4,25 @@
  * 128 random bits: no other writer's version can match it, whatever the
  * timing (timestamps collide; two claims in one millisecond are common).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { DocumentData } from "firebase-admin/firestore";
 import type { Mark } from "./write-outcome";
 
 /** A new attempt's identity: 128 random bits, base64url (22 characters). */
 export function newAttemptId(): string {
   return randomBytes(16).toString("base64url");
+}
+
+/**
+ * The id a new mail's PENDING write carries: derived from the trigger
+ * event's id (128 bits of its SHA-256), so that the same event delivered
+ * again recognises the PENDING its earlier delivery wrote and goes on to
+ * claim, instead of waiting for the sweep. Claims keep random ids: two
+ * deliveries that both see this PENDING as theirs still race one
+ * conditional claim, which only one wins.
+ */
+export function initializationId(eventId: string): string {
+  return createHash("sha256").update(`pending:${eventId}`).digest().subarray(0, 16).toString("base64url");
 }
 
 function delivery(data: DocumentData): Record<string, unknown> {

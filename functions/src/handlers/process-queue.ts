@@ -33,7 +33,7 @@ import {
 import { failurePatch } from "../delivery/retry-policy";
 import { validateSendAt } from "../delivery/send-at";
 import { downloadTimeLeft, leaseEnd, MIN_SEND_MS, SEND_DEADLINE_MS, sendTimeLeft } from "../delivery/budget";
-import { claimMark, newAttemptId, outcomeMark, pendingMark } from "../delivery/marks";
+import { claimMark, initializationId, newAttemptId, outcomeMark, pendingMark } from "../delivery/marks";
 import type { AttemptOwner, Mark, MailStore, OutcomeWrites } from "../delivery/store";
 import { ConfigError, DeliveryError, SendEmailError, ValidationError, errorText } from "../errors";
 import { eventBatch, type EventBatch } from "../event-batch";
@@ -73,7 +73,7 @@ export async function handleMailWrite(event: MailWriteEvent, runtime: Runtime = 
   const events = eventBatch(path, start, runtime.lifecycle);
   try {
     const store = runtime.store(event.database || "(default)");
-    await carryOut(decision, { runtime, store, path, data, version: after.updateTime, events });
+    await carryOut(decision, { runtime, store, path, data, version: after.updateTime, events, eventId: event.id });
   } catch (error) {
     // Firestore itself failed. Nothing was sent after a write that did not
     // land; a claimed document is recovered when its lease expires. An
@@ -98,6 +98,8 @@ interface Job {
   version: Timestamp;
   /** Lifecycle events, published for each transition this invocation's writes made. */
   events: EventBatch;
+  /** The trigger event's id (the same in every delivery of that event). */
+  eventId: string;
 }
 
 async function carryOut(decision: Exclude<Decision, { action: "ignore" }>, job: Job): Promise<void> {
@@ -160,8 +162,9 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   if (isNew) {
     const now = Date.now();
     const dueAt = decision.dueAt;
-    const pending = pendingPatch(now, attemptId, expireAtFor(config, now), dueAt);
-    version = await writeOrStop(job, pending, version, "initialize", pendingMark(attemptId));
+    const pendingId = initializationId(job.eventId);
+    const pending = pendingPatch(now, pendingId, expireAtFor(config, now), dueAt);
+    version = await writeOrStop(job, pending, version, "initialize", pendingMark(pendingId));
     if (!version) return;
     events.publish("onStart", {});
     events.publish("onPending", { state: "PENDING", attempts: 0 });

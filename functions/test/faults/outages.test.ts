@@ -73,9 +73,10 @@ const STEPS: Step[] = [
     title: "after PENDING: the claim is lost",
     outage: { afterCalls: 1 },
     // The claim gives up and the invocation throws; the create's event, again,
-    // finds its PENDING write lost (the document moved on); the echo of the
-    // PENDING write is the extension's own first write, so it is ignored.
-    failingRecovery: "sweep",
+    // loses its PENDING write (the document moved on) but recognises the
+    // PENDING its first delivery wrote (its id comes from the event's id),
+    // and claims. (Before, it took the sweep, after the 2-minute watch.)
+    failingRecovery: "redelivery",
   },
   { id: "create", title: "right after the create: the PENDING write is lost", outage: { afterCalls: 0 }, failingRecovery: "redelivery" },
   // The claim's write fails to the store, which reads back and finds its own claim.
@@ -89,8 +90,8 @@ const STEPS: Step[] = [
   },
 ];
 
-// The failing kind first: its mail left PENDING by a lost claim waits two
-// minutes for the sweep, while the other scenarios take their turns.
+// The failing kind first: its invocations throw and wait for their events
+// to come again, while the other scenarios take their turns.
 const SCENARIOS = (["failing", "unreachable"] as OutageKind[]).flatMap((kind) =>
   STEPS.map((step) => ({ kind, ...step, recovery: kind === "failing" ? step.failingRecovery : ("in-call" as Recovery) })),
 );
