@@ -4,7 +4,7 @@
  * expired leases recovered. Reports the wall time and the sweep runs needed.
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
-import { LEASE_GRACE_MS } from "../src/delivery/budget";
+import { LEASE_GRACE_MS, LEASE_MS } from "../src/delivery/budget";
 import { runMaintenance, type MaintenanceReport } from "../src/handlers/maintain-queue";
 import { now } from "../test/helpers/event-driver";
 import { FINAL_STATES, type Bench } from "./scenarios";
@@ -91,12 +91,12 @@ export async function dueMailReleased(bench: Bench, count: number): Promise<Swee
 }
 
 export async function expiredLeasesRecovered(bench: Bench, count: number): Promise<SweepResult> {
-  // Swept a millisecond after the lease and its grace end.
+  // Swept a millisecond after the lease and its grace end (a lease runs at least LEASE_MS from its write).
   const { runMs, start } = await seedAndSweep(bench, `expired${count}`, count, "expired", (lease) => ({
     state: "PROCESSING",
     attempts: 0,
     startTime: Timestamp.fromMillis(lease - 60_000),
     leaseExpireTime: Timestamp.fromMillis(lease),
-  }), LEASE_GRACE_MS + 1);
+  }), LEASE_MS + LEASE_GRACE_MS + 1);
   return { scenario: "expired leases recovered", count, runs: runMs.length, runMs, wallMs: now() - start };
 }

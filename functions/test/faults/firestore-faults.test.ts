@@ -11,6 +11,7 @@
  * none of these may happen, except a second send with MAX_ATTEMPTS 3, which
  * is reported.
  */
+import { LEASE_GRACE_MS, LEASE_MS } from "../../src/delivery/budget";
 import { deleteApp, getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
 import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
@@ -26,8 +27,8 @@ import { MailTraffic, sendsById } from "./mail-traffic";
 
 const PROJECT = "demo-firestore-faults";
 const MAILS = Number(process.env.FAULT_TIER_MAILS ?? 1000);
-/** The lease processQueue takes on a claim (the documented 60 s), plus a margin. */
-const PAST_LEASE_MS = 61_000;
+/** A claim's lease, counted from its landing, and the grace observers give its outcome write, plus a margin. */
+const PAST_LEASE_MS = LEASE_MS + LEASE_GRACE_MS + 1000;
 const CONCURRENCY = 25;
 /** Share of creation events delivered twice. */
 const DUPLICATES = 0.1;

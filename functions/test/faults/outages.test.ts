@@ -22,7 +22,7 @@
  */
 import { deleteApp, getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, Timestamp, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
-import { CLAIM_WATCH_MS, LEASE_GRACE_MS } from "../../src/delivery/budget";
+import { CLAIM_WATCH_MS, LEASE_GRACE_MS, leaseEnd } from "../../src/delivery/budget";
 import { toMillis } from "../../src/delivery/delivery-field";
 import type { OperationCounts } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
@@ -272,7 +272,7 @@ async function runScenario(scenario: Scenario, world: World): Promise<Outcome> {
 /** When the sweep acts on this document: its due time if PENDING, the end of its lease's grace if leased. */
 function sweepLooksAt(doc: DocumentSnapshot): number | undefined {
   const lease = toMillis(doc.get("delivery.leaseExpireTime"));
-  if (lease !== undefined) return lease + LEASE_GRACE_MS;
+  if (lease !== undefined) return leaseEnd(lease, doc.updateTime?.toMillis()) + LEASE_GRACE_MS;
   if (doc.get("delivery.state") === "PENDING") return toMillis(doc.get("delivery.nextAttemptTime"));
   return undefined;
 }

@@ -5,6 +5,7 @@
  * may configure it again on top). Call it inside a `describeWithEmulator` block.
  */
 import type { Firestore } from "firebase-admin/firestore";
+import { LEASE_GRACE_MS, LEASE_MS } from "../../src/delivery/budget";
 import { emulatorHost } from "./emulator-env";
 import { configureExtension, testFirestore } from "./extension-env";
 import { clearFirestore } from "./firestore-emulator";
@@ -14,6 +15,17 @@ export const SWEEP_PARAMS: Readonly<Record<string, string>> = {
   SMTP_CONNECTION_URI: "smtp://127.0.0.1:2525",
   DEFAULT_FROM: "noreply@example.com",
 };
+
+/**
+ * A sweep time at which every lease a test wrote so far has ended with its
+ * grace. A lease runs at least LEASE_MS from the write that carries it (a
+ * claim may land late, delivery/budget.ts leaseEnd), so a fixture's lease
+ * that "ended long ago", written now, is over only a lease and the grace
+ * from now.
+ */
+export function afterLeases(): number {
+  return Date.now() + LEASE_MS + LEASE_GRACE_MS + 1000;
+}
 
 export function sweepFirestore(projectId: string): Firestore {
   const db = testFirestore(projectId);

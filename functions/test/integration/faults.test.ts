@@ -3,7 +3,7 @@
  * and out-of-order events at volume, and a flood of malformed documents.
  * Each must end in a documented state: no mail stuck, none sent twice.
  */
-import { LEASE_GRACE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS, leaseEnd } from "../../src/delivery/budget";
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { DocumentSnapshot } from "firebase-admin/firestore";
@@ -46,11 +46,12 @@ describeWithEmulator("faults", () => {
     });
     await killed;
 
-    const stuck = (await h.db.doc(path).get()).get("delivery");
+    const stuckDoc = await h.db.doc(path).get();
+    const stuck = stuckDoc.get("delivery");
     expect(stuck.state).toBe("PROCESSING");
     expect(sink.messages).toHaveLength(1);
 
-    const report = await runMaintenance(stuck.leaseExpireTime.toMillis() + LEASE_GRACE_MS);
+    const report = await runMaintenance(leaseEnd(stuck.leaseExpireTime.toMillis(), stuckDoc.updateTime!.toMillis()) + LEASE_GRACE_MS);
     expect(report.expired).toBe(1);
     const recovered = (await h.db.doc(path).get()).get("delivery");
     expect(recovered).toMatchObject({ state: "ERROR", error: LEASE_EXPIRED_ERROR, attempts: 1, leaseExpireTime: null });

@@ -7,6 +7,7 @@
  * Only the Eventarc channel is replaced, by a recorder; the client itself is
  * tested in test/unit/events.test.ts and end to end in test/e2e.
  */
+import { afterLeases } from "../helpers/sweep-firestore";
 import { LEASE_GRACE_MS } from "../../src/delivery/budget";
 import { Timestamp, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
 import type { EventPayload, LifecycleEvent } from "../../src/events";
@@ -161,7 +162,8 @@ describeWithEmulator("lifecycle events", () => {
       message: { subject: "s", text: "t" },
       delivery: { state: "PROCESSING", attempts: 0, leaseExpireTime: Timestamp.fromMillis(Date.now() - LEASE_GRACE_MS - 1000) },
     });
-    await Promise.all([runMaintenance(), runMaintenance()]);
+    const at = afterLeases();
+    await Promise.all([runMaintenance(at), runMaintenance(at)]);
     expect(types()).toEqual(["onError", "onComplete"]);
     expect(published[0].data).toMatchObject({ documentId: "dead", state: "ERROR", attempts: 1 });
 

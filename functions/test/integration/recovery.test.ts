@@ -4,7 +4,7 @@
  * write each document once, and a late result never clobbers a newer attempt.
  */
 import { Timestamp } from "firebase-admin/firestore";
-import { LEASE_GRACE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS, LEASE_MS } from "../../src/delivery/budget";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
 import { outcomeMark } from "../../src/delivery/marks";
 import { MailStore } from "../../src/delivery/store";
@@ -12,12 +12,14 @@ import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { maintainQueue } from "../../src/index";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
-import { SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
+import { afterLeases, SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
 
 const PROJECT = "demo-recovery";
 const NOW = Date.now();
 /** A lease that ended longer ago than the grace observers give its outcome write. */
 const EXPIRED = NOW - LEASE_GRACE_MS - 1000;
+/** A lease that outlasts every sweep these tests run. */
+const ALIVE = NOW + 3_600_000;
 const message = { subject: "x", text: "y" };
 
 describeWithEmulator("lease recovery by the scheduled sweep", () => {
@@ -39,9 +41,9 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
 
   test("an expired lease ends in ERROR, counted as an attempt; a live one is untouched", async () => {
     await db.doc("mail/dead").set(processing(EXPIRED));
-    await db.doc("mail/alive").set(processing(NOW + 30_000));
+    await db.doc("mail/alive").set(processing(ALIVE));
 
-    const report = await runMaintenance(NOW);
+    const report = await runMaintenance(afterLeases());
     expect(report).toMatchObject({ expired: 1, skipped: 0 });
 
     const dead = (await db.doc("mail/dead").get()).get("delivery");
@@ -53,7 +55,7 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
 
     const alive = (await db.doc("mail/alive").get()).get("delivery");
     expect(alive.state).toBe("PROCESSING");
-    expect(alive.leaseExpireTime.toMillis()).toBe(NOW + 30_000);
+    expect(alive.leaseExpireTime.toMillis()).toBe(ALIVE);
   });
 
   test("even with automatic retries an expired lease ends in ERROR: its attempt may have delivered", async () => {
@@ -63,15 +65,17 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
       RETRY_BACKOFF_SECONDS: "60",
     });
     await db.doc("mail/dead").set(processing(EXPIRED));
-    await runMaintenance(NOW);
+    await runMaintenance(afterLeases());
     const delivery = (await db.doc("mail/dead").get()).get("delivery");
     expect(delivery).toMatchObject({ state: "ERROR", error: LEASE_EXPIRED_ERROR, attempts: 1, leaseExpireTime: null });
   });
 
-  test("a lease that ended within the grace is left to its outcome write", async () => {
-    await db.doc("mail/late").set(processing(NOW - LEASE_GRACE_MS + 5_000));
-    expect((await runMaintenance(NOW)).expired).toBe(0);
+  test("a lease is left to its outcome write until a lease and the grace have passed since the write carrying it", async () => {
+    await db.doc("mail/late").set(processing(EXPIRED));
+    const written = (await db.doc("mail/late").get()).updateTime!.toMillis();
+    expect((await runMaintenance(written + LEASE_MS + LEASE_GRACE_MS - 5_000)).expired).toBe(0);
     expect((await db.doc("mail/late").get()).get("delivery.state")).toBe("PROCESSING");
+    expect((await runMaintenance(written + LEASE_MS + LEASE_GRACE_MS)).expired).toBe(1);
   });
 
   test("a lease renewed after the sweep read it is never overwritten", async () => {
@@ -92,7 +96,8 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
     for (let i = 0; i < 30; i++) batch.set(db.doc(`mail/d${i}`), processing(EXPIRED - i));
     await batch.commit();
 
-    const [a, b] = await Promise.all([runMaintenance(NOW), runMaintenance(NOW)]);
+    const at = afterLeases();
+    const [a, b] = await Promise.all([runMaintenance(at), runMaintenance(at)]);
     expect(a.expired + b.expired).toBe(30);
     const docs = await db.collection("mail").get();
     for (const doc of docs.docs) {
@@ -105,7 +110,7 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
     const writer = db.bulkWriter();
     for (let i = 0; i < 250; i++) void writer.set(db.doc(`mail/many${i}`), processing(EXPIRED - i));
     await writer.close();
-    expect((await runMaintenance(NOW)).expired).toBe(250);
+    expect((await runMaintenance(afterLeases())).expired).toBe(250);
   });
 
   test("a stale lease on a document a person moved out of PROCESSING is cleared, not failed", async () => {
@@ -120,7 +125,7 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
 
   test("documents outside the mail collection are never touched", async () => {
     await db.doc("other/doc").set(processing(EXPIRED));
-    await runMaintenance(NOW);
+    await runMaintenance(afterLeases());
     expect((await db.doc("other/doc").get()).get("delivery.state")).toBe("PROCESSING");
   });
 
@@ -132,14 +137,16 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
     await db.doc("users/u1/mail/a").set(processing(EXPIRED));
     await db.doc("users/u2/mail/b").set(processing(EXPIRED));
     await db.doc("teams/t1/mail/c").set(processing(EXPIRED));
-    expect((await runMaintenance(NOW)).expired).toBe(2);
+    expect((await runMaintenance(afterLeases())).expired).toBe(2);
     expect((await db.doc("teams/t1/mail/c").get()).get("delivery.state")).toBe("PROCESSING");
   });
 
   test("the exported scheduled function runs the sweep", async () => {
-    await db.doc("mail/dead").set(processing(Date.now() - LEASE_GRACE_MS - 1000));
+    const due = Date.now() - 1000;
+    await db.doc("mail/due").set({ to: "a@example.com", message, delivery: { state: "PENDING", attempts: 1, nextAttemptTime: Timestamp.fromMillis(due) } });
     await maintainQueue.run({}, {});
-    expect((await db.doc("mail/dead").get()).get("delivery.state")).toBe("ERROR");
+    // Released: its due time moved back, a write that brings processQueue to claim it.
+    expect((await db.doc("mail/due").get()).get("delivery.nextAttemptTime").toMillis()).toBeLessThan(due);
   });
 });
 

@@ -5,6 +5,7 @@
  * events are published. A document changed again before that read gets its
  * events without `doc`, never with a wrong one.
  */
+import { afterLeases } from "../helpers/sweep-firestore";
 import { Timestamp } from "firebase-admin/firestore";
 import { getConfig } from "../../src/config";
 import { LEASE_GRACE_MS } from "../../src/delivery/budget";
@@ -60,7 +61,7 @@ describeWithEmulator("lifecycle events of leases the sweep ends", () => {
     await seedDead(25);
     const published: Published[] = [];
     const store = new MailStore(db);
-    const report = await runMaintenance(NOW, {}, runtimeWith(store, published));
+    const report = await runMaintenance(afterLeases(), {}, runtimeWith(store, published));
     expect(report).toMatchObject({ expired: 25 });
     expect(published.map((p) => p.type).sort()).toEqual([...Array(25).fill("onComplete"), ...Array(25).fill("onError")]);
 
@@ -85,7 +86,7 @@ describeWithEmulator("lifecycle events of leases the sweep ends", () => {
       }
     }
     const published: Published[] = [];
-    await runMaintenance(NOW, {}, runtimeWith(new Racing(db), published));
+    await runMaintenance(afterLeases(), {}, runtimeWith(new Racing(db), published));
     const byPath = (path: string) => published.filter((p) => p.data.path === path);
     expect(byPath("mail/dead0").map((p) => [p.type, p.document])).toEqual([
       ["onError", undefined],
@@ -98,7 +99,7 @@ describeWithEmulator("lifecycle events of leases the sweep ends", () => {
     await seedDead(3);
     const store = new MailStore(db);
     const published: Published[] = [];
-    expect(await runMaintenance(NOW, {}, runtimeWith(store, published, false))).toMatchObject({ expired: 3 });
+    expect(await runMaintenance(afterLeases(), {}, runtimeWith(store, published, false))).toMatchObject({ expired: 3 });
     expect(published).toEqual([]);
     // The expiry scan's page and the release scan's empty query.
     expect(store.counts.reads).toBe(3 + 1);

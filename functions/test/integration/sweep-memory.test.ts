@@ -5,6 +5,7 @@
  * due documents of same-named collections outside a wildcard MAIL_COLLECTION
  * come first in its queries.
  */
+import { afterLeases } from "../helpers/sweep-firestore";
 import { fork } from "node:child_process";
 import { join } from "node:path";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
@@ -44,7 +45,7 @@ interface ChildRun {
 /** One sweep in a process of its own with a HEAP_MB heap; the extension's params come from process.env. */
 function sweepInSmallHeap(): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = fork(join(__dirname, "../helpers/run-maintenance.ts"), [String(NOW)], {
+    const child = fork(join(__dirname, "../helpers/run-maintenance.ts"), [String(afterLeases())], {
       execArgv: [`--max-old-space-size=${HEAP_MB}`, "-r", "ts-node/register/transpile-only"],
       env: process.env,
       stdio: ["ignore", "ignore", "pipe", "ipc"],
