@@ -5,6 +5,7 @@
  * never writes them; it pages past them within a run, and a scan that meets
  * nothing but them for FOREIGN_PAGE_LIMIT pages stops and says so once.
  */
+import { afterLeases } from "../helpers/sweep-firestore";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { describeWithEmulator } from "../helpers/emulator-env";
@@ -42,7 +43,7 @@ describeWithEmulator("the sweep of a wildcard collection beside same-named colle
       ...range(5).map((i): [string, Record<string, unknown>] => [`users/u${i}/mail/dead`, expired(LEASE_ENDED_MS - i)]),
     ]);
 
-    const report = await runMaintenance(NOW, { pageSize: 10 });
+    const report = await runMaintenance(afterLeases(), { pageSize: 10 });
     expect(report).toMatchObject({ released: 5, expired: 5, foreign: 70, skipped: 0, truncated: false });
     const foreign = await db.collectionGroup("mail").get();
     for (const doc of foreign.docs.filter((d) => d.ref.path.startsWith("teams/"))) {
@@ -58,7 +59,7 @@ describeWithEmulator("the sweep of a wildcard collection beside same-named colle
       ...range(25).map((i): [string, Record<string, unknown>] => [`users/u${i}/mail/dead`, expired(LEASE_ENDED_MS - i)]),
     ]);
 
-    const report = await runMaintenance(NOW, { pageSize: 10, foreignPageLimit: 3 });
+    const report = await runMaintenance(afterLeases(), { pageSize: 10, foreignPageLimit: 3 });
     expect(report).toMatchObject({ released: 0, expired: 25, foreign: 30, truncated: true });
     const lines = error.mock.calls.filter(([line]) => String(line).includes("outside MAIL_COLLECTION"));
     expect(lines).toHaveLength(1);

@@ -6,6 +6,7 @@
  * The emulator needs no index, so the refusal is injected at the store's
  * query seam.
  */
+import { afterLeases } from "../helpers/sweep-firestore";
 import { Timestamp, type Query, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { getConfig } from "../../src/config";
 import { MailStore } from "../../src/delivery/store";
@@ -70,7 +71,7 @@ describeWithEmulator("the sweep when Firestore refuses one of its queries", () =
     await seed();
     const store = new RefusingStore(db, "delivery.nextAttemptTime", missingIndex("delivery.nextAttemptTime"));
 
-    const report = await runMaintenance(NOW, {}, runtimeWith(store));
+    const report = await runMaintenance(afterLeases(), {}, runtimeWith(store));
     expect(report).toMatchObject({ expired: 1, released: 0 });
     expect((await db.doc("users/u1/mail/dead").get()).get("delivery.state")).toBe("ERROR");
 
@@ -86,7 +87,7 @@ describeWithEmulator("the sweep when Firestore refuses one of its queries", () =
     const error = jest.spyOn(functionsLogger, "error");
     await seed();
     const refusal = Object.assign(new Error("9 FAILED_PRECONDITION: "), { code: STATUS.FAILED_PRECONDITION });
-    const report = await runMaintenance(NOW, {}, runtimeWith(new RefusingStore(db, "delivery.leaseExpireTime", refusal)));
+    const report = await runMaintenance(afterLeases(), {}, runtimeWith(new RefusingStore(db, "delivery.leaseExpireTime", refusal)));
     expect(report).toMatchObject({ expired: 0, released: 1 });
     expect(error).toHaveBeenCalledTimes(1);
     expect(error.mock.calls[0][0]).toContain('collection group "mail"');
@@ -98,7 +99,7 @@ describeWithEmulator("the sweep when Firestore refuses one of its queries", () =
     await seed();
     const outage = Object.assign(new Error("14 UNAVAILABLE: no connection"), { code: STATUS.UNAVAILABLE });
     const store = new RefusingStore(db, "delivery.nextAttemptTime", outage);
-    await expect(runMaintenance(NOW, {}, runtimeWith(store))).rejects.toBe(outage);
+    await expect(runMaintenance(afterLeases(), {}, runtimeWith(store))).rejects.toBe(outage);
     expect((await db.doc("users/u1/mail/dead").get()).get("delivery.state")).toBe("ERROR");
   });
 });
