@@ -5,12 +5,11 @@
  * never writes them; it pages past them within a run, and a scan that meets
  * nothing but them for FOREIGN_PAGE_LIMIT pages stops and says so once.
  */
-import { afterLeases } from "../helpers/sweep-firestore";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
-import { SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
+import { afterLeases, SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
 
 // The module object itself (not an import's copy of it), so that a spy sees what src/logs.ts logs.
 const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");

@@ -6,7 +6,6 @@
  * The emulator needs no index, so the refusal is injected at the store's
  * query seam.
  */
-import { afterLeases } from "../helpers/sweep-firestore";
 import { Timestamp, type Query, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { getConfig } from "../../src/config";
 import { MailStore } from "../../src/delivery/store";
@@ -15,7 +14,7 @@ import type { Runtime } from "../../src/runtime";
 import { STATUS } from "../../src/shared/firestore-status";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
-import { SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
+import { afterLeases, SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
 
 // The module object itself (not an import's copy of it), so that a spy sees what src/logs.ts logs.
 const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
