@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks";
 import { initializeApp } from "firebase-admin/app";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { processQueue } from "../src/index";
-import { resetRuntime } from "../src/runtime";
+import { resetRuntime } from "../src/handlers/runtime";
 import { EventDriver, type TriggerEvent } from "../test/helpers/event-driver";
 import { configureExtension } from "../test/helpers/extension-env";
 import { emulatorInstalled, EMULATOR_BINARY, startEmulator, stopEmulator, type RunningEmulator } from "../test/helpers/firestore-emulator";

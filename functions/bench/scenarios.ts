@@ -4,7 +4,7 @@
  * single mails one after another, and bursts written at once.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { getStore } from "../src/runtime";
+import { getStore } from "../src/handlers/runtime";
 import { now, type EventDriver, type TriggerEvent } from "../test/helpers/event-driver";
 import type { SmtpSink } from "../test/helpers/smtp-sink";
 import type { RpcCounts } from "./firestore-rpcs";

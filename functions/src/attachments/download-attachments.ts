@@ -13,7 +13,7 @@ import type { SendMailOptions } from "nodemailer";
 import type { Attachment } from "nodemailer/lib/mailer";
 import { detectExtension, detectMimeType } from "nodemailer/lib/mime-funcs";
 import ipaddr from "ipaddr.js";
-import { DeliveryError } from "../errors";
+import { DeliveryError } from "../shared/errors";
 import { checkedLookup, type Lookup } from "./checked-lookup";
 import { decodeDataUri, type DecodedDataUri } from "./data-uri";
 import { DownloadFailure, downloadUrl, filteringAgent, TooLargeFailure, type Connector } from "./https-download";

@@ -8,11 +8,11 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import * as https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
-import type { ErrorCode } from "../errors";
-import { isTlsFailureCode } from "../providers/shared/network-codes";
+import type { ErrorCode } from "../shared/errors";
+import { isTlsFailureCode } from "../shared/network-codes";
 import { addressRefusal } from "./address-policy";
 import { AddressRefusedError } from "./checked-lookup";
-import * as logs from "../logs";
+import * as logs from "../shared/logs";
 
 /** How the connection is made; production uses the defaults of download-attachments.ts. */
 export interface Connector {

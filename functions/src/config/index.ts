@@ -5,8 +5,8 @@
  * so that one reconfiguration fixes them all. Secret values are never echoed.
  */
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import { ConfigError } from "../errors";
-import * as logs from "../logs";
+import { ConfigError } from "../shared/errors";
+import * as logs from "../shared/logs";
 import { collectionPath, read, readBoolean, readSecret, received, receivedName, type Env } from "./env-values";
 import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks, type WebhookConfig } from "./webhook-params";
 import { SENDER_PATTERN } from "./sender-pattern";

@@ -12,7 +12,7 @@ import { received } from "./env-values";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import wellKnown from "nodemailer/lib/well-known";
-import { ConfigError } from "../errors";
+import { ConfigError } from "../shared/errors";
 
 /** The one message for a URI that cannot be read; users search for this exact text. */
 const INVALID_URI_MESSAGE = "Invalid URI: please reconfigure with a valid SMTP connection URI";

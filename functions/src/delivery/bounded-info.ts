@@ -19,7 +19,7 @@
  * outcome is recorded with `minimalInfo`: the message id, the server's reply
  * and the counts, no addresses.
  */
-import type { DeliveryCounts, DeliveryInfo } from "../types";
+import type { DeliveryCounts, DeliveryInfo } from "../shared/types";
 
 export const INFO_LIMITS = {
   /** All address lists together. */

@@ -4,7 +4,7 @@
  * delivery contract (`delivery-status` in the README).
  */
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
-import type { DeliveryInfo } from "../types";
+import type { DeliveryInfo } from "../shared/types";
 import { CLAIM_WATCH_MS, LEASE_MS } from "./budget";
 import { LEASE_EXPIRED_ERROR } from "./delivery-field";
 

@@ -3,7 +3,7 @@
  * to be sent later. The decision (wait, reschedule, send now) is in
  * decide.ts; this only refuses values that are not a timestamp.
  */
-import { ValidationError } from "../errors";
+import { ValidationError } from "../shared/errors";
 import { toMillis } from "./delivery-field";
 
 export function validateSendAt(data: Record<string, unknown>): void {

@@ -10,8 +10,8 @@
 import type { Timestamp } from "firebase-admin/firestore";
 import { attemptsOf, LEASE_EXPIRED_ERROR } from "../delivery/delivery-field";
 import { expiryPatch, type Patch } from "../delivery/patches";
-import type { EventBatch } from "../event-batch";
-import * as logs from "../logs";
+import type { EventBatch } from "../lifecycle/event-batch";
+import * as logs from "../shared/logs";
 
 export interface LeaseExpiry {
   state: "ERROR";

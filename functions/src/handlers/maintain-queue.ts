@@ -27,9 +27,9 @@ import { FieldValue, Timestamp, type QueryDocumentSnapshot } from "firebase-admi
 import { LEASE_GRACE_MS, leaseExpired } from "../delivery/budget";
 import { toMillis, type State } from "../delivery/delivery-field";
 import { mailCollection } from "../delivery/mail-collection";
-import { ConfigError } from "../errors";
-import * as logs from "../logs";
-import { defaultRuntime, type Runtime } from "../runtime";
+import { ConfigError } from "../shared/errors";
+import * as logs from "../shared/logs";
+import { defaultRuntime, type Runtime } from "./runtime";
 import { planLeaseExpiry } from "./lease-expiry";
 import { scan, type MaintenanceReport, type Plan, type Sweep } from "./sweep-scan";
 

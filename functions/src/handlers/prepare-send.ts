@@ -9,12 +9,12 @@
 import type { Firestore } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config";
-import * as logs from "../logs";
-import { withHeaders } from "../prepare-payload";
+import * as logs from "../shared/logs";
+import { withHeaders } from "../mail/prepare-payload";
 import { selectProvider } from "../providers/select-provider";
 import { dropSuppressed } from "../suppression/drop-suppressed";
 import { messageRecipients } from "../suppression/message-recipients";
-import type { MailRequest } from "../types";
+import type { MailRequest } from "../shared/types";
 import { unsubscribeHeadersFor } from "../unsubscribe/unsubscribe-request";
 
 export interface PreparedSend {

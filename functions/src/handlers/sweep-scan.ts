@@ -18,9 +18,9 @@ import type { QueryDocumentSnapshot, Timestamp } from "firebase-admin/firestore"
 import { parentOf, type MailCollection } from "../delivery/mail-collection";
 import type { Patch } from "../delivery/patches";
 import type { MailStore } from "../delivery/store";
-import { eventBatch, type StartingVersion } from "../event-batch";
-import type { LifecyclePublisher } from "../events";
-import * as logs from "../logs";
+import { eventBatch, type StartingVersion } from "../lifecycle/event-batch";
+import type { LifecyclePublisher } from "../lifecycle/events";
+import * as logs from "../shared/logs";
 import { STATUS, statusOf } from "../shared/firestore-status";
 import { announceLeaseExpiry, type LeaseExpiry } from "./lease-expiry";
 

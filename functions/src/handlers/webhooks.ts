@@ -9,9 +9,9 @@ import type { ServerResponse } from "node:http";
 import { getEndpointConfig } from "../config";
 import { mailCollection } from "../delivery/mail-collection";
 import { PROVIDER_WEBHOOKS } from "../providers/select-provider";
-import { getStore } from "../runtime";
-import type { WebhookEndpoint } from "../webhooks/handle-webhook";
-import { webhookRequestHandler, type RawBodyRequest } from "../webhooks/http-adapter";
+import { getStore } from "./runtime";
+import type { WebhookEndpoint } from "./webhook-router";
+import { webhookRequestHandler, type RawBodyRequest } from "./webhook-http";
 
 function endpoint(): WebhookEndpoint {
   const config = getEndpointConfig();

@@ -15,7 +15,7 @@
  */
 import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config";
-import type { DeliveryInfo, MailRequest } from "../types";
+import type { DeliveryInfo, MailRequest } from "../shared/types";
 
 /** The longest one send may take (delivery/budget.ts, beside the lease it must fit in). */
 export { SEND_DEADLINE_MS } from "../delivery/budget";

@@ -7,7 +7,7 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";
-import { DeliveryError, errorText } from "../errors";
+import { DeliveryError, errorText } from "../shared/errors";
 import { withDeadline } from "../shared/deadline";
 import { isTransientStatus } from "../shared/firestore-status";
 import { messageRecipients, withRecipients } from "./message-recipients";

@@ -9,7 +9,7 @@
 import type { DeliveryEvent } from "../webhooks/delivery-event";
 import { recordEvents, type RecordSettings } from "../webhooks/record-events";
 import type { WebhookReply, WebhookRequest } from "../webhooks/webhook-provider";
-import * as logs from "../logs";
+import * as logs from "../shared/logs";
 import { PAGE_HEADERS, unsubscribePage, type PageKind } from "./unsubscribe-page";
 import { verifyUnsubscribeToken } from "./unsubscribe-token";
 

@@ -7,10 +7,10 @@
 import type { SendMailOptions } from "nodemailer";
 import addressparser from "nodemailer/lib/addressparser";
 import type { Config } from "../config";
-import { ValidationError } from "../errors";
-import * as logs from "../logs";
+import { ValidationError } from "../shared/errors";
+import * as logs from "../shared/logs";
 import { messageRecipients } from "../suppression/message-recipients";
-import type { MailRequest } from "../types";
+import type { MailRequest } from "../shared/types";
 import { unsubscribeHeaders } from "./unsubscribe-headers";
 
 /**

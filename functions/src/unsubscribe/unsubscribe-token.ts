@@ -18,7 +18,7 @@
  * token must not count as another link.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
-import { sameBytes } from "../webhooks/constant-time";
+import { sameBytes } from "../shared/constant-time";
 
 export interface UnsubscribeClaim {
   /** The recipient, normalised. */

@@ -18,7 +18,7 @@
 import { createHmac } from "node:crypto";
 import type { WebhookConfig } from "../config/webhook-params";
 import { isPlainMap } from "../shared/plain-map";
-import { sameSecret } from "./constant-time";
+import { sameSecret } from "../shared/constant-time";
 
 export type TrackedProvider = "sendgrid" | "mailgun" | "postmark";
 

@@ -1,6 +1,6 @@
 /**
  * The contract every provider's webhook module fulfils, and the settings the
- * endpoint runs with. The endpoint (handle-webhook.ts) calls this contract
+ * endpoint runs with. The endpoint (handlers/webhook-router.ts) calls this contract
  * and never names a provider; the provider folders hold the signature
  * checks and the event parsing.
  */

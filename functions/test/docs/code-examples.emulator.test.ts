@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import type { Firestore } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
-import { resetRuntime } from "../../src/runtime";
+import { resetRuntime } from "../../src/handlers/runtime";
 import { configureExtension, testFirestore } from "../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../helpers/trigger-emulator";

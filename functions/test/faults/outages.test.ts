@@ -27,7 +27,7 @@ import { toMillis } from "../../src/delivery/delivery-field";
 import type { OperationCounts } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { processQueue } from "../../src/index";
-import { defaultRuntime } from "../../src/runtime";
+import { defaultRuntime } from "../../src/handlers/runtime";
 import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { startFaultProxy, type FaultProxy, type Outage, type OutageKind, type OutagePlan, type OutageStats } from "../helpers/fault-proxy";

@@ -6,7 +6,7 @@
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { resetConfigForTests } from "../../src/config";
-import { resetRuntime } from "../../src/runtime";
+import { resetRuntime } from "../../src/handlers/runtime";
 
 /** Every param of extension.yaml, so that one test's settings never leak into the next. */
 const PARAMS = [

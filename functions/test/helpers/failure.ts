@@ -2,7 +2,7 @@
  * What a send rejected with: fails the test if the promise resolves, or
  * rejects with anything but the extension's own error classes.
  */
-import { DeliveryError, SendEmailError } from "../../src/errors";
+import { DeliveryError, SendEmailError } from "../../src/shared/errors";
 
 async function rejection<E extends Error>(promise: Promise<unknown>, type: abstract new (...args: never[]) => E): Promise<E> {
   const error = await promise.then(

@@ -17,7 +17,7 @@ import { MailStore } from "../../src/delivery/store";
 import type { MailWriteEvent } from "../../src/handlers/process-queue";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { handleMailWrite } from "../../src/handlers/process-queue";
-import { defaultRuntime, type Runtime } from "../../src/runtime";
+import { defaultRuntime, type Runtime } from "../../src/handlers/runtime";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { Trigger, type MailFunction } from "../helpers/trigger";

@@ -10,7 +10,7 @@
 import { afterLeases } from "../helpers/sweep-firestore";
 import { LEASE_GRACE_MS } from "../../src/delivery/budget";
 import { Timestamp, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
-import type { EventPayload, LifecycleEvent } from "../../src/events";
+import type { EventPayload, LifecycleEvent } from "../../src/lifecycle/events";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { processQueue } from "../../src/index";
 import { clearFirestore } from "../helpers/firestore-emulator";

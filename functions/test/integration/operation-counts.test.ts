@@ -10,7 +10,7 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
-import { getStore, resetRuntime } from "../../src/runtime";
+import { getStore, resetRuntime } from "../../src/handlers/runtime";
 import type { EventDriver, TriggerEvent } from "../helpers/event-driver";
 import { configureExtension, testFirestore } from "../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";

@@ -9,7 +9,7 @@ import { firestoreBytes } from "../../src/delivery/bounded-info";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { mailHarness } from "../helpers/mail-harness";
 
-// The module object itself (not an import's copy of it), so that a spy sees what src/logs.ts logs.
+// The module object itself (not an import's copy of it), so that a spy sees what src/shared/logs.ts logs.
 const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
 
 const PROJECT = "demo-outcome-size";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { SendMailOptions } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import { ConfigError } from "../../src/errors";
+import { ConfigError } from "../../src/shared/errors";
 import type { MailTransport } from "../../src/providers/provider";
 import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
 import { createSmtpTransport } from "../../src/providers/smtp/smtp-transport";

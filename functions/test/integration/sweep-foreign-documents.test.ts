@@ -11,7 +11,7 @@ import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { afterLeases, SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
 
-// The module object itself (not an import's copy of it), so that a spy sees what src/logs.ts logs.
+// The module object itself (not an import's copy of it), so that a spy sees what src/shared/logs.ts logs.
 const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
 
 const PROJECT = "demo-sweep-foreign";

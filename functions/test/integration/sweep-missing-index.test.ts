@@ -10,13 +10,13 @@ import { Timestamp, type Query, type QueryDocumentSnapshot } from "firebase-admi
 import { getConfig } from "../../src/config";
 import { MailStore } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
-import type { Runtime } from "../../src/runtime";
+import type { Runtime } from "../../src/handlers/runtime";
 import { STATUS } from "../../src/shared/firestore-status";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";
 import { afterLeases, SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
 
-// The module object itself (not an import's copy of it), so that a spy sees what src/logs.ts logs.
+// The module object itself (not an import's copy of it), so that a spy sees what src/shared/logs.ts logs.
 const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
 
 const PROJECT = "demo-sweep-index";

@@ -9,7 +9,7 @@
  */
 import type { SendMailOptions } from "nodemailer";
 import { createAttachmentDownloader, type DownloadOptions } from "../../src/attachments/download-attachments";
-import { DeliveryError } from "../../src/errors";
+import { DeliveryError } from "../../src/shared/errors";
 import { deliveryFailure } from "../helpers/failure";
 import { fakeDns, file, fileServerCertificate, redirect, startFileServer, type FileServer } from "../helpers/https-file-server";
 

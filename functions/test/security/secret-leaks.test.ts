@@ -5,7 +5,7 @@
  * read access to the mail collection see) and from every log line.
  */
 import { parseConfig } from "../../src/config";
-import { ConfigError } from "../../src/errors";
+import { ConfigError } from "../../src/shared/errors";
 import { oauth2Auth } from "../../src/providers/smtp/oauth2";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-transport";

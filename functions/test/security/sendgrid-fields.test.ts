@@ -6,11 +6,11 @@
  * would make its events say something else, or name another mail document).
  */
 import { parseConfig } from "../../src/config";
-import { ValidationError } from "../../src/errors";
+import { ValidationError } from "../../src/shared/errors";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createTransport, selectProvider } from "../../src/providers/select-provider";
 import type { MailTransport } from "../../src/providers/provider";
-import type { MailRequest } from "../../src/types";
+import type { MailRequest } from "../../src/shared/types";
 import { startSendGridApi, type SendGridApi } from "../helpers/sendgrid-api-server";
 
 const API_KEY = "SG.test-key.security";

@@ -9,10 +9,10 @@
  * transports keep the contract is tested against real servers elsewhere.
  */
 import type { SendMailOptions } from "nodemailer";
-import { DeliveryError } from "../../src/errors";
+import { DeliveryError } from "../../src/shared/errors";
 import type { MailTransport, SendOptions } from "../../src/providers/provider";
 import { handedOverWithoutAnswer } from "../../src/providers/shared/unknown-outcome";
-import type { DeliveryInfo } from "../../src/types";
+import type { DeliveryInfo } from "../../src/shared/types";
 
 /** How a send ends, as the scheduler chooses it. */
 export type SendEnding =

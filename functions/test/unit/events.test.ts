@@ -4,7 +4,7 @@
  * must not. The real client is exercised end to end in test/e2e/events.test.ts.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import type { EventData } from "../../src/events";
+import type { EventData } from "../../src/lifecycle/events";
 
 const CHANNEL = "projects/demo-events/locations/us-central1/channels/firebase";
 const PREFIX = "firebase.extensions.firestore-send-email.v1.";
@@ -20,11 +20,11 @@ const data: EventData = {
 };
 
 interface Loaded {
-  events: typeof import("../../src/events");
-  batch: typeof import("../../src/event-batch");
+  events: typeof import("../../src/lifecycle/events");
+  batch: typeof import("../../src/lifecycle/event-batch");
   /** This copy's firebase-admin/firestore: its classes are the ones the serialiser recognises. */
   firestore: typeof import("firebase-admin/firestore");
-  logs: typeof import("../../src/logs");
+  logs: typeof import("../../src/shared/logs");
   /** The logger instance that this copy of logs.ts writes to. */
   logger: typeof import("firebase-functions/logger");
   /** Whether firebase-admin/eventarc was loaded at all. */
@@ -34,7 +34,7 @@ interface Loaded {
   initializeApp: jest.Mock;
 }
 
-/** Loads src/events.ts afresh, with the Eventarc client and firebase-admin/app replaced by recorders. */
+/** Loads src/lifecycle/events.ts afresh, with the Eventarc client and firebase-admin/app replaced by recorders. */
 function load(publishImpl: () => Promise<void> = async () => undefined): Loaded {
   let eventarcLoaded = false;
   const publish = jest.fn(publishImpl);
@@ -53,10 +53,10 @@ function load(publishImpl: () => Promise<void> = async () => undefined): Loaded 
   let loaded!: Omit<Loaded, "eventarcLoaded" | "publish" | "channel" | "initializeApp">;
   jest.isolateModules(() => {
     loaded = {
-      events: require("../../src/events"),
-      batch: require("../../src/event-batch"),
+      events: require("../../src/lifecycle/events"),
+      batch: require("../../src/lifecycle/event-batch"),
       firestore: require("firebase-admin/firestore"),
-      logs: require("../../src/logs"),
+      logs: require("../../src/shared/logs"),
       logger: require("firebase-functions/logger"),
     };
   });

@@ -1,4 +1,4 @@
-import { expireAtFor } from "../../src/ttl";
+import { expireAtFor } from "../../src/mail/ttl";
 import type { TtlUnit } from "../../src/config";
 
 const at = (iso: string): number => Date.parse(iso);

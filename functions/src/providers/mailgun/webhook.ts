@@ -3,12 +3,12 @@
  * The signature is inside the body: HMAC-SHA256 of timestamp + token with the
  * webhook signing key, hex. Mail goes out through Mailgun's SMTP relay; the
  * send path's X-Mailgun-Variables header comes back as `user-variables`.
- * Each token is accepted once (handle-webhook.ts keeps the used ones).
+ * Each token is accepted once (handlers/webhook-router.ts keeps the used ones).
  */
 import { isPlainMap } from "../../shared/plain-map";
 import { createHmac } from "node:crypto";
 import { boundedText, details, secondsToMs, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
-import { sameBytes, withinWindow } from "../../webhooks/constant-time";
+import { sameBytes, withinWindow } from "../../shared/constant-time";
 import { normalizeAddress } from "../../suppression/addresses";
 import { verifiedMailPath } from "../../webhooks/tracking-value";
 import { MalformedBody, type ProviderWebhook, type Verdict, type WebhookConfig, type WebhookRequest } from "../../webhooks/webhook-provider";

@@ -10,7 +10,7 @@
 import { isPlainMap } from "../../shared/plain-map";
 import { createHash } from "node:crypto";
 import { boundedText, details, isoToMs, type BounceType, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
-import { sameSecret } from "../../webhooks/constant-time";
+import { sameSecret } from "../../shared/constant-time";
 import { normalizeAddress } from "../../suppression/addresses";
 import { verifiedMailPath } from "../../webhooks/tracking-value";
 import { header, MalformedBody, type ProviderWebhook, type Verdict, type WebhookConfig } from "../../webhooks/webhook-provider";

@@ -14,7 +14,7 @@
 import type { Attachment } from "nodemailer/lib/mailer";
 import { detectExtension, detectMimeType } from "nodemailer/lib/mime-funcs";
 import { decodeDataUri } from "../../attachments/data-uri";
-import { DeliveryError } from "../../errors";
+import { DeliveryError } from "../../shared/errors";
 import type { SendGridAttachment } from "./sendgrid-payload";
 
 export async function readAttachments(list: Attachment[] | undefined): Promise<SendGridAttachment[]> {

@@ -7,7 +7,7 @@
  * gets a readable error instead of the API's 400.
  */
 import { types } from "node:util";
-import { ValidationError } from "../../errors";
+import { ValidationError } from "../../shared/errors";
 import { isPlainMap } from "../../shared/plain-map";
 import type { MailFields } from "../provider";
 

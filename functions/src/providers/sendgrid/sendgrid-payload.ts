@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { SendMailOptions } from "nodemailer";
 import addressparser from "nodemailer/lib/addressparser";
-import { DeliveryError } from "../../errors";
+import { DeliveryError } from "../../shared/errors";
 import { isPlainMap } from "../../shared/plain-map";
 import type { MailFields } from "../provider";
 import { readSendGridFields, type SendGridPolicy } from "./sendgrid-fields";

@@ -15,9 +15,9 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { SendMailOptions } from "nodemailer";
-import { ConfigError, DeliveryError } from "../../errors";
+import { ConfigError, DeliveryError } from "../../shared/errors";
 import { formatDuration, withDeadline } from "../../shared/deadline";
-import type { DeliveryInfo } from "../../types";
+import type { DeliveryInfo } from "../../shared/types";
 import { SEND_DEADLINE_MS, type MailFields, type MailTransport } from "../provider";
 import { classifyHttpNetworkError, classifyHttpStatus } from "../shared/classify-http-error";
 import { handedOverWithoutAnswer } from "../shared/unknown-outcome";

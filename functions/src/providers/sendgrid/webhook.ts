@@ -8,7 +8,7 @@
 import { isPlainMap } from "../../shared/plain-map";
 import { verify } from "node:crypto";
 import { boundedText, details, secondsToMs, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
-import { withinWindow } from "../../webhooks/constant-time";
+import { withinWindow } from "../../shared/constant-time";
 import { normalizeAddress } from "../../suppression/addresses";
 import { verifiedMailPath } from "../../webhooks/tracking-value";
 import { header, MalformedBody, type ProviderWebhook, type Verdict, type WebhookConfig } from "../../webhooks/webhook-provider";

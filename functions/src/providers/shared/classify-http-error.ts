@@ -5,10 +5,10 @@
  * the SMTP classifier, it never parses message text; the provider's
  * own error messages are only quoted.
  */
-import { DeliveryError } from "../../errors";
-import { redact } from "../../logs";
+import { DeliveryError } from "../../shared/errors";
+import { redact } from "../../shared/logs";
 import { clip } from "../../shared/clip";
-import { CONNECTION_CODES, isTlsFailureCode, TIMEOUT_CODES } from "./network-codes";
+import { CONNECTION_CODES, isTlsFailureCode, TIMEOUT_CODES } from "../../shared/network-codes";
 
 /** The longest provider text quoted in `delivery.error`. */
 const MAX_DETAIL_LENGTH = 500;

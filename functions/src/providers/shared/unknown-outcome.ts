@@ -5,7 +5,7 @@
  * accepted it, so it is never sent again automatically: the mail ends in
  * ERROR saying so, and a person's RETRY sends it again.
  */
-import { DeliveryError } from "../../errors";
+import { DeliveryError } from "../../shared/errors";
 import { formatDuration } from "../../shared/deadline";
 
 /** Words every unknown-outcome error carries, for people and for tests. */

@@ -8,10 +8,10 @@
  * `responseCode` and the `command` that was in flight. Message text is never
  * parsed; it changes between versions and servers.
  */
-import { DeliveryError, type ErrorCode } from "../../errors";
-import { redact } from "../../logs";
+import { DeliveryError, type ErrorCode } from "../../shared/errors";
+import { redact } from "../../shared/logs";
 import { clip } from "../../shared/clip";
-import { CERTIFICATE_CODES, CONNECTION_CODES, TIMEOUT_CODES } from "../shared/network-codes";
+import { CERTIFICATE_CODES, CONNECTION_CODES, TIMEOUT_CODES } from "../../shared/network-codes";
 import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
 
 /** The fields of a nodemailer error this module reads, each checked for its type. */

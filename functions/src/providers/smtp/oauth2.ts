@@ -13,7 +13,7 @@
  */
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import XOAuth2 from "nodemailer/lib/xoauth2";
-import * as logs from "../../logs";
+import * as logs from "../../shared/logs";
 import { isMicrosoftHost, MICROSOFT_SMTP_SCOPE, microsoftTokenUrl } from "./microsoft";
 import { redirectedEndpoints } from "../shared/provider-endpoints";
 

@@ -6,10 +6,10 @@
  */
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type { Config } from "../../config";
-import { ValidationError } from "../../errors";
-import type { MailRequest } from "../../types";
+import { ValidationError } from "../../shared/errors";
+import type { MailRequest } from "../../shared/types";
 import type { MailProvider } from "../provider";
-import { withHeaders } from "../../prepare-payload";
+import { withHeaders } from "../../mail/prepare-payload";
 import { applyMicrosoftDefaults } from "./microsoft";
 import { relayTrackingHeaders } from "./relay-tracking";
 import { createSmtpTransport } from "./smtp-transport";

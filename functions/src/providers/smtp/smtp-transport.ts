@@ -6,9 +6,9 @@
  */
 import { createTransport, type SendMailOptions } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
-import { ConfigError, DeliveryError } from "../../errors";
+import { ConfigError, DeliveryError } from "../../shared/errors";
 import { formatDuration, withDeadline } from "../../shared/deadline";
-import type { DeliveryInfo } from "../../types";
+import type { DeliveryInfo } from "../../shared/types";
 import { SEND_DEADLINE_MS, type MailTransport } from "../provider";
 import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
 import { classifySmtpError, classifySmtpErrorAfterHandover, SMTP_SERVER } from "./classify-error";

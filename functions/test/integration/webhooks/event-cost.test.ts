@@ -9,8 +9,8 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { countRpcs, type RpcCounts } from "../../../bench/firestore-rpcs";
 import { processQueue } from "../../../src/index";
-import { resetRuntime } from "../../../src/runtime";
-import * as logs from "../../../src/logs";
+import { resetRuntime } from "../../../src/handlers/runtime";
+import * as logs from "../../../src/shared/logs";
 import type { EventDriver } from "../../helpers/event-driver";
 import { configureExtension, testFirestore } from "../../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../../helpers/smtp-sink";

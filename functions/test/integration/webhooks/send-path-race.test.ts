@@ -6,7 +6,7 @@
  * itself fires must change nothing.
  */
 import type { DocumentSnapshot } from "firebase-admin/firestore";
-import * as logs from "../../../src/logs";
+import * as logs from "../../../src/shared/logs";
 import { describeWithEmulator } from "../../helpers/emulator-env";
 import { mailHarness } from "../../helpers/mail-harness";
 import { fullConfig, testEndpoint } from "../../helpers/webhook-env";

@@ -5,7 +5,7 @@
  * mail this extension did not send, and a 1,000-event batch.
  */
 import { Timestamp } from "firebase-admin/firestore";
-import * as logs from "../../../src/logs";
+import * as logs from "../../../src/shared/logs";
 import { describeWithEmulator } from "../../helpers/emulator-env";
 import { SUPPRESSED, webhookEnv } from "../../helpers/webhook-env";
 import { sendGridHeaders, tracked } from "../../helpers/webhook-signing";

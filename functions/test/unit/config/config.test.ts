@@ -1,7 +1,7 @@
 import nodemailer from "nodemailer";
 import { getConfig, parseConfig, resetConfigForTests } from "../../../src/config";
-import { ConfigError } from "../../../src/errors";
-import { redact } from "../../../src/logs";
+import { ConfigError } from "../../../src/shared/errors";
+import { redact } from "../../../src/shared/logs";
 
 type Env = Record<string, string | undefined>;
 

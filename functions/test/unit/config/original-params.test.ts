@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { parseConfig, type Config } from "../../../src/config";
-import { ConfigError } from "../../../src/errors";
+import { ConfigError } from "../../../src/shared/errors";
 import { SENDER_PATTERN } from "../../../src/config/sender-pattern";
 
 interface Param {

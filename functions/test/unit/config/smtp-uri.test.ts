@@ -1,4 +1,4 @@
-import { ConfigError } from "../../../src/errors";
+import { ConfigError } from "../../../src/shared/errors";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "../../../src/config/smtp-uri";
 
 const INVALID = "Invalid URI: please reconfigure with a valid SMTP connection URI";

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { parseConfig, parseEndpointConfig } from "../../../src/config";
-import { ConfigError } from "../../../src/errors";
-import { redact } from "../../../src/logs";
+import { ConfigError } from "../../../src/shared/errors";
+import { redact } from "../../../src/shared/logs";
 
 type Env = Record<string, string | undefined>;
 

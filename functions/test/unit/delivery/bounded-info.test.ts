@@ -1,5 +1,5 @@
 import { boundedInfo, firestoreBytes, INFO_LIMITS, minimalInfo } from "../../../src/delivery/bounded-info";
-import type { DeliveryInfo } from "../../../src/types";
+import type { DeliveryInfo } from "../../../src/shared/types";
 
 const addresses = (n: number, domain = "example.com") => Array.from({ length: n }, (_, i) => `user${i}@${domain}`);
 

@@ -4,7 +4,7 @@
  * overriding, OAuth2's token provider, and SendGrid loaded only when used.
  */
 import { parseConfig } from "../../../src/config";
-import { ConfigError } from "../../../src/errors";
+import { ConfigError } from "../../../src/shared/errors";
 import { applyMicrosoftDefaults, isMicrosoftHost, microsoftTokenUrl } from "../../../src/providers/smtp/microsoft";
 import { createTransport } from "../../../src/providers/select-provider";
 import { usesSendGrid } from "../../../src/providers/sendgrid/sendgrid-provider";

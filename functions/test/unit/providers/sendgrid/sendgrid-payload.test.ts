@@ -6,7 +6,7 @@
  */
 import { Timestamp } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";
-import { DeliveryError, SendEmailError } from "../../../../src/errors";
+import { DeliveryError, SendEmailError } from "../../../../src/shared/errors";
 import { readAttachments } from "../../../../src/providers/sendgrid/sendgrid-attachments";
 import { readSendGridBlock } from "../../../../src/providers/sendgrid/sendgrid-fields";
 import { buildSendGridMail } from "../../../../src/providers/sendgrid/sendgrid-payload";

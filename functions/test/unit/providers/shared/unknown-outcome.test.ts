@@ -1,4 +1,4 @@
-import { DeliveryError } from "../../../../src/errors";
+import { DeliveryError } from "../../../../src/shared/errors";
 import { handedOverWithoutAnswer, OUTCOME_UNKNOWN_NOTE } from "../../../../src/providers/shared/unknown-outcome";
 
 describe("handedOverWithoutAnswer", () => {

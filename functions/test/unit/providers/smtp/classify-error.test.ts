@@ -1,5 +1,5 @@
-import { DeliveryError, type ErrorCode } from "../../../../src/errors";
-import { registerSecrets } from "../../../../src/logs";
+import { DeliveryError, type ErrorCode } from "../../../../src/shared/errors";
+import { registerSecrets } from "../../../../src/shared/logs";
 import { OUTCOME_UNKNOWN_NOTE } from "../../../../src/providers/shared/unknown-outcome";
 import { classifySmtpError, classifySmtpErrorAfterHandover } from "../../../../src/providers/smtp/classify-error";
 

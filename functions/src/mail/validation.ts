@@ -11,10 +11,10 @@
 import { isIP } from "node:net";
 import { types } from "node:util";
 import addressparser from "nodemailer/lib/addressparser";
-import { DOWNLOAD_LIMITS } from "./attachments/limits";
-import { ValidationError } from "./errors";
-import { isPlainMap } from "./shared/plain-map";
-import type { MailAttachment, MailMessage, MailRequest, TemplateRequest } from "./types";
+import { DOWNLOAD_LIMITS } from "../attachments/limits";
+import { ValidationError } from "../shared/errors";
+import { isPlainMap } from "../shared/plain-map";
+import type { MailAttachment, MailMessage, MailRequest, TemplateRequest } from "../shared/types";
 
 /** Bounds that keep one malicious document from costing much memory, CPU or network. */
 export const LIMITS = Object.freeze({

@@ -7,14 +7,14 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";
-import type { Config } from "./config";
-import { ValidationError } from "./errors";
-import * as logs from "./logs";
-import { withDeadline } from "./shared/deadline";
+import type { Config } from "../config";
+import { ValidationError } from "../shared/errors";
+import * as logs from "../shared/logs";
+import { withDeadline } from "../shared/deadline";
 import { preparePayload } from "./prepare-payload";
 import { resolveRecipients, usersUnavailable, type ResolvedRecipients } from "./recipients";
 import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable } from "./templates";
-import type { MailMessage, MailRequest, TemplateRequest } from "./types";
+import type { MailMessage, MailRequest, TemplateRequest } from "../shared/types";
 
 /**
  * How long each lookup may take. Reads and the send (at most 40 s) must fit

@@ -11,10 +11,10 @@
  * no publish is started, for any of a mail's transitions.
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
-import type { Patch } from "./delivery/patches";
+import type { Patch } from "../delivery/patches";
 import { afterWrite, type DocumentVersion } from "./event-document";
 import { eventarcPublisher, type EventData, type LifecycleEvent, type LifecyclePublisher } from "./events";
-import * as logs from "./logs";
+import * as logs from "../shared/logs";
 import { projectIdOf } from "./snapshot-json";
 
 export interface EventBatch {

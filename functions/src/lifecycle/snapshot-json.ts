@@ -10,7 +10,7 @@
  */
 import { DocumentReference, FieldValue, GeoPoint, Timestamp, type Firestore } from "firebase-admin/firestore";
 import type { DocumentVersion } from "./event-document";
-import { isPlainMap } from "./shared/plain-map";
+import { isPlainMap } from "../shared/plain-map";
 
 /** firebase-admin does not export the class of `FieldValue.vector` values. */
 const VectorValue = FieldValue.vector([]).constructor;

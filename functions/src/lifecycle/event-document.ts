@@ -10,8 +10,8 @@
  * does not return; it precedes the commit by a few milliseconds.
  */
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
-import type { Patch } from "./delivery/patches";
-import { isPlainMap } from "./shared/plain-map";
+import type { Patch } from "../delivery/patches";
+import { isPlainMap } from "../shared/plain-map";
 
 export interface DocumentVersion {
   /** The document's path, e.g. `mail/abc123`. */

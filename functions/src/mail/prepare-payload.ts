@@ -5,8 +5,8 @@
  */
 import type { SendMailOptions } from "nodemailer";
 import type { Attachment } from "nodemailer/lib/mailer";
-import { ValidationError } from "./errors";
-import type { MailAttachment, MailMessage, MailRequest } from "./types";
+import { ValidationError } from "../shared/errors";
+import type { MailAttachment, MailMessage, MailRequest } from "../shared/types";
 import { checkAttachmentLocation } from "./validation";
 
 export interface PayloadDefaults {

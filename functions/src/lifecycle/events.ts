@@ -14,12 +14,12 @@
  */
 import type { App } from "firebase-admin/app";
 import type { Channel } from "firebase-admin/eventarc";
-import { eventSettings, type EventSettings } from "./config/environment";
-import { withDeadline } from "./shared/deadline";
+import { eventSettings, type EventSettings } from "../config/environment";
+import { withDeadline } from "../shared/deadline";
 import { withoutSecrets, type DocumentVersion } from "./event-document";
-import * as logs from "./logs";
+import * as logs from "../shared/logs";
 import { dataJson, snapshotJson } from "./snapshot-json";
-import type { DeliveryInfo } from "./types";
+import type { DeliveryInfo } from "../shared/types";
 
 export type LifecycleEvent = "onStart" | "onPending" | "onRetry" | "onProcessing" | "onSuccess" | "onError" | "onComplete";
 

@@ -5,8 +5,8 @@
  * answered 500 (and retried by the provider) rather than crashing the instance.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { handleWebhook, type WebhookEndpoint } from "./handle-webhook";
-import * as logs from "../logs";
+import { handleWebhook, type WebhookEndpoint } from "./webhook-router";
+import * as logs from "../shared/logs";
 
 export type RawBodyRequest = IncomingMessage & { rawBody?: Buffer };
 

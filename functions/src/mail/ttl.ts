@@ -10,7 +10,7 @@
  * rather than a failed write.
  */
 import { Timestamp } from "firebase-admin/firestore";
-import type { Config } from "./config";
+import type { Config } from "../config";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

@@ -5,9 +5,9 @@
  * only its `email` field is fetched.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { DeliveryError, errorText } from "./errors";
-import { isReservedId } from "./shared/firestore-ids";
-import { isTransientStatus } from "./shared/firestore-status";
+import { DeliveryError, errorText } from "../shared/errors";
+import { isReservedId } from "../shared/firestore-ids";
+import { isTransientStatus } from "../shared/firestore-status";
 
 export interface UidLists {
   to: string[];

@@ -13,8 +13,8 @@
  */
 import { handleUnsubscribe } from "../unsubscribe/handle-unsubscribe";
 import { UNSUBSCRIBE_PATH } from "../unsubscribe/unsubscribe-headers";
-import { recordEvents, type RecordSettings } from "./record-events";
-import { useToken, type UsedToken } from "./used-tokens";
+import { recordEvents, type RecordSettings } from "../webhooks/record-events";
+import { useToken, type UsedToken } from "../webhooks/used-tokens";
 import {
   header,
   MalformedBody,
@@ -22,8 +22,8 @@ import {
   type WebhookConfig,
   type WebhookReply,
   type WebhookRequest,
-} from "./webhook-provider";
-import * as logs from "../logs";
+} from "../webhooks/webhook-provider";
+import * as logs from "../shared/logs";
 
 export interface WebhookEndpoint {
   config: WebhookConfig;

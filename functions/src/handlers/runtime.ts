@@ -7,12 +7,12 @@
  */
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
-import { getConfig, type Config } from "./config";
-import { MailStore } from "./delivery/store";
-import { eventarcPublisher, type LifecyclePublisher } from "./events";
-import * as logs from "./logs";
-import type { MailTransport } from "./providers/provider";
-import { createTransport } from "./providers/select-provider";
+import { getConfig, type Config } from "../config";
+import { MailStore } from "../delivery/store";
+import { eventarcPublisher, type LifecyclePublisher } from "../lifecycle/events";
+import * as logs from "../shared/logs";
+import type { MailTransport } from "../providers/provider";
+import { createTransport } from "../providers/select-provider";
 
 let store: { database: string; value: MailStore } | undefined;
 let transport: { config: Config; value: MailTransport } | undefined;

@@ -19,11 +19,11 @@
  */
 import type HandlebarsModule from "handlebars";
 import type { CollectionReference, DocumentSnapshot, Firestore } from "firebase-admin/firestore";
-import { DeliveryError, ValidationError, errorText } from "./errors";
-import { isReservedId } from "./shared/firestore-ids";
-import { isTransientStatus } from "./shared/firestore-status";
-import { isPlainMap } from "./shared/plain-map";
-import type { MailAttachment, MailMessage } from "./types";
+import { DeliveryError, ValidationError, errorText } from "../shared/errors";
+import { isReservedId } from "../shared/firestore-ids";
+import { isTransientStatus } from "../shared/firestore-status";
+import { isPlainMap } from "../shared/plain-map";
+import type { MailAttachment, MailMessage } from "../shared/types";
 import { hasOverlongWord, parseAttachments } from "./validation";
 
 const PARTS = ["subject", "html", "text", "amp"] as const;
