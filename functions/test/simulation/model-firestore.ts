@@ -763,12 +763,38 @@ export class ModelQuerySnapshot {
 
 // ---------------------------------------------------------------- transactions, batches, bulk writes
 
-export class ModelTransaction {
+/** The writes a transaction or a batch collects, applied together at its commit. */
+class WriteCollector {
+  protected readonly writes: Write[] = [];
+
+  create(ref: ModelDocumentRef, data: Fields): this {
+    this.writes.push(makeWrite("create", ref, data));
+    return this;
+  }
+
+  set(ref: ModelDocumentRef, data: Fields, options: { merge?: boolean } = {}): this {
+    this.writes.push(makeWrite(options.merge ? "merge" : "set", ref, data));
+    return this;
+  }
+
+  update(ref: ModelDocumentRef, patch: Fields, precondition?: Precondition): this {
+    this.writes.push(makeWrite("update", ref, patch, precondition));
+    return this;
+  }
+
+  delete(ref: ModelDocumentRef, precondition?: Precondition): this {
+    this.writes.push(makeWrite("delete", ref, undefined, precondition));
+    return this;
+  }
+}
+
+export class ModelTransaction extends WriteCollector {
   /** The version of each document as first read: checked again at commit. */
   private readonly reads = new Map<string, Timestamp | null>();
-  private readonly writes: Write[] = [];
 
-  constructor(private readonly firestore: ModelFirestore) {}
+  constructor(private readonly firestore: ModelFirestore) {
+    super();
+  }
 
   get(ref: ModelDocumentRef): Promise<ModelSnapshot> {
     if (!(ref instanceof ModelDocumentRef)) throw new Error("Queries in transactions are not modelled by ModelFirestore.");
@@ -787,26 +813,6 @@ export class ModelTransaction {
     );
   }
 
-  create(ref: ModelDocumentRef, data: Fields): this {
-    this.writes.push(makeWrite("create", ref, data));
-    return this;
-  }
-
-  set(ref: ModelDocumentRef, data: Fields, options: { merge?: boolean } = {}): this {
-    this.writes.push(makeWrite(options.merge ? "merge" : "set", ref, data));
-    return this;
-  }
-
-  update(ref: ModelDocumentRef, patch: Fields, precondition?: Precondition): this {
-    this.writes.push(makeWrite("update", ref, patch, precondition));
-    return this;
-  }
-
-  delete(ref: ModelDocumentRef, precondition?: Precondition): this {
-    this.writes.push(makeWrite("delete", ref, undefined, precondition));
-    return this;
-  }
-
   /** @internal Always one RPC, even without writes: the reads are validated and the scheduler gets its crash point. */
   async commit(): Promise<void> {
     const paths = [...new Set([...this.reads.keys(), ...this.writes.map((w) => w.path)])];
@@ -814,29 +820,9 @@ export class ModelTransaction {
   }
 }
 
-export class ModelWriteBatch {
-  private readonly writes: Write[] = [];
-
-  constructor(private readonly firestore: ModelFirestore) {}
-
-  create(ref: ModelDocumentRef, data: Fields): this {
-    this.writes.push(makeWrite("create", ref, data));
-    return this;
-  }
-
-  set(ref: ModelDocumentRef, data: Fields, options: { merge?: boolean } = {}): this {
-    this.writes.push(makeWrite(options.merge ? "merge" : "set", ref, data));
-    return this;
-  }
-
-  update(ref: ModelDocumentRef, patch: Fields, precondition?: Precondition): this {
-    this.writes.push(makeWrite("update", ref, patch, precondition));
-    return this;
-  }
-
-  delete(ref: ModelDocumentRef, precondition?: Precondition): this {
-    this.writes.push(makeWrite("delete", ref, undefined, precondition));
-    return this;
+export class ModelWriteBatch extends WriteCollector {
+  constructor(private readonly firestore: ModelFirestore) {
+    super();
   }
 
   /** All or nothing: one failed precondition fails the batch. */

@@ -23,8 +23,8 @@ import { FIRESTORE_CALL_TIMEOUT_MS, FUNCTION_TIMEOUT_MS } from "../../src/delive
 import { MailStore, type StoreTiming } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { handleMailWrite, PROCESS_QUEUE_RETRIES, type MailWriteEvent } from "../../src/handlers/process-queue";
-import type { LifecycleEvent } from "../../src/events";
-import type { Runtime } from "../../src/runtime";
+import type { LifecycleEvent } from "../../src/lifecycle/events";
+import type { Runtime } from "../../src/handlers/runtime";
 import { seededRandom } from "../helpers/seeded-random";
 import { ModelFirestore, ModelSnapshot, statusError, type CommitRecord, type ModelIo, type RpcDescription } from "./model-firestore";
 import { ScriptedProvider, type PendingSend, type SendEnding } from "./scripted-provider";
@@ -319,27 +319,17 @@ export class World implements ModelIo {
   }
 
   private rpcFate(): RpcFate {
-    const r = this.rng();
-    if (r < 0.7) return "ok";
-    if (r < 0.76) return "slow";
-    if (r < 0.78) return "stalled";
-    if (r < 0.84) return "fail";
-    if (r < 0.9) return "applied-answer-lost";
-    if (r < 0.95) return "silent-retry";
-    if (r < 0.975) return "crash";
-    return "applied-then-crash";
+    return this.draw(RPC_FATES);
   }
 
   private sendFate(): SendEnding | "crash" {
+    return this.draw(SEND_FATES);
+  }
+
+  /** The first value whose cumulative bound one draw falls under (the last bound is 1). */
+  private draw<T>(table: ReadonlyArray<readonly [number, T]>): T {
     const r = this.rng();
-    if (r < 0.5) return "accept";
-    if (r < 0.57) return "reject";
-    if (r < 0.64) return "defer";
-    if (r < 0.71) return "connection-lost";
-    if (r < 0.78) return "timeout-before-handover";
-    if (r < 0.86) return "timeout-after-handover";
-    if (r < 0.94) return "timeout-after-accept";
-    return "crash";
+    return (table.find(([bound]) => r < bound) ?? table[table.length - 1])[1];
   }
 
   private async completeRpc(rpc: PendingRpc, fate: RpcFate): Promise<void> {
@@ -600,3 +590,27 @@ export class World implements ModelIo {
 }
 
 type RpcFate = "ok" | "slow" | "stalled" | "fail" | "applied-answer-lost" | "silent-retry" | "crash" | "applied-then-crash";
+
+/** How an RPC ends, by cumulative probability. */
+const RPC_FATES: ReadonlyArray<readonly [number, RpcFate]> = [
+  [0.7, "ok"],
+  [0.76, "slow"],
+  [0.78, "stalled"],
+  [0.84, "fail"],
+  [0.9, "applied-answer-lost"],
+  [0.95, "silent-retry"],
+  [0.975, "crash"],
+  [1, "applied-then-crash"],
+];
+
+/** How a send ends, by cumulative probability. */
+const SEND_FATES: ReadonlyArray<readonly [number, SendEnding | "crash"]> = [
+  [0.5, "accept"],
+  [0.57, "reject"],
+  [0.64, "defer"],
+  [0.71, "connection-lost"],
+  [0.78, "timeout-before-handover"],
+  [0.86, "timeout-after-handover"],
+  [0.94, "timeout-after-accept"],
+  [1, "crash"],
+];
