@@ -6,20 +6,15 @@
  *                             │ lookups, downloads │ send │ outcome margin│         │
  *                             claimed                                    lease end  observers may expire it
  *
- * - A send never outlives its lease: its deadline is cut to what the lease
- *   has left minus the outcome margin, and it is not started with less than
- *   MIN_SEND_MS.
- * - The outcome write starts at the latest OUTCOME_MARGIN_MS before the
- *   lease ends and keeps trying through Firestore faults; observers (the
- *   trigger, the sweep) give it LEASE_GRACE_MS beyond the lease before they
- *   call the attempt dead, which covers its whole retry budget plus one call
- *   left hanging to the client library's own timeout.
- * - The function's timeout covers the slowest claim, the whole lease and the
- *   grace, so that an invocation is never killed while its attempt is still
- *   allowed to record its outcome.
+ * A send never outlives its lease: it is cut to what the lease has left minus
+ * the outcome margin, and not started with less than MIN_SEND_MS. Observers
+ * wait LEASE_GRACE_MS beyond the lease before calling an attempt dead, which
+ * covers the outcome write's whole retry budget plus one call hanging to the
+ * client library's timeout. The function's timeout covers the slowest claim,
+ * the lease and the grace, so an invocation is never killed while its attempt
+ * may still record its outcome.
  */
 
-/** How long a claim lasts. */
 export const LEASE_MS = 60_000;
 
 /** The longest one send may take, connecting included, for every provider. */
@@ -37,25 +32,30 @@ export const WRITE_RETRY_BUDGET_MS = 15_000;
 /** How long the outcome write keeps retrying: to the end of the lease's grace. */
 export const OUTCOME_RETRY_BUDGET_MS = 45_000;
 
+/** Backoff between a store's retries of one call. */
+export const STORE_BACKOFF_MS: { readonly first: number; readonly max: number } = { first: 200, max: 3_000 };
+
 /** The client library's own timeout for one Firestore call (its default for commits and reads). */
 export const FIRESTORE_CALL_TIMEOUT_MS = 60_000;
 
-/**
- * How long after a lease's end observers still wait for its outcome: the
- * outcome write's retries plus one call left to its timeout, from the
- * latest moment it can start (OUTCOME_MARGIN_MS before the lease ends).
- */
+/** From the latest start of the outcome write: its retries plus one call left to its timeout. */
 export const LEASE_GRACE_MS = OUTCOME_RETRY_BUDGET_MS + FIRESTORE_CALL_TIMEOUT_MS - OUTCOME_MARGIN_MS;
 
 /** processQueue's timeout (extension.yaml `timeoutSeconds`). */
 export const FUNCTION_TIMEOUT_MS = 300_000;
 
 /**
- * A new mail's PENDING write names a time (`delivery.nextAttemptTime`) at
- * which the sweep looks at it if the invocation that wrote it has not claimed
- * it by then: that invocation died. Longer than the slowest claim write.
+ * When the sweep looks at a new mail whose PENDING writer has not claimed it:
+ * that invocation died. Longer than the slowest claim write.
  */
 export const CLAIM_WATCH_MS = 2 * 60_000;
+
+/**
+ * How long one sweep starts new pages: the page in flight still needs its
+ * writes and events within the function's 120 s, and a run stays inside the
+ * default one-minute schedule, so consecutive runs rarely overlap.
+ */
+export const SWEEP_BUDGET_MS = 50_000;
 
 /** How long a send starting at `nowMs` may take: its own deadline, cut so that it and the outcome write end before the lease. */
 export function sendTimeLeft(leaseExpiresMs: number, nowMs: number, sendDeadlineMs: number): number {
@@ -68,16 +68,12 @@ export function downloadTimeLeft(leaseExpiresMs: number, nowMs: number): number 
 }
 
 /**
- * When an attempt's lease really ends: the end written on the document, or
- * LEASE_MS after the version carrying it was written (`versionMs`, its update
- * time), whichever is later. The written end counts from when the claim was
- * requested, but the claim can land much later: through an outage the
- * client library retries a commit by itself for minutes, inside one call.
- * Counted from the request, such a claim would be expired by observers as
- * it landed, or refused its send by its own attempt, and the mail would end
- * in ERROR without ever being sent. The attempt and the observers count the
- * same way, from the same version; a later write (a person's RETRY, an
- * edit) only moves the end later, so an attempt is never called dead early.
+ * When a lease really ends: the end written on the document, or LEASE_MS
+ * after the version carrying it was written (`versionMs`), whichever is
+ * later. Through an outage the client library retries a commit for minutes
+ * inside one call, so a claim can land long after it was requested; counted
+ * from the request, observers would expire it as it landed and the mail would
+ * end in ERROR unsent. A later write only moves the end later.
  */
 export function leaseEnd(leaseMs: number, versionMs?: number): number {
   return versionMs === undefined ? leaseMs : Math.max(leaseMs, versionMs + LEASE_MS);

@@ -23,7 +23,7 @@ import {
   type Query,
   type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
-import { OUTCOME_RETRY_BUDGET_MS, WRITE_RETRY_BUDGET_MS } from "./budget";
+import { OUTCOME_RETRY_BUDGET_MS, STORE_BACKOFF_MS, WRITE_RETRY_BUDGET_MS } from "./budget";
 import { LEASE_EXPIRED_ERROR } from "./delivery-field";
 import type { Patch } from "./patches";
 import { isTransientStatus } from "../shared/firestore-status";
@@ -40,9 +40,6 @@ export interface OperationCounts {
   reads: number;
   transactions: number;
 }
-
-const FIRST_BACKOFF_MS = 200;
-const MAX_BACKOFF_MS = 3_000;
 
 /** Clock and timer, replaceable in unit tests. */
 export interface StoreTiming {
@@ -80,7 +77,7 @@ export class MailStore {
   async updateIf(path: string, patch: Patch, updateTime: Timestamp, mark?: Mark, budgetMs = WRITE_RETRY_BUDGET_MS): Promise<Timestamp | null> {
     const ref = this.ref(path);
     const deadline = this.timing.now() + budgetMs;
-    let backoff = FIRST_BACKOFF_MS;
+    let backoff = STORE_BACKOFF_MS.first;
     // Calls of this write that failed: any of them may have applied.
     let failedCalls = 0;
     const settle = <T>(result: T, landedUnseen = false): T => {
@@ -90,7 +87,7 @@ export class MailStore {
     const backOff = async (): Promise<boolean> => {
       if (this.timing.now() + backoff > deadline) return false;
       await this.timing.sleep(backoff * (0.5 + this.timing.random() / 2));
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      backoff = Math.min(backoff * 2, STORE_BACKOFF_MS.max);
       return true;
     };
     for (;;) {
@@ -226,7 +223,7 @@ export class MailStore {
   async recordOutcome(path: string, owner: AttemptOwner, writes: OutcomeWrites): Promise<"owned" | "requested" | "recovered" | null> {
     const ref = this.ref(path);
     const deadline = this.timing.now() + OUTCOME_RETRY_BUDGET_MS;
-    let backoff = FIRST_BACKOFF_MS;
+    let backoff = STORE_BACKOFF_MS.first;
     for (;;) {
       this.counts.transactions++;
       try {
@@ -261,7 +258,7 @@ export class MailStore {
       } catch (error) {
         if (!isTransientStatus(error) || this.timing.now() + backoff > deadline) throw error;
         await this.timing.sleep(backoff * (0.5 + this.timing.random() / 2));
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        backoff = Math.min(backoff * 2, STORE_BACKOFF_MS.max);
       }
     }
   }

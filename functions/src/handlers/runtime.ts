@@ -8,8 +8,9 @@
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import { getConfig, type Config } from "../config";
+import type { Runtime } from "../delivery/runtime";
 import { MailStore } from "../delivery/store";
-import { eventarcPublisher, type LifecyclePublisher } from "../lifecycle/events";
+import { eventarcPublisher } from "../lifecycle/events";
 import * as logs from "../shared/logs";
 import type { MailTransport } from "../providers/provider";
 import { createTransport } from "../providers/select-provider";
@@ -40,22 +41,6 @@ export function getTransport(config: Config): MailTransport {
     }
   }
   return transport.value;
-}
-
-/**
- * What the delivery handlers work with. Production uses `defaultRuntime`
- * (built lazily, once per instance); the simulation tier and tests hand the
- * handlers their own (an in-memory Firestore, a scripted provider).
- */
-export interface Runtime {
-  /** The extension's params, parsed once. @throws ConfigError */
-  config(): Config;
-  /** The store for a database id. */
-  store(database: string): MailStore;
-  /** The transport for `config`. @throws ConfigError when it cannot be built */
-  transport(config: Config): MailTransport;
-  /** Where lifecycle events go. */
-  lifecycle: LifecyclePublisher;
 }
 
 export const defaultRuntime: Runtime = {

@@ -1,31 +1,23 @@
 /**
- * Collects the lifecycle events of one invocation and publishes them without
- * holding up the send: each publish starts at once, and the invocation waits
- * for all of them only at its end (Cloud Functions may stop an instance's CPU
- * once the handler returns). Events are published only by the invocation
- * whose conditional write made the transition, so each is published once.
- *
- * The batch also follows the document through the invocation's writes, so
- * that each event carries the version its transition produced. Without an
- * Eventarc channel a batch does nothing at all: no document is followed and
- * no publish is started, for any of a mail's transitions.
+ * The lifecycle events of one invocation. Each publish starts at once and the
+ * invocation awaits them all only at its end (the platform may stop the CPU
+ * once the handler returns). Only the invocation whose conditional write made
+ * a transition reports it, so each event is published once. The batch follows
+ * the document through the invocation's writes, so that each event carries
+ * the version its transition produced; without an Eventarc channel it builds
+ * nothing at all.
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
-import type { Patch } from "../delivery/patches";
-import { afterWrite, type DocumentVersion } from "./event-document";
-import { eventarcPublisher, type EventData, type LifecycleEvent, type LifecyclePublisher } from "./events";
 import * as logs from "../shared/logs";
-import { projectIdOf } from "./snapshot-json";
+import { eventarcPublisher, type LifecyclePublisher } from "./events";
+import { eventsFor, type Transition } from "./transitions";
+import { afterWrite, projectIdOf, type DocumentVersion, type UpdateData } from "./written-document";
 
 export interface EventBatch {
-  /**
-   * Records a write this invocation made. `commitTime` is the write's commit
-   * time; without it (a transaction, whose commit time Firestore does not
-   * return) the local clock stands in.
-   */
-  wrote(patch: Patch, commitTime?: Timestamp): void;
-  /** Publishes `type` for the document as the writes recorded so far left it. */
-  publish(type: LifecycleEvent, fields: Partial<Omit<EventData, "path" | "documentId">>): void;
+  /** A landed write; without `commitTime` (a transaction's) the local clock stands in. */
+  wrote(patch: UpdateData, commitTime?: Timestamp): void;
+  /** Publishes the events of `transition` for the document as the writes so far left it. */
+  moved(transition: Transition): void;
   /** Resolves when every publish has finished (publishing never rejects). */
   flush(): Promise<void>;
 }
@@ -35,43 +27,37 @@ export interface StartingVersion {
   data: Record<string, unknown>;
   createTime?: Timestamp;
   updateTime: Timestamp;
-  /** The client the document was read with; it names the project. */
+  /** The client the document was read with: it names the project. */
   firestore: Firestore;
 }
 
-/**
- * A batch for the mail at `path`. `start` null: the version is not known
- * (another writer replaced it before it could be read), and the events go
- * out without `doc` rather than with a wrong one.
- */
+/** `start` null: the version is unknown, and events go out without `doc` rather than with a wrong one. */
 export function eventBatch(path: string, start: StartingVersion | null, publisher: LifecyclePublisher = eventarcPublisher): EventBatch {
   const pending: Array<Promise<void>> = [];
   const documentId = path.slice(path.lastIndexOf("/") + 1);
   const enabled = publisher.enabled();
-  let document: DocumentVersion | undefined = enabled && start
-    ? {
-        path,
-        projectId: projectIdOf(start.firestore),
-        data: start.data,
-        createTime: start.createTime ?? start.updateTime,
-        updateTime: start.updateTime,
-      }
-    : undefined;
+  let document: DocumentVersion | undefined =
+    enabled && start
+      ? { path, projectId: projectIdOf(start.firestore), data: start.data, createTime: start.createTime ?? start.updateTime, updateTime: start.updateTime }
+      : undefined;
   return {
     wrote(patch, commitTime) {
       if (!document) return;
       try {
         document = afterWrite(document, patch, commitTime ?? Timestamp.now());
       } catch (error) {
-        // The events go out without `doc` rather than with a wrong one.
         logs.unexpectedError(path, error);
         document = undefined;
       }
     },
-    publish(type, fields) {
+    moved(transition) {
       if (!enabled) return;
-      const data = { path, documentId, state: null, attempts: null, error: null, info: null, ...fields };
-      pending.push(publisher.publish(type, data, document));
+      const { to, attempts, error = null, info = null } = transition;
+      for (const type of eventsFor(transition)) {
+        const fields = type === "onStart" ? {} : { state: to, attempts, error, info };
+        const data = { path, documentId, state: null, attempts: null, error: null, info: null, ...fields };
+        pending.push(publisher.publish(type, data, document));
+      }
     },
     async flush() {
       await Promise.all(pending);

@@ -16,9 +16,9 @@ import type { App } from "firebase-admin/app";
 import type { Channel } from "firebase-admin/eventarc";
 import { eventSettings, type EventSettings } from "../config/environment";
 import { withDeadline } from "../shared/deadline";
-import { withoutSecrets, type DocumentVersion } from "./event-document";
+import { withoutSecrets, type DocumentVersion } from "./written-document";
 import * as logs from "../shared/logs";
-import { dataJson, snapshotJson } from "./snapshot-json";
+import { dataJson, snapshotJson } from "./written-document";
 import type { DeliveryInfo } from "../shared/types";
 
 export type LifecycleEvent = "onStart" | "onPending" | "onRetry" | "onProcessing" | "onSuccess" | "onError" | "onComplete";

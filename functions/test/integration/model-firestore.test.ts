@@ -11,7 +11,7 @@ import { deleteApp, initializeApp, type App } from "firebase-admin/app";
 import { FieldValue, getFirestore, Timestamp, type Firestore } from "firebase-admin/firestore";
 import { MailStore } from "../../src/delivery/store";
 import { isTransientStatus, statusOf } from "../../src/shared/firestore-status";
-import { projectIdOf } from "../../src/lifecycle/snapshot-json";
+import { projectIdOf } from "../../src/lifecycle/written-document";
 import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
 import { clearFirestore } from "../helpers/firestore-emulator";
 import { ModelFirestore, statusError, type CommitRecord, type ModelIo, type RpcDescription } from "../simulation/model-firestore";

@@ -17,8 +17,8 @@ import {
   successPatch,
   type Patch,
 } from "../../src/delivery/patches";
-import { afterWrite, type DocumentVersion } from "../../src/lifecycle/event-document";
-import { dataJson, projectIdOf, snapshotJson } from "../../src/lifecycle/snapshot-json";
+import { afterWrite, type DocumentVersion } from "../../src/lifecycle/written-document";
+import { dataJson, projectIdOf, snapshotJson } from "../../src/lifecycle/written-document";
 import { clearFirestore } from "../helpers/firestore-emulator";
 import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
 

@@ -10,10 +10,10 @@ import { Timestamp } from "firebase-admin/firestore";
 import { getConfig } from "../../src/config";
 import { LEASE_GRACE_MS } from "../../src/delivery/budget";
 import { MailStore } from "../../src/delivery/store";
-import type { DocumentVersion } from "../../src/lifecycle/event-document";
+import type { DocumentVersion } from "../../src/lifecycle/written-document";
 import type { EventData, LifecycleEvent } from "../../src/lifecycle/events";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
-import type { Runtime } from "../../src/handlers/runtime";
+import type { Runtime } from "../../src/delivery/runtime";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { sweepFirestore } from "../helpers/sweep-firestore";
 

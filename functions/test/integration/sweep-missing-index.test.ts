@@ -10,7 +10,7 @@ import { Timestamp, type Query, type QueryDocumentSnapshot } from "firebase-admi
 import { getConfig } from "../../src/config";
 import { MailStore } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
-import type { Runtime } from "../../src/handlers/runtime";
+import type { Runtime } from "../../src/delivery/runtime";
 import { STATUS } from "../../src/shared/firestore-status";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { configureExtension } from "../helpers/extension-env";

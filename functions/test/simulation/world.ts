@@ -24,7 +24,7 @@ import { MailStore, type StoreTiming } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { handleMailWrite, PROCESS_QUEUE_RETRIES, type MailWriteEvent } from "../../src/handlers/process-queue";
 import type { LifecycleEvent } from "../../src/lifecycle/events";
-import type { Runtime } from "../../src/handlers/runtime";
+import type { Runtime } from "../../src/delivery/runtime";
 import { seededRandom } from "../helpers/seeded-random";
 import { ModelFirestore, ModelSnapshot, statusError, type CommitRecord, type ModelIo, type RpcDescription } from "./model-firestore";
 import { ScriptedProvider, type PendingSend, type SendEnding } from "./scripted-provider";

@@ -13,7 +13,7 @@ import {
   retryPatch,
   successPatch,
 } from "../../src/delivery/patches";
-import { afterWrite, REDACTED, withoutSecrets, type DocumentVersion } from "../../src/lifecycle/event-document";
+import { afterWrite, REDACTED, withoutSecrets, type DocumentVersion } from "../../src/lifecycle/written-document";
 
 const NOW = Date.UTC(2026, 0, 31, 9, 30, 0);
 const CREATED = Timestamp.fromMillis(NOW - 5_000);

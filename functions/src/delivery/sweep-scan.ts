@@ -1,23 +1,18 @@
 /**
- * One scan of the scheduled sweep (maintain-queue.ts): the pages of due
- * documents on one timestamp field, what is written for each, and what is
- * announced once a write landed.
+ * One scan of the sweep (sweep.ts): the pages of due mail on one timestamp
+ * field, their writes, and what is announced once a write landed. Memory
+ * stays bounded whatever the size of the mails: pages are read with a field
+ * mask, one at a time, and whole documents only to publish the lifecycle
+ * events of landed expiries, EVENT_READ_BATCH at a time.
  *
- * Memory stays bounded whatever the size of the mails: a page is read with
- * a field mask (the delivery fields the decisions need, never the message),
- * one page per scan at a time, and whole documents are read only to publish
- * the lifecycle events of expiries that landed, EVENT_READ_BATCH at a time.
- *
- * With a wildcard MAIL_COLLECTION the queries are collection-group queries,
- * which also return same-named collections' documents outside the pattern.
- * Those belong to someone else and are never written; the scan pages past
- * them within the run, and stops after `foreignPageLimit` pages of nothing
- * else, with one log line naming their collection.
+ * A wildcard MAIL_COLLECTION queries a collection group, which also returns
+ * same-named collections outside the pattern: those are never written; the
+ * scan pages past them and stops after `foreignPageLimit` pages of nothing else.
  */
 import type { QueryDocumentSnapshot, Timestamp } from "firebase-admin/firestore";
-import { parentOf, type MailCollection } from "../delivery/mail-collection";
-import type { Patch } from "../delivery/patches";
-import type { MailStore } from "../delivery/store";
+import { parentOf, type MailCollection } from "./mail-collection";
+import type { Patch } from "./patches";
+import type { MailStore } from "./store";
 import { eventBatch, type StartingVersion } from "../lifecycle/event-batch";
 import type { LifecyclePublisher } from "../lifecycle/events";
 import * as logs from "../shared/logs";
@@ -27,10 +22,7 @@ import { announceLeaseExpiry, type LeaseExpiry } from "./lease-expiry";
 /** The fields a page holds besides the queried one: what every decision reads. */
 const DECISION_FIELDS = ["delivery.state", "delivery.attempts"];
 
-/**
- * Whole documents read at a time to publish expiries' lifecycle events: at
- * most 10 MiB of mail (Firestore's 1 MiB per document) held at once.
- */
+/** Whole documents read at a time for expiries' events: at most 10 MiB of mail held. */
 const EVENT_READ_BATCH = 10;
 
 export interface MaintenanceReport {
@@ -68,11 +60,11 @@ export interface Scan {
   /** What does not happen while this scan cannot run: for the log of a missing index. */
   stalled: string;
   /** The write for a due document, or undefined to leave it to a later run. */
-  plan(doc: QueryDocumentSnapshot): Plan | undefined;
+  plan(doc: QueryDocumentSnapshot): SweepWrite | undefined;
 }
 
 /** One document's write in a sweep. */
-export interface Plan {
+export interface SweepWrite {
   path: string;
   /** The version the page returned: the write's precondition. */
   updateTime: Timestamp;
@@ -103,7 +95,7 @@ export async function scan(sweep: Sweep, spec: Scan): Promise<boolean> {
     }
     const own = page.filter((doc) => mail.contains(doc.ref.path));
     sweep.report.foreign += page.length - own.length;
-    await apply(sweep, own.map(spec.plan).filter((plan): plan is Plan => plan !== undefined));
+    await apply(sweep, own.map(spec.plan).filter((plan): plan is SweepWrite => plan !== undefined));
     if (page.length < pageSize) return false;
     after = page[page.length - 1];
     foreignPages = own.length === 0 ? foreignPages + 1 : 0;
@@ -121,7 +113,7 @@ function consoleLink(error: unknown): string | null {
   return /https:\/\/console\.firebase\.google\.com\/\S+/.exec(message)?.[0] ?? null;
 }
 
-async function apply(sweep: Sweep, plans: Plan[]): Promise<void> {
+async function apply(sweep: Sweep, plans: SweepWrite[]): Promise<void> {
   const results = await sweep.store.updateManyIf(plans.map(({ path, patch, updateTime }) => ({ path, patch, updateTime })));
   const ended: EndedAttempt[] = [];
   plans.forEach((plan, i) => {
@@ -142,11 +134,9 @@ interface EndedAttempt {
 }
 
 /**
- * Logs each expiry and publishes the end of its attempt. The events carry
- * the document as the expiry left it, which the page (read without the
- * message) does not hold: it is read back whole, only when events are
- * published. A document changed again since then no longer shows that
- * version, and its events go out without `doc`.
+ * Logs each expiry and publishes its events, which carry the document as the
+ * expiry left it: the page lacks the message, so it is read back, only when
+ * events are published; a document changed since goes out without `doc`.
  */
 async function announce(sweep: Sweep, ended: EndedAttempt[]): Promise<void> {
   const versions = sweep.lifecycle.enabled() ? await writtenVersions(sweep.store, ended) : ended.map(() => null);

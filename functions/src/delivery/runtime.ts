@@ -1,0 +1,19 @@
+import type { Config } from "../config";
+import type { LifecyclePublisher } from "../lifecycle/events";
+import type { MailTransport } from "../providers/provider";
+import type { MailStore } from "./store";
+
+/**
+ * What the delivery core works with, built once per instance by the
+ * composition root (index.ts); tests and the simulation build their own.
+ */
+export interface Runtime {
+  /** The extension's params, parsed once. @throws ConfigError */
+  config(): Config;
+  /** The store for a database id. */
+  store(database: string): MailStore;
+  /** The transport for `config`. @throws ConfigError when it cannot be built */
+  transport(config: Config): MailTransport;
+  /** Where lifecycle events go. */
+  lifecycle: LifecyclePublisher;
+}

@@ -1,0 +1,154 @@
+/**
+ * A claimed mail's attempt: compose, prepare (suppression, unsubscribe link,
+ * tracking), download attachments, send within the lease, and record the
+ * outcome so that a late result never overwrites a newer attempt.
+ */
+import type { Timestamp } from "firebase-admin/firestore";
+import type { SendMailOptions } from "nodemailer";
+import { downloadAttachments } from "../attachments/download-attachments";
+import type { Config } from "../config";
+import { composeMessage } from "../mail/compose-message";
+import { withHeaders } from "../mail/prepare-payload";
+import { selectProvider } from "../providers/select-provider";
+import { DeliveryError, SendEmailError, errorText } from "../shared/errors";
+import { STATUS, statusOf } from "../shared/firestore-status";
+import * as logs from "../shared/logs";
+import type { DeliveryInfo, MailRequest } from "../shared/types";
+import { dropSuppressed } from "../suppression/drop-suppressed";
+import { messageRecipients } from "../suppression/message-recipients";
+import { unsubscribeHeadersFor } from "../unsubscribe/unsubscribe-request";
+import type { CheckedMail, MailContext } from "./attempt";
+import { boundedInfo, minimalInfo } from "./bounded-info";
+import { downloadTimeLeft, leaseEnd, MIN_SEND_MS, SEND_DEADLINE_MS, sendTimeLeft } from "./budget";
+import { outcomeMark } from "./marks";
+import { errorPatch, honouredRetryPatch, requestAnswer, REQUEST_REASONS, successPatch, type Patch } from "./patches";
+import { failurePatch } from "./retry-policy";
+import type { AttemptOwner, MailStore, OutcomeWrites } from "./store";
+
+interface Outcome {
+  state: "SUCCESS" | "ERROR" | "PENDING";
+  /** On success, what `delivery.info` records. */
+  info: DeliveryInfo | null;
+  /** On failure, what `delivery.error` records. */
+  error: string | null;
+  /** What to write while the attempt still holds the mail. */
+  patch: Patch;
+  /** The provider may have accepted the mail. */
+  unknown: boolean;
+}
+
+export async function sendAndRecord(mail: MailContext, checked: CheckedMail, owner: AttemptOwner, lease: Timestamp, claimed: Timestamp): Promise<void> {
+  // Counted as observers count it: from the claim's landing if that came late.
+  const leaseEnds = leaseEnd(lease.toMillis(), claimed.toMillis());
+  const sent = await send(mail, checked, leaseEnds, owner.attemptsBefore);
+  const recorded = await record(mail.store, mail.path, claimed, owner, sent);
+  if (!recorded) {
+    logs.lateResultDiscarded(mail.path, sent.state);
+    return;
+  }
+  const { patch, written, outcome } = recorded;
+  mail.events.wrote(patch, written ?? undefined);
+  const to = recorded.as === "requested" ? requestedState(outcome) : recorded.as === "recovered" ? (outcome.info ? "SUCCESS" : "ERROR") : outcome.state;
+  const from = recorded.as === "recovered" ? "ERROR" : "PROCESSING";
+  mail.events.moved({ from, to, attempts: owner.attemptsBefore + 1, error: outcome.error, info: outcome.info });
+}
+
+async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, attemptsBefore: number): Promise<Outcome> {
+  const { config } = checked;
+  try {
+    const composed = checked.message ?? (await composeMessage(checked.mail, config, mail.store.db, mail.path));
+    const prepared = await prepare(mail, config, checked.mail, composed);
+    // Every transport gets content, never a URL: downloads happen here, under one address policy.
+    const message = await downloadAttachments(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()) });
+    const deadlineMs = sendTimeLeft(leaseEnds, Date.now(), SEND_DEADLINE_MS);
+    if (deadlineMs < MIN_SEND_MS) throw tooLateToSend();
+    const sent = await mail.runtime.transport(config).send(message, prepared.mail, { deadlineMs });
+    const full = prepared.suppressed.length > 0 ? { ...sent, suppressed: prepared.suppressed } : sent;
+    logs.delivered(mail.path, full);
+    const info = boundedInfo(full);
+    return { state: "SUCCESS", info, error: null, patch: successPatch(info), unknown: false };
+  } catch (error) {
+    const text = logs.redact(errorText(error));
+    const failure = error instanceof SendEmailError ? error : undefined;
+    logs.deliveryFailed(mail.path, failure?.code ?? "unknown", text);
+    const { state, patch } = failurePatch(config, text, failure?.transient ?? false, attemptsBefore, Date.now());
+    return { state, info: null, error: text, patch, unknown: failure?.code === "outcome-unknown" };
+  }
+}
+
+/**
+ * The steps that serve delivery status after the send (docs/webhooks.md):
+ * suppressed recipients dropped (one batched read), the one-click
+ * unsubscribe link, the provider's tracking metadata. With none of their
+ * params set the message passes untouched and nothing is read.
+ */
+async function prepare(mail: MailContext, config: Config, request: MailRequest, composed: SendMailOptions) {
+  let message = composed;
+  let suppressed: string[] = [];
+  const collection = config.webhooks.suppressionCollection;
+  if (collection) {
+    ({ message, suppressed } = await dropSuppressed(mail.store.db, collection, message));
+    if (suppressed.length > 0) logs.recipientsSuppressed(mail.path, suppressed.length, messageRecipients(message).length);
+  }
+  message = withHeaders(message, unsubscribeHeadersFor(config, request, message, mail.path));
+  const tracked = selectProvider(config).track?.(config, mail.path, message, request) ?? { message, mail: request };
+  return { ...tracked, suppressed };
+}
+
+function tooLateToSend(): DeliveryError {
+  return new DeliveryError(
+    "timeout",
+    "The mail was not sent: claiming it and reading its template, recipients or attachments took so long that its processing lease had almost run out. It can be sent again.",
+    { transient: true },
+  );
+}
+
+/**
+ * The cheap path is one conditional write on the claim's version. If anything
+ * touched the mail during the send (a person's RETRY, an edit) or the answer
+ * was lost, a transaction checks that this attempt still owns it (recognising
+ * an outcome that did land by its mark). A success too large for the document
+ * (INVALID_ARGUMENT near the 1 MiB limit) is recorded again with minimal info.
+ */
+async function record(store: MailStore, path: string, claimed: Timestamp, owner: AttemptOwner, outcome: Outcome, reduced = false) {
+  try {
+    const writes = outcomeWrites(outcome, owner);
+    const written = await store.updateIf(path, writes.owned.patch, claimed, undefined, 0);
+    const as = written !== null ? "owned" : await store.recordOutcome(path, owner, writes);
+    return as && { as, patch: writes[as]?.patch ?? writes.owned.patch, written, outcome };
+  } catch (error) {
+    if (reduced || !outcome.info || statusOf(error) !== STATUS.INVALID_ARGUMENT) throw error;
+    logs.outcomeInfoReduced(path, logs.redact(errorText(error)));
+    const info = minimalInfo(outcome.info);
+    return record(store, path, claimed, owner, { ...outcome, info, patch: successPatch(info) }, true);
+  }
+}
+
+/** The state an outcome writes when it answers a person's request made during the attempt. */
+function requestedState(outcome: Outcome): "SUCCESS" | "ERROR" | "PENDING" {
+  if (outcome.state === "SUCCESS") return "SUCCESS";
+  return outcome.unknown ? "ERROR" : "PENDING";
+}
+
+/** Every version an attempt may record, by what happened to its mail during the send, each with its mark. */
+function outcomeWrites(outcome: Outcome, owner: AttemptOwner): OutcomeWrites {
+  const attempts = owner.attemptsBefore + 1;
+  const marked = (patch: Patch, state: string) => ({ patch, mark: outcomeMark(owner.attemptId, state, outcome.error, attempts) });
+  const owned = marked(outcome.patch, outcome.state);
+  if (outcome.info) {
+    return {
+      owned,
+      requested: marked({ ...outcome.patch, ...requestAnswer("declined", REQUEST_REASONS.succeeded) }, "SUCCESS"),
+      recovered: marked(successPatch(outcome.info, false), "SUCCESS"),
+    };
+  }
+  const text = outcome.error ?? "";
+  return {
+    owned,
+    // Sent again at the person's request only when the attempt certainly did not deliver the mail.
+    requested: outcome.unknown
+      ? marked({ ...errorPatch(text, true), ...requestAnswer("declined", REQUEST_REASONS.unknown) }, "ERROR")
+      : marked(honouredRetryPatch(text, Date.now()), "PENDING"),
+    recovered: marked(errorPatch(text, false), "ERROR"),
+  };
+}
