@@ -4,7 +4,7 @@
  * expired leases recovered. Reports the wall time and the sweep runs needed.
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
-import { LEASE_GRACE_MS, LEASE_MS } from "../src/delivery/budget";
+import { LEASE_GRACE_MS, LEASE_MS } from "../src/shared/budget";
 import { runMaintenance, type MaintenanceReport } from "../src/handlers/maintain-queue";
 import { now } from "../test/helpers/event-driver";
 import { FINAL_STATES, type Bench } from "./scenarios";

@@ -8,7 +8,7 @@ import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { triggerSettings } from "./config/environment";
 import { runMaintenance } from "./handlers/maintain-queue";
 import { handleMailWrite, PROCESS_QUEUE_RETRIES } from "./handlers/process-queue";
-import { FUNCTION_TIMEOUT_MS } from "./delivery/budget";
+import { FUNCTION_TIMEOUT_MS } from "./shared/budget";
 
 const settings = triggerSettings();
 

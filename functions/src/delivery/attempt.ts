@@ -7,9 +7,8 @@
  * the trigger its own PENDING write causes: one hop instead of two.
  */
 import type { Firestore, Timestamp } from "firebase-admin/firestore";
-import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config";
-import { eventBatch, type EventBatch } from "../lifecycle/event-batch";
+import { eventBatch } from "../lifecycle/event-batch";
 import type { Transition } from "../lifecycle/transitions";
 import { needsLookups } from "../mail/compose-message";
 import { preparePayload } from "../mail/prepare-payload";
@@ -19,7 +18,6 @@ import { selectProvider } from "../providers/select-provider";
 import { ConfigError, ValidationError, errorText } from "../shared/errors";
 import { isTransientStatus } from "../shared/firestore-status";
 import * as logs from "../shared/logs";
-import type { MailRequest } from "../shared/types";
 import { checkUnsubscribeRequest } from "../unsubscribe/unsubscribe-request";
 import { decide, type Decision } from "./decide";
 import { attemptsOf, type State } from "./delivery-field";
@@ -28,9 +26,8 @@ import { claimMark, initializationId, newAttemptId, pendingMark } from "./marks"
 import type { Mark } from "./write-outcome";
 import { claimPatch, errorPatch, newDocumentErrorPatch, pendingPatch, replaceDeliveryWithErrorPatch, reschedulePatch, type Patch } from "./patches";
 import type { Runtime } from "./runtime";
-import { sendAndRecord } from "./send-attempt";
+import { sendAndRecord, type CheckedMail, type MailContext } from "./send-attempt";
 import { validateSendAt } from "./send-at";
-import type { MailStore } from "./store";
 
 /** A write to a mail document, as its trigger delivered it. */
 export interface MailWrite {
@@ -44,18 +41,6 @@ export interface MailWrite {
   createTime?: Timestamp;
   updateTime: Timestamp;
   firestore: Firestore;
-}
-
-/** One invocation's view of one mail. */
-export interface MailContext {
-  runtime: Runtime;
-  store: MailStore;
-  path: string;
-  data: Record<string, unknown>;
-  /** The update time of the version this invocation acts on. */
-  version: Timestamp;
-  events: EventBatch;
-  triggerId: string;
 }
 
 /**
@@ -141,9 +126,6 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   const claimed = await writeIfUnchanged(mail, claim, version, "claim", moved, claimMark(attemptId));
   if (claimed) await sendAndRecord(mail, checked, { attemptId, attemptsBefore }, lease, claimed);
 }
-
-/** A claimed mail, validated: its composed message when no lookup is needed. */
-export type CheckedMail = { config: Config; mail: MailRequest; message?: SendMailOptions };
 
 /** Everything checkable without I/O: the params and the document. */
 function validate(mail: MailContext): CheckedMail | { error: string; config?: Config } {

@@ -9,8 +9,9 @@
  * invocation stops.
  */
 import { isPlainMap } from "../shared/plain-map";
-import { leaseExpired } from "./budget";
-import { STATES, toMillis, type DeliveryField } from "./delivery-field";
+import { leaseExpired } from "../shared/budget";
+import { toMillis } from "../shared/timestamps";
+import { STATES, type DeliveryField } from "./delivery-field";
 
 export type Decision =
   /** Nothing to do: deleted, finished, or being processed under a live lease. */

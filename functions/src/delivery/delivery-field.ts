@@ -35,15 +35,6 @@ export interface DeliveryField {
   retryRequest?: unknown;
 }
 
-/** Reads a Firestore Timestamp (or anything with `toMillis`) as milliseconds; anything else is undefined. */
-export function toMillis(value: unknown): number | undefined {
-  if (value && typeof (value as { toMillis?: unknown }).toMillis === "function") {
-    const ms = (value as { toMillis(): number }).toMillis();
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  return undefined;
-}
-
 /** `delivery.attempts` of a document's data: a whole number from 0, else 0. */
 export function attemptsOf(data: Record<string, unknown>): number {
   const delivery = data.delivery;

@@ -5,7 +5,7 @@
  */
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import type { DeliveryInfo } from "../shared/types";
-import { CLAIM_WATCH_MS, LEASE_MS } from "./budget";
+import { CLAIM_WATCH_MS, LEASE_MS } from "../shared/budget";
 import { LEASE_EXPIRED_ERROR } from "./delivery-field";
 
 export type Patch = Record<string, unknown>;

@@ -4,7 +4,7 @@
  * decide.ts; this only refuses values that are not a timestamp.
  */
 import { ValidationError } from "../shared/errors";
-import { toMillis } from "./delivery-field";
+import { toMillis } from "../shared/timestamps";
 
 export function validateSendAt(data: Record<string, unknown>): void {
   const sendAt = data.sendAt;

@@ -4,6 +4,7 @@
  * outcome so that a late result never overwrites a newer attempt.
  */
 import type { Timestamp } from "firebase-admin/firestore";
+import type { EventBatch } from "../lifecycle/event-batch";
 import type { SendMailOptions } from "nodemailer";
 import { downloadAttachments } from "../attachments/download-attachments";
 import type { Config } from "../config";
@@ -17,13 +18,28 @@ import type { DeliveryInfo, MailRequest } from "../shared/types";
 import { dropSuppressed } from "../suppression/drop-suppressed";
 import { messageRecipients } from "../suppression/message-recipients";
 import { unsubscribeHeadersFor } from "../unsubscribe/unsubscribe-request";
-import type { CheckedMail, MailContext } from "./attempt";
 import { boundedInfo, minimalInfo } from "./bounded-info";
-import { downloadTimeLeft, leaseEnd, MIN_SEND_MS, SEND_DEADLINE_MS, sendTimeLeft } from "./budget";
+import { downloadTimeLeft, leaseEnd, MIN_SEND_MS, SEND_DEADLINE_MS, sendTimeLeft } from "../shared/budget";
 import { outcomeMark } from "./marks";
 import { errorPatch, honouredRetryPatch, requestAnswer, REQUEST_REASONS, successPatch, type Patch } from "./patches";
 import { failurePatch } from "./retry-policy";
+import type { Runtime } from "./runtime";
 import type { AttemptOwner, MailStore, OutcomeWrites } from "./store";
+
+/** One invocation's view of one mail. */
+export interface MailContext {
+  runtime: Runtime;
+  store: MailStore;
+  path: string;
+  data: Record<string, unknown>;
+  /** The update time of the version this invocation acts on. */
+  version: Timestamp;
+  events: EventBatch;
+  triggerId: string;
+}
+
+/** A claimed mail, validated: its composed message when no lookup is needed. */
+export type CheckedMail = { config: Config; mail: MailRequest; message?: SendMailOptions };
 
 interface Outcome {
   state: "SUCCESS" | "ERROR" | "PENDING";

@@ -1,19 +1,14 @@
 /**
- * The only code that writes mail documents. Every write is conditioned on
- * the document's last update time as seen in the triggering event (or as
- * returned by this invocation's previous write), so that:
- * - a stale or duplicate event fails its write and stops (Cloud Functions
- *   delivers events at least once, in any order), and
- * - exactly one of several concurrent claimants wins.
- * A lost write is an expected outcome, returned as `null`, not an error.
+ * The only code that writes mail documents. Every write is conditioned on the
+ * update time this invocation last saw, so a stale or duplicate trigger (they
+ * come at least once, in any order) fails its write and stops, and exactly
+ * one of concurrent claimants wins; a lost write returns `null`.
  *
- * Firestore faults must not turn into false losses. A write whose outcome is
- * unknown (the call timed out or the connection dropped; or its precondition
- * failed, which is also what the client library's hidden retry of a write
- * that did apply looks like) is resolved by reading the document and checking
- * for the write's own `Mark`: the claim lost by the duplicate invocation of
- * every mail costs that one read. Transient replies, and reads that fail,
- * are retried with bounded backoff (delivery/budget.ts). A precondition that really failed stays final.
+ * Faults must not turn into false losses: a write of unknown outcome (a
+ * timeout, a dropped connection, or a failed precondition, which is also what
+ * the library's hidden retry of an applied write looks like) is resolved by
+ * reading the document for the write's own `Mark`. Transient failures are
+ * retried with bounded backoff (shared/budget.ts).
  */
 import {
   DocumentReference,
@@ -23,7 +18,7 @@ import {
   type Query,
   type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
-import { OUTCOME_RETRY_BUDGET_MS, STORE_BACKOFF_MS, WRITE_RETRY_BUDGET_MS } from "./budget";
+import { OUTCOME_RETRY_BUDGET_MS, STORE_BACKOFF_MS, WRITE_RETRY_BUDGET_MS } from "../shared/budget";
 import { LEASE_EXPIRED_ERROR } from "./delivery-field";
 import type { Patch } from "./patches";
 import { isTransientStatus } from "../shared/firestore-status";
@@ -31,7 +26,7 @@ import { writeOutcome, type Mark } from "./write-outcome";
 
 export type { Mark } from "./write-outcome";
 
-/** Firestore operations one store made: what an email costs, as the benchmark reports it. */
+/** Firestore operations one store made: what the benchmark reports per email. */
 export interface OperationCounts {
   /** Write calls, landed or lost. */
   writes: number;
@@ -41,7 +36,7 @@ export interface OperationCounts {
   transactions: number;
 }
 
-/** Clock and timer, replaceable in unit tests. */
+/** Replaceable in unit tests. */
 export interface StoreTiming {
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -55,7 +50,6 @@ const realTiming: StoreTiming = {
 };
 
 export class MailStore {
-  /** Operations made through this store since it was built; read by the benchmark, never by the pipeline. */
   readonly counts: OperationCounts = { writes: 0, lostWrites: 0, reads: 0, transactions: 0 };
 
   constructor(
@@ -68,11 +62,10 @@ export class MailStore {
   }
 
   /**
-   * Applies `patch` if the document was last updated at `updateTime`.
-   * Returns the new update time (or, when the outcome had to be read back,
-   * the update time of the version that carries `mark`), or null when
-   * something else wrote first. Without a `mark`, a write of unknown outcome
-   * counts as lost: a caller that cannot recognise its own write accepts that.
+   * Applies `patch` if the document was last updated at `updateTime`: the
+   * update time of the version written (or read back carrying `mark`), or
+   * null when something else wrote first. Without a `mark`, a write of
+   * unknown outcome counts as lost.
    */
   async updateIf(path: string, patch: Patch, updateTime: Timestamp, mark?: Mark, budgetMs = WRITE_RETRY_BUDGET_MS): Promise<Timestamp | null> {
     const ref = this.ref(path);
@@ -120,11 +113,9 @@ export class MailStore {
   }
 
   /**
-   * One page of the scheduled sweep: the documents of `query` whose `field`
-   * is at or before `upTo`, in the order of `field`, after `after`. Only
-   * `fields` are read (a field mask, which must hold `field` for the next
-   * page's cursor): the sweep decides from the delivery state alone, and a
-   * page of whole mails could be hundreds of megabytes.
+   * One page of the sweep: `query`'s documents whose `field` is at or before
+   * `upTo`, in its order, after `after`, with only `fields` read (a page of
+   * whole mails could be hundreds of megabytes; `fields` holds `field` for the cursor).
    */
   async duePage(
     query: Query,
@@ -150,17 +141,11 @@ export class MailStore {
   }
 
   /**
-   * Many independent conditional writes at once (the sweep), through a
-   * BulkWriter: Firestore's batched write RPC, applied per write (unlike a
-   * batch, one lost precondition fails only its own write), with its own
-   * throttling and retries of transient failures. Results are in the order
-   * of `writes`, as for `updateIf`; a write that fails for any reason returns
-   * null and its document is left for the next sweep.
-   *
-   * No read-back here: two overlapping sweeps write identical patches, so a
-   * document cannot tell whose write it carries. A sweep write whose answer
-   * was lost has the same effect as one that landed; only its lifecycle
-   * events are not published, which is better than publishing them twice.
+   * Independent conditional writes (the sweep's) through a BulkWriter: one
+   * lost precondition fails only its own write. Results as for `updateIf`; a
+   * failed write is left for the next sweep. No read-back: overlapping sweeps
+   * write identical patches, so a lost answer only costs its lifecycle events,
+   * which is better than publishing them twice.
    */
   async updateManyIf(writes: ConditionalWrite[]): Promise<Array<Timestamp | null>> {
     if (writes.length === 0) return [];
@@ -182,13 +167,7 @@ export class MailStore {
     return Promise.all(results);
   }
 
-  /**
-   * Reads the document once after a write of unknown outcome: its update
-   * time if it carries `mark` (the write applied), `other` if another
-   * version replaced the one the write was conditioned on, `unchanged` if
-   * the write did not apply and may be tried again, `unreadable` if the
-   * read failed.
-   */
+  /** After a write of unknown outcome: the update time if the document carries `mark`, else why not. */
   private async readBack(
     ref: DocumentReference,
     updateTime: Timestamp,
@@ -207,18 +186,14 @@ export class MailStore {
   }
 
   /**
-   * The fallback for recording an attempt's outcome when the cheap
-   * conditional write did not land (something touched the document during
-   * the send, or Firestore's answer was lost). In a transaction, retried
-   * through transient faults for OUTCOME_RETRY_BUDGET_MS:
-   * - the document already carries one of the outcome's versions (an earlier
-   *   call landed): nothing to write;
-   * - `owned`: PROCESSING under this attempt: its outcome;
-   * - `requested`: a person wrote RETRY or PENDING over this attempt while it
-   *   ran (its lease still on the document): the outcome, answering the request;
-   * - `recovered`: lease recovery already ended this very attempt as expired
-   *   and nothing newer started: the true result replaces the guess;
-   * - otherwise a newer attempt or a person owns the document: write nothing.
+   * Records an attempt's outcome when the cheap conditional write did not
+   * land, in a transaction retried for OUTCOME_RETRY_BUDGET_MS:
+   * - an outcome version already there (an earlier call landed): nothing;
+   * - `owned`: PROCESSING under this attempt;
+   * - `requested`: a person wrote RETRY or PENDING over the running attempt;
+   * - `recovered`: lease recovery ended this very attempt and nothing newer
+   *   started: the true result replaces the guess;
+   * - otherwise a newer attempt or a person owns the mail: nothing.
    */
   async recordOutcome(path: string, owner: AttemptOwner, writes: OutcomeWrites): Promise<"owned" | "requested" | "recovered" | null> {
     const ref = this.ref(path);

@@ -15,8 +15,9 @@
 import { FieldValue, Timestamp, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { ConfigError } from "../shared/errors";
 import * as logs from "../shared/logs";
-import { LEASE_GRACE_MS, leaseExpired, SWEEP_BUDGET_MS } from "./budget";
-import { toMillis, type State } from "./delivery-field";
+import { LEASE_GRACE_MS, leaseExpired, SWEEP_BUDGET_MS } from "../shared/budget";
+import { toMillis } from "../shared/timestamps";
+import type { State } from "./delivery-field";
 import { planLeaseExpiry } from "./lease-expiry";
 import { mailCollection } from "./mail-collection";
 import type { Runtime } from "./runtime";

@@ -18,7 +18,7 @@ import type { Config } from "../config";
 import type { DeliveryInfo, MailRequest } from "../shared/types";
 
 /** The longest one send may take (delivery/budget.ts, beside the lease it must fit in). */
-export { SEND_DEADLINE_MS } from "../delivery/budget";
+export { SEND_DEADLINE_MS } from "../shared/budget";
 
 /** The document fields a transport may read beside the message; tests pass only the ones they exercise. */
 export type MailFields = Partial<MailRequest>;

@@ -10,7 +10,7 @@
  * redelivered event a no-op for the side effects (suppression, history);
  * they are bounded, and an older duplicate still cannot change the status.
  */
-import { toMillis } from "../delivery/delivery-field";
+import { toMillis } from "../shared/timestamps";
 import { isPlainMap } from "../shared/plain-map";
 import type { BounceType, DeliveryEvent, EventSource, RecipientStatus } from "./delivery-event";
 

@@ -11,7 +11,7 @@
  * none of these may happen, except a second send with MAX_ATTEMPTS 3, which
  * is reported.
  */
-import { LEASE_GRACE_MS, LEASE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS, LEASE_MS } from "../../src/shared/budget";
 import { deleteApp, getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
 import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";

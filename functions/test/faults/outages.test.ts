@@ -22,8 +22,8 @@
  */
 import { deleteApp, getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, Timestamp, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
-import { CLAIM_WATCH_MS, LEASE_GRACE_MS, leaseEnd } from "../../src/delivery/budget";
-import { toMillis } from "../../src/delivery/delivery-field";
+import { CLAIM_WATCH_MS, LEASE_GRACE_MS, leaseEnd } from "../../src/shared/budget";
+import { toMillis } from "../../src/shared/timestamps";
 import type { OperationCounts } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { processQueue } from "../../src/index";

@@ -5,7 +5,7 @@
  * may configure it again on top). Call it inside a `describeWithEmulator` block.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { LEASE_GRACE_MS, LEASE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS, LEASE_MS } from "../../src/shared/budget";
 import { emulatorHost } from "./emulator-env";
 import { configureExtension, testFirestore } from "./extension-env";
 import { clearFirestore } from "./firestore-emulator";

@@ -3,7 +3,7 @@
  * and out-of-order events at volume, and a flood of malformed documents.
  * Each must end in a documented state: no mail stuck, none sent twice.
  */
-import { LEASE_GRACE_MS, leaseEnd } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS, leaseEnd } from "../../src/shared/budget";
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { DocumentSnapshot } from "firebase-admin/firestore";

@@ -10,7 +10,7 @@
  */
 import { Timestamp } from "firebase-admin/firestore";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
-import { LEASE_GRACE_MS, LEASE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS, LEASE_MS } from "../../src/shared/budget";
 import type { Mark } from "../../src/delivery/store";
 import type { Patch } from "../../src/delivery/patches";
 import { MailStore } from "../../src/delivery/store";

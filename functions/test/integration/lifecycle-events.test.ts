@@ -8,7 +8,7 @@
  * tested in test/unit/events.test.ts and end to end in test/e2e.
  */
 import { afterLeases } from "../helpers/sweep-firestore";
-import { LEASE_GRACE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS } from "../../src/shared/budget";
 import { Timestamp, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
 import type { EventPayload, LifecycleEvent } from "../../src/lifecycle/events";
 import { runMaintenance } from "../../src/handlers/maintain-queue";

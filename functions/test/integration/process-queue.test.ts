@@ -3,7 +3,7 @@
  * SMTP server: the delivery contract as users observe it on the document and
  * in the mailbox.
  */
-import { LEASE_GRACE_MS, LEASE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS, LEASE_MS } from "../../src/shared/budget";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { Timestamp } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";

@@ -4,7 +4,7 @@
  * write each document once, and a late result never clobbers a newer attempt.
  */
 import { Timestamp } from "firebase-admin/firestore";
-import { LEASE_GRACE_MS, LEASE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS, LEASE_MS } from "../../src/shared/budget";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
 import { outcomeMark } from "../../src/delivery/marks";
 import { MailStore } from "../../src/delivery/store";

@@ -8,7 +8,7 @@
 import { afterLeases } from "../helpers/sweep-firestore";
 import { Timestamp } from "firebase-admin/firestore";
 import { getConfig } from "../../src/config";
-import { LEASE_GRACE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS } from "../../src/shared/budget";
 import { MailStore } from "../../src/delivery/store";
 import type { DocumentVersion } from "../../src/lifecycle/written-document";
 import type { EventData, LifecycleEvent } from "../../src/lifecycle/events";

@@ -4,7 +4,7 @@
  * spends its time budget says so and leaves the rest to the next run.
  */
 import { Timestamp } from "firebase-admin/firestore";
-import { LEASE_GRACE_MS } from "../../src/delivery/budget";
+import { LEASE_GRACE_MS } from "../../src/shared/budget";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { describeWithEmulator } from "../helpers/emulator-env";
 import { afterLeases, sweepFirestore } from "../helpers/sweep-firestore";

@@ -19,7 +19,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { Change } from "firebase-functions";
 import { parseConfig, type Config } from "../../src/config";
-import { FIRESTORE_CALL_TIMEOUT_MS, FUNCTION_TIMEOUT_MS } from "../../src/delivery/budget";
+import { FIRESTORE_CALL_TIMEOUT_MS, FUNCTION_TIMEOUT_MS } from "../../src/shared/budget";
 import { MailStore, type StoreTiming } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { handleMailWrite, PROCESS_QUEUE_RETRIES, type MailWriteEvent } from "../../src/handlers/process-queue";

@@ -1,7 +1,7 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { decide, type Decision } from "../../../src/delivery/decide";
 import { LEASE_EXPIRED_ERROR } from "../../../src/delivery/delivery-field";
-import { LEASE_GRACE_MS, LEASE_MS, SEND_DEADLINE_MS } from "../../../src/delivery/budget";
+import { LEASE_GRACE_MS, LEASE_MS, SEND_DEADLINE_MS } from "../../../src/shared/budget";
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const message = { subject: "Hi", text: "Hello" };

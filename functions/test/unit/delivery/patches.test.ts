@@ -8,7 +8,7 @@ import {
   pendingPatch,
   successPatch,
 } from "../../../src/delivery/patches";
-import { CLAIM_WATCH_MS, LEASE_MS } from "../../../src/delivery/budget";
+import { CLAIM_WATCH_MS, LEASE_MS } from "../../../src/shared/budget";
 import { LEASE_EXPIRED_ERROR } from "../../../src/delivery/delivery-field";
 
 const ID = "attempt-id-of-22-chars";

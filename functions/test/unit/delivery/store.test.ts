@@ -7,7 +7,7 @@ import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { claimMark, newAttemptId } from "../../../src/delivery/marks";
 import { claimPatch } from "../../../src/delivery/patches";
 import { MailStore, type StoreTiming } from "../../../src/delivery/store";
-import { WRITE_RETRY_BUDGET_MS as RETRY_BUDGET_MS } from "../../../src/delivery/budget";
+import { WRITE_RETRY_BUDGET_MS as RETRY_BUDGET_MS } from "../../../src/shared/budget";
 
 const NOW = Date.UTC(2026, 0, 31, 9, 30, 0);
 const V1 = Timestamp.fromMillis(NOW - 5000);

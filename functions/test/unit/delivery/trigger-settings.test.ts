@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { FUNCTION_TIMEOUT_MS, LEASE_GRACE_MS, LEASE_MS, WRITE_RETRY_BUDGET_MS } from "../../../src/delivery/budget";
+import { FUNCTION_TIMEOUT_MS, LEASE_GRACE_MS, LEASE_MS, WRITE_RETRY_BUDGET_MS } from "../../../src/shared/budget";
 import { PROCESS_QUEUE_RETRIES } from "../../../src/handlers/process-queue";
 
 interface Resource {

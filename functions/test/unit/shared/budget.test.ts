@@ -14,7 +14,7 @@ import {
   SEND_DEADLINE_MS,
   sendTimeLeft,
   WRITE_RETRY_BUDGET_MS,
-} from "../../../src/delivery/budget";
+} from "../../../src/shared/budget";
 
 describe("the send window inside the processing lease", () => {
   const claimedAt = 1_700_000_000_000;
