@@ -114,19 +114,10 @@ export function parseConfig(env: Env): Config {
     smtpPassword: authType === "UsernamePassword" ? readSecret(env, "SMTP_PASSWORD") : undefined,
     smtpHost: smtp.host,
     ignoredUriOptions: Object.freeze(ignoredUriOptions),
-    mailCollection,
-    defaultFrom,
-    defaultReplyTo: read(env, "DEFAULT_REPLY_TO"),
-    usersCollection,
-    templatesCollection,
-    ttlExpireType,
-    ttlExpireValue,
-    maxAttempts,
-    retryBackoffSeconds,
+    mailCollection, defaultFrom, defaultReplyTo: read(env, "DEFAULT_REPLY_TO"), usersCollection, templatesCollection,
+    ttlExpireType, ttlExpireValue, maxAttempts, retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
-    allowSendGridBypass,
-    webhooks,
-    unsubscribe,
+    allowSendGridBypass, webhooks, unsubscribe,
   });
 }
 

@@ -33,9 +33,7 @@ export function needsLookups(mail: MailRequest): boolean {
 export async function composeMessage(mail: MailRequest, config: Config, db: Firestore, path = ""): Promise<SendMailOptions> {
   const { usersCollection, templatesCollection } = config;
   const { template } = mail;
-  if (hasUids(mail) && !usersCollection) {
-    throw new ValidationError("Must specify a users collection to send using uids.");
-  }
+  if (hasUids(mail) && !usersCollection) throw new ValidationError("Must specify a users collection to send using uids.");
   // Sending such a mail without its template would deliver something its author never wrote.
   if (template && !templatesCollection) {
     throw new ValidationError(

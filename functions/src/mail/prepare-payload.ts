@@ -4,16 +4,13 @@
  */
 import type { SendMailOptions } from "nodemailer";
 import type { Attachment } from "nodemailer/lib/mailer";
+import type { Config } from "../config";
 import { ValidationError } from "../shared/errors";
 import type { MailAttachment, MailMessage, MailRequest } from "../shared/types";
 import { checkAttachmentLocation, type HeaderMap } from "./validation";
 
-export interface PayloadDefaults {
-  /** DEFAULT_FROM, for a document without `from`. */
-  defaultFrom: string;
-  /** DEFAULT_REPLY_TO, for a document without `replyTo`. */
-  defaultReplyTo?: string;
-}
+/** DEFAULT_FROM and DEFAULT_REPLY_TO, for a document without `from` or `replyTo`. */
+type PayloadDefaults = Pick<Config, "defaultFrom" | "defaultReplyTo">;
 
 const copyHeaders = (headers: HeaderMap): HeaderMap =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? [...value] : value]));
@@ -94,9 +91,7 @@ function messageOptions(message: MailMessage): SendMailOptions {
  * @throws ValidationError when there is no recipient in to, cc or bcc.
  */
 export function preparePayload(mail: MailRequest, defaults: PayloadDefaults): SendMailOptions {
-  if (mail.to.length + mail.cc.length + mail.bcc.length === 0) {
-    throw new ValidationError("Failed to deliver email. Expected at least 1 recipient.");
-  }
+  if (mail.to.length + mail.cc.length + mail.bcc.length === 0) throw new ValidationError("Failed to deliver email. Expected at least 1 recipient.");
   const options: SendMailOptions = {
     ...messageOptions(mail.message ?? {}),
     from: mail.from || defaults.defaultFrom,

@@ -135,9 +135,7 @@ function libraryFor(name: string, partials: TemplateDocument[]): Library {
       const source = partial.fields[part];
       if (source === undefined || source === null) continue;
       // Only strings: Handlebars would compile an object as a parsed template, that is as code.
-      if (typeof source !== "string") {
-        throw renderError(name, part, `partial '${templateName(partial)}' has a ${part} that is not a string`);
-      }
+      if (typeof source !== "string") throw renderError(name, part, `partial '${templateName(partial)}' has a ${part} that is not a string`);
       environments[part].registerPartial(templateName(partial), source);
     }
   }
@@ -266,9 +264,7 @@ export function renderTemplate(template: TemplateDocument, partials: TemplateDoc
     throw renderError(name, "subject", "the rendered subject has a word longer than 900 characters");
   }
   const attachments = template.fields.attachments;
-  if (attachments !== undefined && attachments !== null) {
-    rendered.attachments = renderAttachments(name, attachments, data, rendered.ignoredFields);
-  }
+  if (attachments !== undefined && attachments !== null) rendered.attachments = renderAttachments(name, attachments, data, rendered.ignoredFields);
   return rendered;
 }
 

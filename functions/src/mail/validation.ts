@@ -100,14 +100,13 @@ function reportIgnored(ignored: string[], prefix: string, key: string): void {
   if (ignored.length < LIMITS.ignoredFieldsReported) ignored.push(`${prefix}.${key.length > 100 ? `${key.slice(0, 100)}…` : key}`);
 }
 
-/** nodemailer takes the SMTP envelope from these headers too: `{Bcc: …}` would add a hidden recipient. */
-const ADDRESS_HEADERS = /^(from|sender|to|cc|bcc|reply-to)$/i;
-/**
- * Headers in which providers repeat the tracking value of their delivery events (docs/webhooks.md): one set
- * by a document could point another mail's events at a document of its choosing. Refused, not removed, so
- * that the author learns why.
- */
-const TRACKING_HEADERS = /^(x-pm-metadata-.*|x-mailgun-variables|x-smtpapi)$/i;
+const REFUSED_HEADERS: ReadonlyArray<[RegExp, string]> = [
+  // nodemailer takes the SMTP envelope from these headers too: `{Bcc: …}` would add a hidden recipient.
+  [/^(from|sender|to|cc|bcc|reply-to)$/i, "absent: senders and recipients are set by the document's from, replyTo, to, cc and bcc, which are checked"],
+  // Providers repeat these in their delivery events (docs/webhooks.md): a document setting one could point another mail's
+  // events at a document of its choosing. Refused rather than removed, so that the author learns why.
+  [/^(x-pm-metadata-.*|x-mailgun-variables|x-smtpapi)$/i, "absent: providers repeat this header in their delivery events, and the extension sets its own tracking value"],
+];
 // RFC 5322 field names: printable ASCII except the colon.
 const HEADER_NAME = new RegExp(`^[\\x21-\\x39\\x3b-\\x7e]{1,${LIMITS.headerNameLength}}$`);
 
@@ -121,16 +120,10 @@ function parseHeaders(value: unknown, path: string): HeaderMap {
   let count = 0;
   for (const [name, raw] of Object.entries(value)) {
     if (raw === null || raw === undefined) continue;
-    if (!HEADER_NAME.test(name)) {
-      fail(path, `a map whose keys are header names (1-${LIMITS.headerNameLength} printable ASCII characters without spaces or ':')`);
-    }
+    if (!HEADER_NAME.test(name)) fail(path, `a map whose keys are header names (1-${LIMITS.headerNameLength} printable ASCII characters without spaces or ':')`);
     const valuePath = `${path}.${name}`;
-    if (ADDRESS_HEADERS.test(name)) {
-      fail(valuePath, "absent: senders and recipients are set by the document's from, replyTo, to, cc and bcc, which are checked");
-    }
-    if (TRACKING_HEADERS.test(name)) {
-      fail(valuePath, "absent: providers repeat this header in their delivery events, and the extension sets its own tracking value");
-    }
+    const refused = REFUSED_HEADERS.find(([pattern]) => pattern.test(name));
+    if (refused) fail(valuePath, refused[1]);
     const values = Array.isArray(raw) ? raw : [raw];
     for (const item of values) {
       if (typeof item !== "string" || hasLineBreak(item)) fail(valuePath, "a string or an array of strings without line breaks");
@@ -156,13 +149,9 @@ export function checkAttachmentLocation(value: string, path: string): void {
     return;
   }
   const url = /^https:\/\//i.test(value) && URL.canParse(value) ? new URL(value) : undefined;
-  if (url?.protocol !== "https:") {
-    fail(path, "an https URL or a data URI (local files, http: and other URL schemes are not allowed)");
-  }
+  if (url?.protocol !== "https:") fail(path, "an https URL or a data URI (local files, http: and other URL schemes are not allowed)");
   // "https://files.example.com@evil.example/x" is a request to evil.example.
-  if (url.username || url.password || /^https:\/\/[^/?#]*@/i.test(value)) {
-    fail(path, "an https URL without user information (no user@ before the host)");
-  }
+  if (url.username || url.password || /^https:\/\/[^/?#]*@/i.test(value)) fail(path, "an https URL without user information (no user@ before the host)");
   // The URL parser has already turned forms such as 0x7f.1 or 2130706433 into 127.0.0.1.
   const host = url.hostname.replace(/\.$/, "");
   const internal =
@@ -199,9 +188,7 @@ function parseHttpHeaders(value: unknown, path: string): Record<string, string> 
   for (const [name, header] of entries) {
     if (!HTTP_HEADER_NAME.test(name)) fail(path, "a map whose keys are HTTP header names (letters, digits and !#$%&'*+.^_`|~-)");
     if (CONNECTION_HEADERS.test(name)) fail(`${path}.${name}`, "absent: connection headers are set by the extension");
-    if (typeof header !== "string" || /[\r\n\0]/.test(header) || header.length > limit) {
-      fail(`${path}.${name}`, `a string of at most ${limit} characters without line breaks`);
-    }
+    if (typeof header !== "string" || /[\r\n\0]/.test(header) || header.length > limit) fail(`${path}.${name}`, `a string of at most ${limit} characters without line breaks`);
   }
   return Object.fromEntries(entries) as Record<string, string>;
 }
