@@ -30,7 +30,7 @@ const wholeFrom = (min: number) => (raw: string) => {
  */
 const OPTION_KINDS: Array<[OptionKind, string[]]> = [
   [
-    // nodemailer read `1` and `0` as numbers, truthy and falsy.
+    // `1` and `0` too: nodemailer's own URI parsing reads them as truthy and falsy.
     { expected: "true or false", parse: (raw) => (raw === "true" || raw === "1" ? true : raw === "false" || raw === "0" ? false : undefined) },
     ["pool", "secure", "requireTLS", "ignoreTLS", "opportunisticTLS", "forceAuth", "lmtp", "allowInternalNetworkInterfaces", "tls.rejectUnauthorized", "tls.honorCipherOrder"],
   ],
