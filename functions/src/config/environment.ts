@@ -1,25 +1,20 @@
 /**
- * Environment variables read outside the params (config/index.ts): what the
- * platform sets for the triggers and for lifecycle events. Read on each call,
- * never cached and never throwing: a trigger must be declared and an event
- * published even when the params are invalid, and the platform may change
- * the event selection without a redeploy of this code.
+ * Environment variables the platform sets for the triggers and lifecycle events. Read on each call and never
+ * throwing: triggers must be declared and events published even with invalid params, and the platform may
+ * change the event selection without a redeploy.
  */
 import { read, type Env } from "./env-values";
 
 export interface TriggerSettings {
-  /** The collection whose writes trigger processQueue (MAIL_COLLECTION). */
+  /** MAIL_COLLECTION: the collection whose writes trigger processQueue. */
   mailCollection: string;
-  /** The Firestore database of that collection (DATABASE). */
+  /** DATABASE: the Firestore database of that collection. */
   database: string;
-  /** When maintainQueue runs (MAINTENANCE_SCHEDULE). */
+  /** MAINTENANCE_SCHEDULE: when maintainQueue runs. */
   maintenanceSchedule: string;
 }
 
-/**
- * What the triggers are declared with, read as config/index.ts reads the
- * same params; unset or empty params take the defaults extension.yaml gives.
- */
+/** Read as parseConfig reads the same params, with extension.yaml's defaults. */
 export function triggerSettings(env: Env = process.env): TriggerSettings {
   return {
     mailCollection: read(env, "MAIL_COLLECTION") ?? "mail",
@@ -29,13 +24,9 @@ export function triggerSettings(env: Env = process.env): TriggerSettings {
 }
 
 export interface EventSettings {
-  /** The Eventarc channel events go to; undefined when the instance publishes none. */
+  /** The Eventarc channel; undefined when the instance publishes no events. */
   channel?: string;
-  /**
-   * The event types the user selected. Firebase sets EXT_SELECTED_EVENTS;
-   * the Extensions emulator sets ALLOWED_EVENT_TYPES. Undefined means every
-   * type; empty means none.
-   */
+  /** EXT_SELECTED_EVENTS (Firebase) or ALLOWED_EVENT_TYPES (Extensions emulator). Undefined means every type; empty, none. */
   selectedTypes?: string[];
   /** Set when running against the Eventarc emulator. */
   emulatorHost?: string;
@@ -44,16 +35,12 @@ export interface EventSettings {
 }
 
 export function eventSettings(env: Env = process.env): EventSettings {
-  const selected = env.EXT_SELECTED_EVENTS ?? env.ALLOWED_EVENT_TYPES;
   return {
     channel: read(env, "EVENTARC_CHANNEL"),
-    selectedTypes:
-      selected === undefined
-        ? undefined
-        : selected
-            .split(",")
-            .map((type) => type.trim())
-            .filter((type) => type !== ""),
+    selectedTypes: (env.EXT_SELECTED_EVENTS ?? env.ALLOWED_EVENT_TYPES)
+      ?.split(",")
+      .map((type) => type.trim())
+      .filter((type) => type !== ""),
     emulatorHost: read(env, "CLOUD_EVENTARC_EMULATOR_HOST"),
     projectId: env.GCLOUD_PROJECT ?? env.PROJECT_ID,
   };

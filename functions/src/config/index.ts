@@ -1,22 +1,20 @@
 /**
- * The extension's params, read once from the environment into a typed,
- * frozen object. Every problem is collected and reported together in one
- * ConfigError, each naming the param, what was expected and what was received,
- * so that one reconfiguration fixes them all. Secret values are never echoed.
+ * The extension's params, read once into a typed, frozen object. Every problem is reported together in one
+ * ConfigError, each naming the param, what was expected and what was received, so that one reconfiguration
+ * fixes them all. Secret values are never echoed.
  */
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { ConfigError } from "../shared/errors";
 import * as logs from "../shared/logs";
-import { collectionPath, read, readBoolean, readSecret, received, receivedName, type Env } from "./env-values";
+import { collectionPath, read, readBoolean, readChoice, readSecret, received, receivedName, wholeNumber, type Env } from "./env-values";
 import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks, type WebhookConfig } from "./webhook-params";
 import { SENDER_PATTERN } from "./sender-pattern";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
 
-export type AuthType = "UsernamePassword" | "OAuth2";
-export type TtlUnit = "never" | "hour" | "day" | "week" | "month" | "year";
-
-const AUTH_TYPES: readonly AuthType[] = ["UsernamePassword", "OAuth2"];
-const TTL_UNITS: readonly TtlUnit[] = ["never", "hour", "day", "week", "month", "year"];
+const AUTH_TYPES = ["UsernamePassword", "OAuth2"] as const;
+const TTL_UNITS = ["never", "hour", "day", "week", "month", "year"] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+export type TtlUnit = (typeof TTL_UNITS)[number];
 
 export interface Config {
   /** DATABASE: the Firestore database id. Default `(default)`. */
@@ -24,70 +22,43 @@ export interface Config {
   /** AUTH_TYPE: how to log in to the SMTP server. Default `UsernamePassword`. */
   readonly authType: AuthType;
   /**
-   * nodemailer SMTP options. With UsernamePassword they come from
-   * SMTP_CONNECTION_URI, SMTP_PASSWORD replacing the URI's password; with
-   * OAuth2 from HOST, OAUTH_PORT (default 465), OAUTH_SECURE (default true)
-   * and `auth: {type: "OAuth2", user: USER, clientId: CLIENT_ID,
-   * clientSecret: CLIENT_SECRET, refreshToken: REFRESH_TOKEN}`. Either way
-   * TLS_OPTIONS is merged into `tls`.
+   * nodemailer SMTP options. UsernamePassword: from SMTP_CONNECTION_URI, SMTP_PASSWORD replacing its password.
+   * OAuth2: HOST, OAUTH_PORT (default 465), OAUTH_SECURE (default true) and USER, CLIENT_ID, CLIENT_SECRET,
+   * REFRESH_TOKEN as `auth`. TLS_OPTIONS is merged into `tls` either way.
    */
   readonly smtp: SMTPTransport.Options;
-  /**
-   * SMTP_PASSWORD exactly as configured (not trimmed, not decoded: `%41` stays `%41`),
-   * for providers that take it as an API key. Only with UsernamePassword. A
-   * secret: never log it.
-   */
+  /** SMTP_PASSWORD as configured (not trimmed or decoded), for providers that take it as an API key; UsernamePassword only. A secret. */
   readonly smtpPassword?: string;
-  /** The SMTP server's host name, safe to log (no credentials). */
+  /** The SMTP server's host name, safe to log. */
   readonly smtpHost?: string;
-  /**
-   * Names of SMTP_CONNECTION_URI query options that were not passed on
-   * (unknown to nodemailer, or unsafe); logged once per instance by getConfig.
-   */
+  /** SMTP_CONNECTION_URI query options not passed on (unknown to nodemailer, or unsafe); getConfig logs them once. */
   readonly ignoredUriOptions: readonly string[];
   /** MAIL_COLLECTION: the collection path whose documents are sent. Default `mail`; any odd number of segments. */
   readonly mailCollection: string;
-  /**
-   * DEFAULT_FROM: sender for documents without `from`, as `address` or
-   * `Name <address>` (see SENDER_PATTERN for every accepted form). Required.
-   */
+  /** DEFAULT_FROM: sender for documents without `from`, in a form SENDER_PATTERN accepts. Required. */
   readonly defaultFrom: string;
-  /**
-   * DEFAULT_REPLY_TO: reply-to for documents without `replyTo`. Passed through
-   * unvalidated, as it may list several addresses.
-   */
+  /** DEFAULT_REPLY_TO: reply-to for documents without `replyTo`; unvalidated, as it may list several addresses. */
   readonly defaultReplyTo?: string;
   /** USERS_COLLECTION: collection path of user documents keyed by uid, for `toUids`, `ccUids`, `bccUids`. */
   readonly usersCollection?: string;
-  /**
-   * TEMPLATES_COLLECTION: collection path of templates for `template`, each
-   * named by its `name` field or else its id (see templates.ts).
-   */
+  /** TEMPLATES_COLLECTION: collection path of templates, each named by its `name` field or else its id. */
   readonly templatesCollection?: string;
-  /** TTL_EXPIRE_TYPE: unit of `delivery.expireAt`. Default `never`, meaning no expireAt is written. */
+  /** TTL_EXPIRE_TYPE: unit of `delivery.expireAt`. Default `never`: no expireAt is written. */
   readonly ttlExpireType: TtlUnit;
   /** TTL_EXPIRE_VALUE: how many units until expiry; a whole number from 1. Default 1. */
   readonly ttlExpireValue: number;
-  /**
-   * MAX_ATTEMPTS: delivery attempts per mail before a transient failure is
-   * final. Default 1 (no automatic retry); 1 to 10.
-   */
+  /** MAX_ATTEMPTS: delivery attempts before a transient failure is final. Default 1 (no automatic retry); 1 to 10. */
   readonly maxAttempts: number;
-  /**
-   * RETRY_BACKOFF_SECONDS: delay before the first automatic retry; each later
-   * delay doubles (with jitter), capped at one hour. Default 60; 1 to 3600.
-   */
+  /** RETRY_BACKOFF_SECONDS: delay before the first automatic retry, doubling (with jitter) up to an hour. Default 60; 1 to 3600. */
   readonly retryBackoffSeconds: number;
   /** TLS_OPTIONS: a JSON object of Node.js TLS options, already merged into `smtp.tls`. */
   readonly tlsOptions?: Readonly<Record<string, unknown>>;
   /**
-   * ALLOW_SENDGRID_BYPASS: whether a mail document may turn on SendGrid's
-   * `bypass_*_management` mail settings, which send past SendGrid's own
-   * bounce, spam-report and unsubscribe lists. Default false: a document
-   * that turns one on ends in ERROR naming the setting.
+   * ALLOW_SENDGRID_BYPASS: whether a document may turn on SendGrid's `bypass_*_management` settings, which send
+   * past SendGrid's bounce, spam-report and unsubscribe lists. Default false: such a document ends in ERROR.
    */
   readonly allowSendGridBypass: boolean;
-  /** Delivery status after the send: webhook keys, SUPPRESSION_COLLECTION and what to record (see webhook-params.ts). */
+  /** Delivery status after the send: webhook keys, SUPPRESSION_COLLECTION and what to record. */
   readonly webhooks: WebhookConfig;
   /** One-click unsubscribe links; set when UNSUBSCRIBE_SIGNING_KEY is. */
   readonly unsubscribe?: UnsubscribeLinks;
@@ -100,25 +71,17 @@ export interface EndpointConfig {
   readonly webhooks: WebhookConfig;
 }
 
-
 const DATABASE_ID = /^(\(default\)|[a-z][a-z0-9-]{0,61}[a-z0-9])$/;
-const WHOLE_NUMBER = /^[0-9]+$/;
 const HOST_NAME = /^[^\s:/@?#<>]+$/;
 
 /** Parses and validates the params; throws one ConfigError listing every problem. */
 export function parseConfig(env: Env): Config {
   registerSecretsOf(env);
   const problems: string[] = [];
-
-  const authType = oneOf(env, "AUTH_TYPE", AUTH_TYPES, "UsernamePassword", problems);
+  const authType = readChoice(env, "AUTH_TYPE", AUTH_TYPES, "UsernamePassword", problems);
   const tlsOptions = readTlsOptions(env, problems);
   const ignoredUriOptions: string[] = [];
-  const smtp =
-    authType === "OAuth2"
-      ? oauth2Options(env, problems)
-      : authType === "UsernamePassword"
-        ? uriOptions(env, problems, ignoredUriOptions)
-        : undefined;
+  const smtp = authType === "OAuth2" ? oauth2Options(env, problems) : authType && uriOptions(env, problems, ignoredUriOptions);
   if (smtp && tlsOptions) smtp.tls = { ...smtp.tls, ...tlsOptions };
 
   const database = read(env, "DATABASE") ?? "(default)";
@@ -131,7 +94,7 @@ export function parseConfig(env: Env): Config {
   const usersCollection = collectionPath(env, "USERS_COLLECTION", problems);
   const templatesCollection = collectionPath(env, "TEMPLATES_COLLECTION", problems);
   const defaultFrom = readDefaultFrom(env, problems);
-  const ttlExpireType = oneOf(env, "TTL_EXPIRE_TYPE", TTL_UNITS, "never", problems);
+  const ttlExpireType = readChoice(env, "TTL_EXPIRE_TYPE", TTL_UNITS, "never", problems);
   const ttlExpireValue = readTtlValue(env, ttlExpireType, problems);
   const maxAttempts = boundedInteger(env, "MAX_ATTEMPTS", 1, 1, 10, problems);
   const retryBackoffSeconds = boundedInteger(env, "RETRY_BACKOFF_SECONDS", 60, 1, 3600, problems);
@@ -151,19 +114,10 @@ export function parseConfig(env: Env): Config {
     smtpPassword: authType === "UsernamePassword" ? readSecret(env, "SMTP_PASSWORD") : undefined,
     smtpHost: smtp.host,
     ignoredUriOptions: Object.freeze(ignoredUriOptions),
-    mailCollection,
-    defaultFrom,
-    defaultReplyTo: read(env, "DEFAULT_REPLY_TO"),
-    usersCollection,
-    templatesCollection,
-    ttlExpireType,
-    ttlExpireValue,
-    maxAttempts,
-    retryBackoffSeconds,
+    mailCollection, defaultFrom, defaultReplyTo: read(env, "DEFAULT_REPLY_TO"), usersCollection, templatesCollection,
+    ttlExpireType, ttlExpireValue, maxAttempts, retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
-    allowSendGridBypass,
-    webhooks,
-    unsubscribe,
+    allowSendGridBypass, webhooks, unsubscribe,
   });
 }
 
@@ -225,25 +179,10 @@ function registerSecretsOf(env: Env): void {
   ]);
 }
 
-function oneOf<T extends string>(
-  env: Env,
-  name: string,
-  allowed: readonly T[],
-  fallback: T,
-  problems: string[],
-): T | undefined {
-  const value = read(env, name) ?? fallback;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  problems.push(`${name} must be one of ${allowed.join(", ")}, got ${received(value)}`);
-  return undefined;
-}
-
 function uriOptions(env: Env, problems: string[], ignored: string[]): SMTPTransport.Options | undefined {
   const uri = read(env, "SMTP_CONNECTION_URI");
   if (uri === undefined) {
-    problems.push(
-      "SMTP_CONNECTION_URI is required when AUTH_TYPE is UsernamePassword: expected smtp(s)://[user@]host:port, got nothing",
-    );
+    problems.push("SMTP_CONNECTION_URI is required when AUTH_TYPE is UsernamePassword: expected smtp(s)://[user@]host:port, got nothing");
     return undefined;
   }
   try {
@@ -269,65 +208,42 @@ function oauth2Options(env: Env, problems: string[]): SMTPTransport.Options | un
     const got = host.includes("@") ? "a value with user information" : /^[A-Za-z0-9.:[\]-]{1,253}$/.test(host) ? `"${host}"` : received(host);
     problems.push(`HOST must be a host name such as smtp.gmail.com, without scheme or port, got ${got}`);
   }
-
-  const portText = read(env, "OAUTH_PORT") ?? "465";
-  const port = WHOLE_NUMBER.test(portText) ? Number(portText) : 0;
-  if (port < 1 || port > 65535) {
-    problems.push(`OAUTH_PORT must be a port number from 1 to 65535, got ${received(portText)}`);
-  }
+  const port = boundedInteger(env, "OAUTH_PORT", 465, 1, 65535, problems, "a port number");
   const secure = readBoolean(env, "OAUTH_SECURE", true, problems);
-
   if (problems.length > before) return undefined;
-  return {
-    host,
-    port,
-    secure,
-    auth: {
-      type: "OAuth2",
-      user: read(env, "USER"),
-      clientId: read(env, "CLIENT_ID"),
-      clientSecret: read(env, "CLIENT_SECRET"),
-      refreshToken: read(env, "REFRESH_TOKEN"),
-    },
-  };
+  const [user, clientId, clientSecret, refreshToken] = ["USER", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN"].map((name) => read(env, name));
+  return { host, port, secure, auth: { type: "OAuth2", user, clientId, clientSecret, refreshToken } };
 }
 
 function readDefaultFrom(env: Env, problems: string[]): string {
   const value = read(env, "DEFAULT_FROM");
   const expected = 'an email address or "Name <address>"';
-  if (value === undefined) {
-    problems.push(`DEFAULT_FROM is required: expected ${expected}, got nothing`);
-    return "";
-  }
-  if (!SENDER_PATTERN.test(value)) {
-    problems.push(`DEFAULT_FROM must be ${expected}, got "${value}"`);
-  }
-  return value;
+  if (value === undefined) problems.push(`DEFAULT_FROM is required: expected ${expected}, got nothing`);
+  else if (!SENDER_PATTERN.test(value)) problems.push(`DEFAULT_FROM must be ${expected}, got "${value}"`);
+  return value ?? "";
 }
 
 /** Checked only when a unit uses it: with `never` the value is ignored, and a bad one must not stop all mail. */
 function readTtlValue(env: Env, unit: TtlUnit | undefined, problems: string[]): number {
   const text = read(env, "TTL_EXPIRE_VALUE") ?? "1";
-  const value = WHOLE_NUMBER.test(text) ? Number(text) : 0;
+  const value = wholeNumber(text);
   if (Number.isSafeInteger(value) && value > 0) return value;
   if (unit !== "never") problems.push(`TTL_EXPIRE_VALUE must be a whole number greater than zero, got ${received(text)}`);
   return 1;
 }
 
-/** A whole number param within [min, max]; `fallback` when unset. */
-function boundedInteger(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+function boundedInteger(env: Env, name: string, fallback: number, min: number, max: number, problems: string[], what = "a whole number"): number {
   const text = read(env, name);
   if (text === undefined) return fallback;
-  const value = WHOLE_NUMBER.test(text) ? Number(text) : Number.NaN;
+  const value = wholeNumber(text);
   if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
-  problems.push(`${name} must be a whole number from ${min} to ${max}, got ${received(text)}`);
+  problems.push(`${name} must be ${what} from ${min} to ${max}, got ${received(text)}`);
   return fallback;
 }
 
 /**
- * TLS_OPTIONS may hold a private key and its passphrase, so no message quotes
- * any of its text: JSON.parse's own message does (the text around the
- * mistake), and so do Node's type errors for a non-string passphrase.
+ * TLS_OPTIONS may hold a private key and its passphrase, so no message quotes its text, as JSON.parse's
+ * message and Node's type errors for a non-string passphrase would.
  */
 function readTlsOptions(env: Env, problems: string[]): Record<string, unknown> | undefined {
   const text = read(env, "TLS_OPTIONS");
@@ -343,13 +259,13 @@ function readTlsOptions(env: Env, problems: string[]): Record<string, unknown> |
     return undefined;
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    problems.push(`${expected}, got ${describeType(value)}`);
+    problems.push(`${expected}, got ${jsonTypeOf(value)}`);
     return undefined;
   }
   const options = value as Record<string, unknown>;
   logs.registerSecrets(tlsSecrets(options));
   if ("passphrase" in options && typeof options.passphrase !== "string") {
-    problems.push(`TLS_OPTIONS "passphrase" must be a string, got ${describeType(options.passphrase)}`);
+    problems.push(`TLS_OPTIONS "passphrase" must be a string, got ${jsonTypeOf(options.passphrase)}`);
     return undefined;
   }
   return options;
@@ -359,22 +275,17 @@ function readTlsOptions(env: Env, problems: string[]): Record<string, unknown> |
 function tlsSecrets(options: Record<string, unknown>): string[] {
   const found: string[] = [];
   const collect = (value: unknown): void => {
-    if (typeof value === "string") found.push(value);
-    else if (typeof value === "number") found.push(String(value));
+    if (typeof value === "string" || typeof value === "number") found.push(String(value));
     else if (Array.isArray(value)) value.forEach(collect);
     else if (typeof value === "object" && value !== null) {
       const entry = value as Record<string, unknown>;
-      collect(entry.pem);
-      collect(entry.buf);
-      collect(entry.passphrase);
+      [entry.pem, entry.buf, entry.passphrase].forEach(collect);
     }
   };
-  collect(options.passphrase);
-  collect(options.key);
-  collect(options.pfx);
+  [options.passphrase, options.key, options.pfx].forEach(collect);
   return found;
 }
 
-function describeType(value: unknown): string {
+function jsonTypeOf(value: unknown): string {
   return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }

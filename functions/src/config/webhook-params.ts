@@ -1,26 +1,19 @@
 /**
- * The params of delivery status after the send (docs/webhooks.md): the
- * providers' webhook keys, what to record, the suppression collection and
- * one-click unsubscribe. All optional; unset, the endpoint answers 404 and
- * the send path reads and adds nothing.
+ * The params of delivery status after the send (docs/webhooks.md): webhook keys, what to record, suppression
+ * and one-click unsubscribe. All optional; unset, the endpoint answers 404 and the send path adds nothing.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { collectionPath, read, readBoolean, readSecret, type Env } from "./env-values";
 
 export interface WebhookConfig {
   /**
-   * SENDGRID_WEBHOOK_PUBLIC_KEY: the Signed Event Webhook's verification key
-   * (base64 DER of an ECDSA P-256 public key, as SendGrid shows it). Unset:
-   * /sendgrid answers 404 and no tracking argument is attached.
+   * SENDGRID_WEBHOOK_PUBLIC_KEY: the Signed Event Webhook's verification key (base64 DER of an ECDSA P-256
+   * public key, as SendGrid shows it). Unset: /sendgrid answers 404 and no tracking argument is attached.
    */
   readonly sendGridPublicKey?: KeyObject;
   /** MAILGUN_WEBHOOK_SIGNING_KEY: Mailgun's "HTTP webhook signing key". A secret. */
   readonly mailgunSigningKey?: string;
-  /**
-   * POSTMARK_WEBHOOK_USERNAME and POSTMARK_WEBHOOK_PASSWORD: the basic-auth
-   * credentials set on Postmark's webhook; both or neither. The password is a
-   * secret of at least 16 characters, since Postmark signs nothing.
-   */
+  /** POSTMARK_WEBHOOK_USERNAME and POSTMARK_WEBHOOK_PASSWORD (a secret of 16 or more characters, as Postmark signs nothing): both or neither. */
   readonly postmarkCredentials?: { readonly username: string; readonly password: string };
   /** TRACK_OPENS_AND_CLICKS: record `opened` and `clicked`. Default false: they are acknowledged and dropped. */
   readonly trackOpensAndClicks: boolean;
@@ -31,17 +24,11 @@ export interface WebhookConfig {
   /** UNSUBSCRIBE_SIGNING_KEY: signs one-click unsubscribe links; at least 32 characters. A secret. Needs SUPPRESSION_COLLECTION. */
   readonly unsubscribeSigningKey?: string;
   /**
-   * TRACKING_SIGNING_KEY: signs the tracking value attached to sent mail
-   * (webhooks/tracking-value.ts); at least 32 characters. A secret. Unset,
-   * Mailgun's and Postmark's values are signed with a key derived from their
-   * own webhook secret; SendGrid has none, so its webhook needs this one.
+   * TRACKING_SIGNING_KEY: signs the tracking value attached to sent mail; at least 32 characters. A secret.
+   * Unset, Mailgun's and Postmark's are signed with a key derived from their webhook secret; SendGrid has none.
    */
   readonly trackingSigningKey?: string;
-  /**
-   * Where Mailgun tokens already used are remembered (its signature covers
-   * only timestamp and token): `ext-EXT_INSTANCE_ID-webhook-tokens`, one
-   * document per request, with an `expireAt` field for a TTL policy.
-   */
+  /** `ext-EXT_INSTANCE_ID-webhook-tokens`: Mailgun tokens already used (its signature covers only timestamp and token), with `expireAt` for a TTL policy. */
   readonly tokenCollection: string;
   /** How far a signed timestamp may be from now, in seconds (the replay window). 300. */
   readonly replayWindowSeconds: number;
@@ -55,10 +42,7 @@ export const WEBHOOK_LIMITS = { replayWindowSeconds: 300, maxBodyBytes: 8 * 1024
 export interface UnsubscribeLinks {
   /** UNSUBSCRIBE_SIGNING_KEY. */
   readonly signingKey: string;
-  /**
-   * The webhooks function's public URL: WEBHOOK_URL, or else
-   * https://LOCATION-PROJECT_ID.cloudfunctions.net/ext-EXT_INSTANCE_ID-webhooks.
-   */
+  /** WEBHOOK_URL, or else https://LOCATION-PROJECT_ID.cloudfunctions.net/ext-EXT_INSTANCE_ID-webhooks. */
   readonly endpointUrl: string;
   /** UNSUBSCRIBE_MAILTO: an optional mailbox listed after the link. Nothing here reads it. */
   readonly mailto?: string;
@@ -78,12 +62,7 @@ const MIN_SIGNING_KEY_LENGTH = 32;
 
 /** The secret params of this group, registered for redaction before anything is validated. */
 export function deliveryStatusSecrets(env: Env): Array<string | undefined> {
-  return [
-    readSecret(env, "MAILGUN_WEBHOOK_SIGNING_KEY"),
-    readSecret(env, "POSTMARK_WEBHOOK_PASSWORD"),
-    readSecret(env, "UNSUBSCRIBE_SIGNING_KEY"),
-    readSecret(env, "TRACKING_SIGNING_KEY"),
-  ];
+  return ["MAILGUN_WEBHOOK_SIGNING_KEY", "POSTMARK_WEBHOOK_PASSWORD", "UNSUBSCRIBE_SIGNING_KEY", "TRACKING_SIGNING_KEY"].map((name) => readSecret(env, name));
 }
 
 export function parseDeliveryStatusParams(env: Env, mailCollection: string | undefined, problems: string[]): DeliveryStatusParams {
@@ -91,17 +70,11 @@ export function parseDeliveryStatusParams(env: Env, mailCollection: string | und
   if (suppressionCollection !== undefined && suppressionCollection === mailCollection) {
     problems.push("SUPPRESSION_COLLECTION must differ from MAIL_COLLECTION: its documents would be sent as mail");
   }
-  const unsubscribeSigningKey = readSecret(env, "UNSUBSCRIBE_SIGNING_KEY");
-  if (unsubscribeSigningKey !== undefined && unsubscribeSigningKey.length < MIN_SIGNING_KEY_LENGTH) {
-    problems.push(`UNSUBSCRIBE_SIGNING_KEY must be at least ${MIN_SIGNING_KEY_LENGTH} characters (a random secret), got ${unsubscribeSigningKey.length}`);
-  }
+  const unsubscribeSigningKey = signingKey(env, "UNSUBSCRIBE_SIGNING_KEY", problems);
   if (unsubscribeSigningKey !== undefined && suppressionCollection === undefined) {
     problems.push("UNSUBSCRIBE_SIGNING_KEY needs SUPPRESSION_COLLECTION: an unsubscribe is recorded there");
   }
-  const trackingSigningKey = readSecret(env, "TRACKING_SIGNING_KEY");
-  if (trackingSigningKey !== undefined && trackingSigningKey.length < MIN_SIGNING_KEY_LENGTH) {
-    problems.push(`TRACKING_SIGNING_KEY must be at least ${MIN_SIGNING_KEY_LENGTH} characters (a random secret), got ${trackingSigningKey.length}`);
-  }
+  const trackingSigningKey = signingKey(env, "TRACKING_SIGNING_KEY", problems);
   const sendGridPublicKey = sendGridKey(env, problems);
   if (read(env, "SENDGRID_WEBHOOK_PUBLIC_KEY") !== undefined && trackingSigningKey === undefined) {
     problems.push("SENDGRID_WEBHOOK_PUBLIC_KEY needs TRACKING_SIGNING_KEY: SendGrid's events are checked with a public key, so the tracking value needs a secret of its own");
@@ -119,6 +92,15 @@ export function parseDeliveryStatusParams(env: Env, mailCollection: string | und
     ...WEBHOOK_LIMITS,
   });
   return Object.freeze({ webhooks, unsubscribe: unsubscribeLinks(env, unsubscribeSigningKey, problems) });
+}
+
+/** Returned even when too short: the problem stops the config anyway. */
+function signingKey(env: Env, name: string, problems: string[]): string | undefined {
+  const key = readSecret(env, name);
+  if (key !== undefined && key.length < MIN_SIGNING_KEY_LENGTH) {
+    problems.push(`${name} must be at least ${MIN_SIGNING_KEY_LENGTH} characters (a random secret), got ${key.length}`);
+  }
+  return key;
 }
 
 function sendGridKey(env: Env, problems: string[]): KeyObject | undefined {
@@ -165,10 +147,7 @@ function unsubscribeLinks(env: Env, signingKey: string | undefined, problems: st
   return Object.freeze({ signingKey, endpointUrl, mailto, byDefault });
 }
 
-/**
- * WEBHOOK_URL, or the URL Cloud Functions gives the extension's `webhooks`
- * function. Only https, except on loopback (the emulator).
- */
+/** WEBHOOK_URL, or the URL Cloud Functions gives the `webhooks` function. Only https, except on loopback (the emulator). */
 function webhookUrl(env: Env, problems: string[]): string | undefined {
   const given = read(env, "WEBHOOK_URL");
   if (given === undefined) {
@@ -179,13 +158,8 @@ function webhookUrl(env: Env, problems: string[]): string | undefined {
     problems.push("WEBHOOK_URL is required for unsubscribe links when the function's URL cannot be derived (LOCATION, PROJECT_ID and EXT_INSTANCE_ID are not all set)");
     return undefined;
   }
-  let url: URL | undefined;
-  try {
-    url = new URL(given);
-  } catch {
-    url = undefined;
-  }
-  const loopback = url?.hostname === "127.0.0.1" || url?.hostname === "localhost" || url?.hostname === "[::1]";
+  const url = URL.canParse(given) ? new URL(given) : undefined;
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url?.hostname ?? "");
   // The value is never quoted: a URL that breaks these rules may carry a password or an API key.
   const flaw = !url
     ? "a value that is not a URL"

@@ -1,8 +1,6 @@
 /**
- * Recipients by user id (USERS_COLLECTION): `toUids`, `ccUids` and `bccUids`
- * name documents of the users collection (document id = uid) whose `email`
- * field is the address. Each distinct uid is read once, in one batch, and
- * only its `email` field is fetched.
+ * Recipients by user id (USERS_COLLECTION): `toUids`, `ccUids` and `bccUids` name user documents (id = uid)
+ * whose `email` field is the address. Each distinct uid is read once, in one batch, `email` only.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { DeliveryError, errorText } from "../shared/errors";
@@ -16,29 +14,22 @@ export interface UidLists {
 }
 
 export interface ResolvedRecipients extends UidLists {
-  /** Uids without a user document or without a usable `email`, each once, in order of first mention. */
+  /** Uids without a user document or a usable `email`, each once, in order of first mention. */
   unresolved: string[];
 }
 
-/**
- * A failure to read the users collection, not the mail document's fault:
- * transient, so an automatic retry (MAX_ATTEMPTS) may succeed.
- */
+/** Not the mail document's fault: transient by default, so an automatic retry (MAX_ATTEMPTS) may succeed. */
 export function usersUnavailable(collection: string, reason: string, transient = true): DeliveryError {
   return new DeliveryError("lookup-failed", `Could not look up recipients in '${collection}': ${reason}`, { transient });
 }
 
-/** A usable address: a non-empty string on one line (a line break could start a new header). */
+/** A non-empty string on one line: a line break could start a new header. */
 function emailOf(value: unknown): string | undefined {
-  if (typeof value !== "string") return undefined;
-  const email = value.trim();
+  const email = typeof value === "string" ? value.trim() : "";
   return email !== "" && !/[\r\n]/.test(email) ? email : undefined;
 }
 
-/**
- * Looks up the addresses of the given uids. A uid that resolves to nothing
- * is left out of the lists and reported in `unresolved`.
- */
+/** A uid that resolves to nothing is left out of the lists and reported in `unresolved`. */
 export async function resolveRecipients(db: Firestore, collection: string, uids: UidLists): Promise<ResolvedRecipients> {
   const distinct = [...new Set([...uids.to, ...uids.cc, ...uids.bcc])];
   const readable = distinct.filter((uid) => !isReservedId(uid));
@@ -57,10 +48,5 @@ export async function resolveRecipients(db: Firestore, collection: string, uids:
     }
   }
   const addresses = (list: string[]): string[] => list.flatMap((uid) => emails.get(uid) ?? []);
-  return {
-    to: addresses(uids.to),
-    cc: addresses(uids.cc),
-    bcc: addresses(uids.bcc),
-    unresolved: distinct.filter((uid) => !emails.has(uid)),
-  };
+  return { to: addresses(uids.to), cc: addresses(uids.cc), bcc: addresses(uids.bcc), unresolved: distinct.filter((uid) => !emails.has(uid)) };
 }

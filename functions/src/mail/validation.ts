@@ -1,12 +1,8 @@
 /**
- * Validation of mail documents. Anyone with write access to the mail
- * collection writes these documents, so every field is checked for type and
- * size before anything reaches nodemailer, and only known message fields are
- * passed on. Errors name the field and what was expected, never its value:
- * values may be huge or personal, and error texts end up in `delivery.error`.
- *
- * `null` is read as "absent" for every optional field, because Firestore
- * clients often write null instead of deleting a field.
+ * Validation of mail documents, which anyone with write access to the mail collection writes: every field is
+ * checked for type and size before nodemailer sees it, and only known message fields are passed on. Errors
+ * name the field, never its value: values may be huge or personal, and errors end up in `delivery.error`.
+ * `null` means absent for every optional field, as Firestore clients often write null instead of deleting.
  */
 import { isIP } from "node:net";
 import { types } from "node:util";
@@ -26,15 +22,12 @@ export const LIMITS = Object.freeze({
   attachments: 100,
   /** Header values in one headers map (each element of an array value counts). */
   headerValues: 100,
-  /** Characters in a header name. */
   headerNameLength: 200,
-  /** Entries in message.references. */
   references: 100,
-  /** Entries in categories. */
   categories: 100,
   /** Characters in template.name; Firestore indexes only the first 1500 bytes of a string. */
   templateName: 1500,
-  /** Characters in a user id; user ids are Firestore document ids. */
+  /** Characters in a user id, a Firestore document id. */
   uidLength: 1500,
   /** Names reported in ignoredFields, so that a document with thousands of keys cannot flood the logs. */
   ignoredFieldsReported: 20,
@@ -46,9 +39,12 @@ export interface ValidationResult {
   ignoredFields: string[];
 }
 
-type HeaderMap = Record<string, string | string[]>;
+export type HeaderMap = Record<string, string | string[]>;
 
-/** Throws a ValidationError in the form users rely on: message fields and top-level fields differ. */
+/** `ignored` collects dropped fields below this one (a message's attachments). */
+type FieldParser<T = unknown> = (value: unknown, path: string, ignored: string[]) => T;
+
+/** Users rely on these two forms: message fields and top-level fields differ. */
 function fail(path: string, expected: string): never {
   if (path === "message" || path.startsWith("message.")) {
     throw new ValidationError(`Invalid message configuration: Field '${path}' must be ${expected}`);
@@ -59,33 +55,30 @@ function fail(path: string, expected: string): never {
 const hasLineBreak = (value: string): boolean => /[\r\n]/.test(value);
 
 /**
- * nodemailer folds header lines only at white space, and a header line may
- * not exceed 998 characters (RFC 5322): a server that splits a longer one
- * could turn its tail into a header of the sender's choosing.
+ * nodemailer folds header lines only at white space, and a line may not exceed 998 characters: a server
+ * that splits a longer one could turn its tail into a header of the sender's choosing.
  */
 const LONGEST_HEADER_WORD = 900;
 const OVERLONG_WORD = new RegExp(`\\S{${LONGEST_HEADER_WORD + 1}}`);
 export const hasOverlongWord = (value: string): boolean => OVERLONG_WORD.test(value);
 const OVERLONG = `without words longer than ${LONGEST_HEADER_WORD} characters`;
 
-/** Text that becomes a header: folded by nodemailer, so only its words are bounded. */
+function expectString(value: unknown, path: string): string {
+  if (typeof value !== "string") fail(path, "a string");
+  return value;
+}
+
+/** Text that becomes a folded header: only its words are bounded. */
 function expectHeaderText(value: unknown, path: string): string {
   const text = expectString(value, path);
   if (hasOverlongWord(text)) fail(path, `a string ${OVERLONG}`);
   return text;
 }
 
-function expectString(value: unknown, path: string): string {
-  if (typeof value !== "string") fail(path, "a string");
-  return value;
-}
-
 /** Strings that end up inside a header line verbatim or nearly so. */
 function expectLine(value: unknown, path: string): string {
-  const text = expectString(value, path);
-  if (hasLineBreak(text)) fail(path, "a string without line breaks");
-  if (hasOverlongWord(text)) fail(path, `a string ${OVERLONG}`);
-  return text;
+  if (hasLineBreak(expectString(value, path))) fail(path, "a string without line breaks");
+  return expectHeaderText(value, path);
 }
 
 function expectStringArray(value: unknown, path: string, what: string): string[] {
@@ -93,38 +86,33 @@ function expectStringArray(value: unknown, path: string, what: string): string[]
   return value as string[];
 }
 
-/** Shortens a reported key: field names can be 1500 bytes long. */
-function fieldName(prefix: string, key: string): string {
-  return `${prefix}.${key.length > 100 ? `${key.slice(0, 100)}…` : key}`;
+function expectChoice<T extends string>(allowed: readonly T[]): (value: unknown, path: string) => T {
+  return (value, path) => {
+    if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+      fail(path, `one of ${allowed.map((option) => `"${option}"`).join(", ")}`);
+    }
+    return value as T;
+  };
 }
 
-function reportIgnored(ignored: string[], name: string): void {
-  if (ignored.length < LIMITS.ignoredFieldsReported) ignored.push(name);
+/** Field names can be 1500 bytes long: a reported one is shortened. */
+function reportIgnored(ignored: string[], prefix: string, key: string): void {
+  if (ignored.length < LIMITS.ignoredFieldsReported) ignored.push(`${prefix}.${key.length > 100 ? `${key.slice(0, 100)}…` : key}`);
 }
 
-/**
- * nodemailer takes the SMTP envelope from these headers too, so `headers:
- * {Bcc: …}` would add a hidden recipient past every check on the address fields.
- */
-const ADDRESS_HEADERS = /^(from|sender|to|cc|bcc|reply-to)$/i;
-
-/**
- * Headers a provider removes and repeats in its delivery events, where the
- * extension finds the mail document an event is about (docs/webhooks.md):
- * Postmark's metadata, Mailgun's variables, SendGrid's SMTP API header. A
- * document that set one could point another mail's events at a document of
- * its choosing, so it is refused, naming the header, rather than silently
- * removed: its author learns why, instead of finding the value missing.
- */
-const TRACKING_HEADERS = /^(x-pm-metadata-.*|x-mailgun-variables|x-smtpapi)$/i;
-
-// RFC 5322 field names: printable ASCII except the colon; no spaces.
+const REFUSED_HEADERS: ReadonlyArray<[RegExp, string]> = [
+  // nodemailer takes the SMTP envelope from these headers too: `{Bcc: …}` would add a hidden recipient.
+  [/^(from|sender|to|cc|bcc|reply-to)$/i, "absent: senders and recipients are set by the document's from, replyTo, to, cc and bcc, which are checked"],
+  // Providers repeat these in their delivery events (docs/webhooks.md): a document setting one could point another mail's
+  // events at a document of its choosing. Refused rather than removed, so that the author learns why.
+  [/^(x-pm-metadata-.*|x-mailgun-variables|x-smtpapi)$/i, "absent: providers repeat this header in their delivery events, and the extension sets its own tracking value"],
+];
+// RFC 5322 field names: printable ASCII except the colon.
 const HEADER_NAME = new RegExp(`^[\\x21-\\x39\\x3b-\\x7e]{1,${LIMITS.headerNameLength}}$`);
 
 /**
- * Header maps: values must be strings (or arrays of strings). Objects are
- * refused because nodemailer writes `{prepared: true, value}` unfolded and
- * unescaped; CR/LF are refused because they would start a new header.
+ * Values must be strings or arrays of strings: nodemailer writes an object `{prepared: true, value}`
+ * unfolded and unescaped, and CR/LF would start a new header.
  */
 function parseHeaders(value: unknown, path: string): HeaderMap {
   if (!isPlainMap(value)) fail(path, "a map of header names to strings or arrays of strings");
@@ -132,16 +120,10 @@ function parseHeaders(value: unknown, path: string): HeaderMap {
   let count = 0;
   for (const [name, raw] of Object.entries(value)) {
     if (raw === null || raw === undefined) continue;
-    if (!HEADER_NAME.test(name)) {
-      fail(path, `a map whose keys are header names (1-${LIMITS.headerNameLength} printable ASCII characters without spaces or ':')`);
-    }
+    if (!HEADER_NAME.test(name)) fail(path, `a map whose keys are header names (1-${LIMITS.headerNameLength} printable ASCII characters without spaces or ':')`);
     const valuePath = `${path}.${name}`;
-    if (ADDRESS_HEADERS.test(name)) {
-      fail(valuePath, "absent: senders and recipients are set by the document's from, replyTo, to, cc and bcc, which are checked");
-    }
-    if (TRACKING_HEADERS.test(name)) {
-      fail(valuePath, "absent: providers repeat this header in their delivery events, and the extension sets its own tracking value");
-    }
+    const refused = REFUSED_HEADERS.find(([pattern]) => pattern.test(name));
+    if (refused) fail(valuePath, refused[1]);
     const values = Array.isArray(raw) ? raw : [raw];
     for (const item of values) {
       if (typeof item !== "string" || hasLineBreak(item)) fail(valuePath, "a string or an array of strings without line breaks");
@@ -151,19 +133,14 @@ function parseHeaders(value: unknown, path: string): HeaderMap {
     if (count > LIMITS.headerValues) fail(path, `a map of at most ${LIMITS.headerValues} header values`);
     entries.push([name, Array.isArray(raw) ? [...(raw as string[])] : (raw as string)]);
   }
-  // fromEntries defines own properties, so a header named "__proto__" stays a header.
-  return Object.fromEntries(entries);
+  return Object.fromEntries(entries); // Own properties: a header named "__proto__" stays a header.
 }
 
 /**
- * The only attachment locations accepted: an https URL to a public domain
- * name, or a `data:` URI. Anything else would be a local file (think
- * `/proc/self/environ`) or another scheme. This is the early, cheap check;
- * the address a download actually connects to is checked at connection time
- * (attachments/checked-lookup.ts), since a public name can resolve to a
- * private address. The raw string is checked, not only the parsed URL, because
- * nodemailer decides file-versus-URL on the raw text: `https:host` without
- * slashes, ` https://…` and `DATA:…` would all be read as file names.
+ * An https URL to a public domain name, or a `data:` URI; anything else could be a local file
+ * (`/proc/self/environ`) or another scheme. The cheap early check: the address actually connected to is
+ * checked at connection time (attachments/checked-lookup.ts). The raw text is checked too, as nodemailer
+ * reads `https:host`, ` https://…` and `DATA:…` as file names.
  */
 export function checkAttachmentLocation(value: string, path: string): void {
   if (value.startsWith("data:")) {
@@ -171,36 +148,25 @@ export function checkAttachmentLocation(value: string, path: string): void {
     if (!value.includes(",")) fail(path, "a data URI of the form data:[<type>][;base64],<data>");
     return;
   }
-  let url: URL | undefined;
-  if (/^https:\/\//i.test(value)) {
-    try {
-      url = new URL(value);
-    } catch {
-      url = undefined;
-    }
-  }
-  if (url?.protocol !== "https:") {
-    fail(path, "an https URL or a data URI (local files, http: and other URL schemes are not allowed)");
-  }
-  // "https://files.example.com@evil.example/x" is a request to evil.example: refused, as no download needs it.
-  if (url.username || url.password || /^https:\/\/[^/?#]*@/i.test(value)) {
-    fail(path, "an https URL without user information (no user@ before the host)");
-  }
-  // Refuse hosts that name this machine or its network (SSRF). The URL parser
-  // has already turned forms such as 0x7f.1 or 2130706433 into 127.0.0.1.
+  const url = /^https:\/\//i.test(value) && URL.canParse(value) ? new URL(value) : undefined;
+  if (url?.protocol !== "https:") fail(path, "an https URL or a data URI (local files, http: and other URL schemes are not allowed)");
+  // "https://files.example.com@evil.example/x" is a request to evil.example.
+  if (url.username || url.password || /^https:\/\/[^/?#]*@/i.test(value)) fail(path, "an https URL without user information (no user@ before the host)");
+  // The URL parser has already turned forms such as 0x7f.1 or 2130706433 into 127.0.0.1.
   const host = url.hostname.replace(/\.$/, "");
   const internal =
-    host.startsWith("[") ||
-    isIP(host) !== 0 ||
-    /^\d+(\.\d+)*$/.test(host) ||
-    !host.includes(".") ||
-    /(^|\.)(localhost|local|internal)$/.test(host);
+    host.startsWith("[") || isIP(host) !== 0 || /^\d+(\.\d+)*$/.test(host) || !host.includes(".") || /(^|\.)(localhost|local|internal)$/.test(host);
   if (internal) {
     fail(path, "an https URL whose host is a public domain name (IP addresses, localhost and internal hosts are not allowed)");
   }
 }
 
-// Mirrors how nodemailer normalises an attachment encoding before Buffer.from.
+function attachmentLocation(value: unknown, path: string): string {
+  checkAttachmentLocation(expectString(value, path), path);
+  return value as string;
+}
+
+// Normalised as nodemailer normalises an encoding before Buffer.from.
 function expectEncoding(value: unknown, path: string): string {
   const text = expectString(value, path);
   const normalised = text.toLowerCase().replace(/[-_\s]/g, "");
@@ -208,60 +174,32 @@ function expectEncoding(value: unknown, path: string): string {
   return text;
 }
 
-/** `ignored` collects dropped fields below this one (a message's attachments). */
-type FieldParser = (value: unknown, path: string, ignored: string[]) => unknown;
-
-function oneOf<T extends string>(allowed: readonly T[]): (value: unknown, path: string) => T {
-  return (value, path) => {
-    if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
-      fail(path, `one of ${allowed.map((option) => `"${option}"`).join(", ")}`);
-    }
-    return value as T;
-  };
-}
-
-// RFC 9110 field names (tokens). Values must not break the request line.
+// RFC 9110 field names (tokens).
 const HTTP_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
-const HTTP_HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
 /** Headers that shape the connection or the framing rather than ask for a file; the downloader sets them. */
 const CONNECTION_HEADERS = /^(host|content-length|transfer-encoding|connection|keep-alive|upgrade|te|trailer|expect|proxy-.*)$/i;
 
-/**
- * `httpHeaders`: request headers for downloading an https attachment, such as
- * `Authorization` for an authenticated download. Errors name the header,
- * never its value, which is usually a credential.
- */
+/** `httpHeaders` for downloading an https attachment (`Authorization`, say). Errors never quote a value: it is usually a credential. */
 function parseHttpHeaders(value: unknown, path: string): Record<string, string> {
   if (!isPlainMap(value)) fail(path, "a map of HTTP header names to strings");
   const entries = Object.entries(value).filter(([, header]) => header !== null && header !== undefined);
   if (entries.length > DOWNLOAD_LIMITS.httpHeaders) fail(path, `a map of at most ${DOWNLOAD_LIMITS.httpHeaders} headers`);
+  const limit = DOWNLOAD_LIMITS.httpHeaderValueLength;
   for (const [name, header] of entries) {
     if (!HTTP_HEADER_NAME.test(name)) fail(path, "a map whose keys are HTTP header names (letters, digits and !#$%&'*+.^_`|~-)");
     if (CONNECTION_HEADERS.test(name)) fail(`${path}.${name}`, "absent: connection headers are set by the extension");
-    const limit = DOWNLOAD_LIMITS.httpHeaderValueLength;
-    if (typeof header !== "string" || HTTP_HEADER_VALUE_FORBIDDEN.test(header) || header.length > limit) {
-      fail(`${path}.${name}`, `a string of at most ${limit} characters without line breaks`);
-    }
+    if (typeof header !== "string" || /[\r\n\0]/.test(header) || header.length > limit) fail(`${path}.${name}`, `a string of at most ${limit} characters without line breaks`);
   }
   return Object.fromEntries(entries) as Record<string, string>;
 }
 
-const ATTACHMENT_FIELDS: { [K in keyof MailAttachment]-?: (value: unknown, path: string) => MailAttachment[K] } = {
+const ATTACHMENT_PARSERS: { [K in keyof MailAttachment]-?: FieldParser<MailAttachment[K]> } = {
   filename: expectString,
-  content: (value, path) => {
-    if (typeof value === "string" || types.isUint8Array(value)) return value;
-    return fail(path, "a string or bytes");
-  },
-  path: (value, path) => {
-    checkAttachmentLocation(expectString(value, path), path);
-    return value as string;
-  },
-  href: (value, path) => {
-    checkAttachmentLocation(expectString(value, path), path);
-    return value as string;
-  },
+  content: (value, path) => (typeof value === "string" || types.isUint8Array(value) ? value : fail(path, "a string or bytes")),
+  path: attachmentLocation,
+  href: attachmentLocation,
   contentType: expectLine,
-  contentDisposition: oneOf(["attachment", "inline"] as const),
+  contentDisposition: expectChoice(["attachment", "inline"] as const),
   cid: expectLine,
   encoding: expectEncoding,
   headers: parseHeaders,
@@ -270,15 +208,12 @@ const ATTACHMENT_FIELDS: { [K in keyof MailAttachment]-?: (value: unknown, path:
 };
 
 /** Copies the fields a table knows, validating each; reports and drops the rest. */
-function pickFields(source: Record<string, unknown>, fields: Record<string, FieldParser>, prefix: string, ignored: string[]): Record<string, unknown> {
+function pickFields(source: Record<string, unknown>, parsers: Record<string, FieldParser>, prefix: string, ignored: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(source)) {
     if (value === null || value === undefined) continue;
-    if (!Object.prototype.hasOwnProperty.call(fields, key)) {
-      reportIgnored(ignored, fieldName(prefix, key));
-      continue;
-    }
-    out[key] = fields[key](value, `${prefix}.${key}`, ignored);
+    if (Object.hasOwn(parsers, key)) out[key] = parsers[key](value, `${prefix}.${key}`, ignored);
+    else reportIgnored(ignored, prefix, key);
   }
   return out;
 }
@@ -290,7 +225,7 @@ export function parseAttachments(value: unknown, path: string, ignored: string[]
   const attachments = value.map((item: unknown, index): MailAttachment => {
     const itemPath = `${path}[${index}]`;
     if (!isPlainMap(item)) fail(itemPath, "a map");
-    const attachment = pickFields(item, ATTACHMENT_FIELDS, itemPath, ignored) as MailAttachment;
+    const attachment = pickFields(item, ATTACHMENT_PARSERS, itemPath, ignored) as MailAttachment;
     if (attachment.content === undefined && attachment.path === undefined && attachment.href === undefined && attachment.raw === undefined) {
       fail(itemPath, "a map with \"content\", \"path\", \"href\" or \"raw\"");
     }
@@ -310,9 +245,8 @@ function parseDate(value: unknown, path: string): Date {
   if (types.isDate(value)) date = new Date(value.getTime());
   else if (typeof value === "string" && ISO_DATE.test(value)) date = new Date(value);
   else if (typeof value === "object" && value !== null && typeof (value as { toDate?: unknown }).toDate === "function") {
-    // A Firestore Timestamp, or something shaped like one.
     try {
-      date = (value as { toDate: () => unknown }).toDate();
+      date = (value as { toDate: () => unknown }).toDate(); // A Firestore Timestamp, or something shaped like one.
     } catch {
       date = undefined;
     }
@@ -329,8 +263,7 @@ function parseReferences(value: unknown, path: string): string | string[] {
   return [...list];
 }
 
-/** How each field of `message` is checked; pickFields reports and drops the rest. */
-const MESSAGE_FIELDS: { [K in keyof MailMessage]-?: (value: unknown, path: string, ignored: string[]) => MailMessage[K] } = {
+const MESSAGE_PARSERS: { [K in keyof MailMessage]-?: FieldParser<MailMessage[K]> } = {
   subject: expectHeaderText,
   text: expectString,
   html: expectString,
@@ -338,18 +271,13 @@ const MESSAGE_FIELDS: { [K in keyof MailMessage]-?: (value: unknown, path: strin
   messageId: expectLine,
   inReplyTo: expectLine,
   references: parseReferences,
-  priority: oneOf(["high", "normal", "low"] as const),
+  priority: expectChoice(["high", "normal", "low"] as const),
   headers: parseHeaders,
   date: parseDate,
   attachments: parseAttachments,
 };
 
-function parseMessage(value: unknown, ignored: string[]): MailMessage {
-  if (!isPlainMap(value)) fail("message", "a map");
-  return pickFields(value, MESSAGE_FIELDS, "message", ignored) as MailMessage;
-}
-
-function parseTemplate(value: unknown, ignored: string[]): TemplateRequest {
+function parseTemplate(value: unknown, path: string, ignored: string[]): TemplateRequest {
   if (!isPlainMap(value)) fail("template", "a map");
   const name = value.name;
   if (typeof name !== "string" || name.length === 0) fail("template.name", "a non-empty string");
@@ -357,9 +285,7 @@ function parseTemplate(value: unknown, ignored: string[]): TemplateRequest {
   if (name.length > LIMITS.templateName) fail("template.name", `a template name of at most ${LIMITS.templateName} characters`);
   const data = value.data ?? {};
   if (!isPlainMap(data)) fail("template.data", "a map");
-  for (const key of Object.keys(value)) {
-    if (key !== "name" && key !== "data") reportIgnored(ignored, fieldName("template", key));
-  }
+  for (const key of Object.keys(value)) if (key !== "name" && key !== "data") reportIgnored(ignored, "template", key);
   return { name, data };
 }
 
@@ -375,7 +301,7 @@ function parseAddresses(value: unknown, field: string): string[] {
   return list.filter((entry) => entry.trim() !== "");
 }
 
-/** toUids/ccUids/bccUids: user ids, which are document ids in the users collection. */
+/** toUids/ccUids/bccUids: document ids in the users collection. */
 function parseUids(value: unknown, field: string): string[] {
   if (value === null || value === undefined) return [];
   const list = expectStringArray(value, field, "an array of strings");
@@ -385,7 +311,7 @@ function parseUids(value: unknown, field: string): string[] {
   return [...list];
 }
 
-/** Counts what nodemailer will count: one entry such as "a@x, b@y" is two recipients. */
+/** Counts as nodemailer will: one entry such as "a@x, b@y" is two recipients. */
 function checkRecipientCount(mail: MailRequest): void {
   let count = mail.toUids.length + mail.ccUids.length + mail.bccUids.length;
   for (const entry of [...mail.to, ...mail.cc, ...mail.bcc]) {
@@ -400,20 +326,32 @@ function checkRecipientCount(mail: MailRequest): void {
 }
 
 /**
- * `from` and `replyTo` of a mail document: any one-line string, passed to
- * nodemailer as written, so that every form it accepts
- * (`Name <a@b>`, `"ACME <Support>" <help@acme.test>`, `"john doe"@example.com`,
- * several comma-separated reply-to addresses) keeps working.
+ * `from` and `replyTo`: any one-line string, passed on as written, so that every form nodemailer accepts
+ * (`"ACME <Support>" <help@acme.test>`, several reply-to addresses) keeps working. "" means absent.
  */
-function optionalLine(value: unknown, field: string): string | undefined {
-  if (value === null || value === undefined || value === "") return undefined;
-  return expectLine(value, field);
-}
+const optionalLine = (value: unknown, path: string): string | undefined => (value === "" ? undefined : expectLine(value, path));
+
+type OptionalField = Exclude<keyof MailRequest, "to" | "cc" | "bcc" | "toUids" | "ccUids" | "bccUids">;
+
+/** The optional top-level fields, checked in this order. */
+const TOP_LEVEL_PARSERS: { [K in OptionalField]-?: FieldParser<MailRequest[K]> } = {
+  from: optionalLine,
+  replyTo: optionalLine,
+  headers: parseHeaders,
+  message: (value, path, ignored) => pickFields(isPlainMap(value) ? value : fail(path, "a map"), MESSAGE_PARSERS, path, ignored) as MailMessage,
+  template: parseTemplate,
+  sendGrid: (value, path) => (isPlainMap(value) ? value : fail(path, "a map")),
+  categories: (value, path) => {
+    const categories = expectStringArray(value, path, "an array of strings");
+    if (categories.length > LIMITS.categories) fail(path, `an array of at most ${LIMITS.categories} strings`);
+    return [...categories];
+  },
+  unsubscribe: (value, path) => (typeof value === "boolean" ? value : fail(path, "true or false")),
+};
 
 /**
- * Checks an untrusted mail document and returns it in the shape the rest of
- * the pipeline relies on. Top-level fields other than the documented ones
- * (`delivery`, clients' own fields) are ignored without a report.
+ * Checks an untrusted mail document and returns it in the shape the pipeline relies on. Other top-level
+ * fields (`delivery`, clients' own) are ignored without a report.
  * @throws ValidationError naming the first invalid field.
  */
 export function validateMailDocument(data: Record<string, unknown>): ValidationResult {
@@ -428,29 +366,10 @@ export function validateMailDocument(data: Record<string, unknown>): ValidationR
     bccUids: parseUids(data.bccUids, "bccUids"),
   };
   checkRecipientCount(mail);
-
-  const from = optionalLine(data.from, "from");
-  if (from !== undefined) mail.from = from;
-  const replyTo = optionalLine(data.replyTo, "replyTo");
-  if (replyTo !== undefined) mail.replyTo = replyTo;
-  if (data.headers !== null && data.headers !== undefined) mail.headers = parseHeaders(data.headers, "headers");
-  if (data.message !== null && data.message !== undefined) mail.message = parseMessage(data.message, ignoredFields);
-  if (data.template !== null && data.template !== undefined) mail.template = parseTemplate(data.template, ignoredFields);
-  if (data.sendGrid !== null && data.sendGrid !== undefined) {
-    if (!isPlainMap(data.sendGrid)) fail("sendGrid", "a map");
-    mail.sendGrid = data.sendGrid;
+  for (const [field, parse] of Object.entries(TOP_LEVEL_PARSERS) as Array<[OptionalField, FieldParser]>) {
+    const value = data[field] === null || data[field] === undefined ? undefined : parse(data[field], field, ignoredFields);
+    if (value !== undefined) (mail as unknown as Record<string, unknown>)[field] = value;
   }
-  if (data.categories !== null && data.categories !== undefined) {
-    const categories = expectStringArray(data.categories, "categories", "an array of strings");
-    if (categories.length > LIMITS.categories) fail("categories", `an array of at most ${LIMITS.categories} strings`);
-    mail.categories = [...categories];
-  }
-
-  if (data.unsubscribe !== null && data.unsubscribe !== undefined) {
-    if (typeof data.unsubscribe !== "boolean") fail("unsubscribe", "true or false");
-    mail.unsubscribe = data.unsubscribe;
-  }
-
   // Skipping such a document silently would leave its author guessing.
   if (!mail.message && !mail.template && !mail.sendGrid) {
     throw new ValidationError('Invalid mail document. Expected at least one of "message", "template" or "sendGrid".');
