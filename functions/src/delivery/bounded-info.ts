@@ -2,12 +2,10 @@
  * `delivery.info` kept small enough that the outcome write fits in the mail
  * document: Firestore refuses a document over 1 MiB, a mail may already be
  * close to that (a large body, 1,000 recipients), and an unbounded info
- * repeats every address. Sizes are as Firestore counts a string (UTF-8 plus one).
- * The address lists share one budget, taken one address of each in turn, so
- * a short list (a few rejections) is kept whole beside a long one. An info
- * within the limits is recorded exactly as the provider returned it; a
- * shortened one says so (`truncated`, and `counts` with the full lengths).
- * If even that does not fit, the outcome is recorded with `minimalInfo`.
+ * repeats every address. The address lists share one budget, one address of
+ * each in turn, so a short list (a few rejections) is kept whole beside a
+ * long one. A shortened info says so (`truncated`, `counts` with the full
+ * lengths); if even that does not fit, the outcome records `minimalInfo`.
  */
 import type { DeliveryCounts, DeliveryInfo } from "../shared/types";
 

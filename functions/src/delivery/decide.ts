@@ -12,10 +12,8 @@ import { STATES, type DeliveryField } from "./delivery-field";
 
 export type Decision =
   /**
-   * Nothing to do. `leased`: an attempt holds the mail (a RETRY or PENDING
-   * written over it is answered by its outcome); `waiting`: PENDING until
-   * `nextAttemptTime`; `initialized`: the echo of the extension's own first
-   * write, whose invocation claims the mail.
+   * Nothing to do. `leased`: an attempt holds the mail (its outcome answers a RETRY or PENDING written over it);
+   * `waiting`: PENDING until `nextAttemptTime`; `initialized`: the echo of our own first write, whose invocation claims it.
    */
   | { action: "ignore"; reason: "deleted" | "finished" | "leased" | "waiting" | "initialized" }
   /** A new document: PENDING, then claimed at once unless `sendAt` asks for later (`dueAt`). */

@@ -16,10 +16,8 @@ function newDelivery(nowMs: number, fields: Patch, expireAt?: Timestamp): Patch 
 }
 
 /**
- * A new document's PENDING, carrying the id of the attempt the writing
- * invocation is about to claim it with (so its write is recognised if the
- * answer is lost). `dueAt` (from `sendAt`) makes it wait for the sweep;
- * otherwise the sweep looks at it at `nextAttemptTime` if that claim never comes.
+ * A new document's PENDING, with the id of the attempt about to claim it (which recognises its write if the answer
+ * is lost). The sweep looks at it at `dueAt` (from `sendAt`), or CLAIM_WATCH_MS on if that claim never comes.
  */
 export function pendingPatch(nowMs: number, attemptId: string, expireAt?: Timestamp, dueAt?: number): Patch {
   return newDelivery(nowMs, { attemptId, nextAttemptTime: Timestamp.fromMillis(dueAt ?? nowMs + CLAIM_WATCH_MS) }, expireAt);

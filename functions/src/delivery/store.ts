@@ -1,14 +1,12 @@
 /**
  * The only code that writes mail documents. Every write is conditioned on the
  * update time this invocation last saw, so a stale or duplicate trigger (they
- * come at least once, in any order) fails its write and stops, and exactly
- * one of concurrent claimants wins; a lost write returns `null`.
- *
- * Faults must not turn into false losses: a write of unknown outcome (a
- * timeout, a dropped connection, or a failed precondition, which is also what
- * the library's hidden retry of an applied write looks like) is resolved by
- * reading the document for the write's own `Mark`. Transient failures are
- * retried with bounded backoff (shared/budget.ts).
+ * come at least once, in any order) fails its write, and exactly one of
+ * concurrent claimants wins; a lost write returns `null`. Faults must not turn
+ * into false losses: a write of unknown outcome (a timeout, or a failed
+ * precondition, which is also what the library's hidden retry of an applied
+ * write looks like) is resolved by reading the document for the write's own
+ * `Mark`. Transient failures are retried with bounded backoff (shared/budget.ts).
  */
 import { Timestamp, type DocumentReference, type Firestore, type DocumentSnapshot, type Query, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { OUTCOME_RETRY_BUDGET_MS, STORE_BACKOFF_MS, WRITE_RETRY_BUDGET_MS } from "../shared/budget";
@@ -21,9 +19,8 @@ export type { Mark } from "./write-outcome";
 
 /** Firestore operations one store made: what the benchmark reports per email. */
 export interface OperationCounts {
-  /** Write calls, landed or lost. */
+  /** Write calls, landed or lost (`lostWrites`). */
   writes: number;
-  /** Write calls that did not land. */
   lostWrites: number;
   reads: number;
   transactions: number;
@@ -36,38 +33,24 @@ export interface StoreTiming {
   random(): number;
 }
 
-const realTiming: StoreTiming = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  random: Math.random,
-};
+const realTiming: StoreTiming = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), random: Math.random };
 
 /** Attempts per write in `updateManyIf`, its first call included. */
 const BULK_ATTEMPTS = 5;
 
 /** Identifies one delivery attempt: its id, and the attempts counted before it. */
-export interface AttemptOwner {
-  attemptId: string;
-  attemptsBefore: number;
-}
+export type AttemptOwner = { attemptId: string; attemptsBefore: number };
 
 type Verdict = "owned" | "requested" | "recovered";
 /** One candidate outcome write: its patch and how to recognise the version it produces. */
 type OutcomeWrite = { patch: Patch; mark: Mark };
 /** What to record for an attempt, by what happened to its document meanwhile (see recordOutcome). */
-export interface OutcomeWrites {
-  owned: OutcomeWrite;
-  requested: OutcomeWrite;
-  recovered?: OutcomeWrite;
-}
+export type OutcomeWrites = { owned: OutcomeWrite; requested: OutcomeWrite; recovered?: OutcomeWrite };
 
 export class MailStore {
   readonly counts: OperationCounts = { writes: 0, lostWrites: 0, reads: 0, transactions: 0 };
 
-  constructor(
-    readonly db: Firestore,
-    private readonly timing: StoreTiming = realTiming,
-  ) {}
+  constructor(readonly db: Firestore, private readonly timing: StoreTiming = realTiming) {}
 
   /**
    * Applies `patch` if the document was last updated at `updateTime`: the
@@ -133,10 +116,8 @@ export class MailStore {
   }
 
   /**
-   * Independent conditional writes (the sweep's) through a BulkWriter: one
-   * lost precondition fails only its own write; a failed write is left for
-   * the next sweep. No read-back: overlapping sweeps write identical patches,
-   * so a lost answer only costs its lifecycle events, better than publishing them twice.
+   * The sweep's independent conditional writes, through a BulkWriter; a failed one is left for the next sweep.
+   * No read-back: overlapping sweeps write identical patches, so a lost answer only costs its lifecycle events (better than publishing them twice).
    */
   async updateManyIf(writes: Array<{ path: string; patch: Patch; updateTime: Timestamp }>): Promise<Array<Timestamp | null>> {
     if (writes.length === 0) return [];
