@@ -1,31 +1,19 @@
 /**
  * `delivery.info` kept small enough that the outcome write fits in the mail
- * document. Firestore refuses a document over 1 MiB (1,048,576 bytes) with
- * INVALID_ARGUMENT; a mail may already be close to that (a large body, up to
- * 1,000 recipients), and an unbounded info repeats every address. Limits, in
- * bytes as Firestore counts a string (its UTF-8 length plus one):
- * - the address lists (accepted, rejected, pending, suppressed) share
- *   INFO_LIMITS.addresses (16 KiB, about 500 typical addresses): taken in
- *   turn, one address of each list at a time, so a short list (a few
- *   rejections) is kept whole beside a long one; each keeps its first
- *   addresses;
- * - `response` keeps INFO_LIMITS.response (2 KiB), `messageId` and
- *   `sendgridQueueId` INFO_LIMITS.id (1 KiB) each; a shortened text ends with `…`.
- * So info stays under about 20 KiB. When anything was shortened it says so:
- * `truncated: true` and `counts` with every list's full length. An info
- * within the limits is recorded exactly as the provider returned it.
- *
- * If even that does not fit (a document within a few KiB of the limit), the
- * outcome is recorded with `minimalInfo`: the message id, the server's reply
- * and the counts, no addresses.
+ * document: Firestore refuses a document over 1 MiB, a mail may already be
+ * close to that (a large body, 1,000 recipients), and an unbounded info
+ * repeats every address. The address lists share one budget, one address of
+ * each in turn, so a short list (a few rejections) is kept whole beside a
+ * long one. A shortened info says so (`truncated`, `counts` with the full
+ * lengths); if even that does not fit, the outcome records `minimalInfo`.
  */
 import type { DeliveryCounts, DeliveryInfo } from "../shared/types";
 
 export const INFO_LIMITS = {
-  /** All address lists together. */
+  /** All address lists together (accepted, rejected, pending, suppressed): about 500 typical addresses. */
   addresses: 16 * 1024,
   response: 2 * 1024,
-  /** `messageId`, `sendgridQueueId`. */
+  /** Each of `messageId`, `sendgridQueueId`. */
   id: 1024,
   /** `response` in a minimal info. */
   minimalResponse: 256,
@@ -35,17 +23,14 @@ const ELLIPSIS = "…";
 
 /** `info` within INFO_LIMITS: itself when it already is, else a shortened copy that says so. */
 export function boundedInfo(info: DeliveryInfo): DeliveryInfo {
-  const lists = listsOf(info);
+  const lists = [info.accepted, info.rejected, info.pending, info.suppressed ?? []];
   const kept = shareBytes(lists, INFO_LIMITS.addresses);
   const messageId = cut(info.messageId, INFO_LIMITS.id);
   const response = cut(info.response, INFO_LIMITS.response);
-  const sendgridQueueId = cut(info.sendgridQueueId ?? null, INFO_LIMITS.id);
-  const shortened =
-    kept.some((list, i) => list.length < lists[i].length) ||
-    messageId !== info.messageId ||
-    response !== info.response ||
-    sendgridQueueId !== (info.sendgridQueueId ?? null);
-  if (!shortened) return info;
+  const queueId = info.sendgridQueueId ?? null;
+  const sendgridQueueId = cut(queueId, INFO_LIMITS.id);
+  const whole = kept.every((list, i) => list.length === lists[i].length);
+  if (whole && messageId === info.messageId && response === info.response && sendgridQueueId === queueId) return info;
   const out: DeliveryInfo = { ...info, messageId, response, accepted: kept[0], rejected: kept[1], pending: kept[2] };
   if (info.suppressed) out.suppressed = kept[3];
   if (info.sendgridQueueId !== undefined) out.sendgridQueueId = sendgridQueueId;
@@ -54,13 +39,7 @@ export function boundedInfo(info: DeliveryInfo): DeliveryInfo {
 
 /** What is left of `info` when even the bounded one does not fit: ids, the reply's start and the counts. */
 export function minimalInfo(info: DeliveryInfo): DeliveryInfo {
-  const out: DeliveryInfo = {
-    messageId: cut(info.messageId, INFO_LIMITS.id),
-    accepted: [],
-    rejected: [],
-    pending: [],
-    response: cut(info.response, INFO_LIMITS.minimalResponse),
-  };
+  const out: DeliveryInfo = { messageId: cut(info.messageId, INFO_LIMITS.id), accepted: [], rejected: [], pending: [], response: cut(info.response, INFO_LIMITS.minimalResponse) };
   if (info.sendgridQueueId !== undefined) out.sendgridQueueId = cut(info.sendgridQueueId, INFO_LIMITS.id);
   if (info.suppressed) out.suppressed = [];
   return { ...out, truncated: true, counts: info.counts ?? countsOf(info) };
@@ -71,20 +50,13 @@ export function firestoreBytes(text: string): number {
   return Buffer.byteLength(text, "utf8") + 1;
 }
 
-function listsOf(info: DeliveryInfo): string[][] {
-  return [info.accepted, info.rejected, info.pending, info.suppressed ?? []];
-}
-
 function countsOf(info: DeliveryInfo): DeliveryCounts {
   const counts: DeliveryCounts = { accepted: info.accepted.length, rejected: info.rejected.length, pending: info.pending.length };
   if (info.suppressed) counts.suppressed = info.suppressed.length;
   return counts;
 }
 
-/**
- * The first entries of each list within `budget` bytes in all, taken one
- * from each list in turn; a list stops at its first entry that no longer fits.
- */
+/** The first entries of each list within `budget` bytes in all, one from each list in turn; a list stops at its first entry that does not fit. */
 function shareBytes(lists: string[][], budget: number): string[][] {
   const kept = lists.map((): string[] => []);
   let left = budget;
@@ -109,6 +81,5 @@ function cut(text: string | null, maxBytes: number): string | null {
   if (text === null || firestoreBytes(text) <= maxBytes) return text;
   const room = maxBytes - 1 - Buffer.byteLength(ELLIPSIS, "utf8");
   // Decoding a prefix cut inside a character leaves a replacement character, dropped here.
-  const prefix = Buffer.from(text, "utf8").subarray(0, room).toString("utf8").replace(/\uFFFD+$/, "");
-  return prefix + ELLIPSIS;
+  return Buffer.from(text, "utf8").subarray(0, room).toString("utf8").replace(/\uFFFD+$/, "") + ELLIPSIS;
 }
