@@ -5,7 +5,7 @@
  * document as the transition left it, in the original's form for the event
  * type) and `err`, compared with the document read back from the emulator.
  * Only the Eventarc channel is replaced, by a recorder; the client itself is
- * tested in test/unit/events.test.ts and end to end in test/e2e.
+ * tested in test/unit/lifecycle/events.test.ts and end to end in test/e2e.
  */
 import { afterLeases } from "../helpers/sweep-firestore";
 import { LEASE_GRACE_MS } from "../../src/delivery/budget";

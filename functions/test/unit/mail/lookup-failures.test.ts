@@ -3,9 +3,9 @@
  * failure has its own code and is transient, so automatic retries
  * (MAX_ATTEMPTS) take it up, unless Firestore refused the read outright.
  */
-import { DeliveryError } from "../../src/shared/errors";
-import { usersUnavailable } from "../../src/mail/recipients";
-import { templatesUnavailable } from "../../src/mail/templates";
+import { DeliveryError } from "../../../src/shared/errors";
+import { usersUnavailable } from "../../../src/mail/recipients";
+import { templatesUnavailable } from "../../../src/mail/templates";
 
 test.each([
   ["templates", templatesUnavailable],

@@ -4,10 +4,10 @@
  * no error ever repeats a value) and `raw`; and the cap on URL attachments.
  */
 import type { SendMailOptions } from "nodemailer";
-import { ValidationError } from "../../src/shared/errors";
-import { preparePayload } from "../../src/mail/prepare-payload";
-import type { MailRequest } from "../../src/shared/types";
-import { validateMailDocument } from "../../src/mail/validation";
+import { ValidationError } from "../../../src/shared/errors";
+import { preparePayload } from "../../../src/mail/prepare-payload";
+import type { MailRequest } from "../../../src/shared/types";
+import { validateMailDocument } from "../../../src/mail/validation";
 
 const URL = "https://files.example.com/report.pdf";
 const withAttachments = (attachments: unknown[]) => ({ to: "ann@example.com", message: { subject: "s", attachments } });

@@ -1,7 +1,7 @@
 import { Timestamp } from "firebase-admin/firestore";
-import { ValidationError } from "../../src/shared/errors";
-import { SENDER_PATTERN } from "../../src/config/sender-pattern";
-import { LIMITS, validateMailDocument } from "../../src/mail/validation";
+import { ValidationError } from "../../../src/shared/errors";
+import { SENDER_PATTERN } from "../../../src/config/sender-pattern";
+import { LIMITS, validateMailDocument } from "../../../src/mail/validation";
 
 /** A valid document that each case changes in one place. */
 const base = (): Record<string, unknown> => ({

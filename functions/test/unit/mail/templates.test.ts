@@ -1,9 +1,9 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { composeMessage, LOOKUP_DEADLINE_MS } from "../../src/mail/compose-message";
-import { parseConfig } from "../../src/config";
-import { ValidationError } from "../../src/shared/errors";
-import { applyTemplate, renderTemplate, templateName, type TemplateDocument } from "../../src/mail/templates";
-import type { MailRequest } from "../../src/shared/types";
+import { composeMessage, LOOKUP_DEADLINE_MS } from "../../../src/mail/compose-message";
+import { parseConfig } from "../../../src/config";
+import { ValidationError } from "../../../src/shared/errors";
+import { applyTemplate, renderTemplate, templateName, type TemplateDocument } from "../../../src/mail/templates";
+import type { MailRequest } from "../../../src/shared/types";
 
 const template = (id: string, fields: Record<string, unknown>, version?: string): TemplateDocument => ({ id, fields, version });
 const partial = (id: string, fields: Record<string, unknown>, version?: string): TemplateDocument =>
