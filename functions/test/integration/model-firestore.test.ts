@@ -12,6 +12,7 @@ import { FieldValue, getFirestore, Timestamp, type Firestore } from "firebase-ad
 import { MailStore } from "../../src/delivery/store";
 import { isTransientStatus, statusOf } from "../../src/shared/firestore-status";
 import { projectIdOf } from "../../src/lifecycle/snapshot-json";
+import { caught } from "../helpers/caught";
 import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
 import { clearFirestore } from "../helpers/firestore-emulator";
 import { ModelFirestore, statusError, type CommitRecord, type ModelIo, type RpcDescription } from "../simulation/model-firestore";
@@ -400,10 +401,9 @@ describe("ModelFirestore alone", () => {
     const records: CommitRecord[] = [];
     const db = new ModelFirestore({ io: replayConditional, onCommit: (r) => records.push(r) });
     const { writeTime } = await db.doc("r/a").set({ state: "PENDING" });
-    let failure: unknown;
-    await db.doc("r/a").update({ state: "PROCESSING", n: FieldValue.increment(1) }, { lastUpdateTime: writeTime }).catch((e: unknown) => (failure = e));
+    const failure = await caught(Error, db.doc("r/a").update({ state: "PROCESSING", n: FieldValue.increment(1) }, { lastUpdateTime: writeTime }));
     expect(statusOf(failure)).toBe(9);
-    expect((failure as Error).message).toMatch(/^9 FAILED_PRECONDITION: /);
+    expect(failure.message).toMatch(/^9 FAILED_PRECONDITION: /);
     expect(isTransientStatus(failure)).toBe(false);
     expect(db.peek("r/a").data()).toEqual({ state: "PROCESSING", n: 1 });
     expect(records).toHaveLength(2);

@@ -2,6 +2,7 @@ import nodemailer from "nodemailer";
 import { getConfig, parseConfig, resetConfigForTests } from "../../../src/config";
 import { ConfigError } from "../../../src/shared/errors";
 import { redact } from "../../../src/shared/logs";
+import { caught } from "../../helpers/caught";
 
 type Env = Record<string, string | undefined>;
 
@@ -21,15 +22,7 @@ const OAUTH: Env = {
 };
 
 /** The ConfigError message parseConfig throws for `env`. */
-function problemsOf(env: Env): string {
-  try {
-    parseConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error("parseConfig accepted an invalid configuration");
-}
+const problemsOf = (env: Env): string => caught(ConfigError, () => parseConfig(env)).message;
 
 describe("parseConfig: defaults", () => {
   it("fills every default from a minimal configuration", () => {

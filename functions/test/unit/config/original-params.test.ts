@@ -12,6 +12,7 @@ import { parse } from "yaml";
 import { parseConfig, type Config } from "../../../src/config";
 import { ConfigError } from "../../../src/shared/errors";
 import { SENDER_PATTERN } from "../../../src/config/sender-pattern";
+import { caught } from "../../helpers/caught";
 
 interface Param {
   param: string;
@@ -156,14 +157,8 @@ describe("values the original accepted", () => {
 
 describe("documented exceptions", () => {
   it.each(EXCEPTIONS)("%s = %j is refused with a message naming it (%s)", (param, value) => {
-    let thrown: unknown;
-    try {
-      parseConfig({ ...BASE, [param]: value });
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(ConfigError);
+    const thrown = caught(ConfigError, () => parseConfig({ ...BASE, [param]: value }));
     // An unreadable URI keeps the original's own text, which names no param.
-    expect((thrown as ConfigError).message).toMatch(param === "SMTP_CONNECTION_URI" ? /SMTP_CONNECTION_URI|Invalid URI/ : new RegExp(param));
+    expect(thrown.message).toMatch(param === "SMTP_CONNECTION_URI" ? /SMTP_CONNECTION_URI|Invalid URI/ : new RegExp(param));
   });
 });
