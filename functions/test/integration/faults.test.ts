@@ -10,7 +10,7 @@ import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { processQueue } from "../../src/index";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { DEFAULT_FROM, mailHarness } from "../helpers/mail-harness";
 import { malformedDocuments } from "../helpers/malformed-documents";

@@ -18,7 +18,7 @@ import type { MailWriteEvent } from "../../src/handlers/process-queue";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { handleMailWrite } from "../../src/handlers/process-queue";
 import { defaultRuntime, type Runtime } from "../../src/handlers/runtime";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { mailHarness } from "../helpers/mail-harness";
 import { Trigger, type MailFunction } from "../helpers/trigger";
 

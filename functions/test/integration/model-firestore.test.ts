@@ -7,14 +7,12 @@
  * own guarantees (commit times, commit records, its io seam) are checked on
  * the model alone.
  */
-import { deleteApp, initializeApp, type App } from "firebase-admin/app";
-import { FieldValue, getFirestore, Timestamp, type Firestore } from "firebase-admin/firestore";
+import { FieldValue, Timestamp, type Firestore } from "firebase-admin/firestore";
 import { MailStore } from "../../src/delivery/store";
 import { isTransientStatus, statusOf } from "../../src/shared/firestore-status";
 import { projectIdOf } from "../../src/lifecycle/snapshot-json";
 import { caught } from "../helpers/caught";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { clearFirestore } from "../helpers/firestore-emulator";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { ModelFirestore, statusError, type CommitRecord, type ModelIo, type RpcDescription } from "../simulation/model-firestore";
 
 const PROJECT = "demo-model-firestore";
@@ -37,20 +35,8 @@ function untimed(value: unknown): unknown {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithEmulator("ModelFirestore against the Firestore emulator", () => {
-  let app: App;
-  let real: Firestore;
+  const real = emulatorFirestore(PROJECT);
   let runs = 0;
-
-  beforeAll(async () => {
-    app = initializeApp({ projectId: PROJECT }, PROJECT);
-    real = getFirestore(app);
-    await clearFirestore(emulatorHost!, PROJECT);
-  });
-
-  afterAll(async () => {
-    await real?.terminate();
-    if (app) await deleteApp(app);
-  });
 
   /** Runs `script` on the emulator, then on a fresh model, each under its own collection prefix. */
   async function both<T>(script: (db: Firestore, prefix: string) => Promise<T>): Promise<{ emulator: T; model: T }> {

@@ -14,7 +14,7 @@ import { oauth2Auth } from "../../src/providers/smtp/oauth2";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createTransport } from "../../src/providers/select-provider";
 import { DeliveryError } from "../../src/shared/errors";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { AUTHORIZATION_CODE, startOAuth2Provider, type OAuth2Provider } from "../helpers/oauth2-provider";

@@ -11,7 +11,7 @@ import { parseConfig } from "../../src/config";
 import type { MailTransport } from "../../src/providers/provider";
 import { createTransport } from "../../src/providers/select-provider";
 import { DeliveryError } from "../../src/shared/errors";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { caught } from "../helpers/caught";
 import { mailHarness } from "../helpers/mail-harness";

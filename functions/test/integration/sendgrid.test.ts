@@ -13,7 +13,7 @@ import type { MailTransport } from "../../src/providers/provider";
 import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-transport";
 import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
 import { SendEmailError } from "../../src/shared/errors";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startSendGridApi, type SendGridApi } from "../helpers/sendgrid-api-server";

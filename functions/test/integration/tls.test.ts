@@ -11,7 +11,7 @@ import type { MailTransport } from "../../src/providers/provider";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createTransport } from "../../src/providers/select-provider";
 import { DeliveryError } from "../../src/shared/errors";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startOAuth2Provider } from "../helpers/oauth2-provider";

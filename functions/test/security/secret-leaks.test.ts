@@ -10,7 +10,7 @@ import { oauth2Auth } from "../../src/providers/smtp/oauth2";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-transport";
 import { caught } from "../helpers/caught";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startOAuth2Provider } from "../helpers/oauth2-provider";
