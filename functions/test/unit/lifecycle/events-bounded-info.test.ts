@@ -34,6 +34,7 @@ describe("the info of a lifecycle event", () => {
       truncated: true,
       counts: { accepted: 1000, rejected: 0, pending: 0 },
     });
-    expect(info.accepted.length).toBeLessThan(1000);
+    // What a subscriber reads: fewer addresses than the mail went to, beside the full count.
+    expect((sent.accepted as string[]).length).toBeLessThan(accepted.length);
   });
 });
