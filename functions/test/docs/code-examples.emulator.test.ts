@@ -10,9 +10,9 @@ import { join } from "node:path";
 import type { Firestore } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
 import { resetRuntime } from "../../src/handlers/runtime";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
+import { configureExtension } from "../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
-import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../helpers/trigger-emulator";
+import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../helpers/emulator-fixture";
 import { run } from "../packaging/platform-build";
 import { type CodeBlock, codeBlocks, ROOT, SAMPLE_PARAMS, substituteParams, usesOwnSetup } from "./doc-examples";
 
@@ -43,7 +43,7 @@ describeWithOwnEmulator("documentation examples, run against the emulator with t
     own = await startTriggerEmulator();
     sink = await startSmtpSink();
     configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}`, DEFAULT_FROM: SAMPLE_PARAMS.DEFAULT_FROM });
-    db = testFirestore(PROJECT);
+    db = own.firestore(PROJECT);
     await own.register({ project: PROJECT, fn: processQueue });
     // Inside functions/, so that the examples' imports resolve to its node_modules.
     mkdirSync(join(__dirname, "..", "..", ".cache"), { recursive: true });

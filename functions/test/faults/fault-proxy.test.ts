@@ -6,7 +6,7 @@
  */
 import { deleteApp, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
+import { describeWithEmulator, emulatorHost } from "../helpers/emulator-fixture";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy";
 import { clearFirestore } from "../helpers/firestore-emulator";
 

@@ -14,7 +14,7 @@
 import { LEASE_GRACE_MS, LEASE_MS } from "../../src/shared/budget";
 import { deleteApp, getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
+import { describeWithEmulator, emulatorHost } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy";
 import { clearFirestore } from "../helpers/firestore-emulator";

@@ -28,7 +28,7 @@ import type { OperationCounts } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { processQueue } from "../../src/index";
 import { defaultRuntime } from "../../src/handlers/runtime";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
+import { describeWithEmulator, emulatorHost } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { startFaultProxy, type FaultProxy, type Outage, type OutageKind, type OutagePlan, type OutageStats } from "../helpers/fault-proxy";
 import { clearFirestore } from "../helpers/firestore-emulator";

@@ -10,7 +10,7 @@
  * due, the way the schedule would at a finer grain.
  */
 import type { DocumentSnapshot } from "firebase-admin/firestore";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { DEFAULT_FROM, mailHarness } from "../helpers/mail-harness";
 import { startThrottlingSink, type ThrottlingSink } from "../helpers/throttling-smtp-sink";

@@ -1,10 +1,8 @@
 /**
  * Configures the extension for an integration test the way Firebase does,
- * through environment variables named after the params, and gives the test
- * a Firestore client on the shared emulator under its own project id.
+ * through environment variables named after the params. (A test's Firestore
+ * client comes from emulator-fixture.ts.)
  */
-import { getApps, initializeApp } from "firebase-admin/app";
-import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { resetConfigForTests } from "../../src/config";
 import { resetRuntime } from "../../src/handlers/runtime";
 
@@ -57,11 +55,4 @@ export function configureExtension(params: Record<string, string | undefined>): 
   }
   resetConfigForTests();
   resetRuntime();
-}
-
-/** A Firestore client for `projectId` on the shared emulator; call once per test file. */
-export function testFirestore(projectId: string, database = "(default)"): Firestore {
-  process.env.GCLOUD_PROJECT = projectId;
-  const app = getApps()[0] ?? initializeApp({ projectId });
-  return getFirestore(app, database);
 }

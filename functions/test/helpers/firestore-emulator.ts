@@ -1,8 +1,8 @@
 /**
  * Starts and stops the Google Cloud Firestore emulator that the Debian package
- * `google-cloud-cli-firestore-emulator` installs. The integration tier shares
- * one emulator per `jest` run (started in global-setup.ts); each test file
- * uses its own project id so that files never see each other's documents.
+ * `google-cloud-cli-firestore-emulator` installs, and empties a project of it.
+ * The integration tier shares one emulator per `jest` run (started in
+ * global-setup.ts); tests get their Firestore through emulator-fixture.ts.
  */
 import { spawn, ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";

@@ -1,7 +1,7 @@
 /**
  * Starts one Firestore emulator for the integration tier. Where the emulator
  * is not installed, says so loudly: the emulator-backed suites then report
- * themselves as skipped (see emulator-env.ts), never as passed.
+ * themselves as skipped (see emulator-fixture.ts), never as passed.
  */
 import { emulatorInstalled, startEmulator, EMULATOR_BINARY } from "./firestore-emulator";
 

@@ -1,15 +1,14 @@
 /**
  * The shared set-up of a test file that sends mail through processQueue:
- * a Firestore client on the shared emulator under the file's own project id,
- * emptied before each test; a trigger driver; and an SMTP sink per test,
- * started with the extension configured to send to it, closed after it.
- * Call it inside a `describeWithEmulator` block.
+ * the Firestore client of emulator-fixture.ts (emptied before each test);
+ * a trigger driver; and an SMTP sink per test, started with the extension
+ * configured to send to it, closed after it. Call it inside a
+ * `describeWithEmulator` block.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
-import { emulatorHost } from "./emulator-env";
-import { configureExtension, testFirestore } from "./extension-env";
-import { clearFirestore } from "./firestore-emulator";
+import { emulatorFirestore } from "./emulator-fixture";
+import { configureExtension } from "./extension-env";
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "./smtp-sink";
 import { Trigger } from "./trigger";
 
@@ -27,36 +26,22 @@ export interface MailHarness {
 }
 
 export function mailHarness(projectId: string): MailHarness {
-  let db: Firestore | undefined;
-  let trigger: Trigger | undefined;
+  const db = emulatorFirestore(projectId);
+  const trigger = new Trigger(db, processQueue);
   let sink: SmtpSink | undefined;
   let counter = 0;
 
-  beforeAll(() => {
-    db = testFirestore(projectId);
-    trigger = new Trigger(db, processQueue);
-  });
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, projectId);
-  });
   afterEach(async () => {
     await sink?.close();
     sink = undefined;
   });
 
-  const need = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`${what} is only available inside a test`);
-    return value;
-  };
   return {
-    get db() {
-      return need(db, "db");
-    },
-    get trigger() {
-      return need(trigger, "trigger");
-    },
+    db,
+    trigger,
     get sink() {
-      return need(sink, "sink (call useSink first)");
+      if (sink === undefined) throw new Error("sink is only available inside a test, after useSink");
+      return sink;
     },
     async useSink(options = {}, params = {}) {
       sink = await startSmtpSink(options);

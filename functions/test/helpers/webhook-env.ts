@@ -1,17 +1,15 @@
 /**
- * Shared set-up of the webhook tests: a Firestore client on the shared
- * emulator under the file's own project id (emptied before each test), the
- * endpoint served on loopback with the settings a test chooses, and keys
- * made for the run. Call it inside a `describeWithEmulator` block.
+ * Shared set-up of the webhook tests: the Firestore client of
+ * emulator-fixture.ts (emptied before each test), the endpoint served on
+ * loopback with the settings a test chooses, and keys made for the run.
+ * Call it inside a `describeWithEmulator` block.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { WebhookEndpoint } from "../../src/handlers/webhook-router";
 import { createPublicKey } from "node:crypto";
 import { WEBHOOK_LIMITS, type WebhookConfig } from "../../src/config/webhook-params";
 import { PROVIDER_WEBHOOKS } from "../../src/providers/select-provider";
-import { emulatorHost } from "./emulator-env";
-import { testFirestore } from "./extension-env";
-import { clearFirestore } from "./firestore-emulator";
+import { emulatorFirestore } from "./emulator-fixture";
 import { startWebhookServer, type WebhookServer } from "./webhook-server";
 import { sendGridKeys, TRACKING_SECRET, type SendGridKeys } from "./webhook-signing";
 
@@ -60,29 +58,25 @@ export function testEndpoint(config: () => WebhookConfig, db: () => Firestore): 
 }
 
 export function webhookEnv(projectId: string): WebhookEnv {
-  let db: Firestore | undefined;
+  const db = emulatorFirestore(projectId);
   let server: WebhookServer | undefined;
   const keys = sendGridKeys();
   let config = fullConfig(keys);
 
-  const endpoint = testEndpoint(() => config, () => db!);
+  const endpoint = testEndpoint(() => config, () => db);
 
   beforeAll(async () => {
-    db = testFirestore(projectId);
     server = await startWebhookServer(endpoint);
   });
-  beforeEach(async () => {
+  beforeEach(() => {
     config = fullConfig(keys);
-    await clearFirestore(emulatorHost!, projectId);
   });
   afterAll(async () => {
     await server?.close();
   });
 
   return {
-    get db() {
-      return db!;
-    },
+    db,
     get server() {
       return server!;
     },

@@ -19,7 +19,7 @@ import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { handleMailWrite } from "../../src/handlers/process-queue";
 import type { Runtime } from "../../src/delivery/runtime";
 import { defaultRuntime } from "../../src/handlers/runtime";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { mailHarness } from "../helpers/mail-harness";
 import { Trigger, type MailFunction } from "../helpers/trigger";
 

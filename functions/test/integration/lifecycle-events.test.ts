@@ -5,17 +5,16 @@
  * document as the transition left it, in the original's form for the event
  * type) and `err`, compared with the document read back from the emulator.
  * Only the Eventarc channel is replaced, by a recorder; the client itself is
- * tested in test/unit/events.test.ts and end to end in test/e2e.
+ * tested in test/unit/lifecycle/events.test.ts and end to end in test/e2e.
  */
-import { afterLeases } from "../helpers/sweep-firestore";
+import { afterLeases } from "../helpers/sweep-params";
 import { LEASE_GRACE_MS } from "../../src/shared/budget";
-import { Timestamp, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
+import { Timestamp, type DocumentSnapshot } from "firebase-admin/firestore";
 import type { EventPayload, LifecycleEvent } from "../../src/lifecycle/events";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { processQueue } from "../../src/index";
-import { clearFirestore } from "../helpers/firestore-emulator";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
+import { configureExtension } from "../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { Trigger, writeEvent } from "../helpers/trigger";
 
@@ -61,13 +60,11 @@ function withoutEndTime(doc: Json, stored: Timestamp): Record<string, unknown> {
 }
 
 describeWithEmulator("lifecycle events", () => {
-  let db: Firestore;
+  const db = emulatorFirestore(PROJECT);
+  const trigger = new Trigger(db, processQueue);
   let sink: SmtpSink;
-  let trigger: Trigger;
 
   beforeAll(async () => {
-    db = testFirestore(PROJECT);
-    trigger = new Trigger(db, processQueue);
     sink = await startSmtpSink({ rejectRecipients: { "gone@example.com": 550 } });
     process.env.EVENTARC_CHANNEL = `projects/${PROJECT}/locations/us-central1/channels/firebase`;
   });
@@ -77,8 +74,7 @@ describeWithEmulator("lifecycle events", () => {
     await sink.close();
   });
 
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
+  beforeEach(() => {
     configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}`, DEFAULT_FROM: "noreply@example.com" });
     published.length = 0;
   });

@@ -7,13 +7,12 @@
  * own guarantees (commit times, commit records, its io seam) are checked on
  * the model alone.
  */
-import { deleteApp, initializeApp, type App } from "firebase-admin/app";
-import { FieldValue, getFirestore, Timestamp, type Firestore } from "firebase-admin/firestore";
+import { FieldValue, Timestamp, type Firestore } from "firebase-admin/firestore";
 import { MailStore } from "../../src/delivery/store";
 import { isTransientStatus, statusOf } from "../../src/shared/firestore-status";
 import { projectIdOf } from "../../src/lifecycle/written-document";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { clearFirestore } from "../helpers/firestore-emulator";
+import { caught } from "../helpers/caught";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { ModelFirestore, statusError, type CommitRecord, type ModelIo, type RpcDescription } from "../simulation/model-firestore";
 
 const PROJECT = "demo-model-firestore";
@@ -36,20 +35,8 @@ function untimed(value: unknown): unknown {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithEmulator("ModelFirestore against the Firestore emulator", () => {
-  let app: App;
-  let real: Firestore;
+  const real = emulatorFirestore(PROJECT);
   let runs = 0;
-
-  beforeAll(async () => {
-    app = initializeApp({ projectId: PROJECT }, PROJECT);
-    real = getFirestore(app);
-    await clearFirestore(emulatorHost!, PROJECT);
-  });
-
-  afterAll(async () => {
-    await real?.terminate();
-    if (app) await deleteApp(app);
-  });
 
   /** Runs `script` on the emulator, then on a fresh model, each under its own collection prefix. */
   async function both<T>(script: (db: Firestore, prefix: string) => Promise<T>): Promise<{ emulator: T; model: T }> {
@@ -400,10 +387,9 @@ describe("ModelFirestore alone", () => {
     const records: CommitRecord[] = [];
     const db = new ModelFirestore({ io: replayConditional, onCommit: (r) => records.push(r) });
     const { writeTime } = await db.doc("r/a").set({ state: "PENDING" });
-    let failure: unknown;
-    await db.doc("r/a").update({ state: "PROCESSING", n: FieldValue.increment(1) }, { lastUpdateTime: writeTime }).catch((e: unknown) => (failure = e));
+    const failure = await caught(Error, db.doc("r/a").update({ state: "PROCESSING", n: FieldValue.increment(1) }, { lastUpdateTime: writeTime }));
     expect(statusOf(failure)).toBe(9);
-    expect((failure as Error).message).toMatch(/^9 FAILED_PRECONDITION: /);
+    expect(failure.message).toMatch(/^9 FAILED_PRECONDITION: /);
     expect(isTransientStatus(failure)).toBe(false);
     expect(db.peek("r/a").data()).toEqual({ state: "PROCESSING", n: 1 });
     expect(records).toHaveLength(2);

@@ -13,12 +13,13 @@ import type { MailTransport } from "../../src/providers/provider";
 import { oauth2Auth } from "../../src/providers/smtp/oauth2";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createTransport } from "../../src/providers/select-provider";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { DeliveryError } from "../../src/shared/errors";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { AUTHORIZATION_CODE, startOAuth2Provider, type OAuth2Provider } from "../helpers/oauth2-provider";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
-import { deliveryFailure as failure } from "../helpers/failure";
+import { caught } from "../helpers/caught";
 
 const PROJECT = "demo-oauth2-transport";
 const CREDENTIALS = {
@@ -142,7 +143,7 @@ describe("XOAUTH2 login", () => {
 
   it("a refresh token the provider refuses fails with the provider's reply and no secret", async () => {
     provider.refuseRefreshToken("invalid_grant", "Token has been expired or revoked.");
-    const error = await failure(transportFor().send(mail()));
+    const error = await caught(DeliveryError, transportFor().send(mail()));
     expect(error.code).toBe("auth-failed");
     expect(error.transient).toBe(false);
     expect(error.message).toContain("The OAuth2 provider refused to issue an access token: invalid_grant: Token has been expired or revoked.");
@@ -152,7 +153,7 @@ describe("XOAUTH2 login", () => {
   });
 
   it("an access token the SMTP server refuses even after renewal fails with the server's reply", async () => {
-    const error = await failure(transportFor({ USER: "someone-else@example.com" }).send(mail()));
+    const error = await caught(DeliveryError, transportFor({ USER: "someone-else@example.com" }).send(mail()));
     expect(error.code).toBe("auth-failed");
     expect(error.message).toMatch(/^The SMTP server refused the OAuth2 access token \(535\): 535 /);
     expect(error.message).not.toContain("access-token-");
@@ -162,7 +163,7 @@ describe("XOAUTH2 login", () => {
 
   it("an unreachable token endpoint is a transient connection failure", async () => {
     redirectProvidersForTests({ oauth2TokenUrl: `http://127.0.0.1:${await closedPort()}/token` });
-    const error = await failure(transportFor().send(mail()));
+    const error = await caught(DeliveryError, transportFor().send(mail()));
     expect(error.code).toBe("connection-failed");
     expect(error.transient).toBe(true);
     expect(error.message).toContain("The OAuth2 token endpoint could not be reached");

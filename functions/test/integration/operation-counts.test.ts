@@ -12,9 +12,9 @@ import type { Firestore } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
 import { getStore, resetRuntime } from "../../src/handlers/runtime";
 import type { EventDriver, TriggerEvent } from "../helpers/event-driver";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
+import { configureExtension } from "../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
-import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../helpers/trigger-emulator";
+import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../helpers/emulator-fixture";
 
 const PROJECT = "demo-operation-counts";
 const FINAL = ["SUCCESS", "ERROR"];
@@ -40,7 +40,7 @@ describeWithOwnEmulator("operations per email", () => {
       SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}?pool=true`,
       DEFAULT_FROM: "Shop <shop@example.com>",
     });
-    db = testFirestore(PROJECT);
+    db = own.firestore(PROJECT);
     await own.register({ project: PROJECT, fn: processQueue, delayMs: () => jitterMs() });
   }, 120_000);
 

@@ -6,7 +6,7 @@
  * that change what is sent.
  */
 import * as net from "node:net";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { DEFAULT_FROM, mailHarness } from "../helpers/mail-harness";
 import type { SmtpSink } from "../helpers/smtp-sink";
@@ -118,7 +118,7 @@ describeWithEmulator("configurations the original accepted", () => {
 });
 
 describeWithEmulator("templates named as in the original", () => {
-  const h = mailHarness(`${PROJECT}-templates`);
+  const h = mailHarness(PROJECT);
   const send = (template: Record<string, unknown>) =>
     h.trigger.create(h.nextPath(), { to: "reader@example.com", template });
 

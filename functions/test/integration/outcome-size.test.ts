@@ -6,7 +6,7 @@
  * info, so the outcome is recorded instead of being taken for a dead attempt.
  */
 import { firestoreBytes } from "../../src/delivery/bounded-info";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { mailHarness } from "../helpers/mail-harness";
 
 // The module object itself (not an import's copy of it), so that a spy sees what src/shared/logs.ts logs.

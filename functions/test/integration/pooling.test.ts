@@ -10,9 +10,10 @@
 import { parseConfig } from "../../src/config";
 import type { MailTransport } from "../../src/providers/provider";
 import { createTransport } from "../../src/providers/select-provider";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { DeliveryError } from "../../src/shared/errors";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
-import { deliveryFailure as failure } from "../helpers/failure";
+import { caught } from "../helpers/caught";
 import { mailHarness } from "../helpers/mail-harness";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { stalledBody } from "../helpers/stalled-body";
@@ -99,7 +100,7 @@ describe("a pooled connection the server drops", () => {
     const transport = transportFor();
     await transport.send(mail("before"));
     proxy.dropWhenClientSends("Subject: cut-off");
-    const error = await failure(transport.send({ ...mail("cut-off"), text: stalledBody() }));
+    const error = await caught(DeliveryError, transport.send({ ...mail("cut-off"), text: stalledBody() }));
     // The final dot was never written, so the server cannot have kept the message.
     expect(error).toMatchObject({ code: "connection-failed", transient: true });
     expect(subjects()).toEqual(["before"]);
@@ -112,7 +113,7 @@ describe("a pooled connection the server drops", () => {
     // The bytes carrying the final dot (".\r\n", written last, nowhere else in this
     // session) never reach the server; the client cannot know that.
     proxy.dropWhenClientSends(".\r\n");
-    const error = await failure(transport.send(mail("cut-at-the-end")));
+    const error = await caught(DeliveryError, transport.send(mail("cut-at-the-end")));
     expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
     expect(subjects()).toEqual(["before"]);
     expect(proxy.connections()).toBe(1);

@@ -8,7 +8,7 @@ import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { Timestamp } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { DEFAULT_FROM as FROM, mailHarness } from "../helpers/mail-harness";
 import { writeEvent } from "../helpers/trigger";

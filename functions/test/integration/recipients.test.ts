@@ -3,7 +3,7 @@
  * emulator, addresses checked on the message a real SMTP server received.
  */
 import type { AddressObject } from "mailparser";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { DEFAULT_FROM as FROM, mailHarness } from "../helpers/mail-harness";
 

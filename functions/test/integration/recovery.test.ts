@@ -10,9 +10,9 @@ import { outcomeMark } from "../../src/delivery/marks";
 import { MailStore } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { maintainQueue } from "../../src/index";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
-import { afterLeases, SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
+import { afterLeases, SWEEP_PARAMS } from "../helpers/sweep-params";
 
 const PROJECT = "demo-recovery";
 const NOW = Date.now();
@@ -23,7 +23,8 @@ const ALIVE = NOW + 3_600_000;
 const message = { subject: "x", text: "y" };
 
 describeWithEmulator("lease recovery by the scheduled sweep", () => {
-  const db = sweepFirestore(PROJECT);
+  const db = emulatorFirestore(PROJECT);
+  beforeEach(() => configureExtension(SWEEP_PARAMS));
 
   function processing(leaseMs: number, attempts = 0) {
     return {
@@ -151,7 +152,8 @@ describeWithEmulator("lease recovery by the scheduled sweep", () => {
 });
 
 describeWithEmulator("a late result never clobbers a newer attempt", () => {
-  const db = sweepFirestore(PROJECT);
+  const db = emulatorFirestore(PROJECT);
+  beforeEach(() => configureExtension(SWEEP_PARAMS));
   const store = new MailStore(db);
   const lease = Timestamp.fromMillis(NOW + 60_000);
   const owner = { attemptId: "attempt-a", attemptsBefore: 0 };

@@ -5,7 +5,7 @@
  */
 import { Timestamp, type DocumentSnapshot } from "firebase-admin/firestore";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { mailHarness } from "../helpers/mail-harness";
 
 const PROJECT = "demo-retries";

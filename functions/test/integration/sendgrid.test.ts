@@ -12,11 +12,12 @@ import { redirectProvidersForTests } from "../../src/providers/shared/provider-e
 import type { MailTransport } from "../../src/providers/provider";
 import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-transport";
 import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { SendEmailError } from "../../src/shared/errors";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startSendGridApi, type SendGridApi } from "../helpers/sendgrid-api-server";
-import { sendFailure as failure } from "../helpers/failure";
+import { caught } from "../helpers/caught";
 
 const PROJECT = "demo-sendgrid-transport";
 const API_KEY = "SG.test-key.9f2c4e1a7b";
@@ -136,7 +137,7 @@ describe("a message sent through SendGrid's API", () => {
 
 describe("refusals and failures", () => {
   it("a refused API key is auth-failed with SendGrid's message and without the key", async () => {
-    const error = await failure(transportFor({ SMTP_PASSWORD: "SG.wrong-key.0000" }).send(mail()));
+    const error = await caught(SendEmailError, transportFor({ SMTP_PASSWORD: "SG.wrong-key.0000" }).send(mail()));
     expect(error.code).toBe("auth-failed");
     expect(error.transient).toBe(false);
     expect(error.message).toContain("SendGrid refused the API key (401): The provided authorization grant is invalid, expired, or revoked");
@@ -145,7 +146,7 @@ describe("refusals and failures", () => {
   });
 
   it("a 400 is a permanent provider-error quoting each field and message", async () => {
-    const error = await failure(transportFor().send(mail({ to: undefined, cc: "bob@example.com" })));
+    const error = await caught(SendEmailError, transportFor().send(mail({ to: undefined, cc: "bob@example.com" })));
     expect(error.code).toBe("provider-error");
     expect(error.transient).toBe(false);
     expect(error.message).toContain("SendGrid refused the message (400)");
@@ -156,7 +157,7 @@ describe("refusals and failures", () => {
     await api.close();
     api = await startSendGridApi({ apiKey: API_KEY, verifiedSenders: ["noreply@example.com"] });
     redirectProvidersForTests({ sendGridApiUrl: api.url });
-    const error = await failure(transportFor().send(mail()));
+    const error = await caught(SendEmailError, transportFor().send(mail()));
     expect(error.code).toBe("provider-error");
     expect(error.message).toContain("(403): from: The from address does not match a verified Sender Identity");
     expect(error.message).toContain("verified sender identity");
@@ -164,7 +165,7 @@ describe("refusals and failures", () => {
 
   it.each([429, 500, 503])("a %i is a transient provider-error", async (status) => {
     api.failNext(status, ["Try again later"]);
-    const error = await failure(transportFor().send(mail()));
+    const error = await caught(SendEmailError, transportFor().send(mail()));
     expect(error.code).toBe("provider-error");
     expect(error.transient).toBe(true);
     expect(error.message).toContain(`(${status}): Try again later`);
@@ -177,7 +178,7 @@ describe("refusals and failures", () => {
     [{ templateId: 42 }, 'Invalid field "sendGrid.templateId". Expected a non-empty string'],
     [{ ipPoolName: "x" }, 'Invalid field "sendGrid.ipPoolName". Expected a string of 2 to 64 characters'],
   ])("an invalid sendGrid block %j is refused before any request", async (sendGrid, message) => {
-    const error = await failure(transportFor().send(mail(), { sendGrid }));
+    const error = await caught(SendEmailError, transportFor().send(mail(), { sendGrid }));
     expect(error.code).toBe("invalid-document");
     expect(error.message).toContain(message);
     expect(api.requestCount()).toBe(0);
@@ -185,14 +186,14 @@ describe("refusals and failures", () => {
 
   it("more than 10 categories is refused with SendGrid's limit", async () => {
     const categories = Array.from({ length: 11 }, (_, i) => `c${i}`);
-    const error = await failure(transportFor().send(mail(), { categories }));
+    const error = await caught(SendEmailError, transportFor().send(mail(), { categories }));
     expect(error.message).toBe('Invalid field "categories". Expected at most 10 categories (SendGrid\'s limit).');
     expect(api.requestCount()).toBe(0);
   });
 
   it("an unreachable API is a transient connection-failed", async () => {
     await api.close();
-    const error = await failure(transportFor().send(mail()));
+    const error = await caught(SendEmailError, transportFor().send(mail()));
     expect(error.code).toBe("connection-failed");
     expect(error.transient).toBe(true);
     expect(error.message).toContain("ECONNREFUSED");
@@ -202,7 +203,7 @@ describe("refusals and failures", () => {
     api.hang();
     const transport = createSendGridTransport({ apiKey: API_KEY }, 300);
     transports.push(transport);
-    const error = await failure(transport.send(mail()));
+    const error = await caught(SendEmailError, transport.send(mail()));
     expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
     expect(error.message).toContain(`SendGrid ${OUTCOME_UNKNOWN_NOTE} the mail`);
     expect(error.message).toContain("did not answer within 300 ms");
@@ -212,7 +213,7 @@ describe("refusals and failures", () => {
 
   it("an API that takes the whole request and closes the connection without answering is outcome-unknown", async () => {
     api.dropAfterBody();
-    const error = await failure(transportFor().send(mail()));
+    const error = await caught(SendEmailError, transportFor().send(mail()));
     expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
     expect(error.message).toContain("the connection ended before it answered");
     expect(api.requestCount()).toBe(1);

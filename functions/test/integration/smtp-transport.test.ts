@@ -11,12 +11,12 @@ import { join } from "node:path";
 import type { SendMailOptions } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import { ConfigError } from "../../src/shared/errors";
+import { ConfigError, DeliveryError } from "../../src/shared/errors";
 import type { MailTransport } from "../../src/providers/provider";
 import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
 import { createSmtpTransport } from "../../src/providers/smtp/smtp-transport";
 import { selfSignedCertificate, startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "../helpers/smtp-sink";
-import { deliveryFailure as failure } from "../helpers/failure";
+import { caught } from "../helpers/caught";
 import { stalledBody } from "../helpers/stalled-body";
 
 const FROM = "sender@example.com";
@@ -84,7 +84,7 @@ describe("a delivered message", () => {
 describe("a refused message", () => {
   it("fails with recipients-rejected and the 550 reply when every recipient is refused", async () => {
     const server = await sink({ rejectRecipients: { "a@example.com": 550, "b@example.com": 550 } });
-    const error = await failure(transport(server).send(mail({ to: ["a@example.com", "b@example.com"] })));
+    const error = await caught(DeliveryError, transport(server).send(mail({ to: ["a@example.com", "b@example.com"] })));
 
     expect(error).toMatchObject({ code: "recipients-rejected", transient: false, responseCode: 550 });
     expect(error.message).toContain("(550): 550 5.1.1 Recipient rejected");
@@ -93,7 +93,7 @@ describe("a refused message", () => {
 
   it("is transient when every recipient is deferred with 451", async () => {
     const server = await sink({ rejectRecipients: { "a@example.com": 451 } });
-    const error = await failure(transport(server).send(mail({ to: "a@example.com" })));
+    const error = await caught(DeliveryError, transport(server).send(mail({ to: "a@example.com" })));
 
     expect(error).toMatchObject({ code: "recipients-rejected", transient: true, responseCode: 451 });
   });
@@ -103,7 +103,7 @@ describe("a refused message", () => {
     [451, true],
   ] as const)("fails with message-rejected when the server answers %i after DATA", async (code, transient) => {
     const server = await sink({ rejectData: code });
-    const error = await failure(transport(server).send(mail()));
+    const error = await caught(DeliveryError, transport(server).send(mail()));
 
     expect(error).toMatchObject({ code: "message-rejected", transient, responseCode: code });
     expect(error.message).toContain(`(${code}): ${code} `);
@@ -125,7 +125,7 @@ describe("authentication", () => {
   it("fails with auth-failed, without the password, when the server refuses it", async () => {
     const server = await sink({ auth: { user, password: pass } });
     const wrong = "wr0ng#Secret@42";
-    const error = await failure(transport(server, { auth: { user, pass: wrong } }).send(mail()));
+    const error = await caught(DeliveryError, transport(server, { auth: { user, pass: wrong } }).send(mail()));
 
     expect(error).toMatchObject({ code: "auth-failed", transient: false, responseCode: 535 });
     expect(error.message).toContain("(535): 535 5.7.8");
@@ -144,7 +144,7 @@ describe("unreachable and unresponsive servers", () => {
         probe.close(() => resolve(port));
       });
     });
-    const error = await failure(transport({ port: closedPort }).send(mail()));
+    const error = await caught(DeliveryError, transport({ port: closedPort }).send(mail()));
 
     expect(error).toMatchObject({ code: "connection-failed", transient: true });
     expect(error.message).toContain("ECONNREFUSED");
@@ -153,7 +153,7 @@ describe("unreachable and unresponsive servers", () => {
   it("gives up on a server that never greets at the deadline, and closes the connection", async () => {
     const server = await sink({ hang: true });
     const started = Date.now();
-    const error = await failure(transport(server, {}, 300).send(mail()));
+    const error = await caught(DeliveryError, transport(server, {}, 300).send(mail()));
 
     expect(error).toMatchObject({ code: "timeout", transient: true });
     expect(Date.now() - started).toBeLessThan(2000);
@@ -164,7 +164,7 @@ describe("unreachable and unresponsive servers", () => {
   it("a send given a shorter deadline of its own (what its lease has left) gives up at that deadline", async () => {
     const server = await sink({ hang: true });
     const started = Date.now();
-    const error = await failure(transport(server).send(mail(), undefined, { deadlineMs: 300 }));
+    const error = await caught(DeliveryError, transport(server).send(mail(), undefined, { deadlineMs: 300 }));
 
     expect(error).toMatchObject({ code: "timeout", transient: true });
     expect(error.message).toContain("within 300 ms");
@@ -174,7 +174,7 @@ describe("unreachable and unresponsive servers", () => {
 
   it("reports nodemailer's own greeting timeout as timeout", async () => {
     const server = await sink({ hang: true });
-    const error = await failure(transport(server, { greetingTimeout: 200 }).send(mail()));
+    const error = await caught(DeliveryError, transport(server, { greetingTimeout: 200 }).send(mail()));
 
     expect(error).toMatchObject({ code: "timeout", transient: true });
     expect(error.message).toContain("GREETING_TIMEOUT");
@@ -184,14 +184,14 @@ describe("unreachable and unresponsive servers", () => {
     const server = await sink({ hang: 1 });
     const sender = transport(server, {}, 300);
 
-    expect(await failure(sender.send(mail()))).toMatchObject({ code: "timeout" });
+    expect(await caught(DeliveryError, sender.send(mail()))).toMatchObject({ code: "timeout" });
     await expect(sender.send(mail())).resolves.toMatchObject({ accepted: ["to@example.com"] });
     await server.waitForMessages(1);
   });
 
   it("fails with a transient connection-failed when the connection drops mid-DATA, before the message's end was written", async () => {
     const server = await sink({ dropMidData: true });
-    const error = await failure(transport(server).send(mail({ text: stalledBody() })));
+    const error = await caught(DeliveryError, transport(server).send(mail({ text: stalledBody() })));
 
     expect(error).toMatchObject({ code: "connection-failed", transient: true });
     expect(server.messages).toHaveLength(0);
@@ -210,7 +210,7 @@ describe.each([
 ] as const)("a message handed over without an answer (%s)", (_name, pooling) => {
   it("is outcome-unknown, not transient, when the server takes the whole message and never answers", async () => {
     const server = await sink({ silentAfterData: true });
-    const error = await failure(transport(server, { ...pooling, socketTimeout: 300 }).send(mail({ subject: "Silent" })));
+    const error = await caught(DeliveryError, transport(server, { ...pooling, socketTimeout: 300 }).send(mail({ subject: "Silent" })));
 
     expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
     expect(error.message).toContain(OUTCOME_UNKNOWN_NOTE);
@@ -221,7 +221,7 @@ describe.each([
 
   it("is outcome-unknown when the send's own deadline ends the wait for the answer", async () => {
     const server = await sink({ silentAfterData: true });
-    const error = await failure(transport(server, pooling, 2000).send(mail(), undefined, { deadlineMs: 1000 }));
+    const error = await caught(DeliveryError, transport(server, pooling, 2000).send(mail(), undefined, { deadlineMs: 1000 }));
 
     expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
     expect(error.message).toContain("did not answer within 1 s");
@@ -231,7 +231,7 @@ describe.each([
 
   it("is outcome-unknown when the server closes the connection after taking the whole message", async () => {
     const server = await sink({ dropAfterData: true });
-    const error = await failure(transport(server, pooling).send(mail()));
+    const error = await caught(DeliveryError, transport(server, pooling).send(mail()));
 
     expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
     expect(error.message).toContain("the connection ended before it answered");
@@ -240,7 +240,7 @@ describe.each([
 
   it("stays a transient connection-failed when the connection drops before DATA", async () => {
     const server = await sink({ dropAtRecipient: "to@example.com" });
-    const error = await failure(transport(server, pooling).send(mail()));
+    const error = await caught(DeliveryError, transport(server, pooling).send(mail()));
 
     expect(error).toMatchObject({ code: "connection-failed", transient: true });
     expect(server.messages).toHaveLength(0);
@@ -248,7 +248,7 @@ describe.each([
 
   it("stays a transient message-rejected, with the reply, when the server answers the dot with 451", async () => {
     const server = await sink({ rejectData: 451 });
-    const error = await failure(transport(server, pooling).send(mail()));
+    const error = await caught(DeliveryError, transport(server, pooling).send(mail()));
 
     expect(error).toMatchObject({ code: "message-rejected", transient: true, responseCode: 451 });
     expect(error.message).toContain("(451): 451 4.3.0 Try again later");
@@ -259,9 +259,9 @@ it("tells each message's handover apart on a pooled transport: one awaiting its 
   const server = await sink({ silentAfterData: true, dropAtRecipient: "dropped@example.com" });
   const sender = transport(server, { pool: true, maxConnections: 2, socketTimeout: 1500 });
 
-  const waiting = failure(sender.send(mail({ subject: "Handed over" })));
+  const waiting = caught(DeliveryError, sender.send(mail({ subject: "Handed over" })));
   await server.waitForMessages(1);
-  const early = await failure(sender.send(mail({ to: "dropped@example.com" })));
+  const early = await caught(DeliveryError, sender.send(mail({ to: "dropped@example.com" })));
 
   expect(early).toMatchObject({ code: "connection-failed", transient: true });
   expect(await waiting).toMatchObject({ code: "outcome-unknown", transient: false });
@@ -274,7 +274,7 @@ describe.each([
 ] as const)("%s with a self-signed certificate", (_name, mode, secure) => {
   it("fails with tls-failed while the certificate is verified", async () => {
     const server = await sink({ tls: mode });
-    const error = await failure(transport(server, { secure }).send(mail()));
+    const error = await caught(DeliveryError, transport(server, { secure }).send(mail()));
 
     expect(error).toMatchObject({ code: "tls-failed", transient: false });
     expect(error.message).toContain("DEPTH_ZERO_SELF_SIGNED_CERT");
@@ -300,7 +300,7 @@ describe.each([
 
 it("fails with tls-failed when TLS is spoken to a plain-text port", async () => {
   const server = await sink();
-  const error = await failure(transport(server, { secure: true }).send(mail()));
+  const error = await caught(DeliveryError, transport(server, { secure: true }).send(mail()));
 
   expect(error).toMatchObject({ code: "tls-failed", transient: false });
   expect(error.message).toContain("smtps://");
@@ -332,7 +332,7 @@ describe("local files", () => {
     ["a message that asks for file access", (): SendMailOptions => ({ ...mail({ attachments: [{ path: secretPath }] }), disableFileAccess: false })],
   ])("never reads %s", async (_name, build) => {
     const server = await sink();
-    const error = await failure(transport(server).send(build()));
+    const error = await caught(DeliveryError, transport(server).send(build()));
 
     expect(error).toMatchObject({ code: "invalid-document", transient: false });
     expect(server.messages).toHaveLength(0);
@@ -345,7 +345,7 @@ describe("local files", () => {
   it("cannot be switched back on by the transport options", async () => {
     const server = await sink();
     const options = { disableFileAccess: false } as SMTPTransport.Options;
-    const error = await failure(transport(server, options).send(mail({ attachments: [{ path: secretPath }] })));
+    const error = await caught(DeliveryError, transport(server, options).send(mail({ attachments: [{ path: secretPath }] })));
 
     expect(error.code).toBe("invalid-document");
     expect(server.messages).toHaveLength(0);

@@ -5,8 +5,7 @@
  * from the emulator, for every Firestore value type and after every kind of
  * delivery write.
  */
-import { initializeApp } from "firebase-admin/app";
-import { FieldValue, GeoPoint, getFirestore, Timestamp, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
+import { FieldValue, GeoPoint, Timestamp, type DocumentSnapshot, type Firestore } from "firebase-admin/firestore";
 import {
   claimPatch,
   errorPatch,
@@ -19,8 +18,7 @@ import {
 } from "../../src/delivery/patches";
 import { afterWrite, type DocumentVersion } from "../../src/lifecycle/written-document";
 import { dataJson, projectIdOf, snapshotJson } from "../../src/lifecycle/written-document";
-import { clearFirestore } from "../helpers/firestore-emulator";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 
 const PROJECT = "demo-snapshot-json";
 const NOW = Date.now();
@@ -42,12 +40,7 @@ function versionOf(db: Firestore, snapshot: DocumentSnapshot): DocumentVersion {
 }
 
 describeWithEmulator("event documents against firebase-admin", () => {
-  let db: Firestore;
-
-  beforeAll(async () => {
-    db = getFirestore(initializeApp({ projectId: PROJECT }, PROJECT));
-    await clearFirestore(emulatorHost!, PROJECT);
-  });
+  const db = emulatorFirestore(PROJECT);
 
   test("every Firestore value type serialises as firebase-admin serialises it", async () => {
     const ref = db.doc("mail/every-type");

@@ -5,7 +5,6 @@
  * events are published. A document changed again before that read gets its
  * events without `doc`, never with a wrong one.
  */
-import { afterLeases } from "../helpers/sweep-firestore";
 import { Timestamp } from "firebase-admin/firestore";
 import { getConfig } from "../../src/config";
 import { LEASE_GRACE_MS } from "../../src/shared/budget";
@@ -14,8 +13,9 @@ import type { DocumentVersion } from "../../src/lifecycle/written-document";
 import type { EventData, LifecycleEvent } from "../../src/lifecycle/events";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import type { Runtime } from "../../src/delivery/runtime";
-import { describeWithEmulator } from "../helpers/emulator-env";
-import { sweepFirestore } from "../helpers/sweep-firestore";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
+import { configureExtension } from "../helpers/extension-env";
+import { afterLeases, SWEEP_PARAMS } from "../helpers/sweep-params";
 
 const PROJECT = "demo-sweep-events";
 const NOW = Date.now();
@@ -27,7 +27,8 @@ interface Published {
 }
 
 describeWithEmulator("lifecycle events of leases the sweep ends", () => {
-  const db = sweepFirestore(PROJECT);
+  const db = emulatorFirestore(PROJECT);
+  beforeEach(() => configureExtension(SWEEP_PARAMS));
 
   function runtimeWith(store: MailStore, published: Published[], enabled = true): Runtime {
     return {

@@ -7,9 +7,9 @@
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
-import { afterLeases, SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
+import { afterLeases, SWEEP_PARAMS } from "../helpers/sweep-params";
 
 // The module object itself (not an import's copy of it), so that a spy sees what src/shared/logs.ts logs.
 const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
@@ -29,7 +29,7 @@ async function seed(db: Firestore, documents: Array<[string, Record<string, unkn
 }
 
 describeWithEmulator("the sweep of a wildcard collection beside same-named collections", () => {
-  const db = sweepFirestore(PROJECT);
+  const db = emulatorFirestore(PROJECT);
 
   beforeEach(() => configureExtension({ ...SWEEP_PARAMS, MAIL_COLLECTION: "users/{uid}/mail" }));
   afterEach(() => jest.restoreAllMocks());

@@ -5,14 +5,13 @@
  * due documents of same-named collections outside a wildcard MAIL_COLLECTION
  * come first in its queries.
  */
-import { afterLeases } from "../helpers/sweep-firestore";
 import { fork } from "node:child_process";
 import { join } from "node:path";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import type { MaintenanceReport } from "../../src/handlers/maintain-queue";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
-import { SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
+import { afterLeases, SWEEP_PARAMS } from "../helpers/sweep-params";
 
 const PROJECT = "demo-sweep-memory";
 const NOW = Date.now();
@@ -64,7 +63,8 @@ function sweepInSmallHeap(): Promise<ChildRun> {
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 describeWithEmulator("the sweep over mails of 500 KB under a small heap", () => {
-  const db = sweepFirestore(PROJECT);
+  const db = emulatorFirestore(PROJECT);
+  beforeEach(() => configureExtension(SWEEP_PARAMS));
 
   test("100 due mails and 100 expired leases, 100 MB in all, are handled in one run", async () => {
     await seed(db, [

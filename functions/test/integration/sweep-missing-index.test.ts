@@ -12,9 +12,9 @@ import { MailStore } from "../../src/delivery/store";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import type { Runtime } from "../../src/delivery/runtime";
 import { STATUS } from "../../src/shared/firestore-status";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
-import { afterLeases, SWEEP_PARAMS, sweepFirestore } from "../helpers/sweep-firestore";
+import { afterLeases, SWEEP_PARAMS } from "../helpers/sweep-params";
 
 // The module object itself (not an import's copy of it), so that a spy sees what src/shared/logs.ts logs.
 const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
@@ -44,7 +44,7 @@ class RefusingStore extends MailStore {
 }
 
 describeWithEmulator("the sweep when Firestore refuses one of its queries", () => {
-  const db = sweepFirestore(PROJECT);
+  const db = emulatorFirestore(PROJECT);
 
   beforeEach(() => configureExtension({ ...SWEEP_PARAMS, MAIL_COLLECTION: "users/{uid}/mail" }));
   afterEach(() => jest.restoreAllMocks());

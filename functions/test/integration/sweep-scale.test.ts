@@ -6,14 +6,16 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { LEASE_GRACE_MS } from "../../src/shared/budget";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
-import { describeWithEmulator } from "../helpers/emulator-env";
-import { afterLeases, sweepFirestore } from "../helpers/sweep-firestore";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
+import { configureExtension } from "../helpers/extension-env";
+import { afterLeases, SWEEP_PARAMS } from "../helpers/sweep-params";
 
 const PROJECT = "demo-sweep-scale";
 const NOW = Date.now();
 
 describeWithEmulator("the sweep at scale", () => {
-  const db = sweepFirestore(PROJECT);
+  const db = emulatorFirestore(PROJECT);
+  beforeEach(() => configureExtension(SWEEP_PARAMS));
 
   async function seed(count: number, delivery: (i: number) => Record<string, unknown>): Promise<void> {
     const writer = db.bulkWriter();

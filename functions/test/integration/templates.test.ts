@@ -3,7 +3,7 @@
  * emulator, mail rendered by processQueue, checked as received by a real
  * SMTP server.
  */
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { DEFAULT_FROM as FROM, mailHarness } from "../helpers/mail-harness";
 

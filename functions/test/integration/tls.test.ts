@@ -10,13 +10,14 @@ import { parseConfig } from "../../src/config";
 import type { MailTransport } from "../../src/providers/provider";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createTransport } from "../../src/providers/select-provider";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { DeliveryError } from "../../src/shared/errors";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startOAuth2Provider } from "../helpers/oauth2-provider";
 import { startSendGridApi } from "../helpers/sendgrid-api-server";
 import { selfSignedCertificate, startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
-import { deliveryFailure as failure } from "../helpers/failure";
+import { caught } from "../helpers/caught";
 
 const PROJECT = "demo-tls-options";
 const FROM = "sender@example.com";
@@ -51,7 +52,7 @@ describe.each([
 ] as const)("SMTP with %s and a self-signed certificate", (_, tls, scheme) => {
   it("is refused without TLS_OPTIONS: certificates are verified", async () => {
     const server = await sink(tls);
-    const error = await failure(transportFor({ SMTP_CONNECTION_URI: uri(scheme, server.port) }).send(mail));
+    const error = await caught(DeliveryError, transportFor({ SMTP_CONNECTION_URI: uri(scheme, server.port) }).send(mail));
     expect(error.code).toBe("tls-failed");
     expect(error.message).toContain("DEPTH_ZERO_SELF_SIGNED_CERT");
     expect(server.messages).toHaveLength(0);
@@ -93,7 +94,7 @@ describe("OAuth2 over implicit TLS", () => {
       await send;
       expect(provider.messages).toHaveLength(1);
     } else {
-      expect((await failure(send)).code).toBe("tls-failed");
+      expect((await caught(DeliveryError, send)).code).toBe("tls-failed");
       expect(provider.messages).toHaveLength(0);
     }
   });
@@ -117,7 +118,7 @@ describe("SendGrid's API over HTTPS", () => {
       await send;
       expect(api.accepted).toHaveLength(1);
     } else {
-      const error = await failure(send);
+      const error = await caught(DeliveryError, send);
       expect(error.code).toBe("tls-failed");
       expect(error.message).toContain("DEPTH_ZERO_SELF_SIGNED_CERT");
       expect(api.requestCount()).toBe(0);

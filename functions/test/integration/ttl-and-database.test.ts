@@ -2,11 +2,10 @@
  * TTL (`delivery.expireAt`) and named databases end to end, against the
  * Firestore emulator and a real SMTP server.
  */
-import { Timestamp, type Firestore } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
 import { processQueue } from "../../src/index";
-import { clearFirestore } from "../helpers/firestore-emulator";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../helpers/extension-env";
+import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
+import { configureExtension } from "../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { Trigger } from "../helpers/trigger";
 
@@ -15,20 +14,17 @@ const NAMED = "mail-db";
 const FROM = "Example App <noreply@example.com>";
 
 describeWithEmulator("TTL and named databases", () => {
-  let db: Firestore;
-  let named: Firestore;
+  const db = emulatorFirestore(PROJECT);
+  const named = emulatorFirestore(PROJECT, NAMED);
   let sink: SmtpSink;
   let n = 0;
   const nextPath = () => `mail/d${++n}`;
 
   beforeAll(async () => {
-    db = testFirestore(PROJECT);
-    named = testFirestore(PROJECT, NAMED);
     sink = await startSmtpSink();
   });
 
-  beforeEach(async () => {
-    await Promise.all([clearFirestore(emulatorHost!, PROJECT), clearFirestore(emulatorHost!, PROJECT, NAMED)]);
+  beforeEach(() => {
     sink.messages.length = 0;
   });
 

@@ -13,7 +13,7 @@ import { REQUEST_REASONS } from "../../src/delivery/patches";
 import { runMaintenance } from "../../src/handlers/maintain-queue";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { DEFAULT_FROM, mailHarness } from "../helpers/mail-harness";
 import { startSendGridApi } from "../helpers/sendgrid-api-server";

@@ -8,7 +8,7 @@
  */
 import { useDownloadOptionsForTests } from "../../src/attachments/download-attachments";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { fakeDns, file, fileServerCertificate, redirect, startFileServer, type FileServer } from "../helpers/https-file-server";
 import { DEFAULT_FROM, mailHarness } from "../helpers/mail-harness";

@@ -8,7 +8,8 @@ import * as https from "node:https";
 import type { SendMailOptions } from "nodemailer";
 import { createAttachmentDownloader, type DownloadLimits } from "../../src/attachments/download-attachments";
 import { filteringAgent } from "../../src/attachments/https-download";
-import { deliveryFailure } from "../helpers/failure";
+import { DeliveryError } from "../../src/shared/errors";
+import { caught } from "../helpers/caught";
 import { endless, fakeDns, file, fileServerCertificate, stall, startFileServer, trickle, type FileServer } from "../helpers/https-file-server";
 
 const PUBLIC = "127.0.0.2";
@@ -31,7 +32,7 @@ const one = (path: string, filename = "data.bin"): SendMailOptions => ({ attachm
 describe("size", () => {
   it("a declared Content-Length over the limit is refused before the body is read", async () => {
     server.route("/big-declared", file(Buffer.alloc(200 * 1024, 0x61)));
-    const error = await deliveryFailure(download(one("/big-declared"), { attachmentBytes: 64 * 1024 }));
+    const error = await caught(DeliveryError, download(one("/big-declared"), { attachmentBytes: 64 * 1024 }));
     expect([error.code, error.transient]).toEqual(["invalid-document", false]);
     expect(error.message).toBe(
       'The attachment message.attachments[0] ("data.bin") could not be downloaded: it is larger than 65536 bytes. ' +
@@ -42,7 +43,7 @@ describe("size", () => {
   it("an undeclared endless body is cut off at the limit, not buffered", async () => {
     const total = 64 * 1024 * 1024;
     server.route("/endless", endless(total));
-    const error = await deliveryFailure(download(one("/endless"), { attachmentBytes: 256 * 1024 }));
+    const error = await caught(DeliveryError, download(one("/endless"), { attachmentBytes: 256 * 1024 }));
     expect(error.message).toContain("it is larger than 262144 bytes");
     // The server could only push what fits in the socket buffers after the client hung up.
     expect(server.bytesWritten()).toBeLessThan(8 * 1024 * 1024);
@@ -57,7 +58,7 @@ describe("size", () => {
         { filename: "second.bin", path: url("/40k") },
       ],
     };
-    const error = await deliveryFailure(download(message, { mailBytes: 64 * 1024 }));
+    const error = await caught(DeliveryError, download(message, { mailBytes: 64 * 1024 }));
     expect(error.code).toBe("invalid-document");
     expect(error.message).toBe(
       'The attachment message.attachments[2] ("second.bin") takes the message\'s attachments over 0.0625 MB together. Send fewer or smaller attachments.',
@@ -67,7 +68,7 @@ describe("size", () => {
   it("at most 10 URL attachments per message, refused before any connection", async () => {
     const before = server.connections();
     const message: SendMailOptions = { attachments: Array.from({ length: 11 }, (_, i) => ({ path: url(`/f${i}`) })) };
-    const error = await deliveryFailure(download(message));
+    const error = await caught(DeliveryError, download(message));
     expect(error.message).toBe("The message has 11 attachments given as URLs; at most 10 are downloaded.");
     expect(server.connections()).toBe(before);
   });
@@ -77,7 +78,7 @@ describe("time", () => {
   it("a body that trickles in is stopped at the download deadline, as a transient timeout", async () => {
     server.route("/trickle", trickle(50));
     const started = Date.now();
-    const error = await deliveryFailure(download(one("/trickle"), { deadlineMs: 800, idleMs: 5_000 }));
+    const error = await caught(DeliveryError, download(one("/trickle"), { deadlineMs: 800, idleMs: 5_000 }));
     expect([error.code, error.transient]).toEqual(["timeout", true]);
     expect(error.message).toContain("the attachments were not all downloaded within 0.8 s");
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -88,7 +89,7 @@ describe("time", () => {
     const lookup = fakeDns({ "files.example.com": [PUBLIC] });
     const downloader = createAttachmentDownloader({ lookup, ca: fileServerCertificate().cert, allowAddresses: [PUBLIC], limits: { idleMs: 5_000 } });
     const started = Date.now();
-    const error = await deliveryFailure(downloader(one("/trickle-short"), { deadlineMs: 600 }));
+    const error = await caught(DeliveryError, downloader(one("/trickle-short"), { deadlineMs: 600 }));
     expect([error.code, error.transient]).toEqual(["timeout", true]);
     expect(error.message).toContain("the attachments were not all downloaded within 0.6 s");
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -96,7 +97,7 @@ describe("time", () => {
 
   it("a server that goes silent is dropped after the idle time", async () => {
     server.route("/stall", stall);
-    const error = await deliveryFailure(download(one("/stall"), { deadlineMs: 10_000, idleMs: 300 }));
+    const error = await caught(DeliveryError, download(one("/stall"), { deadlineMs: 10_000, idleMs: 300 }));
     expect([error.code, error.transient]).toEqual(["timeout", true]);
     expect(error.message).toContain(`the server at files.example.com:${server.port} stopped sending for 0.3 s`);
   });
@@ -110,7 +111,7 @@ describe("answers", () => {
     [503, true, "unknown"],
   ])("HTTP %i is %s transient, and the error names the attachment without the URL's path or query", async (status, transient, code) => {
     server.route(`/status-${status}`, (_request, response) => response.writeHead(status).end("no"));
-    const error = await deliveryFailure(download(one(`/status-${status}`, "invoice.pdf")));
+    const error = await caught(DeliveryError, download(one(`/status-${status}`, "invoice.pdf")));
     expect([error.code, error.transient]).toEqual([code, transient]);
     expect(error.message).toContain(`The attachment message.attachments[0] ("invoice.pdf") could not be downloaded: the server at files.example.com:${server.port} answered HTTP ${status}.`);
     expect(error.message).not.toContain("X-Amz-Signature");
@@ -120,7 +121,7 @@ describe("answers", () => {
   it("a certificate the downloader does not trust is a permanent TLS failure", async () => {
     const lookup = fakeDns({ "files.example.com": [PUBLIC] });
     const strict = createAttachmentDownloader({ lookup, allowAddresses: [PUBLIC] });
-    const error = await deliveryFailure(strict(one("/anything")));
+    const error = await caught(DeliveryError, strict(one("/anything")));
     expect([error.code, error.transient]).toEqual(["tls-failed", false]);
   });
 

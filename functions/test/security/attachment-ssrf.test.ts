@@ -10,7 +10,7 @@
 import type { SendMailOptions } from "nodemailer";
 import { createAttachmentDownloader, type DownloadOptions } from "../../src/attachments/download-attachments";
 import { DeliveryError } from "../../src/shared/errors";
-import { deliveryFailure } from "../helpers/failure";
+import { caught } from "../helpers/caught";
 import { fakeDns, file, fileServerCertificate, redirect, startFileServer, type FileServer } from "../helpers/https-file-server";
 
 const PUBLIC = "127.0.0.2";
@@ -47,7 +47,7 @@ const message = (path: string, extra: Record<string, unknown> = {}): SendMailOpt
 
 async function refused(promise: Promise<unknown>): Promise<DeliveryError> {
   const connectionsBefore = internal.connections();
-  const error = await deliveryFailure(promise);
+  const error = await caught(DeliveryError, promise);
   expect(error.code).toBe("invalid-document");
   expect(error.transient).toBe(false);
   expect(error.message).toMatch(/^The attachment message\.attachments\[0\] \("report\.txt"\) could not be downloaded: /);

@@ -7,7 +7,7 @@
  * Documents of every other malformed shape are covered by the generated
  * cases of helpers/malformed-documents.ts, run in integration/faults.test.ts.
  */
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { mailHarness } from "../helpers/mail-harness";
 import type { ReceivedMail } from "../helpers/smtp-sink";
 

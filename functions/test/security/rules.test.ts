@@ -27,7 +27,7 @@ import {
   where,
   type Firestore,
 } from "firebase/firestore";
-import { describeWithEmulator, emulatorHost } from "../helpers/emulator-env";
+import { describeWithEmulator, emulatorHost } from "../helpers/emulator-fixture";
 
 const ROOT = join(__dirname, "..", "..", "..");
 const RULES = readFileSync(join(ROOT, "examples", "firestore.rules"), "utf8");

@@ -9,7 +9,8 @@ import { ConfigError } from "../../src/shared/errors";
 import { oauth2Auth } from "../../src/providers/smtp/oauth2";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-transport";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { caught } from "../helpers/caught";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startOAuth2Provider } from "../helpers/oauth2-provider";
@@ -57,15 +58,8 @@ function expectNoMarker(text: string): void {
   }
 }
 
-function configError(params: Record<string, string>): string {
-  try {
-    parseConfig({ DEFAULT_FROM: FROM, ...params });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+/** The message of the ConfigError `params` are refused with. */
+const configError = (params: Record<string, string>): string => caught(ConfigError, () => parseConfig({ DEFAULT_FROM: FROM, ...params })).message;
 
 const OAUTH2 = {
   AUTH_TYPE: "OAuth2",

@@ -6,7 +6,7 @@
  * through one normalisation, so each spelling finds the other's document.
  */
 import { suppressedRecipients } from "../../src/suppression/suppression-list";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { SUPPRESSED, webhookEnv } from "../helpers/webhook-env";
 import { sendGridHeaders, tracked } from "../helpers/webhook-signing";
 

@@ -5,7 +5,7 @@
  * template. None may run code or leak anything; each mail ends, in bounded
  * time, either rendered harmlessly or in ERROR naming the template.
  */
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { mailHarness } from "../helpers/mail-harness";
 
 const PROJECT = "demo-template-injection";

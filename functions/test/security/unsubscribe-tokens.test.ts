@@ -7,7 +7,7 @@
  */
 import { createHmac } from "node:crypto";
 import { unsubscribeHeaders } from "../../src/unsubscribe/unsubscribe-headers";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { SUPPRESSED, UNSUBSCRIBE_KEY, webhookEnv } from "../helpers/webhook-env";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

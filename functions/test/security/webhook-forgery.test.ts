@@ -7,7 +7,7 @@
  * and never keeps the request's other events from being recorded.
  */
 import { randomBytes } from "node:crypto";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { MAILGUN_KEY, POSTMARK, SUPPRESSED, TOKENS, webhookEnv } from "../helpers/webhook-env";
 import { basicAuth, mailgunBody, mailgunBodyWithToken, sendGridHeaders, tracked } from "../helpers/webhook-signing";
 

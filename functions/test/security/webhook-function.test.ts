@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { webhooks } from "../../src/index";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { serveHttpFunction, type WebhookServer } from "../helpers/webhook-server";

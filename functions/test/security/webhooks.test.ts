@@ -7,7 +7,7 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { signUnsubscribeToken } from "../../src/unsubscribe/unsubscribe-token";
-import { describeWithEmulator } from "../helpers/emulator-env";
+import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { MAILGUN_KEY, POSTMARK, SUPPRESSED, UNSUBSCRIBE_KEY, webhookEnv } from "../helpers/webhook-env";
 import { basicAuth, mailgunBody, sendGridHeaders, sendGridKeys } from "../helpers/webhook-signing";
 

@@ -4,9 +4,8 @@
  * database from the extension's params, Firestore built on first use.
  */
 import { webhooks } from "../../../src/index";
-import { describeWithEmulator, emulatorHost } from "../../helpers/emulator-env";
-import { configureExtension, testFirestore } from "../../helpers/extension-env";
-import { clearFirestore } from "../../helpers/firestore-emulator";
+import { describeWithEmulator, emulatorFirestore } from "../../helpers/emulator-fixture";
+import { configureExtension } from "../../helpers/extension-env";
 import { serveHttpFunction, type WebhookServer } from "../../helpers/webhook-server";
 import { mailgunBody, tracked } from "../../helpers/webhook-signing";
 
@@ -14,14 +13,11 @@ const PROJECT = "demo-webhook-function";
 const KEY = "mailgun-key-for-the-function-test";
 
 describeWithEmulator("the webhooks function", () => {
-  const db = testFirestore(PROJECT);
+  const db = emulatorFirestore(PROJECT);
   let server: WebhookServer;
 
   beforeAll(async () => {
     server = await serveHttpFunction(webhooks as unknown as Parameters<typeof serveHttpFunction>[0]);
-  });
-  beforeEach(async () => {
-    await clearFirestore(emulatorHost!, PROJECT);
   });
   afterAll(async () => {
     await server.close();

@@ -12,9 +12,9 @@ import { processQueue } from "../../../src/index";
 import { resetRuntime } from "../../../src/handlers/runtime";
 import * as logs from "../../../src/shared/logs";
 import type { EventDriver } from "../../helpers/event-driver";
-import { configureExtension, testFirestore } from "../../helpers/extension-env";
+import { configureExtension } from "../../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../../helpers/smtp-sink";
-import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../../helpers/trigger-emulator";
+import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../../helpers/emulator-fixture";
 import { fullConfig, testEndpoint } from "../../helpers/webhook-env";
 import { startWebhookServer, type WebhookServer } from "../../helpers/webhook-server";
 import { sendGridHeaders, sendGridKeys, tracked } from "../../helpers/webhook-signing";
@@ -35,7 +35,7 @@ describeWithOwnEmulator("cost per delivery event", () => {
     driver = own.driver;
     sink = await startSmtpSink();
     configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}`, DEFAULT_FROM: "Shop <shop@example.com>" });
-    db = testFirestore(PROJECT);
+    db = own.firestore(PROJECT);
     // The one client that both processQueue and the endpoint use here.
     rpcs = countRpcs(db);
     await own.register({ project: PROJECT, fn: processQueue });

@@ -2,7 +2,7 @@
  * Mailgun's webhooks against the Firestore emulator: each event type, the
  * permanent/temporary split of failures, and duplicates.
  */
-import { describeWithEmulator } from "../../helpers/emulator-env";
+import { describeWithEmulator } from "../../helpers/emulator-fixture";
 import { MAILGUN_KEY, SUPPRESSED, webhookEnv } from "../../helpers/webhook-env";
 import { mailgunBody, tracked } from "../../helpers/webhook-signing";
 

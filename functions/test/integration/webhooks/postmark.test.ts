@@ -2,7 +2,7 @@
  * Postmark's webhooks against the Firestore emulator: each record type, the
  * bounce types, subscription changes, duplicates and unknown messages.
  */
-import { describeWithEmulator } from "../../helpers/emulator-env";
+import { describeWithEmulator } from "../../helpers/emulator-fixture";
 import { POSTMARK, SUPPRESSED, webhookEnv } from "../../helpers/webhook-env";
 import { basicAuth, tracked } from "../../helpers/webhook-signing";
 

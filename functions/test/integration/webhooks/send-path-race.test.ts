@@ -7,7 +7,7 @@
  */
 import type { DocumentSnapshot } from "firebase-admin/firestore";
 import * as logs from "../../../src/shared/logs";
-import { describeWithEmulator } from "../../helpers/emulator-env";
+import { describeWithEmulator } from "../../helpers/emulator-fixture";
 import { mailHarness } from "../../helpers/mail-harness";
 import { fullConfig, testEndpoint } from "../../helpers/webhook-env";
 import { startWebhookServer, type WebhookServer } from "../../helpers/webhook-server";

@@ -8,7 +8,7 @@
  */
 import * as suppressionList from "../../../src/suppression/suppression-list";
 import { redirectProvidersForTests } from "../../../src/providers/shared/provider-endpoints";
-import { describeWithEmulator } from "../../helpers/emulator-env";
+import { describeWithEmulator } from "../../helpers/emulator-fixture";
 import { configureExtension } from "../../helpers/extension-env";
 import { DEFAULT_FROM, mailHarness } from "../../helpers/mail-harness";
 import { startSendGridApi } from "../../helpers/sendgrid-api-server";

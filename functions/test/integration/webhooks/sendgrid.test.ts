@@ -6,7 +6,7 @@
  */
 import { Timestamp } from "firebase-admin/firestore";
 import * as logs from "../../../src/shared/logs";
-import { describeWithEmulator } from "../../helpers/emulator-env";
+import { describeWithEmulator } from "../../helpers/emulator-fixture";
 import { SUPPRESSED, webhookEnv } from "../../helpers/webhook-env";
 import { sendGridHeaders, tracked } from "../../helpers/webhook-signing";
 

@@ -6,7 +6,7 @@
  */
 import { suppressedRecipients } from "../../../src/suppression/suppression-list";
 import { unsubscribeHeaders } from "../../../src/unsubscribe/unsubscribe-headers";
-import { describeWithEmulator } from "../../helpers/emulator-env";
+import { describeWithEmulator } from "../../helpers/emulator-fixture";
 import { SUPPRESSED, UNSUBSCRIBE_KEY, webhookEnv } from "../../helpers/webhook-env";
 
 describeWithEmulator("one-click unsubscribe endpoint", () => {

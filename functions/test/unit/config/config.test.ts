@@ -1,7 +1,9 @@
 import nodemailer from "nodemailer";
+import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { getConfig, parseConfig, resetConfigForTests } from "../../../src/config";
 import { ConfigError } from "../../../src/shared/errors";
 import { redact } from "../../../src/shared/logs";
+import { caught } from "../../helpers/caught";
 
 type Env = Record<string, string | undefined>;
 
@@ -21,15 +23,7 @@ const OAUTH: Env = {
 };
 
 /** The ConfigError message parseConfig throws for `env`. */
-function problemsOf(env: Env): string {
-  try {
-    parseConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error("parseConfig accepted an invalid configuration");
-}
+const problemsOf = (env: Env): string => caught(ConfigError, () => parseConfig(env)).message;
 
 describe("parseConfig: defaults", () => {
   it("fills every default from a minimal configuration", () => {
@@ -156,10 +150,13 @@ describe("parseConfig: SMTP", () => {
   });
 
   it.each([
-    ["UsernamePassword", MINIMAL],
-    ["OAuth2", OAUTH],
-  ])("gives nodemailer options it accepts, frozen (%s)", (_, env) => {
+    ["UsernamePassword", MINIMAL, { host: "smtp.example.com", port: 465, secure: true, auth: { user: "user" } }],
+    ["OAuth2", OAUTH, { host: "smtp.gmail.com", port: 465, secure: true, auth: { type: "OAuth2", user: "me@gmail.com" } }],
+  ])("gives nodemailer options it accepts, frozen (%s): its SMTP transport dials the configured server", (_, env, server) => {
     const transport = nodemailer.createTransport(parseConfig({ ...env, TLS_OPTIONS: '{"minVersion":"TLSv1.2"}' }).smtp);
+    const smtp = transport.transporter as SMTPTransport;
+    expect(smtp.name).toBe("SMTP");
+    expect(smtp.options).toMatchObject({ ...server, tls: { minVersion: "TLSv1.2" } });
     transport.close();
   });
 });

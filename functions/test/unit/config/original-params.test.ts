@@ -12,6 +12,7 @@ import { parse } from "yaml";
 import { parseConfig, type Config } from "../../../src/config";
 import { ConfigError } from "../../../src/shared/errors";
 import { SENDER_PATTERN } from "../../../src/config/sender-pattern";
+import { caught } from "../../helpers/caught";
 
 interface Param {
   param: string;
@@ -100,18 +101,18 @@ const ACCEPTED: Array<[param: string, value: string, base: Env, check: (config: 
   ["MAIL_COLLECTION", "tenants/acme/mail", BASE, (config) => expect(config.mailCollection).toBe("tenants/acme/mail")],
 
   ["DEFAULT_FROM", "foobar@example.com", BASE, (config) => expect(config.defaultFrom).toBe("foobar@example.com")],
-  ["DEFAULT_FROM", "Friendly Firebaser <foobar@example.com>", BASE, () => undefined],
+  ["DEFAULT_FROM", "Friendly Firebaser <foobar@example.com>", BASE, (config) => expect(config.defaultFrom).toBe("Friendly Firebaser <foobar@example.com>")],
   ["DEFAULT_FROM", '"ACME <Support>" <help@acme.test>', BASE, (config) => expect(config.defaultFrom).toBe('"ACME <Support>" <help@acme.test>')],
   ["DEFAULT_FROM", '"john doe"@example.com', BASE, (config) => expect(config.defaultFrom).toBe('"john doe"@example.com')],
-  ["DEFAULT_FROM", 'Name <"john doe"@example.com>', BASE, () => undefined],
-  ["DEFAULT_FROM", '"a@b"@example.com', BASE, () => undefined],
-  ["DEFAULT_FROM", "<noreply@example.com>", BASE, () => undefined],
-  ["DEFAULT_FROM", "first.last+tag@mail.example.co.uk", BASE, () => undefined],
-  ["DEFAULT_FROM", "Tom \"T\" O'Neil <tom@example.com>", BASE, () => undefined],
-  ["DEFAULT_FROM", "Émile <émile@exämple.com>", BASE, () => undefined],
+  ["DEFAULT_FROM", 'Name <"john doe"@example.com>', BASE, (config) => expect(config.defaultFrom).toBe('Name <"john doe"@example.com>')],
+  ["DEFAULT_FROM", '"a@b"@example.com', BASE, (config) => expect(config.defaultFrom).toBe('"a@b"@example.com')],
+  ["DEFAULT_FROM", "<noreply@example.com>", BASE, (config) => expect(config.defaultFrom).toBe("<noreply@example.com>")],
+  ["DEFAULT_FROM", "first.last+tag@mail.example.co.uk", BASE, (config) => expect(config.defaultFrom).toBe("first.last+tag@mail.example.co.uk")],
+  ["DEFAULT_FROM", "Tom \"T\" O'Neil <tom@example.com>", BASE, (config) => expect(config.defaultFrom).toBe("Tom \"T\" O'Neil <tom@example.com>")],
+  ["DEFAULT_FROM", "Émile <émile@exämple.com>", BASE, (config) => expect(config.defaultFrom).toBe("Émile <émile@exämple.com>")],
 
   ["DEFAULT_REPLY_TO", '"john doe"@example.com', BASE, (config) => expect(config.defaultReplyTo).toBe('"john doe"@example.com')],
-  ["DEFAULT_REPLY_TO", "a@example.com, Support <b@example.com>", BASE, () => undefined],
+  ["DEFAULT_REPLY_TO", "a@example.com, Support <b@example.com>", BASE, (config) => expect(config.defaultReplyTo).toBe("a@example.com, Support <b@example.com>")],
   ["USERS_COLLECTION", "users", BASE, (config) => expect(config.usersCollection).toBe("users")],
   ["TEMPLATES_COLLECTION", "tenants/acme/templates", BASE, (config) => expect(config.templatesCollection).toBe("tenants/acme/templates")],
   ...["never", "hour", "day", "week", "month", "year"].map((unit): [string, string, Env, (config: Config) => void] => [
@@ -156,14 +157,8 @@ describe("values the original accepted", () => {
 
 describe("documented exceptions", () => {
   it.each(EXCEPTIONS)("%s = %j is refused with a message naming it (%s)", (param, value) => {
-    let thrown: unknown;
-    try {
-      parseConfig({ ...BASE, [param]: value });
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(ConfigError);
+    const thrown = caught(ConfigError, () => parseConfig({ ...BASE, [param]: value }));
     // An unreadable URI keeps the original's own text, which names no param.
-    expect((thrown as ConfigError).message).toMatch(param === "SMTP_CONNECTION_URI" ? /SMTP_CONNECTION_URI|Invalid URI/ : new RegExp(param));
+    expect(thrown.message).toMatch(param === "SMTP_CONNECTION_URI" ? /SMTP_CONNECTION_URI|Invalid URI/ : new RegExp(param));
   });
 });

@@ -1,5 +1,6 @@
 import { ConfigError } from "../../../src/shared/errors";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "../../../src/config/smtp-uri";
+import { caught } from "../../helpers/caught";
 
 const INVALID = "Invalid URI: please reconfigure with a valid SMTP connection URI";
 
@@ -141,14 +142,7 @@ describe("smtpOptionsFromUri: unreadable URIs", () => {
     "smtp://ho st:587",
     "smtp://host.:587",
   ])("%j", (uri) => {
-    let thrown: unknown;
-    try {
-      smtpOptionsFromUri(uri);
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(ConfigError);
-    expect((thrown as ConfigError).message).toBe(INVALID);
+    expect(caught(ConfigError, () => smtpOptionsFromUri(uri)).message).toBe(INVALID);
   });
 });
 

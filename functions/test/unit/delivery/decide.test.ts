@@ -1,6 +1,6 @@
 import { Timestamp } from "firebase-admin/firestore";
 import { decide, type Decision } from "../../../src/delivery/decide";
-import { LEASE_EXPIRED_ERROR } from "../../../src/delivery/delivery-field";
+import { expiryPatch } from "../../../src/delivery/patches";
 import { LEASE_GRACE_MS, LEASE_MS, SEND_DEADLINE_MS } from "../../../src/shared/budget";
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -113,8 +113,9 @@ describe("lease timing", () => {
     expect(decide(doc({ state: "PENDING" }), NOW, undefined)).toEqual({ action: "claim", retry: false });
   });
 
-  test("the lease-expired error keeps the original's text", () => {
-    expect(LEASE_EXPIRED_ERROR).toBe("Message processing lease expired.");
+  test("a mail whose lease ended is expired, and ends with the original's text in delivery.error", () => {
+    expect(decide(doc({ state: "PROCESSING", attempts: 0 }), NOW)).toEqual({ action: "expire", requested: false });
+    expect(expiryPatch(false)).toMatchObject({ "delivery.state": "ERROR", "delivery.error": "Message processing lease expired." });
   });
 });
 

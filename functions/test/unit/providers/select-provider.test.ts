@@ -9,6 +9,7 @@ import { applyMicrosoftDefaults, isMicrosoftHost, microsoftTokenUrl } from "../.
 import { createTransport } from "../../../src/providers/select-provider";
 import { usesSendGrid } from "../../../src/providers/sendgrid/sendgrid-provider";
 import { smtpOptionsFor } from "../../../src/providers/smtp/smtp-provider";
+import { caught } from "../../helpers/caught";
 
 const mockLoaded = new Set<string>();
 jest.mock("../../../src/providers/sendgrid/sendgrid-transport", () => {
@@ -61,7 +62,8 @@ describe("createTransport", () => {
   });
 
   it("refuses SendGrid without an API key, naming SMTP_PASSWORD", () => {
-    expect(() => createTransport(config({ SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465" }))).toThrow(ConfigError);
+    const refusal = caught(ConfigError, () => createTransport(config({ SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465" })));
+    expect(refusal.message).toContain("SMTP_PASSWORD");
   });
 
   it("pools SMTP connections unless the URI says pool=false", () => {

@@ -80,15 +80,22 @@ describe("addresses", () => {
 describe("tracking metadata per provider", () => {
   const config = parseConfig({ DEFAULT_FROM: "a@example.com", SMTP_CONNECTION_URI: "smtp://h.example.com", TRACKING_SIGNING_KEY: "t".repeat(32) }).webhooks;
   const value = (provider: TrackedProvider, path: string) => trackingValue(config, provider, path)!;
-  test("SendGrid: custom arguments of the API request", () => {
-    expect(sendGridCustomArgs(config, "mail/a")).toEqual(value("sendgrid", "mail/a"));
+  // Each provider repeats this metadata in its events; the webhook must find the mail from it.
+  test("SendGrid: custom arguments of the API request, which lead its events back to the mail", () => {
+    const args = sendGridCustomArgs(config, "mail/a");
+    expect(args).toEqual({ fse_mail: "mail/a", fse_sig: expect.any(String) });
+    expect(verifiedMailPath(args, config, "sendgrid")).toBe("mail/a");
   });
-  test("Mailgun: X-Mailgun-Variables", () => {
-    expect(JSON.parse(mailgunSmtpHeaders(config, "tenants/t/mail/a")["X-Mailgun-Variables"])).toEqual(value("mailgun", "tenants/t/mail/a"));
+  test("Mailgun: X-Mailgun-Variables, which lead its events back to the mail", () => {
+    const variables: unknown = JSON.parse(mailgunSmtpHeaders(config, "tenants/t/mail/a")["X-Mailgun-Variables"]);
+    expect(variables).toEqual({ fse_mail: "tenants/t/mail/a", fse_sig: expect.any(String) });
+    expect(verifiedMailPath(variables, config, "mailgun")).toBe("tenants/t/mail/a");
   });
   test("Postmark: X-PM-Metadata-fse_mail and -fse_sig, left out past Postmark's 80-character limit or with control characters", () => {
-    const { fse_mail, fse_sig } = value("postmark", "mail/a");
-    expect(postmarkSmtpHeaders(config, "mail/a")).toEqual({ "X-PM-Metadata-fse_mail": fse_mail, "X-PM-Metadata-fse_sig": fse_sig });
+    const headers = postmarkSmtpHeaders(config, "mail/a");
+    expect(headers).toEqual({ "X-PM-Metadata-fse_mail": "mail/a", "X-PM-Metadata-fse_sig": expect.any(String) });
+    const metadata = { fse_mail: headers["X-PM-Metadata-fse_mail"], fse_sig: headers["X-PM-Metadata-fse_sig"] };
+    expect(verifiedMailPath(metadata, config, "postmark")).toBe("mail/a");
     expect(postmarkSmtpHeaders(config, `mail/${"a".repeat(80)}`)).toEqual({});
     expect(postmarkSmtpHeaders(config, "mail/a\r\nBcc: x@example.com")).toEqual({});
   });

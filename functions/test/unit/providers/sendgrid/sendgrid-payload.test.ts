@@ -10,19 +10,10 @@ import { DeliveryError, SendEmailError } from "../../../../src/shared/errors";
 import { readAttachments } from "../../../../src/providers/sendgrid/sendgrid-attachments";
 import { readSendGridBlock } from "../../../../src/providers/sendgrid/sendgrid-fields";
 import { buildSendGridMail } from "../../../../src/providers/sendgrid/sendgrid-payload";
+import { caught } from "../../../helpers/caught";
 
 const base: SendMailOptions = { from: "Shop <shop@example.com>", to: ["ann@example.com"], subject: "S", text: "T" };
 const build = (message: SendMailOptions, extras = {}) => buildSendGridMail({ ...base, ...message }, extras, []);
-
-function thrown(fn: () => unknown): SendEmailError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SendEmailError) return error;
-    throw error;
-  }
-  throw new Error("expected a SendEmailError");
-}
 
 describe("buildSendGridMail", () => {
   it("reads every address form nodemailer takes, listing each address once", () => {
@@ -78,7 +69,7 @@ describe("buildSendGridMail", () => {
   });
 
   it("refuses a header with several values, which SendGrid cannot carry", () => {
-    expect(thrown(() => build({ headers: { "X-Tag": ["a", "b"] } })).message).toBe(
+    expect(caught(SendEmailError, () => build({ headers: { "X-Tag": ["a", "b"] } })).message).toBe(
       'Header "X-Tag" has 2 values; SendGrid takes exactly one string per header.',
     );
   });
@@ -114,7 +105,7 @@ describe("readSendGridBlock", () => {
     [{ ipPoolName: "p".repeat(65) }, 'Invalid field "sendGrid.ipPoolName". Expected a string of 2 to 64 characters.'],
     [{ asm: { groupId: 1 } }, 'Invalid field "sendGrid.asm". Expected one of the supported fields templateId, dynamicTemplateData, mailSettings, customArgs, ipPoolName.'],
   ])("refuses %j", (block, message) => {
-    const error = thrown(() => readSendGridBlock(block));
+    const error = caught(SendEmailError, () => readSendGridBlock(block));
     expect(error.code).toBe("invalid-document");
     expect(error.message).toBe(message);
   });
@@ -158,8 +149,8 @@ describe("readAttachments", () => {
 
   it("never fetches: a URL left in a message is refused, as a raw part is", async () => {
     const fetch = jest.spyOn(globalThis, "fetch");
-    const url = (await readAttachments([{ path: "https://files.example.com/a.pdf?sig=secret" }]).catch((e: unknown) => e)) as DeliveryError;
-    const raw = (await readAttachments([{ raw: "Content-Type: text/plain\r\n\r\nhi" }]).catch((e: unknown) => e)) as DeliveryError;
+    const url = await caught(DeliveryError, readAttachments([{ path: "https://files.example.com/a.pdf?sig=secret" }]));
+    const raw = await caught(DeliveryError, readAttachments([{ raw: "Content-Type: text/plain\r\n\r\nhi" }]));
     expect(fetch).not.toHaveBeenCalled();
     expect([url.code, url.transient]).toEqual(["invalid-document", false]);
     expect(url.message).toContain("message.attachments[0]");

@@ -1,5 +1,5 @@
-import { expireAtFor } from "../../src/mail/ttl";
-import type { TtlUnit } from "../../src/config";
+import { expireAtFor } from "../../../src/mail/ttl";
+import type { TtlUnit } from "../../../src/config";
 
 const at = (iso: string): number => Date.parse(iso);
 const expireAt = (unit: TtlUnit, value: number, start: string): string | undefined =>

@@ -4,7 +4,7 @@
  * must not. The real client is exercised end to end in test/e2e/events.test.ts.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import type { EventData } from "../../src/lifecycle/events";
+import type { EventData } from "../../../src/lifecycle/events";
 
 const CHANNEL = "projects/demo-events/locations/us-central1/channels/firebase";
 const PREFIX = "firebase.extensions.firestore-send-email.v1.";
@@ -20,11 +20,11 @@ const data: EventData = {
 };
 
 interface Loaded {
-  events: typeof import("../../src/lifecycle/events");
-  batch: typeof import("../../src/lifecycle/event-batch");
+  events: typeof import("../../../src/lifecycle/events");
+  batch: typeof import("../../../src/lifecycle/event-batch");
   /** This copy's firebase-admin/firestore: its classes are the ones the serialiser recognises. */
   firestore: typeof import("firebase-admin/firestore");
-  logs: typeof import("../../src/shared/logs");
+  logs: typeof import("../../../src/shared/logs");
   /** The logger instance that this copy of logs.ts writes to. */
   logger: typeof import("firebase-functions/logger");
   /** Whether firebase-admin/eventarc was loaded at all. */
@@ -53,10 +53,10 @@ function load(publishImpl: () => Promise<void> = async () => undefined): Loaded 
   let loaded!: Omit<Loaded, "eventarcLoaded" | "publish" | "channel" | "initializeApp">;
   jest.isolateModules(() => {
     loaded = {
-      events: require("../../src/lifecycle/events"),
-      batch: require("../../src/lifecycle/event-batch"),
+      events: require("../../../src/lifecycle/events"),
+      batch: require("../../../src/lifecycle/event-batch"),
       firestore: require("firebase-admin/firestore"),
-      logs: require("../../src/shared/logs"),
+      logs: require("../../../src/shared/logs"),
       logger: require("firebase-functions/logger"),
     };
   });

@@ -1,8 +1,8 @@
 import { createTransport } from "nodemailer";
-import { ValidationError } from "../../src/shared/errors";
-import { preparePayload } from "../../src/mail/prepare-payload";
-import type { MailRequest } from "../../src/shared/types";
-import { validateMailDocument } from "../../src/mail/validation";
+import { ValidationError } from "../../../src/shared/errors";
+import { preparePayload } from "../../../src/mail/prepare-payload";
+import type { MailRequest } from "../../../src/shared/types";
+import { validateMailDocument } from "../../../src/mail/validation";
 
 const defaults = { defaultFrom: "Team <team@example.com>", defaultReplyTo: "help@example.com" };
 

@@ -12,8 +12,8 @@ import {
   pendingPatch,
   retryPatch,
   successPatch,
-} from "../../src/delivery/patches";
-import { afterWrite, REDACTED, withoutSecrets, type DocumentVersion } from "../../src/lifecycle/written-document";
+} from "../../../src/delivery/patches";
+import { afterWrite, REDACTED, withoutSecrets, type DocumentVersion } from "../../../src/lifecycle/written-document";
 
 const NOW = Date.UTC(2026, 0, 31, 9, 30, 0);
 const CREATED = Timestamp.fromMillis(NOW - 5_000);

@@ -4,23 +4,17 @@
  * no error ever repeats a value) and `raw`; and the cap on URL attachments.
  */
 import type { SendMailOptions } from "nodemailer";
-import { ValidationError } from "../../src/shared/errors";
-import { preparePayload } from "../../src/mail/prepare-payload";
-import type { MailRequest } from "../../src/shared/types";
-import { validateMailDocument } from "../../src/mail/validation";
+import { ValidationError } from "../../../src/shared/errors";
+import { preparePayload } from "../../../src/mail/prepare-payload";
+import type { MailRequest } from "../../../src/shared/types";
+import { validateMailDocument } from "../../../src/mail/validation";
+import { caught } from "../../helpers/caught";
 
 const URL = "https://files.example.com/report.pdf";
 const withAttachments = (attachments: unknown[]) => ({ to: "ann@example.com", message: { subject: "s", attachments } });
 
-function errorOf(data: Record<string, unknown>): string {
-  try {
-    validateMailDocument(data);
-  } catch (error) {
-    if (error instanceof ValidationError) return error.message;
-    throw error;
-  }
-  throw new Error("expected a ValidationError");
-}
+/** The message of the ValidationError `data` is refused with. */
+const errorOf = (data: Record<string, unknown>): string => caught(ValidationError, () => validateMailDocument(data)).message;
 
 describe("httpHeaders", () => {
   it("accepts request headers for an https attachment and keeps them for the download", () => {

@@ -1,9 +1,10 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { composeMessage, LOOKUP_DEADLINE_MS } from "../../src/mail/compose-message";
-import { parseConfig } from "../../src/config";
-import { ValidationError } from "../../src/shared/errors";
-import { applyTemplate, renderTemplate, templateName, type TemplateDocument } from "../../src/mail/templates";
-import type { MailRequest } from "../../src/shared/types";
+import { composeMessage, LOOKUP_DEADLINE_MS } from "../../../src/mail/compose-message";
+import { parseConfig } from "../../../src/config";
+import { ValidationError } from "../../../src/shared/errors";
+import { applyTemplate, renderTemplate, templateName, type TemplateDocument } from "../../../src/mail/templates";
+import type { MailRequest } from "../../../src/shared/types";
+import { caught } from "../../helpers/caught";
 
 const template = (id: string, fields: Record<string, unknown>, version?: string): TemplateDocument => ({ id, fields, version });
 const partial = (id: string, fields: Record<string, unknown>, version?: string): TemplateDocument =>
@@ -12,15 +13,8 @@ const partial = (id: string, fields: Record<string, unknown>, version?: string):
 /** Data no JSON-through-Handlebars trick survives. */
 const NASTY = `He said "hi" \\ then left\nnext line & <b>bold</b> 'quoted' {{not a tag}}`;
 
-function renderError(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return (error as Error).message;
-  }
-  throw new Error("expected the render to fail");
-}
+/** The message of the ValidationError a render throws. */
+const renderError = (run: () => unknown): string => caught(ValidationError, run).message;
 
 describe("renderTemplate: escaping", () => {
   const data = { name: `Tom & "Jerry" <script>`, url: "https://example.com/?a=1&b=2" };

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:net";
 import { resolve } from "node:path";
 import { PassThrough } from "node:stream";
 
-const SCRIPT = resolve(__dirname, "../../../scripts/oauth2-refresh-token.js");
+const SCRIPT = resolve(__dirname, "../../../../../scripts/oauth2-refresh-token.js");
 const SECRET = "client-secret-MARKER-7f3a";
 
 interface Prompt {
