@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Firestore } from "firebase-admin/firestore";
-import { processQueue } from "../src/index";
+import { processQueue } from "../test/helpers/extension-env";
 import { now, type EventDriver, type RawEvent } from "../test/helpers/event-driver";
 import { FINAL_STATES } from "./scenarios";
 

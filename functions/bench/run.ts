@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: what one email costs and how long it takes, against the
  * Google Firestore emulator and an in-process SMTP server, with every write
- * of a mail document delivered to the real exported processQueue as an event
+ * of a mail document delivered to processQueue as index.ts wires it as an event
  * (test/helpers/event-driver.ts). Prints Markdown for BENCHMARKS.md.
  *
  * `--quick` runs smaller counts, for trying the benchmark itself out;
@@ -12,10 +12,8 @@ import { logCounts, notableLogs, print } from "./quiet-logs";
 import { performance } from "node:perf_hooks";
 import { initializeApp } from "firebase-admin/app";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
-import { processQueue } from "../src/index";
-import { resetRuntime } from "../src/handlers/runtime";
 import { EventDriver, type TriggerEvent } from "../test/helpers/event-driver";
-import { configureExtension } from "../test/helpers/extension-env";
+import { configureExtension, processQueue, rebuildRuntime } from "../test/helpers/extension-env";
 import { emulatorInstalled, EMULATOR_BINARY, startEmulator, stopEmulator, type RunningEmulator } from "../test/helpers/firestore-emulator";
 import { seededRandom } from "../test/helpers/seeded-random";
 import { startSmtpSink, type SmtpSink } from "../test/helpers/smtp-sink";
@@ -140,7 +138,7 @@ async function main(): Promise<void> {
       pooledQuery: pooled.slice(pooled.indexOf("?")),
     });
   } finally {
-    resetRuntime();
+    rebuildRuntime();
     await Promise.all(clients.map((db) => db.terminate().catch(() => undefined)));
     await sink?.close();
     await driver?.close();

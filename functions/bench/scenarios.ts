@@ -4,7 +4,7 @@
  * single mails one after another, and bursts written at once.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { getStore } from "../src/handlers/runtime";
+import { testRuntime } from "../test/helpers/extension-env";
 import { now, type EventDriver, type TriggerEvent } from "../test/helpers/event-driver";
 import type { SmtpSink } from "../test/helpers/smtp-sink";
 import type { RpcCounts } from "./firestore-rpcs";
@@ -74,8 +74,8 @@ function snapshot(bench: Bench) {
   return {
     invocations,
     failures,
-    // The store processQueue uses for the default database; built on first use, kept until resetRuntime.
-    ...getStore("(default)").counts,
+    // The store processQueue uses for the default database; built on first use, kept until the runtime is rebuilt.
+    ...testRuntime.store("(default)").counts,
     rpcWrites: bench.rpcs.documentWrites,
     rpcReads: bench.rpcs.documentReads,
     rpcQueries: bench.rpcs.queries,

@@ -5,7 +5,7 @@
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { LEASE_GRACE_MS, LEASE_MS } from "../src/shared/budget";
-import { runMaintenance, type MaintenanceReport } from "../src/handlers/maintain-queue";
+import { runMaintenance, type MaintenanceReport } from "../test/helpers/extension-env";
 import { now } from "../test/helpers/event-driver";
 import { FINAL_STATES, type Bench } from "./scenarios";
 

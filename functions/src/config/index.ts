@@ -131,34 +131,6 @@ export function parseEndpointConfig(env: Env): EndpointConfig {
   return Object.freeze({ database: read(env, "DATABASE") ?? "(default)", mailCollection, webhooks });
 }
 
-let cachedEndpoint: EndpointConfig | undefined;
-
-/** The endpoint's configuration, parsed on first use; like getConfig, only a success is cached. */
-export function getEndpointConfig(): EndpointConfig {
-  cachedEndpoint ??= parseEndpointConfig(process.env);
-  return cachedEndpoint;
-}
-
-let cached: Config | undefined;
-
-/**
- * The configuration of this instance, parsed from process.env on first use.
- * Only a success is cached: after a failure the next call parses again, so an
- * instance never keeps serving a stale error.
- */
-export function getConfig(): Config {
-  if (!cached) {
-    cached = parseConfig(process.env);
-    if (cached.ignoredUriOptions.length > 0) logs.ignoredUriOptions(cached.ignoredUriOptions);
-  }
-  return cached;
-}
-
-export function resetConfigForTests(): void {
-  cached = undefined;
-  cachedEndpoint = undefined;
-}
-
 /**
  * Registers every secret before validating anything, so that even a failed
  * parse cannot let one reach a log line.

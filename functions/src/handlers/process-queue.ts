@@ -2,7 +2,6 @@
 import type { Change, DocumentSnapshot, FirestoreEvent } from "firebase-functions/v2/firestore";
 import { processMailWrite } from "../delivery/attempt";
 import type { Runtime } from "../delivery/runtime";
-import { defaultRuntime } from "./runtime";
 
 /**
  * Whether the platform delivers a failed invocation's trigger again
@@ -13,7 +12,7 @@ export const PROCESS_QUEUE_RETRIES = true;
 
 export type MailWriteEvent = FirestoreEvent<Change<DocumentSnapshot> | undefined, { documentId: string }>;
 
-export async function handleMailWrite(event: MailWriteEvent, runtime: Runtime = defaultRuntime): Promise<void> {
+export async function handleMailWrite(event: MailWriteEvent, runtime: Runtime): Promise<void> {
   const after = event.data?.after;
   const before = event.data?.before;
   if (!after?.exists || !after.updateTime) return;

@@ -1,58 +1,71 @@
 /**
- * Lazily built, per-instance resources: the Firestore client and the mail
- * transport. Each is built on first use and kept for the life of the warm
- * instance (a pooled SMTP transport keeps its connections open between
- * invocations). A build that fails is not cached, so the next invocation
- * tries again instead of running half-initialised.
+ * The composition root's one builder: what an instance keeps while warm (the
+ * parsed params, Firestore clients, the pooled transport, the Eventarc
+ * channel), each built on first use. A build that fails is not kept, so the
+ * next invocation tries again instead of running half-initialised, and a
+ * config that failed is never served stale. index.ts builds one runtime per
+ * instance; tests and the benchmark build their own.
  */
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
-import { getConfig, type Config } from "../config";
+import { parseConfig, parseEndpointConfig, type Config, type EndpointConfig } from "../config";
 import type { Runtime } from "../delivery/runtime";
 import { MailStore } from "../delivery/store";
-import { eventarcPublisher } from "../lifecycle/events";
-import * as logs from "../shared/logs";
+import { createEventarcPublisher } from "../lifecycle/events";
 import type { MailTransport } from "../providers/provider";
 import { createTransport } from "../providers/select-provider";
+import * as logs from "../shared/logs";
 
-let store: { database: string; value: MailStore } | undefined;
-let transport: { config: Config; value: MailTransport } | undefined;
-
-/** The store for `database`, the database named in the triggering event. */
-export function getStore(database: string): MailStore {
-  if (store?.database !== database) {
-    const app = getApps()[0] ?? initializeApp();
-    store = { database, value: new MailStore(getFirestore(app, database)) };
-  }
-  return store.value;
+export interface InstanceRuntime extends Runtime {
+  /** The `webhooks` function's params alone, so that a broken SMTP setting does not stop it. */
+  endpointConfig(): EndpointConfig;
+  /** Closes pooled connections and forgets what was built. */
+  close(): void;
 }
 
-export function getTransport(config: Config): MailTransport {
-  if (transport?.config !== config) {
-    try {
+export function createRuntime(): InstanceRuntime {
+  let config: Config | undefined;
+  let endpointConfig: EndpointConfig | undefined;
+  let store: { database: string; value: MailStore } | undefined;
+  let transport: { config: Config; value: MailTransport } | undefined;
+  return {
+    config() {
+      if (!config) {
+        config = parseConfig(process.env);
+        if (config.ignoredUriOptions.length > 0) logs.ignoredUriOptions(config.ignoredUriOptions);
+      }
+      return config;
+    },
+    endpointConfig: () => (endpointConfig ??= parseEndpointConfig(process.env)),
+    store(database) {
+      if (store?.database !== database) {
+        const app = getApps()[0] ?? initializeApp();
+        store = { database, value: new MailStore(getFirestore(app, database)) };
+      }
+      return store.value;
+    },
+    transport(forConfig) {
+      if (transport?.config !== forConfig) {
+        try {
+          transport?.value.close();
+          const value = createTransport(forConfig);
+          transport = { config: forConfig, value };
+          logs.transportReady(value.kind, forConfig.smtpHost, value.pooled);
+        } catch (error) {
+          transport = undefined;
+          logs.transportInitFailed(error);
+          throw error;
+        }
+      }
+      return transport.value;
+    },
+    lifecycle: createEventarcPublisher(),
+    close() {
       transport?.value.close();
-      const value = createTransport(config);
-      transport = { config, value };
-      logs.transportReady(value.kind, config.smtpHost, value.pooled);
-    } catch (error) {
       transport = undefined;
-      logs.transportInitFailed(error);
-      throw error;
-    }
-  }
-  return transport.value;
-}
-
-export const defaultRuntime: Runtime = {
-  config: getConfig,
-  store: getStore,
-  transport: getTransport,
-  lifecycle: eventarcPublisher,
-};
-
-/** Closes pooled connections and forgets both resources; for tests and the benchmark. */
-export function resetRuntime(): void {
-  transport?.value.close();
-  transport = undefined;
-  store = undefined;
+      store = undefined;
+      config = undefined;
+      endpointConfig = undefined;
+    },
+  };
 }

@@ -9,7 +9,7 @@
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import * as logs from "../shared/logs";
-import { eventarcPublisher, type LifecyclePublisher } from "./events";
+import type { LifecyclePublisher } from "./events";
 import { eventsFor, type Transition } from "./transitions";
 import { afterWrite, projectIdOf, type DocumentVersion, type UpdateData } from "./written-document";
 
@@ -32,7 +32,7 @@ export interface StartingVersion {
 }
 
 /** `start` null: the version is unknown, and events go out without `doc` rather than with a wrong one. */
-export function eventBatch(path: string, start: StartingVersion | null, publisher: LifecyclePublisher = eventarcPublisher): EventBatch {
+export function eventBatch(path: string, start: StartingVersion | null, publisher: LifecyclePublisher): EventBatch {
   const pending: Array<Promise<void>> = [];
   const documentId = path.slice(path.lastIndexOf("/") + 1);
   const enabled = publisher.enabled();

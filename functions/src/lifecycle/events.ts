@@ -54,37 +54,41 @@ const SNAPSHOT_FORM: ReadonlySet<LifecycleEvent> = new Set(["onStart", "onProces
 const PUBLISH_TIMEOUT_MS = 10_000;
 const EMULATOR_APP_NAME = "firestore-send-email-events";
 
-let cached: { key: string; channel: Channel } | undefined;
-
-/** Publishes `type` if the instance has a channel and selected the type; never throws. `document` is published as `doc`. */
-export async function publishEvent(type: LifecycleEvent, data: EventData, document?: DocumentVersion): Promise<void> {
-  const settings = eventSettings();
-  if (!settings.channel) return;
-  const eventType = `firebase.extensions.firestore-send-email.v1.${type}`;
-  if (settings.selectedTypes && !settings.selectedTypes.includes(eventType)) return;
-  try {
-    const channel = await getChannel(settings.channel, settings);
-    await withDeadline(
-      () => channel.publish({ type: eventType, subject: data.documentId, data: payload(type, data, document) }),
-      PUBLISH_TIMEOUT_MS,
-      () => new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`),
-    );
-  } catch (error) {
-    logs.eventPublishFailed(eventType, data.path, error);
-  }
-}
-
-export const eventarcPublisher: LifecyclePublisher = { enabled: () => eventSettings().channel !== undefined, publish: publishEvent };
-
-/** The channel, built on first use and again whenever its settings change; a failed build is not cached. */
-async function getChannel(name: string, settings: EventSettings): Promise<Channel> {
-  const allowedEventTypes = settings.selectedTypes;
-  const key = `${name}|${allowedEventTypes?.join(",") ?? "*"}`;
-  if (cached?.key === key) return cached.channel;
-  const { getEventarc } = await import("firebase-admin/eventarc");
-  const channel = getEventarc(await eventarcApp(settings)).channel(name, allowedEventTypes ? { allowedEventTypes } : {});
-  cached = { key, channel };
-  return channel;
+/**
+ * Publishes to the instance's channel the event types it selected; never
+ * throws. The channel is built on first use and again whenever its settings
+ * change; a failed build is not kept.
+ */
+export function createEventarcPublisher(): LifecyclePublisher {
+  let cached: { key: string; channel: Channel } | undefined;
+  const channelFor = async (name: string, settings: EventSettings): Promise<Channel> => {
+    const allowedEventTypes = settings.selectedTypes;
+    const key = `${name}|${allowedEventTypes?.join(",") ?? "*"}`;
+    if (cached?.key === key) return cached.channel;
+    const { getEventarc } = await import("firebase-admin/eventarc");
+    const channel = getEventarc(await eventarcApp(settings)).channel(name, allowedEventTypes ? { allowedEventTypes } : {});
+    cached = { key, channel };
+    return channel;
+  };
+  return {
+    enabled: () => eventSettings().channel !== undefined,
+    async publish(type, data, document) {
+      const settings = eventSettings();
+      if (!settings.channel) return;
+      const eventType = `firebase.extensions.firestore-send-email.v1.${type}`;
+      if (settings.selectedTypes && !settings.selectedTypes.includes(eventType)) return;
+      try {
+        const channel = await channelFor(settings.channel, settings);
+        await withDeadline(
+          () => channel.publish({ type: eventType, subject: data.documentId, data: payload(type, data, document) }),
+          PUBLISH_TIMEOUT_MS,
+          () => new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`),
+        );
+      } catch (error) {
+        logs.eventPublishFailed(eventType, data.path, error);
+      }
+    },
+  };
 }
 
 /**

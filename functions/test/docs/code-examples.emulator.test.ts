@@ -8,8 +8,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Firestore } from "firebase-admin/firestore";
-import { processQueue } from "../../src/index";
-import { resetRuntime } from "../../src/handlers/runtime";
+import { processQueue } from "../helpers/extension-env";
+import { rebuildRuntime } from "../helpers/extension-env";
 import { configureExtension } from "../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { describeWithOwnEmulator, startTriggerEmulator, type TriggerEmulator } from "../helpers/emulator-fixture";
@@ -51,7 +51,7 @@ describeWithOwnEmulator("documentation examples, run against the emulator with t
   }, 120_000);
 
   afterAll(async () => {
-    resetRuntime();
+    rebuildRuntime();
     await db?.terminate();
     await sink?.close();
     await own?.stop();

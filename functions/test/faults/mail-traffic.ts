@@ -11,8 +11,8 @@
  * do not travel over the function's connection.
  */
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
-import { runMaintenance, type MaintenanceReport } from "../../src/handlers/maintain-queue";
-import { processQueue } from "../../src/index";
+import { runMaintenance, type MaintenanceReport } from "../helpers/extension-env";
+import { processQueue } from "../helpers/extension-env";
 import { runAll } from "../helpers/run-all";
 import { Trigger } from "../helpers/trigger";
 

@@ -25,9 +25,9 @@ import { getFirestore, Timestamp, type DocumentSnapshot, type Firestore } from "
 import { CLAIM_WATCH_MS, LEASE_GRACE_MS, leaseEnd } from "../../src/shared/budget";
 import { toMillis } from "../../src/shared/timestamps";
 import type { OperationCounts } from "../../src/delivery/store";
-import { runMaintenance } from "../../src/handlers/maintain-queue";
-import { processQueue } from "../../src/index";
-import { defaultRuntime } from "../../src/handlers/runtime";
+import { runMaintenance } from "../helpers/extension-env";
+import { processQueue } from "../helpers/extension-env";
+import { testRuntime } from "../helpers/extension-env";
 import { describeWithEmulator, emulatorHost } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { startFaultProxy, type FaultProxy, type Outage, type OutageKind, type OutagePlan, type OutageStats } from "../helpers/fault-proxy";
@@ -219,7 +219,7 @@ async function runScenario(scenario: Scenario, world: World): Promise<Outcome> {
   /** One turn: the scenario's own calls through the proxy, counted; the proxy handed on with no outage armed or running. */
   const act = (work: () => Promise<void>) =>
     turns.take(async () => {
-      const counts = defaultRuntime.store("(default)").counts;
+      const counts = testRuntime.store("(default)").counts;
       const before = { ...counts };
       try {
         await work();

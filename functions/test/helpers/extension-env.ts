@@ -1,10 +1,44 @@
 /**
- * Configures the extension for an integration test the way Firebase does,
- * through environment variables named after the params. (A test's Firestore
- * client comes from emulator-fixture.ts.)
+ * The tests' composition root. It configures the extension the way Firebase
+ * does, through environment variables named after the params, and runs the
+ * handlers as index.ts wires them, over a runtime that each configuration
+ * rebuilds. (A test's Firestore client comes from emulator-fixture.ts.)
  */
-import { resetConfigForTests } from "../../src/config";
-import { resetRuntime } from "../../src/handlers/runtime";
+import type { Runtime } from "../../src/delivery/runtime";
+import type { SweepOptions } from "../../src/delivery/sweep";
+import * as maintenance from "../../src/handlers/maintain-queue";
+import { extensionFunctions } from "../../src/handlers/functions";
+import { createRuntime, type InstanceRuntime } from "../../src/handlers/runtime";
+
+export type { MaintenanceReport } from "../../src/handlers/maintain-queue";
+
+let current = createRuntime();
+
+/** The runtime the handlers run with here: safe to hold, it follows every configureExtension. */
+export const testRuntime: InstanceRuntime = {
+  config: () => current.config(),
+  endpointConfig: () => current.endpointConfig(),
+  store: (database) => current.store(database),
+  transport: (config) => current.transport(config),
+  get lifecycle() {
+    return current.lifecycle;
+  },
+  close: () => current.close(),
+};
+
+/** The three functions as index.ts wires them, over testRuntime. */
+export const { processQueue, maintainQueue, webhooks } = extensionFunctions(testRuntime);
+
+/** One sweep at `nowMs`, as maintainQueue runs it. */
+export function runMaintenance(nowMs = Date.now(), options: SweepOptions = {}, runtime: Runtime = testRuntime) {
+  return maintenance.runMaintenance(runtime, nowMs, options);
+}
+
+/** Builds the runtime afresh: cached config, clients and pooled transports are dropped. */
+export function rebuildRuntime(): void {
+  current.close();
+  current = createRuntime();
+}
 
 /** Every param of extension.yaml, so that one test's settings never leak into the next. */
 const PARAMS = [
@@ -53,6 +87,5 @@ export function configureExtension(params: Record<string, string | undefined>): 
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
-  resetConfigForTests();
-  resetRuntime();
+  rebuildRuntime();
 }

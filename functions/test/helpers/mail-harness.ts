@@ -6,7 +6,7 @@
  * `describeWithEmulator` block.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { processQueue } from "../../src/index";
+import { processQueue } from "./extension-env";
 import { emulatorFirestore } from "./emulator-fixture";
 import { configureExtension } from "./extension-env";
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "./smtp-sink";

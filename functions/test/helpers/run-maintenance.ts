@@ -6,7 +6,7 @@
  *   node --max-old-space-size=<MB> -r ts-node/register/transpile-only run-maintenance.ts <now in epoch ms>
  * The sweep's report is sent to the parent over the IPC channel.
  */
-import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { runMaintenance } from "./extension-env";
 
 runMaintenance(Number(process.argv[2])).then(
   (report) => process.send?.(report, () => process.exit(0)),

@@ -7,7 +7,7 @@
  */
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
-import { processQueue } from "../../src/index";
+import { processQueue } from "./extension-env";
 import { writeEvent } from "./trigger";
 
 async function main(path: string): Promise<void> {

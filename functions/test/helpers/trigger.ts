@@ -1,15 +1,15 @@
 /**
- * Delivers Firestore write events to the real exported `processQueue`, the
+ * Delivers Firestore write events to `processQueue` (extension-env.ts), the
  * way Cloud Functions does: `event.data` is a Change of real snapshots read
  * from the emulator, and every write the function itself makes is delivered
  * as a further event, until the document stops changing.
  */
 import { Change } from "firebase-functions";
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
-import type { CloudFunction } from "firebase-functions/v2";
 import type { MailWriteEvent } from "../../src/handlers/process-queue";
 
-export type MailFunction = CloudFunction<MailWriteEvent>;
+/** processQueue as tests run it (extension-env.ts), or any stand-in with its `run`. */
+export type MailFunction = { run(event: MailWriteEvent): Promise<unknown> };
 
 let sequence = 0;
 

@@ -15,10 +15,10 @@ import type { Mark } from "../../src/delivery/store";
 import type { Patch } from "../../src/delivery/patches";
 import { MailStore } from "../../src/delivery/store";
 import type { MailWriteEvent } from "../../src/handlers/process-queue";
-import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { runMaintenance } from "../helpers/extension-env";
 import { handleMailWrite } from "../../src/handlers/process-queue";
 import type { Runtime } from "../../src/delivery/runtime";
-import { defaultRuntime } from "../../src/handlers/runtime";
+import { testRuntime } from "../helpers/extension-env";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { mailHarness } from "../helpers/mail-harness";
 import { Trigger, type MailFunction } from "../helpers/trigger";
@@ -55,8 +55,8 @@ describeWithEmulator("a claim that lands long after it was requested", () => {
   const h = mailHarness(PROJECT);
   let late: LateClaims | undefined;
   const runtime: Runtime = {
-    ...defaultRuntime,
-    store: (database) => (late ??= new LateClaims(defaultRuntime.store(database).db)),
+    ...testRuntime,
+    store: (database) => (late ??= new LateClaims(testRuntime.store(database).db)),
   };
   const trigger = () => new Trigger(h.db, { run: (event: MailWriteEvent) => handleMailWrite(event, runtime) } as unknown as MailFunction);
 

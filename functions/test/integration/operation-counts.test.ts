@@ -9,8 +9,8 @@
  * `--functions_emulator` reports writes to a trigger receiver.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { processQueue } from "../../src/index";
-import { getStore, resetRuntime } from "../../src/handlers/runtime";
+import { processQueue } from "../helpers/extension-env";
+import { rebuildRuntime, testRuntime } from "../helpers/extension-env";
 import type { EventDriver, TriggerEvent } from "../helpers/event-driver";
 import { configureExtension } from "../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
@@ -50,7 +50,7 @@ describeWithOwnEmulator("operations per email", () => {
   });
 
   afterAll(async () => {
-    resetRuntime();
+    rebuildRuntime();
     await db?.terminate();
     await sink?.close();
     await own?.stop();
@@ -70,7 +70,7 @@ describeWithOwnEmulator("operations per email", () => {
   function counters() {
     const { invocations, failures } = driver.stats(PROJECT);
     // The function's own store: the one processQueue gets for the default database.
-    return { invocations, failures, ...getStore("(default)").counts, sessions: sink.connectionsOpened(), sent: sink.messages.length };
+    return { invocations, failures, ...testRuntime.store("(default)").counts, sessions: sink.connectionsOpened(), sent: sink.messages.length };
   }
 
   function difference(before: ReturnType<typeof counters>) {

@@ -4,9 +4,9 @@
  * in the mailbox.
  */
 import { LEASE_GRACE_MS, LEASE_MS } from "../../src/shared/budget";
-import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { runMaintenance } from "../helpers/extension-env";
 import { Timestamp } from "firebase-admin/firestore";
-import { processQueue } from "../../src/index";
+import { processQueue } from "../helpers/extension-env";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";

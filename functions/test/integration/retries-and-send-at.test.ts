@@ -4,7 +4,7 @@
  * server for the outcomes. Time is passed to the sweep, never slept.
  */
 import { Timestamp, type DocumentSnapshot } from "firebase-admin/firestore";
-import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { runMaintenance } from "../helpers/extension-env";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { mailHarness } from "../helpers/mail-harness";
 

@@ -6,12 +6,12 @@
  * events without `doc`, never with a wrong one.
  */
 import { Timestamp } from "firebase-admin/firestore";
-import { getConfig } from "../../src/config";
+import { testRuntime } from "../helpers/extension-env";
 import { LEASE_GRACE_MS } from "../../src/shared/budget";
 import { MailStore } from "../../src/delivery/store";
 import type { DocumentVersion } from "../../src/lifecycle/written-document";
 import type { EventData, LifecycleEvent } from "../../src/lifecycle/events";
-import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { runMaintenance } from "../helpers/extension-env";
 import type { Runtime } from "../../src/delivery/runtime";
 import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
@@ -32,7 +32,7 @@ describeWithEmulator("lifecycle events of leases the sweep ends", () => {
 
   function runtimeWith(store: MailStore, published: Published[], enabled = true): Runtime {
     return {
-      config: getConfig,
+      config: testRuntime.config,
       store: () => store,
       transport: () => {
         throw new Error("the sweep never sends");

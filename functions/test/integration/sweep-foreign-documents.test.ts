@@ -6,7 +6,7 @@
  * nothing but them for FOREIGN_PAGE_LIMIT pages stops and says so once.
  */
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
-import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { runMaintenance } from "../helpers/extension-env";
 import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { afterLeases, SWEEP_PARAMS } from "../helpers/sweep-params";

@@ -7,9 +7,9 @@
  * query seam.
  */
 import { Timestamp, type Query, type QueryDocumentSnapshot } from "firebase-admin/firestore";
-import { getConfig } from "../../src/config";
+import { testRuntime } from "../helpers/extension-env";
 import { MailStore } from "../../src/delivery/store";
-import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { runMaintenance } from "../helpers/extension-env";
 import type { Runtime } from "../../src/delivery/runtime";
 import { STATUS } from "../../src/shared/firestore-status";
 import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
@@ -51,7 +51,7 @@ describeWithEmulator("the sweep when Firestore refuses one of its queries", () =
 
   function runtimeWith(store: MailStore): Runtime {
     return {
-      config: getConfig,
+      config: testRuntime.config,
       store: () => store,
       transport: () => {
         throw new Error("the sweep never sends");

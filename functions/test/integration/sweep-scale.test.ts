@@ -5,7 +5,7 @@
  */
 import { Timestamp } from "firebase-admin/firestore";
 import { LEASE_GRACE_MS } from "../../src/shared/budget";
-import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { runMaintenance } from "../helpers/extension-env";
 import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { afterLeases, SWEEP_PARAMS } from "../helpers/sweep-params";

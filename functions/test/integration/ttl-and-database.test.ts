@@ -3,7 +3,7 @@
  * Firestore emulator and a real SMTP server.
  */
 import { Timestamp } from "firebase-admin/firestore";
-import { processQueue } from "../../src/index";
+import { processQueue } from "../helpers/extension-env";
 import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";

@@ -10,7 +10,7 @@
  */
 import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { REQUEST_REASONS } from "../../src/delivery/patches";
-import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { runMaintenance } from "../helpers/extension-env";
 import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
 import { describeWithEmulator } from "../helpers/emulator-fixture";

@@ -7,7 +7,7 @@
  * must write nothing.
  */
 import { randomBytes } from "node:crypto";
-import { webhooks } from "../../src/index";
+import { webhooks } from "../helpers/extension-env";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";

@@ -341,7 +341,7 @@ export class ModelFirestore {
     this.onCommit = options.onCommit;
   }
 
-  /** What `projectIdOf` (snapshot-json.ts) reads, as for a real Firestore. */
+  /** What `projectIdOf` (lifecycle/written-document.ts) reads, as for a real Firestore. */
   toJSON(): { projectId: string } {
     return { projectId: this.projectId };
   }

@@ -21,7 +21,7 @@ import { Change } from "firebase-functions";
 import { parseConfig, type Config } from "../../src/config";
 import { FIRESTORE_CALL_TIMEOUT_MS, FUNCTION_TIMEOUT_MS } from "../../src/shared/budget";
 import { MailStore, type StoreTiming } from "../../src/delivery/store";
-import { runMaintenance } from "../../src/handlers/maintain-queue";
+import { runMaintenance } from "../helpers/extension-env";
 import { handleMailWrite, PROCESS_QUEUE_RETRIES, type MailWriteEvent } from "../../src/handlers/process-queue";
 import type { LifecycleEvent } from "../../src/lifecycle/events";
 import type { Runtime } from "../../src/delivery/runtime";

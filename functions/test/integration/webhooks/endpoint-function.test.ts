@@ -3,7 +3,7 @@
  * read from the environment, the mail collection (wildcards included) and
  * database from the extension's params, Firestore built on first use.
  */
-import { webhooks } from "../../../src/index";
+import { webhooks } from "../../helpers/extension-env";
 import { describeWithEmulator, emulatorFirestore } from "../../helpers/emulator-fixture";
 import { configureExtension } from "../../helpers/extension-env";
 import { serveHttpFunction, type WebhookServer } from "../../helpers/webhook-server";

@@ -8,8 +8,8 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { countRpcs, type RpcCounts } from "../../../bench/firestore-rpcs";
-import { processQueue } from "../../../src/index";
-import { resetRuntime } from "../../../src/handlers/runtime";
+import { processQueue } from "../../helpers/extension-env";
+import { rebuildRuntime } from "../../helpers/extension-env";
 import * as logs from "../../../src/shared/logs";
 import type { EventDriver } from "../../helpers/event-driver";
 import { configureExtension } from "../../helpers/extension-env";
@@ -43,7 +43,7 @@ describeWithOwnEmulator("cost per delivery event", () => {
   }, 120_000);
 
   afterAll(async () => {
-    resetRuntime();
+    rebuildRuntime();
     await server?.close();
     await db?.terminate();
     await sink?.close();

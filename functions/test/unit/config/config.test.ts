@@ -1,6 +1,6 @@
 import nodemailer from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import { getConfig, parseConfig, resetConfigForTests } from "../../../src/config";
+import { parseConfig } from "../../../src/config";
 import { ConfigError } from "../../../src/shared/errors";
 import { redact } from "../../../src/shared/logs";
 import { caught } from "../../helpers/caught";
@@ -257,30 +257,5 @@ describe("secrets", () => {
   it("are scrubbed in their decoded form too", () => {
     parseConfig({ ...MINIMAL, SMTP_PASSWORD: "dec%23oded%40pw" });
     expect(redact("pass dec#oded@pw")).toBe("pass [REDACTED]");
-  });
-});
-
-describe("getConfig", () => {
-  const saved = { ...process.env };
-  afterEach(() => {
-    process.env = { ...saved };
-    resetConfigForTests();
-  });
-
-  it("parses once and caches the result", () => {
-    Object.assign(process.env, MINIMAL);
-    const first = getConfig();
-    process.env.MAIL_COLLECTION = "changed";
-    expect(getConfig()).toBe(first);
-    resetConfigForTests();
-    expect(getConfig().mailCollection).toBe("changed");
-  });
-
-  it("does not cache a failure: fixing the environment and calling again works", () => {
-    Object.assign(process.env, MINIMAL, { DEFAULT_FROM: "" });
-    expect(() => getConfig()).toThrow(ConfigError);
-    expect(() => getConfig()).toThrow(/DEFAULT_FROM/);
-    process.env.DEFAULT_FROM = "noreply@example.com";
-    expect(getConfig().defaultFrom).toBe("noreply@example.com");
   });
 });

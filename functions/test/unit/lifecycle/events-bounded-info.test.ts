@@ -18,7 +18,7 @@ describe("the info of a lifecycle event", () => {
   });
 
   test("a shortened info keeps its marker and full counts in the event", async () => {
-    const { publishEvent } = await import("../../../src/lifecycle/events");
+    const { publish: publishEvent } = (await import("../../../src/lifecycle/events")).createEventarcPublisher();
     const accepted = Array.from({ length: 1000 }, (_, i) => `user${i}@example.com`);
     const info = boundedInfo({ messageId: "<m@x>", accepted, rejected: [], pending: [], response: "250 OK" });
     const data: EventData = { path: "mail/m1", documentId: "m1", state: "SUCCESS", attempts: 1, error: null, info };

@@ -4,7 +4,7 @@
  * must not. The real client is exercised end to end in test/e2e/events.test.ts.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import type { EventData } from "../../../src/lifecycle/events";
+import type { EventData, LifecyclePublisher } from "../../../src/lifecycle/events";
 
 const CHANNEL = "projects/demo-events/locations/us-central1/channels/firebase";
 const PREFIX = "firebase.extensions.firestore-send-email.v1.";
@@ -20,7 +20,8 @@ const data: EventData = {
 };
 
 interface Loaded {
-  events: typeof import("../../../src/lifecycle/events");
+  /** One publisher of this copy, as a runtime holds it. */
+  events: { publishEvent: LifecyclePublisher["publish"]; publisher: LifecyclePublisher };
   batch: typeof import("../../../src/lifecycle/event-batch");
   /** This copy's firebase-admin/firestore: its classes are the ones the serialiser recognises. */
   firestore: typeof import("firebase-admin/firestore");
@@ -53,7 +54,7 @@ function load(publishImpl: () => Promise<void> = async () => undefined): Loaded 
   let loaded!: Omit<Loaded, "eventarcLoaded" | "publish" | "channel" | "initializeApp">;
   jest.isolateModules(() => {
     loaded = {
-      events: require("../../../src/lifecycle/events"),
+      events: publisherOf(require("../../../src/lifecycle/events")),
       batch: require("../../../src/lifecycle/event-batch"),
       firestore: require("firebase-admin/firestore"),
       logs: require("../../../src/shared/logs"),
@@ -61,6 +62,11 @@ function load(publishImpl: () => Promise<void> = async () => undefined): Loaded 
     };
   });
   return { ...loaded, eventarcLoaded: () => eventarcLoaded, publish, channel, initializeApp };
+}
+
+function publisherOf(module: typeof import("../../../src/lifecycle/events")) {
+  const publisher = module.createEventarcPublisher();
+  return { publishEvent: publisher.publish, publisher };
 }
 
 /** The payloads published so far, as JSON (how the Eventarc client sends them). */
@@ -275,7 +281,7 @@ describe("publishEvent", () => {
       const firestore = { toJSON: () => ({ projectId: "demo-events" }) } as unknown as Firestore;
       const created = new Timestamp(100, 0);
       const start = { data: { to: "a@example.com" }, createTime: created, updateTime: created, firestore };
-      const events = loaded.batch.eventBatch("mail/m1", start);
+      const events = loaded.batch.eventBatch("mail/m1", start, loaded.events.publisher);
       events.wrote({ delivery: { state: "PENDING", attempts: 0 } }, new Timestamp(101, 0));
       events.moved({ from: "new", to: "PENDING", attempts: 0 });
       const failed = {
