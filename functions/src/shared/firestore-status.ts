@@ -1,30 +1,20 @@
 /**
- * gRPC status codes of Firestore failures, and which of them a later call may
- * not see: shared by the writes (delivery/write-outcome.ts) and the reads a
- * mail needs (templates, users), so that both agree on what is worth retrying.
+ * Which Firestore failures a later call may not see, so that the writes and
+ * the reads a mail needs (templates, users) agree on what is worth retrying.
  */
-export const STATUS = {
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
+import { GrpcStatus } from "firebase-admin/firestore";
+
+/** The library's gRPC status codes, under the name the callers use. */
+export { GrpcStatus as STATUS };
 
 const TRANSIENT = new Set<number>([
-  STATUS.CANCELLED,
-  STATUS.UNKNOWN,
-  STATUS.DEADLINE_EXCEEDED,
-  STATUS.RESOURCE_EXHAUSTED,
-  STATUS.ABORTED,
-  STATUS.INTERNAL,
-  STATUS.UNAVAILABLE,
+  GrpcStatus.CANCELLED,
+  GrpcStatus.UNKNOWN,
+  GrpcStatus.DEADLINE_EXCEEDED,
+  GrpcStatus.RESOURCE_EXHAUSTED,
+  GrpcStatus.ABORTED,
+  GrpcStatus.INTERNAL,
+  GrpcStatus.UNAVAILABLE,
 ]);
 
 /** The gRPC status code of a Firestore error, if it has one. */
