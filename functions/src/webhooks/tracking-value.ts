@@ -1,19 +1,16 @@
 /**
- * The tracking value the send path attaches so that a provider's events name
- * their mail document, and its check when an event comes back. The value is
- * the document's path (`fse_mail`) and a MAC over it (`fse_sig`), so that an
- * event carrying a path the extension did not attach (a mail document that
- * set a provider's metadata header, another sender on the same provider
- * account, a forged body) names no document and writes nothing.
+ * The tracking value the send path attaches so that a provider's reports
+ * name their mail document: the document's path (`fse_mail`) and a MAC over
+ * it (`fse_sig`). A report carrying a path the extension did not sign (a
+ * document that set a provider's metadata header itself, another sender on
+ * the same account, a forged body) names no document and writes nothing.
  *
- * MAC: the first 22 base64url characters (132 bits) of
- * HMAC-SHA256(key, `${provider}\n${path}`), where key is
- * HMAC-SHA256(secret, "firestore-send-email tracking v1") and secret is
- * TRACKING_SIGNING_KEY, or, without it, the provider's own webhook secret
- * (Mailgun's signing key, Postmark's webhook password). SendGrid's webhook
- * is checked with a public key, so SendGrid needs TRACKING_SIGNING_KEY. The
- * provider is part of the MAC, so that a value made for one provider's
- * events does not verify in another's.
+ * MAC: the first 22 base64url characters of HMAC-SHA256(key,
+ * `${provider}\n${path}`), key = HMAC-SHA256(secret, "firestore-send-email
+ * tracking v1"), secret = TRACKING_SIGNING_KEY or else the provider's own
+ * webhook secret. SendGrid's webhook is checked with a public key, so it
+ * needs TRACKING_SIGNING_KEY. The provider is in the MAC so that a value
+ * made for one provider does not verify in another's.
  */
 import { createHmac } from "node:crypto";
 import type { WebhookConfig } from "../config/webhook-params";
@@ -22,7 +19,7 @@ import { sameSecret } from "../shared/constant-time";
 
 export type TrackedProvider = "sendgrid" | "mailgun" | "postmark";
 
-/** The metadata keys; providers repeat them in every event. */
+/** The metadata keys; providers repeat them in every report. */
 export const TRACKING_KEY = "fse_mail";
 export const TRACKING_MAC_KEY = "fse_sig";
 
@@ -41,7 +38,7 @@ function secretFor(config: Pick<WebhookConfig, "trackingSigningKey" | "mailgunSi
 }
 
 function mac(secret: string, provider: TrackedProvider, path: string): string {
-  // The key is derived with a purpose label, so that these MACs never pass for anything else made with the same secret.
+  // A key derived with a purpose label: these MACs never pass for anything else made with the same secret.
   const key = createHmac("sha256", secret).update("firestore-send-email tracking v1").digest();
   return createHmac("sha256", key).update(`${provider}\n${path}`).digest("base64url").slice(0, MAC_LENGTH);
 }
@@ -53,10 +50,9 @@ export function trackingValue(config: WebhookConfig, provider: TrackedProvider, 
 }
 
 /**
- * The mail path in the map a provider repeats its metadata in, when its MAC
- * verifies; undefined otherwise. Keys are matched without case: Postmark
- * repeats metadata under the header name's key as nodemailer wrote it
- * (`X-Pm-Metadata-Fse_mail` gives `Fse_mail`), others as the extension wrote it.
+ * The mail path in a report's metadata map when its MAC verifies. Keys are
+ * matched without case: Postmark repeats them as nodemailer wrote the header
+ * (`X-Pm-Metadata-Fse_mail` gives `Fse_mail`).
  */
 export function verifiedMailPath(metadata: unknown, config: WebhookConfig, provider: TrackedProvider): string | undefined {
   if (!isPlainMap(metadata)) return undefined;

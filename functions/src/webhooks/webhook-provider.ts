@@ -1,11 +1,9 @@
 /**
- * The contract every provider's webhook module fulfils, and the settings the
- * endpoint runs with. The endpoint (handlers/webhook-router.ts) calls this contract
- * and never names a provider; the provider folders hold the signature
- * checks and the event parsing.
+ * The contract every provider's webhook module fulfils. The endpoint
+ * (handlers/webhook-router.ts) calls it and never names a provider.
  */
 import type { WebhookConfig } from "../config/webhook-params";
-import type { ParsedEvents } from "./delivery-event";
+import type { ParsedReports } from "./delivery-report";
 
 export type { WebhookConfig } from "../config/webhook-params";
 
@@ -32,12 +30,11 @@ export interface WebhookReply {
 }
 
 /**
- * Whether a request is authentic. An accepted request whose signature does
- * not cover the body (Mailgun's covers only a timestamp and a token) names
- * the signed value that must be accepted once (`replay`), so that the
- * signature cannot be reused with another body.
+ * Whether a request is authentic. When the signature does not cover the
+ * body (Mailgun's), `replay` names the signed value that must be accepted
+ * only once, so that the signature cannot be reused with another body.
  */
-export type Verdict =
+export type Authentication =
   | { ok: true; replay?: ReplayToken }
   | { ok: false; status: 400 | 401 | 403; reason: string; headers?: Record<string, string> };
 
@@ -58,19 +55,19 @@ export interface ProviderWebhook {
   /** The path segment the provider posts to: `/sendgrid`, `/mailgun`, `/postmark`. */
   readonly route: string;
   /**
-   * The largest body this provider ever sends, when far below the endpoint's
-   * limit: a larger one is refused before it is read as JSON, which a scheme
-   * that signs fields inside the body cannot otherwise avoid.
+   * The largest body this provider ever sends, when far below the
+   * endpoint's limit: a scheme that signs fields inside the body can only
+   * refuse a larger one before parsing it this way.
    */
   readonly maxBodyBytes?: number;
   /** Whether its key is configured; without it the route answers 404. */
   configured(config: WebhookConfig): boolean;
   /** Checks the request is the provider's, before anything in it is used. */
-  authenticate(request: WebhookRequest, config: WebhookConfig, nowMs: number): Verdict;
+  authenticate(request: WebhookRequest, config: WebhookConfig, nowMs: number): Authentication;
   /**
-   * The events in an authenticated body (already JSON-parsed), each naming
-   * its mail document only when the tracking value's MAC verifies under
-   * `config` (tracking-value.ts); throws MalformedBody.
+   * The reports in an authenticated, JSON-parsed body, each naming its mail
+   * only when its tracking value verifies (tracking-value.ts).
+   * @throws MalformedBody
    */
-  parse(body: unknown, config: WebhookConfig): ParsedEvents;
+  parse(body: unknown, config: WebhookConfig): ParsedReports;
 }
