@@ -1,20 +1,17 @@
 /**
  * The one place attachments are fetched, for every transport: between
- * composing a message and sending it, each `data:` URI and https URL becomes
- * content, so a transport only ever sees bytes. nodemailer's own URL access
- * stays off (providers/smtp/smtp-transport.ts) and the SendGrid transport
- * reads nothing.
- *
- * A refused or failed download fails the send with a DeliveryError naming
- * the attachment (index and filename) and the reason; never the URL's path
- * or query (they often carry tokens), never an httpHeaders value.
+ * composing and sending, each `data:` URI and https URL becomes content, so
+ * a transport only ever sees bytes (nodemailer's own URL access stays off).
+ * A failed download fails the send with a DeliveryError naming the
+ * attachment and the reason; never the URL's path or query (they often
+ * carry tokens), never an httpHeaders value.
  */
 import type { SendMailOptions } from "nodemailer";
 import type { Attachment } from "nodemailer/lib/mailer";
 import { detectExtension, detectMimeType } from "nodemailer/lib/mime-funcs";
 import ipaddr from "ipaddr.js";
 import { DeliveryError } from "../shared/errors";
-import { checkedLookup, type Lookup } from "./checked-lookup";
+import { checkedLookup, type Lookup } from "./address-policy";
 import { decodeDataUri, type DecodedDataUri } from "./data-uri";
 import { DownloadFailure, downloadUrl, filteringAgent, TooLargeFailure, type Connector } from "./https-download";
 import { DOWNLOAD_LIMITS } from "./limits";
