@@ -1,15 +1,9 @@
 /**
- * Turns a message's attachments into what SendGrid's v3 API takes: the bytes
- * base64-encoded, a file name, a type, and `inline` with a content id when
- * the attachment has a `cid`.
- *
- * Every attachment is base64-encoded, text ones included: the API requires
- * it, and text handed over as it is arrives garbled or is refused.
- *
- * Nothing is fetched here: attachments/download-attachments.ts has already
- * turned every https URL (and `data:` URI) into content, under its address
- * policy and limits, before the transport is called. `data:` URIs are still
- * decoded here for callers that hand the transport a message directly.
+ * A message's attachments as SendGrid's v3 API takes them: every one
+ * base64-encoded (text handed over as it is arrives garbled or is refused),
+ * named, typed, and `inline` with a content id when it has a `cid`. URLs were
+ * downloaded before (attachments/download-attachments.ts); `data:` URIs are
+ * still decoded for callers that hand the transport a message directly.
  */
 import type { Attachment } from "nodemailer/lib/mailer";
 import { detectExtension, detectMimeType } from "nodemailer/lib/mime-funcs";

@@ -1,8 +1,7 @@
 /**
- * Maps a prepared message (nodemailer's SendMailOptions) plus the mail
- * document's `categories` and `sendGrid` block to the JSON body of SendGrid's
- * v3 mail-send API; the document's fields are read by sendgrid-fields.ts.
- * Pure: the attachments arrive already read (sendgrid-attachments.ts).
+ * A prepared message plus the document's `categories` and `sendGrid` block
+ * (read by sendgrid-fields.ts) as the JSON body of SendGrid's v3 mail-send
+ * API. Pure: the attachments arrive already read.
  */
 import { randomUUID } from "node:crypto";
 import type { SendMailOptions } from "nodemailer";
@@ -61,7 +60,7 @@ const PRIORITY_HEADERS: Record<string, Record<string, string>> = {
   low: { "X-Priority": "5 (Lowest)", "X-MSMail-Priority": "Low", Importance: "Low" },
 };
 
-/** Builds the v3 request body; throws ValidationError for a bad sendGrid block or categories. */
+/** @throws ValidationError for a bad sendGrid block or categories. */
 export function buildSendGridMail(
   message: SendMailOptions,
   fields: MailFields,

@@ -1,9 +1,7 @@
 /**
- * A send whose outcome is unknown: the whole message was handed over (the
- * final dot of SMTP DATA written, an API request's body sent) and then no
- * answer came (a timeout, a reset connection). The provider may have
- * accepted it, so it is never sent again automatically: the mail ends in
- * ERROR saying so, and a person's RETRY sends it again.
+ * A send whose whole message was handed over (SMTP's final dot, an API
+ * request's body) and then got no answer: the provider may have accepted
+ * it, so it is never sent again automatically; a person's RETRY sends it.
  */
 import { DeliveryError } from "../../shared/errors";
 import { formatDuration } from "../../shared/deadline";
