@@ -1,16 +1,12 @@
 /**
- * Which addresses an attachment may be downloaded from: public unicast
- * only. The document's author chooses the URL and the recipients, so an
- * address of this machine or its network (the metadata server at
- * 169.254.169.254 above all) would make the extension a proxy into the
- * project's network.
- *
- * ipaddr.js names the special-purpose ranges; this adds the one class it
- * still calls unicast although it never is public: IPv6 outside 2000::/3
- * (such as the IPv4-compatible ::7f00:1). The policy is applied where the
- * socket gets its address: to every DNS answer (checkedLookup), which covers
- * redirects and answers that change between a check and the connection,
- * and to literal addresses in a URL (https-download.ts), which skip DNS.
+ * Attachments are downloaded from public unicast addresses only: the
+ * document's author chooses URL and recipients, so an address of this
+ * machine or its network (the metadata server above all) would make the
+ * extension a proxy into the project's network. ipaddr.js names the
+ * special ranges; IPv6 outside 2000::/3, which it calls unicast, is refused
+ * too. The policy is applied where the socket gets its address: to every
+ * DNS answer (checkedLookup), which covers redirects and answers that
+ * change after a check, and to literal addresses (https-download.ts).
  */
 import * as dns from "node:dns";
 import type { LookupFunction } from "node:net";
@@ -37,11 +33,7 @@ const RANGE_NAMES: Record<string, string> = {
   reserved: "a reserved address",
 };
 
-/**
- * Why `address` must not be connected to, or `undefined` for a public
- * unicast address. `allowed` lists exact addresses that pass anyway: only
- * tests use it, to reach servers on loopback.
- */
+/** Why `address` must not be connected to, or `undefined`. `allowed`: exact addresses that pass anyway (tests, on loopback). */
 export function addressRefusal(address: string, allowed: readonly string[] = []): string | undefined {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {

@@ -12,7 +12,7 @@ import { detectExtension, detectMimeType } from "nodemailer/lib/mime-funcs";
 import ipaddr from "ipaddr.js";
 import { DeliveryError } from "../shared/errors";
 import { checkedLookup, type Lookup } from "./address-policy";
-import { decodeDataUri, type DecodedDataUri } from "./data-uri";
+import { decodeDataUri } from "./data-uri";
 import { DownloadFailure, downloadUrl, filteringAgent, TooLargeFailure, type Connector } from "./https-download";
 import { DOWNLOAD_LIMITS } from "./limits";
 
@@ -37,8 +37,8 @@ export interface DownloadCall {
 export type AttachmentDownloader = (message: SendMailOptions, call?: DownloadCall) => Promise<SendMailOptions>;
 
 /**
- * Returns a copy of `message` whose attachments carry content instead of a
- * location. Messages without a `data:` or URL attachment come back as they are.
+ * A copy of `message` whose attachments carry content instead of a
+ * location; a message without a `data:` or URL attachment comes back as it is.
  * @throws DeliveryError when an attachment cannot be downloaded or is too large.
  */
 export function createAttachmentDownloader(options: DownloadOptions = {}): AttachmentDownloader {
@@ -93,24 +93,24 @@ async function resolveOne(
   if (location === undefined) return attachment;
   const { path: _path, href: _href, httpHeaders, ...rest } = attachment;
   if (location.startsWith("data:")) {
-    const { bytes, type } = readDataUri(location, attachment, index);
-    return { ...rest, content: bytes, ...(rest.contentType || !type ? {} : { contentType: type }) };
+    const decoded = decodeDataUri(location);
+    if (!decoded) throw failed(attachment, index, new DownloadFailure("its data: URI is not validly encoded", "invalid-document", false));
+    return { ...rest, content: decoded.bytes, ...(rest.contentType || !decoded.type ? {} : { contentType: decoded.type }) };
   }
   if (!isUrl(location) || !connect) throw failed(attachment, index, new DownloadFailure("its location is neither a data: URI nor an https URL", "invalid-document", false));
   const maxBytes = Math.min(limits.attachmentBytes, budget);
+  const headers = Object.fromEntries(Object.entries(httpHeaders ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
   try {
-    const bytes = await downloadUrl(location, headersOf(httpHeaders), maxBytes, signal, await connect());
+    const bytes = await downloadUrl(location, headers, maxBytes, signal, await connect());
     const { encoding: _encoding, ...kept } = rest;
     return { ...kept, content: bytes, filename: filenameFor(attachment, location, index) };
   } catch (error) {
-    if (error instanceof TooLargeFailure && maxBytes < limits.attachmentBytes) {
-      throw tooLargeTogether(attachment, index, limits);
-    }
+    if (error instanceof TooLargeFailure && maxBytes < limits.attachmentBytes) throw tooLargeTogether(attachment, index, limits);
     throw failed(attachment, index, error);
   }
 }
 
-/** nodemailer reads `path` before `href`, and `raw` before either: the location it would have used. */
+/** nodemailer reads `raw` before `path`, and `path` before `href`: the location it would have used. */
 function locationOf(attachment: Attachment): string | undefined {
   if (attachment.raw !== undefined && attachment.raw !== null) return undefined;
   const location = attachment.path ?? attachment.href;
@@ -119,34 +119,17 @@ function locationOf(attachment: Attachment): string | undefined {
 
 const isUrl = (location: string | undefined): boolean => location !== undefined && /^https:/i.test(location);
 
-function headersOf(value: Attachment["httpHeaders"]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, header] of Object.entries(value ?? {})) {
-    if (typeof header === "string") out[name] = header;
-  }
-  return out;
-}
-
 /** nodemailer's naming for URLs: the last path segment, with an extension from its type when it has none. */
 function filenameFor(attachment: Attachment, location: string, index: number): string {
   if (typeof attachment.filename === "string" && attachment.filename !== "") return attachment.filename;
-  const segment = decodeSegment(new URL(location).pathname.split("/").pop() ?? "");
+  let segment = new URL(location).pathname.split("/").pop() ?? "";
+  try {
+    segment = decodeURIComponent(segment);
+  } catch {
+    // Kept as it is.
+  }
   const name = segment || `attachment-${index + 1}`;
   return name.includes(".") ? name : `${name}.${detectExtension(attachment.contentType || detectMimeType(name))}`;
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-function readDataUri(uri: string, attachment: Attachment, index: number): DecodedDataUri {
-  const decoded = decodeDataUri(uri);
-  if (!decoded) throw failed(attachment, index, new DownloadFailure("its data: URI is not validly encoded", "invalid-document", false));
-  return decoded;
 }
 
 /** Bytes an attachment adds to the message, for the per-message limit. */

@@ -1,8 +1,4 @@
-/**
- * Downloads one attachment URL: https only, every hop's address checked
- * (address-policy.ts), a few redirects at most, and a byte limit enforced
- * while reading, so an oversized body is cut off rather than buffered.
- */
+/** One attachment URL: https only, every hop's address checked, a few redirects, and a byte limit enforced while reading. */
 import * as https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import type { ErrorCode } from "../shared/errors";
@@ -11,15 +7,13 @@ import { isTlsFailureCode } from "../shared/network-codes";
 import { BodyTooLargeError, IncompleteBodyError, readBody } from "../shared/read-body";
 import { addressRefusal, AddressRefusedError } from "./address-policy";
 
-/** How the connection is made; production uses the defaults of download-attachments.ts. */
+/** How connections are made (download-attachments.ts); `allowed` is for tests, `deadlineMs` what the caller's signal stands for. */
 export interface Connector {
   agent: https.Agent;
   lookup: LookupFunction;
-  /** Exact addresses exempt from the address policy (tests only). */
   allowed: readonly string[];
   idleMs: number;
   redirects: number;
-  /** What the caller's AbortSignal stands for, for the error text. */
   deadlineMs: number;
 }
 
@@ -35,7 +29,6 @@ export class DownloadFailure extends Error {
   }
 }
 
-/** The body passed the byte limit the caller set; reading stopped there. */
 export class TooLargeFailure extends DownloadFailure {
   constructor(maxBytes: number) {
     const size = maxBytes >= 1024 * 1024 ? `${Math.round((maxBytes / 1024 / 1024) * 10) / 10} MB` : `${maxBytes} bytes`;
@@ -62,10 +55,7 @@ export async function filteringAgent(options: { ca?: string | Buffer; allowed: r
   });
 }
 
-/**
- * The body of `location`, at most `maxBytes` long.
- * @throws DownloadFailure
- */
+/** @throws DownloadFailure */
 export async function downloadUrl(
   location: string,
   headers: Record<string, string>,
@@ -152,7 +142,6 @@ function fetchOnce(url: URL, headers: Record<string, string>, maxBytes: number, 
   });
 }
 
-/** Network errors by their code; the address policy by its own error class. */
 function downloadFailure(error: unknown, url: URL, signal: AbortSignal, deadlineMs: number): DownloadFailure {
   if (error instanceof DownloadFailure) return error;
   if (error instanceof AddressRefusedError) return refused(error);

@@ -1,21 +1,11 @@
-/**
- * Which Firestore failures a later call may not see, so that the writes and
- * the reads a mail needs (templates, users) agree on what is worth retrying.
- */
+/** Which Firestore failures a later call may not see, so that writes and reads agree on what is worth retrying. */
 import { GrpcStatus } from "firebase-admin/firestore";
 
 /** The library's gRPC status codes, under the name the callers use. */
 export { GrpcStatus as STATUS };
 
-const TRANSIENT = new Set<number>([
-  GrpcStatus.CANCELLED,
-  GrpcStatus.UNKNOWN,
-  GrpcStatus.DEADLINE_EXCEEDED,
-  GrpcStatus.RESOURCE_EXHAUSTED,
-  GrpcStatus.ABORTED,
-  GrpcStatus.INTERNAL,
-  GrpcStatus.UNAVAILABLE,
-]);
+const { CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE } = GrpcStatus;
+const TRANSIENT = new Set<number>([CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE]);
 
 /** The gRPC status code of a Firestore error, if it has one. */
 export function statusOf(error: unknown): number | undefined {

@@ -1,8 +1,4 @@
-/**
- * Reads an HTTP response body without holding more than `maxBytes` of it:
- * the one reader for every response this extension reads (a provider's API
- * answer, an attachment download).
- */
+/** The one reader of HTTP response bodies (a provider's API answer, an attachment download), never holding more than a limit. */
 import type { IncomingMessage } from "node:http";
 
 /** The body is longer than the limit (declared so, or by what arrived); reading stopped. */
@@ -13,7 +9,7 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** The connection closed before the body was complete. `code` as Node gives such a socket error. */
+/** The connection closed before the body was complete; coded as Node codes that socket error. */
 export class IncompleteBodyError extends Error {
   readonly code = "ECONNRESET";
   constructor() {
@@ -23,10 +19,9 @@ export class IncompleteBodyError extends Error {
 }
 
 /**
- * Past `maxBytes`, `truncate` keeps reading and drops the rest (for a body
- * only quoted, such as an error text); otherwise the response is destroyed
- * and the promise rejects with BodyTooLargeError. Rejects with the
- * response's own error, or IncompleteBodyError.
+ * The body, of at most `maxBytes`. Past the limit, `truncate` reads on and
+ * drops the rest (for a body that is only quoted); otherwise the response is
+ * destroyed and the promise rejects with BodyTooLargeError.
  */
 export function readBody(response: IncomingMessage, maxBytes: number, truncate = false): Promise<Buffer> {
   return new Promise((resolve, reject) => {
