@@ -1,17 +1,10 @@
-/**
- * Delivery reports: what a provider tells, after the send, about one
- * recipient of one mail (delivered, bounced, opened…). Every provider's
- * webhook is parsed into these, and only these reach Firestore.
- */
+/** Delivery reports: what a provider tells after the send about one recipient of one mail. Only these reach Firestore. */
 import { clip } from "../shared/clip";
 
 /** A recipient's latest known state, as written to `deliveryStatus`. */
 export type RecipientStatus = "deferred" | "delivered" | "opened" | "clicked" | "bounced" | "complained" | "unsubscribed";
 
-/**
- * `hard`: the address will never accept mail (suppressed); `soft`: this
- * message failed for good, but the address may work later (not suppressed).
- */
+/** `hard`: the address will never accept mail (suppressed); `soft`: this message failed, the address may work later. */
 export type BounceType = "hard" | "soft";
 
 /** A provider's webhook, or the one-click unsubscribe link. */
@@ -26,7 +19,6 @@ export interface DeliveryReport {
   /** Normalised (suppression/addresses.ts). */
   recipient: string;
   status: RecipientStatus;
-  /** When the provider says it happened. */
   timeMs: number;
   bounceType?: BounceType;
   /** The receiving server's or provider's reason, for people; bounded in length. */
@@ -35,7 +27,6 @@ export interface DeliveryReport {
   code?: string;
 }
 
-/** A webhook body, parsed. */
 export interface ParsedReports {
   events: DeliveryReport[];
   /** Entries that are not delivery news (processed, auto-replies…) or lack a usable field. */
@@ -53,7 +44,7 @@ export function details(reason: string | undefined, code?: string): Pick<Deliver
   return { ...(reason && { reason }), ...(code && { code }) };
 }
 
-/** Reasons and codes come from remote servers: keep them readable and small. */
+/** Reasons and codes come from remote servers: readable and small. */
 export function boundedText(value: unknown, max = 500): string | undefined {
   if (typeof value !== "string" && typeof value !== "number") return undefined;
   return clip(String(value).replace(/[\u0000-\u001f\u007f]+/g, " "), max) || undefined;

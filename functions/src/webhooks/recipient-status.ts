@@ -12,17 +12,9 @@ import { isPlainMap } from "../shared/plain-map";
 import type { BounceType, DeliveryReport, RecipientStatus, ReportSource } from "./delivery-report";
 
 /** A later, stronger status wins. Complaint and unsubscribe are equally final: the later one stands. */
-export const STATUS_RANK: Readonly<Record<RecipientStatus, number>> = {
-  deferred: 1,
-  delivered: 2,
-  opened: 3,
-  clicked: 4,
-  bounced: 5,
-  complained: 6,
-  unsubscribed: 6,
-};
+export const STATUS_RANK: Readonly<Record<RecipientStatus, number>> = { deferred: 1, delivered: 2, opened: 3, clicked: 4, bounced: 5, complained: 6, unsubscribed: 6 };
 
-/** Ids of the latest reports kept per recipient for deduplication. */
+/** Ids of the latest reports kept per recipient, to recognise a redelivery. */
 export const RECENT_IDS = 10;
 
 /** One recipient's entry as stored (these field names are the document's; `timeMs` is stored as `time`). */

@@ -1,19 +1,14 @@
 /**
- * Records delivery reports on their mail documents, in `deliveryStatus`, a
- * field the send path never reads or writes.
+ * Records delivery reports in their mail's `deliveryStatus`, a field the
+ * send path never writes. Per document: one read, the reports merged in
+ * memory, one batch (the update, conditioned on the update time read, plus
+ * suppression and history documents); a batch that loses its precondition
+ * is read and merged again, so no report is lost or applied twice.
  *
- * Per mail document: one read (batched through getAll), the reports merged
- * in memory (recipient-status.ts), then one batch: the document's update,
- * conditioned on the update time read, plus the suppression and history
- * documents the new reports call for. A batch that loses its precondition
- * is read and merged again, so no report is lost or applied twice; the send
- * path's writes are conditioned the same way, so neither undoes the other.
- *
- * A report is applied only to a mail that lists its recipient, and
- * suppresses nobody when its mail document is missing: a signed report
- * vouches for what the provider saw, not for which document or address it
- * may change. A document Firestore refuses has its reports left out, so one
- * bad report never fails the whole request.
+ * A signed report vouches for what the provider saw, not for which document
+ * or address it may change: it is applied only to a mail that lists its
+ * recipient, and suppresses nobody when the mail is missing. A document
+ * Firestore refuses has its reports left out; the others are recorded.
  */
 import { createHash } from "node:crypto";
 import { FieldValue, Timestamp, type DocumentSnapshot, type Firestore, type WriteBatch } from "firebase-admin/firestore";
@@ -26,51 +21,48 @@ import { normalizeAddress, suppressionDocId } from "../suppression/addresses";
 import type { DeliveryReport } from "./delivery-report";
 import { mergeReport, readEntry, suppressionReason, type RecipientEntry } from "./recipient-status";
 
-/** The mail document's field for reports; `delivery` stays the send path's. */
 export const DELIVERY_STATUS_FIELD = "deliveryStatus";
 /** The opt-in history (EVENT_HISTORY): one document per report under the mail document. */
 export const HISTORY_COLLECTION = "deliveryEvents";
 
-/** Recipients tracked per mail: keeps the document far below Firestore's 1 MiB whatever arrives. */
+/** Recipients tracked per mail: the document stays far below Firestore's 1 MiB whatever arrives. */
 export const MAX_RECIPIENTS = 1000;
-/** Documents whose batches are in flight at once. */
+/** Documents written at once, and read per getAll (so that one slow answer does not hold everything). */
 const CONCURRENCY = 25;
-/** Documents per getAll, so that one slow answer does not hold everything. */
 const READ_CHUNK = 200;
 /** Rounds of read-merge-write per document before giving up (the provider then retries). */
 const MAX_ROUNDS = 6;
-/** The address fields a report's recipient must be found in. */
+/** Where a report's recipient must be listed. */
 const ADDRESS_FIELDS = ["to", "cc", "bcc", "delivery.info.accepted", "delivery.info.rejected"];
 const READ_MASK = [DELIVERY_STATUS_FIELD, ...ADDRESS_FIELDS];
 
 export interface RecordSettings {
   db: Firestore;
-  /** Whether a path is a document of the mail collection; reports naming anything else are ignored. */
+  /** Whether a path is a document of the mail collection. */
   isMailPath(path: string): boolean;
   /** EVENT_HISTORY: also keep every report in the mail's `deliveryEvents` subcollection. */
   eventHistory: boolean;
   /** SUPPRESSION_COLLECTION: where hard bounces, complaints and unsubscribes are added. */
   suppressionCollection?: string;
-  /** Told about reports left out because Firestore refused their document (for the log). */
+  /** Told about reports left out because Firestore refused their document. */
   onRejected?(count: number, error: unknown): void;
 }
 
-/** What one call recorded, by outcome. */
+/**
+ * Reports by outcome: `recorded` applied for the first time; `duplicates`
+ * already applied; `untracked` naming no mail document (not sent by this
+ * extension); `missing` for mail that no longer exists or recipients past
+ * MAX_RECIPIENTS; `strangers` for addresses the mail does not list;
+ * `rejected` refused by Firestore. `writes`: documents written.
+ */
 export interface RecordCounts {
   received: number;
-  /** Applied for the first time. */
   recorded: number;
-  /** Already applied (a provider's retry). */
   duplicates: number;
-  /** No tracking value naming a mail document: not sent by this extension. */
   untracked: number;
-  /** For mail documents that no longer exist (or recipients past MAX_RECIPIENTS). */
   missing: number;
-  /** For an address their mail document does not list: not applied. */
   strangers: number;
-  /** Their document was refused by Firestore: left out, the others recorded. */
   rejected: number;
-  /** Documents written: mail documents, suppressions and history together. */
   writes: number;
 }
 
@@ -132,7 +124,6 @@ async function recordForDocument(
   let snapshot = first;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     snapshot ??= (await db.getAll(ref, { fieldMask: READ_MASK }))[0];
-    const batch = db.batch();
     if (!snapshot.exists || !snapshot.updateTime) {
       // Nothing to check the recipient against (deleted by TTL, or never there): nobody is suppressed on its word.
       counts.missing += reports.length;
@@ -144,25 +135,23 @@ async function recordForDocument(
     reports = known;
     if (reports.length === 0) return;
     const plan = planFor(snapshot, reports);
-    if (plan.applied.length === 0) {
-      counts.duplicates += plan.duplicates;
-      counts.missing += plan.overflow;
-      return;
+    if (plan.applied.length > 0) {
+      const batch = db.batch();
+      batch.update(ref, { [DELIVERY_STATUS_FIELD]: { recipients: plan.recipients } }, { lastUpdateTime: snapshot.updateTime });
+      const writes = 1 + addSideEffects(batch, path, plan.applied, settings);
+      try {
+        await batch.commit();
+      } catch (error) {
+        const code = statusOf(error);
+        if (code !== STATUS.FAILED_PRECONDITION && code !== STATUS.NOT_FOUND) throw error;
+        snapshot = undefined;
+        continue;
+      }
+      counts.recorded += plan.applied.length;
+      counts.writes += writes;
     }
-    batch.update(ref, { [DELIVERY_STATUS_FIELD]: { recipients: plan.recipients } }, { lastUpdateTime: snapshot.updateTime });
-    const writes = 1 + addSideEffects(batch, path, plan.applied, settings);
-    try {
-      await batch.commit();
-    } catch (error) {
-      const code = statusOf(error);
-      if (code !== STATUS.FAILED_PRECONDITION && code !== STATUS.NOT_FOUND) throw error;
-      snapshot = undefined;
-      continue;
-    }
-    counts.recorded += plan.applied.length;
     counts.duplicates += plan.duplicates;
     counts.missing += plan.overflow;
-    counts.writes += writes;
     return;
   }
   throw new Error(`${path} kept changing while its delivery events were recorded`);
@@ -210,7 +199,7 @@ function planFor(snapshot: DocumentSnapshot, reports: DeliveryReport[]): Plan {
   return plan;
 }
 
-/** Everyone the mail was for, normalised: its address fields (each entry possibly a list) and the addresses the send resolved. */
+/** Everyone the mail was for, normalised (an entry may be a list). */
 function mailRecipients(snapshot: DocumentSnapshot): Set<string> {
   const found = new Set<string>();
   for (const field of ADDRESS_FIELDS) {
@@ -239,15 +228,9 @@ function addSideEffects(batch: WriteBatch, path: string, reports: DeliveryReport
       if (!before || report.timeMs >= before.timeMs) latest.set(report.recipient, report);
     }
     for (const report of latest.values()) {
-      const record: Record<string, unknown> = {
-        address: report.recipient,
-        reason: suppressionReason(report),
-        time: Timestamp.fromMillis(report.timeMs),
-        mail: path,
-        source: report.source,
-      };
-      if (report.reason) record.detail = report.reason;
-      batch.set(db.collection(suppressionCollection).doc(suppressionDocId(report.recipient)), record);
+      const { recipient, timeMs, source, reason } = report;
+      const record = { address: recipient, reason: suppressionReason(report), time: Timestamp.fromMillis(timeMs), mail: path, source, ...(reason && { detail: reason }) };
+      batch.set(db.collection(suppressionCollection).doc(suppressionDocId(recipient)), record);
       writes++;
     }
   }
@@ -259,10 +242,8 @@ function addSideEffects(batch: WriteBatch, path: string, reports: DeliveryReport
       if (ids.has(id)) continue;
       ids.add(id);
       const { source, eventId, recipient, status, bounceType, reason, code } = report;
-      const record: Record<string, unknown> = { source, eventId, recipient, status, time: Timestamp.fromMillis(report.timeMs), receivedAt: FieldValue.serverTimestamp() };
-      if (bounceType) record.bounceType = bounceType;
-      if (reason) record.reason = reason;
-      if (code) record.code = code;
+      const time = Timestamp.fromMillis(report.timeMs);
+      const record = { source, eventId, recipient, status, time, receivedAt: FieldValue.serverTimestamp(), ...(bounceType && { bounceType }), ...(reason && { reason }), ...(code && { code }) };
       batch.set(db.doc(`${path}/${HISTORY_COLLECTION}/${id}`), record);
       writes++;
     }

@@ -1,16 +1,11 @@
 /**
- * The tracking value the send path attaches so that a provider's reports
- * name their mail document: the document's path (`fse_mail`) and a MAC over
- * it (`fse_sig`). A report carrying a path the extension did not sign (a
- * document that set a provider's metadata header itself, another sender on
- * the same account, a forged body) names no document and writes nothing.
- *
- * MAC: the first 22 base64url characters of HMAC-SHA256(key,
- * `${provider}\n${path}`), key = HMAC-SHA256(secret, "firestore-send-email
- * tracking v1"), secret = TRACKING_SIGNING_KEY or else the provider's own
- * webhook secret. SendGrid's webhook is checked with a public key, so it
- * needs TRACKING_SIGNING_KEY. The provider is in the MAC so that a value
- * made for one provider does not verify in another's.
+ * The tracking value attached at send time so that a provider's reports
+ * name their mail: the path (`fse_mail`) and a MAC over it (`fse_sig`), so
+ * that a path the extension did not sign (a document setting a provider's
+ * metadata header, another sender on the account, a forged body) writes
+ * nothing. The MAC's secret is TRACKING_SIGNING_KEY, else the provider's
+ * webhook secret (SendGrid's webhook has a public key: it needs the former);
+ * the provider is MACed too, so a value does not verify for another.
  */
 import { createHmac } from "node:crypto";
 import type { WebhookConfig } from "../config/webhook-params";
@@ -19,7 +14,6 @@ import { sameSecret } from "../shared/constant-time";
 
 export type TrackedProvider = "sendgrid" | "mailgun" | "postmark";
 
-/** The metadata keys; providers repeat them in every report. */
 export const TRACKING_KEY = "fse_mail";
 export const TRACKING_MAC_KEY = "fse_sig";
 
@@ -49,11 +43,7 @@ export function trackingValue(config: WebhookConfig, provider: TrackedProvider, 
   return secret ? { [TRACKING_KEY]: path, [TRACKING_MAC_KEY]: mac(secret, provider, path) } : undefined;
 }
 
-/**
- * The mail path in a report's metadata map when its MAC verifies. Keys are
- * matched without case: Postmark repeats them as nodemailer wrote the header
- * (`X-Pm-Metadata-Fse_mail` gives `Fse_mail`).
- */
+/** The mail path in a report's metadata when its MAC verifies; keys without case, as Postmark repeats `X-Pm-Metadata-Fse_mail`. */
 export function verifiedMailPath(metadata: unknown, config: WebhookConfig, provider: TrackedProvider): string | undefined {
   if (!isPlainMap(metadata)) return undefined;
   const path = valueOf(metadata, TRACKING_KEY);

@@ -1,10 +1,8 @@
 /**
- * Tokens of signatures that do not cover the body (Mailgun's covers only
- * timestamp and token), accepted once each: `create` of a document keyed by
- * the token's hash fails when it exists, so two requests racing with one
- * token cannot both win. `expireAt` lies past the replay window, after which
- * the timestamp alone refuses the token, so a TTL policy on it may delete
- * the documents (docs/webhooks.md).
+ * Tokens of signatures that do not cover the body (Mailgun's), accepted
+ * once: `create` fails when the token's document exists, so two racing
+ * requests cannot both win. `expireAt` lies past the replay window, so a TTL
+ * policy may delete the documents (docs/webhooks.md).
  */
 import { createHash } from "node:crypto";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";

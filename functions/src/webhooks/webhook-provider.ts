@@ -1,7 +1,4 @@
-/**
- * The contract every provider's webhook module fulfils. The endpoint
- * (handlers/webhook-router.ts) calls it and never names a provider.
- */
+/** The contract of a provider's webhook module; the endpoint (handlers/webhook-router.ts) never names a provider. */
 import type { WebhookConfig } from "../config/webhook-params";
 import type { ParsedReports } from "./delivery-report";
 
@@ -10,7 +7,7 @@ export type { WebhookConfig } from "../config/webhook-params";
 /** An HTTP request as the endpoint sees it: the raw body, as signatures cover the exact bytes. */
 export interface WebhookRequest {
   method: string;
-  /** Path and query, relative to the function (`/sendgrid`, `/unsubscribe?t=…`). */
+  /** Path and query, relative to the function. */
   url: string;
   /** Header names in lower case, as Node.js gives them. */
   headers: Readonly<Record<string, string | string[] | undefined>>;
@@ -29,11 +26,7 @@ export interface WebhookReply {
   body: string;
 }
 
-/**
- * Whether a request is authentic. When the signature does not cover the
- * body (Mailgun's), `replay` names the signed value that must be accepted
- * only once, so that the signature cannot be reused with another body.
- */
+/** Whether a request is authentic; `replay`: a signed value to accept once, as the signature does not cover the body (Mailgun). */
 export type Authentication =
   | { ok: true; replay?: ReplayToken }
   | { ok: false; status: 400 | 401 | 403; reason: string; headers?: Record<string, string> };
@@ -52,22 +45,14 @@ export class MalformedBody extends Error {
 }
 
 export interface ProviderWebhook {
-  /** The path segment the provider posts to: `/sendgrid`, `/mailgun`, `/postmark`. */
+  /** The path segment the provider posts to. */
   readonly route: string;
-  /**
-   * The largest body this provider ever sends, when far below the
-   * endpoint's limit: a scheme that signs fields inside the body can only
-   * refuse a larger one before parsing it this way.
-   */
+  /** The largest body it sends, when far below the endpoint's limit: a signature inside the body cannot refuse more before parsing. */
   readonly maxBodyBytes?: number;
   /** Whether its key is configured; without it the route answers 404. */
   configured(config: WebhookConfig): boolean;
   /** Checks the request is the provider's, before anything in it is used. */
   authenticate(request: WebhookRequest, config: WebhookConfig, nowMs: number): Authentication;
-  /**
-   * The reports in an authenticated, JSON-parsed body, each naming its mail
-   * only when its tracking value verifies (tracking-value.ts).
-   * @throws MalformedBody
-   */
+  /** The reports in an authenticated, JSON-parsed body, each naming its mail only if its tracking value verifies. @throws MalformedBody */
   parse(body: unknown, config: WebhookConfig): ParsedReports;
 }

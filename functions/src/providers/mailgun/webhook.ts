@@ -1,9 +1,8 @@
 /**
- * Mailgun: mail relayed through its SMTP servers carries X-Mailgun-Variables
- * (the signed tracking value), which Mailgun repeats in every report as
- * `user-variables`. Its webhooks post one report per JSON body,
- * `{signature, "event-data"}`, signed inside the body: HMAC-SHA256 of
- * timestamp + token with the webhook signing key, hex.
+ * Mailgun: relayed mail carries X-Mailgun-Variables (the tracking value),
+ * repeated in every report as `user-variables`. One report per JSON body,
+ * `{signature, "event-data"}`, signed inside: HMAC-SHA256 of timestamp +
+ * token with the webhook signing key.
  */
 import { createHmac } from "node:crypto";
 import type { WebhookConfig } from "../../config/webhook-params";
@@ -14,7 +13,6 @@ import { boundedText, collectReports, details, secondsToMs, type DeliveryReport,
 import { trackingValue, verifiedMailPath } from "../../webhooks/tracking-value";
 import { MalformedBody, type ProviderWebhook, type WebhookRequest } from "../../webhooks/webhook-provider";
 
-/** Mailgun's SMTP relays (US and EU regions). */
 export const MAILGUN_SMTP_HOSTS: readonly string[] = ["smtp.mailgun.org", "smtp.eu.mailgun.org"];
 
 export function mailgunSmtpHeaders(config: WebhookConfig, mailPath: string): Record<string, string> {
@@ -24,14 +22,8 @@ export function mailgunSmtpHeaders(config: WebhookConfig, mailPath: string): Rec
 
 /** Failure reasons that mean the address itself is dead. */
 const HARD_REASONS = new Set(["bounce", "suppress-bounce"]);
-/** Events that carry nothing but their status; `failed` is told apart below. */
-const PLAIN = new Map<unknown, RecipientStatus>([
-  ["delivered", "delivered"],
-  ["complained", "complained"],
-  ["unsubscribed", "unsubscribed"],
-  ["opened", "opened"],
-  ["clicked", "clicked"],
-]);
+/** Events named like the status they carry, and nothing else; `failed` is told apart below. */
+const PLAIN = new Set<unknown>(["delivered", "complained", "unsubscribed", "opened", "clicked"] satisfies RecipientStatus[]);
 
 export const mailgunWebhook: ProviderWebhook = {
   route: "mailgun",
@@ -85,6 +77,5 @@ function toReport(data: Record<string, unknown>, config: WebhookConfig): Deliver
     const hard = typeof data.reason === "string" && HARD_REASONS.has(data.reason);
     return { ...base, status: "bounced", bounceType: hard ? "hard" : "soft", ...detail };
   }
-  const status = PLAIN.get(data.event);
-  return status ? { ...base, status } : undefined;
+  return PLAIN.has(data.event) ? { ...base, status: data.event as RecipientStatus } : undefined;
 }

@@ -1,10 +1,8 @@
 /**
- * Postmark: mail relayed through its SMTP servers carries the signed
- * tracking value as X-PM-Metadata-fse_mail and -fse_sig headers, which
- * Postmark repeats in every record's `Metadata`. Its webhooks post one JSON
- * record per request, told apart by `RecordType`, unsigned: they carry the
- * basic-auth credentials set on the webhook, so there is no timestamp and no
- * replay window, and a replayed record is recognised by its id.
+ * Postmark: relayed mail carries the tracking value as X-PM-Metadata-fse_mail
+ * and -fse_sig, repeated in every record's `Metadata`. One JSON record per
+ * request, by `RecordType`, unsigned but with the webhook's basic-auth
+ * credentials: no replay window, a replayed record is known by its id.
  */
 import { createHash } from "node:crypto";
 import type { WebhookConfig } from "../../config/webhook-params";
@@ -15,7 +13,6 @@ import { boundedText, collectReports, details, isoToMs, type BounceType, type De
 import { trackingValue, verifiedMailPath } from "../../webhooks/tracking-value";
 import { header, MalformedBody, type ProviderWebhook } from "../../webhooks/webhook-provider";
 
-/** Postmark's SMTP relays (transactional and broadcast streams). */
 export const POSTMARK_SMTP_HOSTS: readonly string[] = ["smtp.postmarkapp.com", "smtp-broadcasts.postmarkapp.com"];
 
 /** Postmark keeps metadata values up to 80 characters; a longer path is not sent (its reports are then untracked). */
@@ -36,12 +33,7 @@ const DEFERRED = new Set(["Transient", "DnsError"]);
 /** Not about deliverability: auto-replies, challenges, subscription requests. */
 const NOT_BOUNCES = new Set(["AutoResponder", "AddressChange", "Subscribe", "ChallengeVerification", "OpenRelayTest", "InboundError"]);
 /** Record types that carry nothing but their status; bounces and subscription changes are told apart below. */
-const PLAIN = new Map<unknown, RecipientStatus>([
-  ["Delivery", "delivered"],
-  ["SpamComplaint", "complained"],
-  ["Open", "opened"],
-  ["Click", "clicked"],
-]);
+const PLAIN = new Map<unknown, RecipientStatus>([["Delivery", "delivered"], ["SpamComplaint", "complained"], ["Open", "opened"], ["Click", "clicked"]]);
 
 export const postmarkWebhook: ProviderWebhook = {
   route: "postmark",

@@ -9,16 +9,15 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { SendMailOptions } from "nodemailer";
-import { ConfigError, DeliveryError } from "../../shared/errors";
+import { ConfigError } from "../../shared/errors";
 import { formatDuration, withDeadline } from "../../shared/deadline";
 import { readBody } from "../../shared/read-body";
 import type { DeliveryInfo } from "../../shared/types";
 import { SEND_DEADLINE_MS, type MailFields, type MailTransport } from "../provider";
 import { classifyHttpNetworkError, classifyHttpStatus } from "../shared/classify-http-error";
-import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
+import { deadlineError, handedOverWithoutAnswer, type Handover } from "../shared/unknown-outcome";
 import { redirectedEndpoints } from "../shared/provider-endpoints";
-import { readAttachments } from "./sendgrid-attachments";
-import { buildSendGridMail } from "./sendgrid-payload";
+import { buildSendGridMail, readAttachments } from "./sendgrid-payload";
 
 const DEFAULT_API_URL = "https://api.sendgrid.com";
 const MAIL_SEND_PATH = "/v3/mail/send";
@@ -48,10 +47,6 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
   const agent =
     endpoint.protocol === "https:" ? new https.Agent({ keepAlive: false, ...options.tls }) : new http.Agent({ keepAlive: false });
 
-  const expired = (within: number, handover: Handover) =>
-    handover.complete
-      ? handedOverWithoutAnswer(SENDGRID, within)
-      : new DeliveryError("timeout", `SendGrid did not answer within ${formatDuration(within)} at ${endpoint.host}.`, { transient: true });
 
   const sendOne = async (message: SendMailOptions, fields: MailFields, signal: AbortSignal, handover: Handover): Promise<DeliveryInfo> => {
     const attachments = await readAttachments(message.attachments);
@@ -83,15 +78,11 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
     send: (message, fields = {}, call) => {
       const within = Math.min(deadlineMs, call?.deadlineMs ?? deadlineMs);
       const handover = { complete: false };
-      return withDeadline((signal) => sendOne(message, fields, signal, handover), within, () => expired(within, handover));
+      const timeout = `SendGrid did not answer within ${formatDuration(within)} at ${endpoint.host}.`;
+      return withDeadline((signal) => sendOne(message, fields, signal, handover), within, () => deadlineError(SENDGRID, handover, within, timeout));
     },
     close: () => agent.destroy(),
   };
-}
-
-/** One send's request: `complete` once its body has been handed to the operating system in full. */
-interface Handover {
-  complete: boolean;
 }
 
 function post(

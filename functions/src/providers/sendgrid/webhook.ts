@@ -1,9 +1,7 @@
 /**
- * SendGrid's Event Webhook: a JSON array of reports, signed with ECDSA
- * P-256 over the timestamp header followed by the raw body. The mail
- * document is named by the `fse_mail` and `fse_sig` custom arguments of the
- * API request (sendGridCustomArgs), which SendGrid repeats as top-level
- * fields of every report and never shows recipients.
+ * SendGrid's Event Webhook: a JSON array of reports, signed with ECDSA P-256
+ * over the timestamp header and the raw body. The tracking value travels as
+ * custom arguments, repeated as top-level fields of every report.
  */
 import { verify } from "node:crypto";
 import type { WebhookConfig } from "../../config/webhook-params";
@@ -24,11 +22,7 @@ export function sendGridCustomArgs(config: WebhookConfig, mailPath: string): Rec
 
 /** Events that carry nothing but their status; the others are told apart below. */
 const PLAIN = new Map<unknown, RecipientStatus>([
-  ["spamreport", "complained"],
-  ["unsubscribe", "unsubscribed"],
-  ["group_unsubscribe", "unsubscribed"],
-  ["open", "opened"],
-  ["click", "clicked"],
+  ["spamreport", "complained"], ["unsubscribe", "unsubscribed"], ["group_unsubscribe", "unsubscribed"], ["open", "opened"], ["click", "clicked"],
 ]);
 
 export const sendGridWebhook: ProviderWebhook = {

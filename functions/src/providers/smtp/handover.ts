@@ -12,11 +12,7 @@
  */
 import { PassThrough, pipeline, type Readable } from "node:stream";
 import type { Transporter } from "nodemailer";
-
-export interface Handover {
-  /** True once the whole message, terminator included, was written to the socket. */
-  readonly complete: boolean;
-}
+import type { Handover } from "../shared/unknown-outcome";
 
 export interface HandoverWatch {
   /** Watches the send whose `sendMail` options carry `signal`, which must be that send's own. */
@@ -25,7 +21,7 @@ export interface HandoverWatch {
 
 /** Sends are told apart by their own AbortSignal, so a pooled transport keeps one handover per message. */
 export function watchHandovers(transporter: Pick<Transporter, "use">): HandoverWatch {
-  const sends = new WeakMap<AbortSignal, { complete: boolean }>();
+  const sends = new WeakMap<AbortSignal, Handover>();
   transporter.use("stream", (mail, done) => {
     const signal = mail.data.signal;
     const handover = signal ? sends.get(signal) : undefined;

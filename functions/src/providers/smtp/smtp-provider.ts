@@ -9,16 +9,27 @@ import { ValidationError } from "../../shared/errors";
 import type { MailRequest } from "../../shared/types";
 import type { MailProvider } from "../provider";
 import { withHeaders } from "../../mail/prepare-payload";
+import { MAILGUN_SMTP_HOSTS, mailgunSmtpHeaders, mailgunWebhook } from "../mailgun/webhook";
+import { POSTMARK_SMTP_HOSTS, postmarkSmtpHeaders, postmarkWebhook } from "../postmark/webhook";
 import { applyMicrosoftDefaults } from "./microsoft";
-import { relayTrackingHeaders } from "./relay-tracking";
 import { createSmtpTransport } from "./smtp-transport";
+
+/** Relays that send delivery reports: their tracking headers, by the relay's host, when their webhook is configured. */
+const TRACKED_RELAYS = [
+  { hosts: MAILGUN_SMTP_HOSTS, webhook: mailgunWebhook, headers: mailgunSmtpHeaders },
+  { hosts: POSTMARK_SMTP_HOSTS, webhook: postmarkWebhook, headers: postmarkSmtpHeaders },
+];
 
 export const smtpProvider: MailProvider = {
   name: "smtp",
   handles: () => true,
   checkFields,
   createTransport: (config) => createSmtpTransport(smtpOptionsFor(config)),
-  track: (config, mailPath, message, mail) => ({ message: withHeaders(message, relayTrackingHeaders(config, mailPath)), mail }),
+  track: (config, mailPath, message, mail) => {
+    const host = config.smtp.host?.toLowerCase();
+    const relay = host ? TRACKED_RELAYS.find(({ hosts, webhook }) => webhook.configured(config.webhooks) && hosts.includes(host)) : undefined;
+    return { message: withHeaders(message, relay ? relay.headers(config.webhooks, mailPath) : {}), mail };
+  },
 };
 
 /** A document with nothing but a `sendGrid` block would go out empty over SMTP. */

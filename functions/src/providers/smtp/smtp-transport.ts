@@ -5,21 +5,16 @@
  */
 import { createTransport, type SendMailOptions } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
-import { ConfigError, DeliveryError } from "../../shared/errors";
+import { ConfigError } from "../../shared/errors";
 import { formatDuration, withDeadline } from "../../shared/deadline";
 import type { DeliveryInfo } from "../../shared/types";
 import { SEND_DEADLINE_MS, type MailTransport } from "../provider";
-import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
+import { deadlineError, type Handover } from "../shared/unknown-outcome";
 import { classifySmtpError, classifySmtpErrorAfterHandover, SMTP_SERVER } from "./classify-error";
-import { watchHandovers, type Handover, type HandoverWatch } from "./handover";
+import { watchHandovers, type HandoverWatch } from "./handover";
 
 /** Upper bounds for nodemailer's timeouts (its defaults are minutes); a configuration may only lower them. */
-const TIMEOUT_CAPS = {
-  connectionTimeout: 10_000,
-  greetingTimeout: 10_000,
-  socketTimeout: 20_000,
-  dnsTimeout: 10_000,
-} as const;
+const TIMEOUT_CAPS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000, dnsTimeout: 10_000 } as const;
 
 /** Options that would build another transport, or reparse a URL whose query could override the settings below. */
 const REFUSED_OPTIONS = ["url", "sendmail", "streamTransport", "jsonTransport", "SES"];
@@ -70,14 +65,13 @@ async function sendWithDeadline(
 ): Promise<DeliveryInfo> {
   let handover: Handover | undefined;
   const expired = () =>
-    handover?.complete
-      ? handedOverWithoutAnswer(SMTP_SERVER, deadlineMs)
-      : new DeliveryError(
-          "timeout",
-          `The SMTP server did not complete the send within ${formatDuration(deadlineMs)}; the connection was closed. ` +
-            "Check that SMTP_CONNECTION_URI points to a responsive SMTP server.",
-          { transient: true },
-        );
+    deadlineError(
+      SMTP_SERVER,
+      handover,
+      deadlineMs,
+      `The SMTP server did not complete the send within ${formatDuration(deadlineMs)}; the connection was closed. ` +
+        "Check that SMTP_CONNECTION_URI points to a responsive SMTP server.",
+    );
   const send = async (deadline: AbortSignal) => {
     // A signal of this send's own (AbortSignal.any makes a new one), which is how the handover watch finds it.
     const signal = message.signal ? AbortSignal.any([message.signal, deadline]) : deadline;
