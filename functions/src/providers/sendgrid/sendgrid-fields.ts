@@ -1,8 +1,7 @@
 /**
- * The document's SendGrid fields (the `sendGrid` block, `categories`),
- * checked against what SendGrid requires, once for both the check before the
- * claim and the request body, so that a document gets a readable error
- * instead of the API's 400. validation.ts has already checked their shape.
+ * The document's SendGrid fields checked against SendGrid's rules, once for
+ * both the check before the claim and the request body, so that a document
+ * gets a readable error instead of the API's 400.
  */
 import { types } from "node:util";
 import { ValidationError } from "../../shared/errors";
@@ -85,7 +84,7 @@ const BLOCK_FIELDS: { [K in keyof SendGridBlock]-?: (value: unknown, read: SendG
   dynamicTemplateData: (value, read) => {
     if (!isPlainMap(value)) invalid("sendGrid.dynamicTemplateData", "a map");
     if (!read.templateId) invalid("sendGrid.dynamicTemplateData", 'to come with "sendGrid.templateId": dynamic template data fills a template');
-    return jsonMap(value);
+    return jsonMap(value) as Record<string, unknown>;
   },
   mailSettings: (value) =>
     isPlainMap(value) ? (snakeCaseKeys(value) as Record<string, unknown>) : invalid("sendGrid.mailSettings", "a map such as {sandboxMode: {enable: true}}"),
@@ -126,22 +125,15 @@ function readCategories(categories: string[] | undefined): string[] | undefined 
 function snakeCaseKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeCaseKeys);
   if (!isPlainMap(value)) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeCaseKeys(inner)]),
-  );
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeCaseKeys(inner)]));
 }
 
 /** Firestore values that JSON has no form for: timestamps become ISO strings, bytes base64. */
-function jsonMap(map: Record<string, unknown>): Record<string, unknown> {
-  const convert = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(convert);
-    if (types.isDate(value)) return value.toISOString();
-    if (types.isUint8Array(value)) return Buffer.from(value).toString("base64");
-    if (typeof value === "object" && value !== null && typeof (value as { toDate?: unknown }).toDate === "function") {
-      return (value as { toDate: () => Date }).toDate().toISOString();
-    }
-    if (isPlainMap(value)) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, convert(inner)]));
-    return value;
-  };
-  return convert(map) as Record<string, unknown>;
+function jsonMap(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(jsonMap);
+  if (types.isDate(value)) return value.toISOString();
+  if (types.isUint8Array(value)) return Buffer.from(value).toString("base64");
+  if (typeof (value as { toDate?: unknown } | null)?.toDate === "function") return (value as { toDate: () => Date }).toDate().toISOString();
+  if (isPlainMap(value)) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, jsonMap(inner)]));
+  return value;
 }

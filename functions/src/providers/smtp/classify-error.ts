@@ -1,9 +1,7 @@
 /**
- * Turns whatever nodemailer (or Node's socket layer) threw into a
- * DeliveryError with a stable code, a `transient` flag and a short message
- * for `delivery.error`. Only structured fields are read (nodemailer's `code`,
- * the socket's `originalCode`, `responseCode`, `command`): message text
- * changes between versions and servers.
+ * Whatever nodemailer (or the socket) threw, as a DeliveryError. Only
+ * structured fields are read (`code`, the socket's `originalCode`,
+ * `responseCode`, `command`): message text changes between versions and servers.
  */
 import { DeliveryError, type ErrorCode } from "../../shared/errors";
 import { redact } from "../../shared/logs";
@@ -11,21 +9,20 @@ import { clip } from "../../shared/clip";
 import { CERTIFICATE_CODES, CONNECTION_CODES, TIMEOUT_CODES } from "../../shared/network-codes";
 import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
 
-/** The fields of a nodemailer error read here, each checked for its type. */
+/** The fields of a nodemailer error read here; `timeoutType` is which wait an ETIMEDOUT ended (`GREETING_TIMEOUT`). */
 interface ErrorFields {
   code?: string;
   originalCode?: string;
-  responseCode?: number;
   response?: string;
   command?: string;
-  message: string;
   address?: string;
-  port?: number;
-  /** Which wait a nodemailer ETIMEDOUT ended, such as `GREETING_TIMEOUT`. */
   timeoutType?: string;
+  responseCode?: number;
+  port?: number;
+  message: string;
 }
 
-/** How a failure is recorded: `what` failed, as the start of a sentence, and the `advice` that follows. */
+/** `what` failed, as the start of a sentence, and the `advice` that follows. */
 interface SmtpFailure {
   code: ErrorCode;
   transient: boolean;
@@ -188,19 +185,9 @@ function isSystemCode(code: string): boolean {
 
 function readFields(error: unknown): ErrorFields {
   const source = (typeof error === "object" && error !== null ? error : {}) as Record<string, unknown>;
-  const text = (key: string): string | undefined => (typeof source[key] === "string" ? (source[key] as string) : undefined);
-  const number = (key: string): number | undefined =>
-    typeof source[key] === "number" && Number.isFinite(source[key]) ? (source[key] as number) : undefined;
-  const message = error instanceof Error ? error.message || error.name : text("message") ?? String(error);
-  return {
-    code: text("code"),
-    originalCode: text("originalCode"),
-    responseCode: number("responseCode"),
-    response: text("response"),
-    command: text("command"),
-    message,
-    address: text("address"),
-    port: number("port"),
-    timeoutType: text("timeoutType"),
-  };
+  const fields: Record<string, unknown> = {};
+  for (const key of ["code", "originalCode", "response", "command", "address", "timeoutType"]) if (typeof source[key] === "string") fields[key] = source[key];
+  for (const key of ["responseCode", "port"]) if (typeof source[key] === "number" && Number.isFinite(source[key])) fields[key] = source[key];
+  const message = error instanceof Error ? error.message || error.name : typeof source.message === "string" ? source.message : String(error);
+  return { ...fields, message };
 }
