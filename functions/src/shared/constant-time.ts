@@ -11,7 +11,8 @@ export function sameBytes(received: Buffer, expected: Buffer): boolean {
   return received.length === expected.length && timingSafeEqual(received, expected);
 }
 
-/** Whether a signed time (seconds since the epoch) is within `windowSeconds` of now, either way. */
-export function withinWindow(seconds: number, nowMs: number, windowSeconds: number): boolean {
-  return Number.isFinite(seconds) && Math.abs(nowMs / 1000 - seconds) <= windowSeconds;
+/** Whether a signed time (whole seconds since the epoch, in digits) is within `windowSeconds` of now, either way. */
+export function withinWindow(timestamp: string | number, nowMs: number, windowSeconds: number): boolean {
+  const seconds = Number(timestamp);
+  return /^[0-9]{1,12}$/.test(String(timestamp)) && Number.isFinite(seconds) && Math.abs(nowMs / 1000 - seconds) <= windowSeconds;
 }

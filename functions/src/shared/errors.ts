@@ -27,19 +27,13 @@ export abstract class SendEmailError extends Error {
 /** A param is invalid; every mail fails with this until the extension is reconfigured. */
 export class ConfigError extends SendEmailError {
   readonly code = "invalid-config" as const;
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
+  override name = "ConfigError";
 }
 
 /** The mail document is malformed; the message names the field and what was expected. */
 export class ValidationError extends SendEmailError {
   readonly code = "invalid-document" as const;
-  constructor(message: string) {
-    super(message);
-    this.name = "ValidationError";
-  }
+  override name = "ValidationError";
 }
 
 /** Delivery failed; `code` says how, `responseCode` keeps the SMTP reply code. */

@@ -55,16 +55,7 @@ export interface RecordSettings {
  * MAX_RECIPIENTS; `strangers` for addresses the mail does not list;
  * `rejected` refused by Firestore. `writes`: documents written.
  */
-export interface RecordCounts {
-  received: number;
-  recorded: number;
-  duplicates: number;
-  untracked: number;
-  missing: number;
-  strangers: number;
-  rejected: number;
-  writes: number;
-}
+export type RecordCounts = Record<"received" | "recorded" | "duplicates" | "untracked" | "missing" | "strangers" | "rejected" | "writes", number>;
 
 export async function recordReports(reports: readonly DeliveryReport[], settings: RecordSettings): Promise<RecordCounts> {
   const counts: RecordCounts = { received: reports.length, recorded: 0, duplicates: 0, untracked: 0, missing: 0, strangers: 0, rejected: 0, writes: 0 };

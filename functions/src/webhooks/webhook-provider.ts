@@ -38,10 +38,7 @@ export interface ReplayToken {
 
 /** A body the provider would never send: answered 400. */
 export class MalformedBody extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MalformedBody";
-  }
+  override name = "MalformedBody";
 }
 
 export interface ProviderWebhook {
