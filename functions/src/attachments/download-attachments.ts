@@ -47,12 +47,7 @@ export function createAttachmentDownloader(options: DownloadOptions = {}): Attac
   let connector: Promise<Connector> | undefined;
   const connect = (): Promise<Connector> => {
     connector ??= filteringAgent({ ca: options.ca, allowed }).then((agent) => ({
-      agent,
-      lookup: checkedLookup(options.lookup, allowed),
-      allowed,
-      idleMs: limits.idleMs,
-      redirects: limits.redirects,
-      deadlineMs: limits.deadlineMs,
+      agent, lookup: checkedLookup(options.lookup, allowed), allowed, idleMs: limits.idleMs, redirects: limits.redirects, deadlineMs: limits.deadlineMs,
     }));
     // A failed load is not kept, so the next message tries again.
     connector.catch(() => (connector = undefined));

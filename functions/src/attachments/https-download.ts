@@ -48,21 +48,11 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export async function filteringAgent(options: { ca?: string | Buffer; allowed: readonly string[] }): Promise<https.Agent> {
   // Loaded on first use: most mails have no URL attachment, and the package is an ES module.
   const { RequestFilteringHttpsAgent } = await import("request-filtering-agent");
-  return new RequestFilteringHttpsAgent({
-    keepAlive: false,
-    ...(options.ca === undefined ? {} : { ca: options.ca }),
-    allowIPAddressList: [...options.allowed],
-  });
+  return new RequestFilteringHttpsAgent({ keepAlive: false, ...(options.ca === undefined ? {} : { ca: options.ca }), allowIPAddressList: [...options.allowed] });
 }
 
 /** @throws DownloadFailure */
-export async function downloadUrl(
-  location: string,
-  headers: Record<string, string>,
-  maxBytes: number,
-  signal: AbortSignal,
-  connector: Connector,
-): Promise<Buffer> {
+export async function downloadUrl(location: string, headers: Record<string, string>, maxBytes: number, signal: AbortSignal, connector: Connector): Promise<Buffer> {
   let url = parseHttps(location, "the URL");
   const origin = url.origin;
   for (let hop = 0; ; hop++) {
@@ -106,13 +96,8 @@ function refused(error: AddressRefusedError): DownloadFailure {
 
 function fetchOnce(url: URL, headers: Record<string, string>, maxBytes: number, signal: AbortSignal, connector: Connector): Promise<{ body: Buffer } | { redirect: string }> {
   return new Promise((resolve, reject) => {
-    const request = https.get(url, {
-      agent: connector.agent,
-      lookup: connector.lookup,
-      headers: { "user-agent": "firestore-send-email", ...headers },
-      signal,
-      timeout: connector.idleMs,
-    });
+    const { agent, lookup, idleMs } = connector;
+    const request = https.get(url, { agent, lookup, headers: { "user-agent": "firestore-send-email", ...headers }, signal, timeout: idleMs });
     const fail = (error: unknown) => {
       request.destroy();
       reject(downloadFailure(error, url, signal, connector.deadlineMs));

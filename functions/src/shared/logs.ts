@@ -38,10 +38,7 @@ export function configInvalid(message: string): void {
 
 /** SMTP_CONNECTION_URI options not passed on; by name only, since values may be secret. */
 export function ignoredUriOptions(names: readonly string[]): void {
-  logger.warn("SMTP_CONNECTION_URI options were ignored", {
-    code: "ignored-uri-options",
-    options: names.slice(0, 20).map((name) => redact(name.slice(0, 64))),
-  });
+  logger.warn("SMTP_CONNECTION_URI options were ignored", { code: "ignored-uri-options", options: names.slice(0, 20).map((name) => redact(name.slice(0, 64))) });
 }
 
 export function transportReady(kind: string, host: string | undefined, pooled: boolean): void {
@@ -100,11 +97,8 @@ export function unexpectedError(path: string, error: unknown): void {
 
 /** Logged by uid, never by address. */
 export function uidsWithoutEmail(path: string, uids: string[]): void {
-  logger.warn("Some user ids have no user document or no email address and were skipped", {
-    path,
-    count: uids.length,
-    uids: uids.slice(0, 20).map((uid) => uid.slice(0, 128)),
-  });
+  const shown = uids.slice(0, 20).map((uid) => uid.slice(0, 128));
+  logger.warn("Some user ids have no user document or no email address and were skipped", { path, count: uids.length, uids: shown });
 }
 
 export function ignoredTemplateFields(path: string, template: string, fields: string[]): void {

@@ -12,12 +12,7 @@ import * as logs from "../shared/logs";
 import { PAGE_HEADERS, unsubscribePage, type PageKind } from "./unsubscribe-page";
 import { verifyUnsubscribeToken } from "./unsubscribe-token";
 
-export async function handleUnsubscribe(
-  request: WebhookRequest,
-  signingKey: string,
-  settings: RecordSettings,
-  nowMs: number,
-): Promise<WebhookReply> {
+export async function handleUnsubscribe(request: WebhookRequest, signingKey: string, settings: RecordSettings, nowMs: number): Promise<WebhookReply> {
   if (request.method !== "GET" && request.method !== "POST") {
     return { status: 405, headers: { Allow: "GET, POST", "Content-Type": "text/plain; charset=utf-8" }, body: "Method not allowed\n" };
   }

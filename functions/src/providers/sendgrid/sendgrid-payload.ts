@@ -67,12 +67,7 @@ const PRIORITY_HEADERS: Record<string, Record<string, string>> = {
 };
 
 /** @throws ValidationError for a bad sendGrid block or categories. */
-export function buildSendGridMail(
-  message: SendMailOptions,
-  fields: MailFields,
-  attachments: SendGridAttachment[],
-  policy: SendGridPolicy = {},
-): SendGridRequest {
+export function buildSendGridMail(message: SendMailOptions, fields: MailFields, attachments: SendGridAttachment[], policy: SendGridPolicy = {}): SendGridRequest {
   const seen = new Set<string>();
   // SendGrid refuses an address listed twice in one personalization; SMTP would deliver it once anyway.
   const unique = (list: SendGridAddress[]) =>
