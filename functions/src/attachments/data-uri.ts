@@ -1,7 +1,6 @@
 /** `data:[<type>][;base64],<data>` URIs, decoded as nodemailer does: base64 when said so, percent-encoded text otherwise. */
 export interface DecodedDataUri {
   bytes: Buffer;
-  /** The media type, when the URI names one. */
   type?: string;
 }
 

@@ -21,7 +21,6 @@ export function registerSecrets(values: Array<string | undefined>): void {
   }
 }
 
-/** Replaces every registered secret in `text` with `[REDACTED]`. */
 export function redact(text: string): string {
   let out = text;
   for (const secret of secrets) out = out.split(secret).join("[REDACTED]");

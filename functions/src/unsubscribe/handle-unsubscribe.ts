@@ -1,9 +1,7 @@
 /**
- * /unsubscribe?t=<token>. A POST (a mailbox provider's one-click request, or
- * the page's button) with a genuine token records `unsubscribed` for that
- * recipient and suppresses the address. A GET only shows the confirmation
- * page: link scanners fetch every link they find, and must not unsubscribe
- * anyone.
+ * /unsubscribe?t=<token>: a POST (one-click, or the page's button) with a
+ * genuine token records `unsubscribed` and suppresses the address. A GET only
+ * shows the page: link scanners fetch every link, and must unsubscribe nobody.
  */
 import type { DeliveryReport } from "../webhooks/delivery-report";
 import { recordReports, type RecordSettings } from "../webhooks/record-reports";

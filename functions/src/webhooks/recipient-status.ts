@@ -1,11 +1,8 @@
 /**
- * How one delivery report changes a recipient's entry in
- * `deliveryStatus.recipients`. Providers deliver at least once and in any
- * order, so the merge is order-independent: the entry holds the strongest
- * status seen, the later one (then the larger id) among equals, and
- * replaying any report leaves the same entry. The last ids kept per
- * recipient make a redelivered report a no-op for the side effects
- * (suppression, history).
+ * How one delivery report changes a recipient's entry in `deliveryStatus`.
+ * Providers deliver at least once, in any order, so the merge is
+ * order-independent: the strongest status seen, the later (then the larger
+ * id) among equals; the last ids kept make a redelivery a no-op.
  */
 import { toMillis } from "../delivery/delivery-field";
 import { isPlainMap } from "../shared/plain-map";

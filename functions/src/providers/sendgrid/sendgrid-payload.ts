@@ -1,10 +1,7 @@
 /**
- * A prepared message plus the document's `categories` and `sendGrid` block
- * (read by sendgrid-fields.ts) as the JSON body of SendGrid's v3 mail-send
- * API. Attachments are all base64-encoded (text handed over as it is
- * arrives garbled or is refused); URLs were downloaded before
- * (attachments/), `data:` URIs are decoded for callers that hand the
- * transport a message directly.
+ * A prepared message and the document's SendGrid fields as the body of the
+ * v3 mail-send API. Every attachment is base64 (text handed over as it is
+ * arrives garbled); `data:` URIs are decoded for callers that skip attachments/.
  */
 import { randomUUID } from "node:crypto";
 import type { SendMailOptions } from "nodemailer";

@@ -1,10 +1,7 @@
 /**
- * The SendGrid transport: one POST to SendGrid's v3 mail-send API per
- * message, with node:https rather than fetch because TLS_OPTIONS must reach
- * the connection. One deadline (SEND_DEADLINE_MS) covers the whole call.
- * Once the request's body is sent in full, SendGrid may accept the mail at
- * any moment: a reset, a closed connection or the deadline before its
- * answer then leaves the outcome unknown, and the mail is not retried.
+ * The SendGrid transport: one POST to the v3 mail-send API per message, with
+ * node:https rather than fetch because TLS_OPTIONS must reach the connection.
+ * Once the body is sent in full, a failure without an answer is outcome-unknown.
  */
 import * as http from "node:http";
 import * as https from "node:https";
@@ -21,7 +18,6 @@ import { buildSendGridMail, readAttachments } from "./sendgrid-payload";
 
 const DEFAULT_API_URL = "https://api.sendgrid.com";
 const MAIL_SEND_PATH = "/v3/mail/send";
-/** Who may have accepted a request handed over without an answer. */
 const SENDGRID = "SendGrid";
 
 /** An error body is read this far; SendGrid's are a few hundred bytes. */

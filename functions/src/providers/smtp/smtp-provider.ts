@@ -1,8 +1,4 @@
-/**
- * SMTP: every configuration no other provider claims, from
- * SMTP_CONNECTION_URI or the OAuth2 params, with Microsoft's rules and
- * pooling applied here.
- */
+/** SMTP: every configuration no other provider claims, from SMTP_CONNECTION_URI or the OAuth2 params, with Microsoft's rules and pooling applied here. */
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type { Config } from "../../config";
 import { ValidationError } from "../../shared/errors";

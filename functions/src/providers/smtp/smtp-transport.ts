@@ -50,12 +50,7 @@ export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND
 
 type Sender = Pick<ReturnType<typeof createTransport>, "sendMail">;
 
-/**
- * On expiry the send's AbortSignal fires, and nodemailer closes the
- * connection carrying that one message, leaving other sends of a pool alone.
- * A failure after the handover and before an answer is outcome-unknown: a
- * later attempt could deliver the mail twice.
- */
+/** On expiry the send's AbortSignal fires: nodemailer closes that message's connection, leaving other sends of a pool alone. */
 async function sendWithDeadline(
   transporter: Sender,
   handovers: HandoverWatch,
