@@ -89,10 +89,10 @@ async function resolveOne(
   const { path: _path, href: _href, httpHeaders, ...rest } = attachment;
   if (location.startsWith("data:")) {
     const decoded = decodeDataUri(location);
-    if (!decoded) throw failed(attachment, index, new DownloadFailure("its data: URI is not validly encoded", "invalid-document", false));
+    if (!decoded) throw attachmentError(attachment, index, new DownloadFailure("its data: URI is not validly encoded", "invalid-document", false));
     return { ...rest, content: decoded.bytes, ...(rest.contentType || !decoded.type ? {} : { contentType: decoded.type }) };
   }
-  if (!isUrl(location) || !connect) throw failed(attachment, index, new DownloadFailure("its location is neither a data: URI nor an https URL", "invalid-document", false));
+  if (!isUrl(location) || !connect) throw attachmentError(attachment, index, new DownloadFailure("its location is neither a data: URI nor an https URL", "invalid-document", false));
   const maxBytes = Math.min(limits.attachmentBytes, budget);
   const headers = Object.fromEntries(Object.entries(httpHeaders ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
   try {
@@ -101,7 +101,7 @@ async function resolveOne(
     return { ...kept, content: bytes, filename: filenameFor(attachment, location, index) };
   } catch (error) {
     if (error instanceof TooLargeFailure && maxBytes < limits.attachmentBytes) throw tooLargeTogether(attachment, index, limits);
-    throw failed(attachment, index, error);
+    throw attachmentError(attachment, index, error);
   }
 }
 
@@ -145,7 +145,7 @@ function attachmentName(attachment: Attachment, index: number): string {
   return `message.attachments[${index}]${shown}`;
 }
 
-function failed(attachment: Attachment, index: number, error: unknown): DeliveryError {
+function attachmentError(attachment: Attachment, index: number, error: unknown): DeliveryError {
   if (error instanceof DeliveryError) return error;
   const failure = error instanceof DownloadFailure ? error : new DownloadFailure("of an unexpected error", "unknown", true);
   const advice = failure.transient ? "It will be tried again if retries are enabled." : "Give the attachment as content or a public https URL.";

@@ -40,7 +40,7 @@ export function collectReports(parsed: ReadonlyArray<DeliveryReport | undefined>
 }
 
 /** A report's optional reason and code, as fields only when the provider gave them. */
-export function details(reason: string | undefined, code?: string): Pick<DeliveryReport, "reason" | "code"> {
+export function reasonAndCode(reason: string | undefined, code?: string): Pick<DeliveryReport, "reason" | "code"> {
   return { ...(reason && { reason }), ...(code && { code }) };
 }
 

@@ -9,7 +9,7 @@ import type { WebhookConfig } from "../../config/webhook-params";
 import { sameBytes, withinWindow } from "../../shared/constant-time";
 import { isPlainMap } from "../../shared/plain-map";
 import { normalizeAddress } from "../../suppression/addresses";
-import { boundedText, collectReports, details, secondsToMs, type DeliveryReport, type RecipientStatus } from "../../webhooks/delivery-report";
+import { boundedText, collectReports, reasonAndCode, secondsToMs, type DeliveryReport, type RecipientStatus } from "../../webhooks/delivery-report";
 import { trackingValue, verifiedMailPath } from "../../webhooks/tracking-value";
 import { MalformedBody, type ProviderWebhook, type WebhookRequest } from "../../webhooks/webhook-provider";
 
@@ -23,7 +23,7 @@ export function mailgunSmtpHeaders(config: WebhookConfig, mailPath: string): Rec
 /** Failure reasons that mean the address itself is dead. */
 const HARD_REASONS = new Set(["bounce", "suppress-bounce"]);
 /** Events named like the status they carry, and nothing else; `failed` is told apart below. */
-const PLAIN = new Set<unknown>(["delivered", "complained", "unsubscribed", "opened", "clicked"] satisfies RecipientStatus[]);
+const STATUS_ONLY = new Set<unknown>(["delivered", "complained", "unsubscribed", "opened", "clicked"] satisfies RecipientStatus[]);
 
 export const mailgunWebhook: ProviderWebhook = {
   route: "mailgun",
@@ -71,10 +71,10 @@ function toReport(data: Record<string, unknown>, config: WebhookConfig): Deliver
   const base = { source: "mailgun" as const, eventId, recipient, timeMs, mailPath: verifiedMailPath(data["user-variables"], config, "mailgun") };
   if (data.event === "failed") {
     const delivery = isPlainMap(data["delivery-status"]) ? data["delivery-status"] : {};
-    const detail = details(boundedText(delivery.description || delivery.message || data.reason), boundedText(delivery.code, 32));
+    const detail = reasonAndCode(boundedText(delivery.description || delivery.message || data.reason), boundedText(delivery.code, 32));
     if (data.severity === "temporary") return { ...base, status: "deferred", ...detail };
     const hard = typeof data.reason === "string" && HARD_REASONS.has(data.reason);
     return { ...base, status: "bounced", bounceType: hard ? "hard" : "soft", ...detail };
   }
-  return PLAIN.has(data.event) ? { ...base, status: data.event as RecipientStatus } : undefined;
+  return STATUS_ONLY.has(data.event) ? { ...base, status: data.event as RecipientStatus } : undefined;
 }

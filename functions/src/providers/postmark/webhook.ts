@@ -9,7 +9,7 @@ import type { WebhookConfig } from "../../config/webhook-params";
 import { sameSecret } from "../../shared/constant-time";
 import { isPlainMap } from "../../shared/plain-map";
 import { normalizeAddress } from "../../suppression/addresses";
-import { boundedText, collectReports, details, isoToMs, type BounceType, type DeliveryReport, type RecipientStatus } from "../../webhooks/delivery-report";
+import { boundedText, collectReports, reasonAndCode, isoToMs, type BounceType, type DeliveryReport, type RecipientStatus } from "../../webhooks/delivery-report";
 import { trackingValue, verifiedMailPath } from "../../webhooks/tracking-value";
 import { header, MalformedBody, type ProviderWebhook } from "../../webhooks/webhook-provider";
 
@@ -33,7 +33,7 @@ const DEFERRED = new Set(["Transient", "DnsError"]);
 /** Not about deliverability: auto-replies, challenges, subscription requests. */
 const NOT_BOUNCES = new Set(["AutoResponder", "AddressChange", "Subscribe", "ChallengeVerification", "OpenRelayTest", "InboundError"]);
 /** Record types that carry nothing but their status; bounces and subscription changes are told apart below. */
-const PLAIN = new Map<unknown, RecipientStatus>([["Delivery", "delivered"], ["SpamComplaint", "complained"], ["Open", "opened"], ["Click", "clicked"]]);
+const STATUS_ONLY = new Map<unknown, RecipientStatus>([["Delivery", "delivered"], ["SpamComplaint", "complained"], ["Open", "opened"], ["Click", "clicked"]]);
 
 export const postmarkWebhook: ProviderWebhook = {
   route: "postmark",
@@ -69,7 +69,7 @@ function toReport(record: Record<string, unknown>, config: WebhookConfig): Deliv
       if (record.SuppressionReason === "SpamComplaint") return { ...base, status: "complained" };
       return { ...base, status: "unsubscribed" };
   }
-  const status = PLAIN.get(type);
+  const status = STATUS_ONLY.get(type);
   return status ? { ...base, status } : undefined;
 }
 
@@ -77,7 +77,7 @@ function bounce(base: Omit<DeliveryReport, "status">, type: string, reason: stri
   if (NOT_BOUNCES.has(type)) return undefined;
   if (type === "SpamComplaint") return { ...base, status: "complained" };
   if (type === "Unsubscribe") return { ...base, status: "unsubscribed" };
-  if (DEFERRED.has(type)) return { ...base, status: "deferred", ...details(reason) };
+  if (DEFERRED.has(type)) return { ...base, status: "deferred", ...reasonAndCode(reason) };
   const bounceType: BounceType = HARD.has(type) ? "hard" : "soft";
   return { ...base, status: "bounced", bounceType, ...(reason && { reason }), code: type };
 }

@@ -8,7 +8,7 @@ import type { WebhookConfig } from "../../config/webhook-params";
 import { withinWindow } from "../../shared/constant-time";
 import { isPlainMap } from "../../shared/plain-map";
 import { normalizeAddress } from "../../suppression/addresses";
-import { boundedText, collectReports, details, secondsToMs, type DeliveryReport, type RecipientStatus } from "../../webhooks/delivery-report";
+import { boundedText, collectReports, reasonAndCode, secondsToMs, type DeliveryReport, type RecipientStatus } from "../../webhooks/delivery-report";
 import { trackingValue, verifiedMailPath } from "../../webhooks/tracking-value";
 import { header, MalformedBody, type ProviderWebhook } from "../../webhooks/webhook-provider";
 
@@ -21,7 +21,7 @@ export function sendGridCustomArgs(config: WebhookConfig, mailPath: string): Rec
 }
 
 /** Events that carry nothing but their status; the others are told apart below. */
-const PLAIN = new Map<unknown, RecipientStatus>([
+const STATUS_ONLY = new Map<unknown, RecipientStatus>([
   ["spamreport", "complained"], ["unsubscribe", "unsubscribed"], ["group_unsubscribe", "unsubscribed"], ["open", "opened"], ["click", "clicked"],
 ]);
 
@@ -62,14 +62,14 @@ function toReport(item: Record<string, unknown>, config: WebhookConfig): Deliver
   switch (item.event) {
     case "delivered":
     case "deferred":
-      return { ...base, status: item.event, ...details(reason) };
+      return { ...base, status: item.event, ...reasonAndCode(reason) };
     case "bounce":
       // type "blocked": refused for a reason of the moment (reputation, content), not a dead address.
-      return { ...base, status: "bounced", bounceType: item.type === "blocked" ? "soft" : "hard", ...details(reason, code) };
+      return { ...base, status: "bounced", bounceType: item.type === "blocked" ? "soft" : "hard", ...reasonAndCode(reason, code) };
     case "dropped":
       // SendGrid did not even try (its own suppression lists, an invalid address): the message failed.
       return { ...base, status: "bounced", bounceType: "soft", reason: `Dropped by SendGrid: ${reason ?? "no reason given"}` };
   }
-  const status = PLAIN.get(item.event);
+  const status = STATUS_ONLY.get(item.event);
   return status ? { ...base, status } : undefined;
 }
