@@ -1,14 +1,10 @@
-/**
- * `data:[<type>][;base64],<data>` URIs, decoded the way nodemailer does:
- * base64 when the parameters say so, percent-encoded text otherwise.
- */
+/** `data:[<type>][;base64],<data>` URIs, decoded as nodemailer does: base64 when said so, percent-encoded text otherwise. */
 export interface DecodedDataUri {
   bytes: Buffer;
-  /** The media type, when the URI names one. */
   type?: string;
 }
 
-/** Returns undefined when the URI has no comma or its percent-encoding is broken. */
+/** Undefined when the URI has no comma or its percent-encoding is broken. */
 export function decodeDataUri(uri: string): DecodedDataUri | undefined {
   const comma = uri.indexOf(",");
   if (!uri.startsWith("data:") || comma < 0) return undefined;

@@ -1,21 +1,18 @@
 /**
  * The one place attachments are fetched, for every transport: between
- * composing a message and sending it, each `data:` URI and https URL becomes
- * content, so a transport only ever sees bytes. nodemailer's own URL access
- * stays off (providers/smtp/smtp-transport.ts) and the SendGrid transport
- * reads nothing.
- *
- * A refused or failed download fails the send with a DeliveryError naming
- * the attachment (index and filename) and the reason; never the URL's path
- * or query (they often carry tokens), never an httpHeaders value.
+ * composing and sending, each `data:` URI and https URL becomes content, so
+ * a transport only ever sees bytes (nodemailer's own URL access stays off).
+ * A failed download fails the send with a DeliveryError naming the
+ * attachment and the reason; never the URL's path or query (they often
+ * carry tokens), never an httpHeaders value.
  */
 import type { SendMailOptions } from "nodemailer";
 import type { Attachment } from "nodemailer/lib/mailer";
 import { detectExtension, detectMimeType } from "nodemailer/lib/mime-funcs";
 import ipaddr from "ipaddr.js";
 import { DeliveryError } from "../shared/errors";
-import { checkedLookup, type Lookup } from "./checked-lookup";
-import { decodeDataUri, type DecodedDataUri } from "./data-uri";
+import { checkedLookup, type Lookup } from "./address-policy";
+import { decodeDataUri } from "./data-uri";
 import { DownloadFailure, downloadUrl, filteringAgent, TooLargeFailure, type Connector } from "./https-download";
 import { DOWNLOAD_LIMITS } from "./limits";
 
@@ -40,8 +37,8 @@ export interface DownloadCall {
 export type AttachmentDownloader = (message: SendMailOptions, call?: DownloadCall) => Promise<SendMailOptions>;
 
 /**
- * Returns a copy of `message` whose attachments carry content instead of a
- * location. Messages without a `data:` or URL attachment come back as they are.
+ * A copy of `message` whose attachments carry content instead of a
+ * location; a message without a `data:` or URL attachment comes back as it is.
  * @throws DeliveryError when an attachment cannot be downloaded or is too large.
  */
 export function createAttachmentDownloader(options: DownloadOptions = {}): AttachmentDownloader {
@@ -50,12 +47,7 @@ export function createAttachmentDownloader(options: DownloadOptions = {}): Attac
   let connector: Promise<Connector> | undefined;
   const connect = (): Promise<Connector> => {
     connector ??= filteringAgent({ ca: options.ca, allowed }).then((agent) => ({
-      agent,
-      lookup: checkedLookup(options.lookup, allowed),
-      allowed,
-      idleMs: limits.idleMs,
-      redirects: limits.redirects,
-      deadlineMs: limits.deadlineMs,
+      agent, lookup: checkedLookup(options.lookup, allowed), allowed, idleMs: limits.idleMs, redirects: limits.redirects, deadlineMs: limits.deadlineMs,
     }));
     // A failed load is not kept, so the next message tries again.
     connector.catch(() => (connector = undefined));
@@ -96,24 +88,24 @@ async function resolveOne(
   if (location === undefined) return attachment;
   const { path: _path, href: _href, httpHeaders, ...rest } = attachment;
   if (location.startsWith("data:")) {
-    const { bytes, type } = readDataUri(location, attachment, index);
-    return { ...rest, content: bytes, ...(rest.contentType || !type ? {} : { contentType: type }) };
+    const decoded = decodeDataUri(location);
+    if (!decoded) throw attachmentError(attachment, index, new DownloadFailure("its data: URI is not validly encoded", "invalid-document", false));
+    return { ...rest, content: decoded.bytes, ...(rest.contentType || !decoded.type ? {} : { contentType: decoded.type }) };
   }
-  if (!isUrl(location) || !connect) throw failed(attachment, index, new DownloadFailure("its location is neither a data: URI nor an https URL", "invalid-document", false));
+  if (!isUrl(location) || !connect) throw attachmentError(attachment, index, new DownloadFailure("its location is neither a data: URI nor an https URL", "invalid-document", false));
   const maxBytes = Math.min(limits.attachmentBytes, budget);
+  const headers = Object.fromEntries(Object.entries(httpHeaders ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
   try {
-    const bytes = await downloadUrl(location, headersOf(httpHeaders), maxBytes, signal, await connect());
+    const bytes = await downloadUrl(location, headers, maxBytes, signal, await connect());
     const { encoding: _encoding, ...kept } = rest;
     return { ...kept, content: bytes, filename: filenameFor(attachment, location, index) };
   } catch (error) {
-    if (error instanceof TooLargeFailure && maxBytes < limits.attachmentBytes) {
-      throw tooLargeTogether(attachment, index, limits);
-    }
-    throw failed(attachment, index, error);
+    if (error instanceof TooLargeFailure && maxBytes < limits.attachmentBytes) throw tooLargeTogether(attachment, index, limits);
+    throw attachmentError(attachment, index, error);
   }
 }
 
-/** nodemailer reads `path` before `href`, and `raw` before either: the location it would have used. */
+/** nodemailer reads `raw` before `path`, and `path` before `href`: the location it would have used. */
 function locationOf(attachment: Attachment): string | undefined {
   if (attachment.raw !== undefined && attachment.raw !== null) return undefined;
   const location = attachment.path ?? attachment.href;
@@ -122,34 +114,17 @@ function locationOf(attachment: Attachment): string | undefined {
 
 const isUrl = (location: string | undefined): boolean => location !== undefined && /^https:/i.test(location);
 
-function headersOf(value: Attachment["httpHeaders"]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, header] of Object.entries(value ?? {})) {
-    if (typeof header === "string") out[name] = header;
-  }
-  return out;
-}
-
 /** nodemailer's naming for URLs: the last path segment, with an extension from its type when it has none. */
 function filenameFor(attachment: Attachment, location: string, index: number): string {
   if (typeof attachment.filename === "string" && attachment.filename !== "") return attachment.filename;
-  const segment = decodeSegment(new URL(location).pathname.split("/").pop() ?? "");
+  let segment = new URL(location).pathname.split("/").pop() ?? "";
+  try {
+    segment = decodeURIComponent(segment);
+  } catch {
+    // Kept as it is.
+  }
   const name = segment || `attachment-${index + 1}`;
   return name.includes(".") ? name : `${name}.${detectExtension(attachment.contentType || detectMimeType(name))}`;
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-function readDataUri(uri: string, attachment: Attachment, index: number): DecodedDataUri {
-  const decoded = decodeDataUri(uri);
-  if (!decoded) throw failed(attachment, index, new DownloadFailure("its data: URI is not validly encoded", "invalid-document", false));
-  return decoded;
 }
 
 /** Bytes an attachment adds to the message, for the per-message limit. */
@@ -170,7 +145,7 @@ function attachmentName(attachment: Attachment, index: number): string {
   return `message.attachments[${index}]${shown}`;
 }
 
-function failed(attachment: Attachment, index: number, error: unknown): DeliveryError {
+function attachmentError(attachment: Attachment, index: number, error: unknown): DeliveryError {
   if (error instanceof DeliveryError) return error;
   const failure = error instanceof DownloadFailure ? error : new DownloadFailure("of an unexpected error", "unknown", true);
   const advice = failure.transient ? "It will be tried again if retries are enabled." : "Give the attachment as content or a public https URL.";

@@ -1,32 +1,23 @@
-/**
- * Downloads one attachment URL: https only, every hop's connection checked
- * (checked-lookup.ts for names, address-policy.ts for literal addresses,
- * request-filtering-agent as a second check of both), at most a few
- * redirects, and a byte limit enforced while reading, so an oversized body
- * is cut off rather than buffered.
- */
-import type { OutgoingHttpHeaders } from "node:http";
+/** One attachment URL: https only, every hop's address checked, a few redirects, and a byte limit enforced while reading. */
 import * as https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import type { ErrorCode } from "../shared/errors";
-import { isTlsFailureCode } from "../shared/network-codes";
-import { addressRefusal } from "./address-policy";
-import { AddressRefusedError } from "./checked-lookup";
 import * as logs from "../shared/logs";
+import { isTlsFailureCode } from "../shared/network-codes";
+import { BodyTooLargeError, IncompleteBodyError, readBody } from "../shared/read-body";
+import { addressRefusal, AddressRefusedError } from "./address-policy";
 
-/** How the connection is made; production uses the defaults of download-attachments.ts. */
+/** How connections are made (download-attachments.ts); `allowed` is for tests, `deadlineMs` what the caller's signal stands for. */
 export interface Connector {
   agent: https.Agent;
   lookup: LookupFunction;
-  /** Exact addresses exempt from the address policy (tests only). */
   allowed: readonly string[];
   idleMs: number;
   redirects: number;
-  /** What the caller's AbortSignal stands for, for the error text. */
   deadlineMs: number;
 }
 
-/** Why a download failed, in words for `delivery.error`; never contains the URL's path or query. */
+/** Why a download failed, in words for `delivery.error`; never the URL's path or query. */
 export class DownloadFailure extends Error {
   constructor(
     message: string,
@@ -38,45 +29,39 @@ export class DownloadFailure extends Error {
   }
 }
 
-/** The body passed the byte limit the caller set; reading stopped there. */
 export class TooLargeFailure extends DownloadFailure {
   constructor(maxBytes: number) {
-    super(`it is larger than ${formatBytes(maxBytes)}`, "invalid-document", false);
+    const size = maxBytes >= 1024 * 1024 ? `${Math.round((maxBytes / 1024 / 1024) * 10) / 10} MB` : `${maxBytes} bytes`;
+    super(`it is larger than ${size}`, "invalid-document", false);
     this.name = "TooLargeFailure";
   }
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-/** Builds an https agent that refuses non-public addresses at connection time. */
+/**
+ * An agent that applies request-filtering-agent's address check to every
+ * connection it makes. The policy's own checks ride on the lookup passed
+ * with each request; this one sits in the agent itself, so it still holds
+ * for a connection made without that lookup.
+ */
 export async function filteringAgent(options: { ca?: string | Buffer; allowed: readonly string[] }): Promise<https.Agent> {
   // Loaded on first use: most mails have no URL attachment, and the package is an ES module.
   const { RequestFilteringHttpsAgent } = await import("request-filtering-agent");
-  return new RequestFilteringHttpsAgent({
-    keepAlive: false,
-    ...(options.ca === undefined ? {} : { ca: options.ca }),
-    allowIPAddressList: [...options.allowed],
-  });
+  return new RequestFilteringHttpsAgent({ keepAlive: false, ...(options.ca === undefined ? {} : { ca: options.ca }), allowIPAddressList: [...options.allowed] });
 }
 
-/**
- * Resolves with the body of `location`, at most `maxBytes` long.
- * @throws DownloadFailure
- */
-export async function downloadUrl(
-  location: string,
-  headers: Record<string, string>,
-  maxBytes: number,
-  signal: AbortSignal,
-  connector: Connector,
-): Promise<Buffer> {
+/** @throws DownloadFailure */
+export async function downloadUrl(location: string, headers: Record<string, string>, maxBytes: number, signal: AbortSignal, connector: Connector): Promise<Buffer> {
   let url = parseHttps(location, "the URL");
   const origin = url.origin;
   for (let hop = 0; ; hop++) {
-    checkLiteralHost(url, connector.allowed);
+    // A literal address skips DNS, and so the checked lookup. The URL parser has already turned 2130706433, 0x7f.1 and 0177.0.0.1 into 127.0.0.1.
+    const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const reason = isIP(host) === 0 ? undefined : addressRefusal(host, connector.allowed);
+    if (reason) throw refused(new AddressRefusedError(host, host, reason));
     // Headers such as Authorization are meant for the URL's own server, not for wherever it redirects to.
-    const sent = url.origin === origin ? headers : {};
-    const response = await get(url, sent, maxBytes, signal, connector);
+    const response = await fetchOnce(url, url.origin === origin ? headers : {}, maxBytes, signal, connector);
     if ("body" in response) return response.body;
     if (hop >= connector.redirects) {
       throw new DownloadFailure(`more than ${connector.redirects} redirects`, "invalid-document", false);
@@ -98,14 +83,6 @@ function parseHttps(location: string, what: string): URL {
   return url;
 }
 
-/** The URL parser has already turned 2130706433, 0x7f.1 and 0177.0.0.1 into 127.0.0.1. */
-function checkLiteralHost(url: URL, allowed: readonly string[]): void {
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  if (isIP(host) === 0) return;
-  const reason = addressRefusal(host, allowed);
-  if (reason) throw refused(new AddressRefusedError(host, host, reason));
-}
-
 /**
  * A literal address is named with its class: the author wrote it. A DNS
  * answer is not: the error reaches clients, and private answers would map
@@ -117,16 +94,15 @@ function refused(error: AddressRefusedError): DownloadFailure {
   return new DownloadFailure(`${what}; attachments are only downloaded from public addresses`, "invalid-document", false);
 }
 
-type Answer = { body: Buffer } | { redirect: string };
-
-function get(url: URL, headers: Record<string, string>, maxBytes: number, signal: AbortSignal, connector: Connector): Promise<Answer> {
+function fetchOnce(url: URL, headers: Record<string, string>, maxBytes: number, signal: AbortSignal, connector: Connector): Promise<{ body: Buffer } | { redirect: string }> {
   return new Promise((resolve, reject) => {
-    const requestHeaders: OutgoingHttpHeaders = { "user-agent": "firestore-send-email", ...headers };
-    const request = https.get(url, { agent: connector.agent, lookup: connector.lookup, headers: requestHeaders, signal, timeout: connector.idleMs });
+    const { agent, lookup, idleMs } = connector;
+    const request = https.get(url, { agent, lookup, headers: { "user-agent": "firestore-send-email", ...headers }, signal, timeout: idleMs });
     const fail = (error: unknown) => {
       request.destroy();
-      reject(describe(error, url, signal, connector.deadlineMs));
+      reject(downloadFailure(error, url, signal, connector.deadlineMs));
     };
+    const midBody = () => new DownloadFailure(`the server at ${url.host} closed the connection mid-body`, "connection-failed", true);
     request.on("timeout", () => fail(new DownloadFailure(`the server at ${url.host} stopped sending for ${connector.idleMs / 1000} s`, "timeout", true)));
     request.on("error", fail);
     request.on("response", (response) => {
@@ -143,28 +119,15 @@ function get(url: URL, headers: Record<string, string>, maxBytes: number, signal
         const transient = status >= 500 || status === 408 || status === 429;
         return fail(new DownloadFailure(`the server at ${url.host} answered HTTP ${status}`, transient ? "unknown" : "invalid-document", transient));
       }
-      const tooLarge = () => new TooLargeFailure(maxBytes);
-      const declared = Number(response.headers["content-length"]);
-      if (Number.isFinite(declared) && declared > maxBytes) return fail(tooLarge());
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on("data", (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) return fail(tooLarge());
-        chunks.push(chunk);
-      });
-      response.on("error", fail);
-      response.on("aborted", () => fail(new DownloadFailure(`the server at ${url.host} closed the connection mid-body`, "connection-failed", true)));
-      response.on("end", () => {
-        if (!response.complete) return fail(new DownloadFailure(`the server at ${url.host} closed the connection mid-body`, "connection-failed", true));
-        resolve({ body: Buffer.concat(chunks, size) });
-      });
+      readBody(response, maxBytes).then(
+        (body) => resolve({ body }),
+        (error: unknown) => fail(error instanceof BodyTooLargeError ? new TooLargeFailure(maxBytes) : error instanceof IncompleteBodyError ? midBody() : error),
+      );
     });
   });
 }
 
-/** Network errors by their code; the address policy by its own error class. */
-function describe(error: unknown, url: URL, signal: AbortSignal, deadlineMs: number): DownloadFailure {
+function downloadFailure(error: unknown, url: URL, signal: AbortSignal, deadlineMs: number): DownloadFailure {
   if (error instanceof DownloadFailure) return error;
   if (error instanceof AddressRefusedError) return refused(error);
   if (signal.aborted) {
@@ -182,8 +145,4 @@ function describe(error: unknown, url: URL, signal: AbortSignal, deadlineMs: num
     return new DownloadFailure(`the TLS certificate of ${url.host} was not accepted (${code})`, "tls-failed", false);
   }
   return new DownloadFailure(`the server at ${url.host} could not be reached (${code})`, "connection-failed", true);
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB` : `${bytes} bytes`;
 }

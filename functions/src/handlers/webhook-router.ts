@@ -13,7 +13,7 @@
  */
 import { handleUnsubscribe } from "../unsubscribe/handle-unsubscribe";
 import { UNSUBSCRIBE_PATH } from "../unsubscribe/unsubscribe-headers";
-import { recordEvents, type RecordSettings } from "../webhooks/record-events";
+import { recordReports as recordEvents, type RecordSettings } from "../webhooks/record-reports";
 import { useToken, type UsedToken } from "../webhooks/used-tokens";
 import {
   header,

@@ -1,7 +1,7 @@
 /**
  * The one place that decides how mail leaves: the first provider that
- * handles the configuration. SMTP handles every configuration, so it comes
- * last. Adding a provider is one entry here (see docs/contributing.md).
+ * handles the configuration, SMTP last as it handles every one. Adding a
+ * provider is one entry here (docs/contributing.md).
  */
 import type { Config } from "../config";
 import type { ProviderWebhook } from "../webhooks/webhook-provider";
@@ -14,18 +14,13 @@ import { smtpProvider } from "./smtp/smtp-provider";
 
 const PROVIDERS: readonly MailProvider[] = [sendGridProvider, smtpProvider];
 
-/**
- * The providers whose delivery events the webhooks endpoint accepts. Mailgun
- * and Postmark relay the extension's SMTP mail, so they have a webhook here
- * but no transport of their own.
- */
+/** The webhooks the endpoint accepts. Mailgun and Postmark relay SMTP mail: a webhook, no transport. */
 export const PROVIDER_WEBHOOKS: readonly ProviderWebhook[] = [sendGridWebhook, mailgunWebhook, postmarkWebhook];
 
 export function selectProvider(config: Config): MailProvider {
   return PROVIDERS.find((provider) => provider.handles(config)) ?? smtpProvider;
 }
 
-/** The transport of the provider selected for `config`. */
 export function createTransport(config: Config): MailTransport {
   return selectProvider(config).createTransport(config);
 }

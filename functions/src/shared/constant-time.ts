@@ -1,15 +1,9 @@
-/**
- * Comparisons of secrets and signatures that take the same time whatever
- * the input, so that response times tell an attacker nothing about how much
- * of a guess was right.
- */
+/** Comparisons of secrets and signatures whose timing tells an attacker nothing about a guess. */
 import { createHash, timingSafeEqual } from "node:crypto";
 
-/** Equal strings; both are hashed first, so that their lengths do not leak either. */
+/** Equal strings; hashed first, so that their lengths do not leak either. */
 export function sameSecret(received: string, expected: string): boolean {
-  const a = createHash("sha256").update(received).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(createHash("sha256").update(received).digest(), createHash("sha256").update(expected).digest());
 }
 
 /** Equal byte strings of a fixed, public length (signatures, MACs). */
@@ -17,7 +11,8 @@ export function sameBytes(received: Buffer, expected: Buffer): boolean {
   return received.length === expected.length && timingSafeEqual(received, expected);
 }
 
-/** Whether a signed time (seconds since the epoch) is within `windowSeconds` of now, either way. */
-export function withinWindow(seconds: number, nowMs: number, windowSeconds: number): boolean {
-  return Number.isFinite(seconds) && Math.abs(nowMs / 1000 - seconds) <= windowSeconds;
+/** Whether a signed time (whole seconds since the epoch, in digits) is within `windowSeconds` of now, either way. */
+export function withinWindow(timestamp: string | number, nowMs: number, windowSeconds: number): boolean {
+  const seconds = Number(timestamp);
+  return /^[0-9]{1,12}$/.test(String(timestamp)) && Number.isFinite(seconds) && Math.abs(nowMs / 1000 - seconds) <= windowSeconds;
 }

@@ -1,22 +1,11 @@
 /**
- * The one way this extension bounds an operation in time: a send, a lookup,
- * a publish. Every caller needs the same three guarantees: the caller stops
- * waiting when time is up, the operation itself is told to stop (through the
- * AbortSignal it was given), and no timer outlives the race to hold an
- * instance or a test process open.
+ * Runs `work` with an AbortSignal that fires after `ms`, the one way this
+ * extension bounds an operation in time. Settles as `work` does if it
+ * settles first; otherwise rejects with `onTimeout()`, which is also the
+ * signal's abort reason, and a later rejection of `work` is swallowed. No
+ * timer outlives the race to hold an instance or a test process open.
  */
-
-/**
- * Runs `work` with an AbortSignal that fires after `ms`. Resolves or rejects
- * as `work` does if it settles first; otherwise rejects with `onTimeout()`,
- * which is also the signal's abort reason. A rejection of `work` after the
- * deadline won is expected and swallowed.
- */
-export async function withDeadline<T>(
-  work: (signal: AbortSignal) => Promise<T>,
-  ms: number,
-  onTimeout: () => Error,
-): Promise<T> {
+export async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {

@@ -1,38 +1,21 @@
 /**
- * Every failure the extension writes to `delivery.error` has a class and a
- * stable `code`, so that code (and tests) branch on identity, never on text.
- * The `message` is for people: it says what failed and what to do.
+ * Every failure written to `delivery.error` has a class and a stable `code`,
+ * so that code and tests branch on identity, never on text. The `message`
+ * is for people: what failed and what to do.
  */
-
 export type ErrorCode =
-  /** A param of the extension is missing or malformed. */
-  | "invalid-config"
-  /** The mail document cannot be sent as written. */
-  | "invalid-document"
-  /** The SMTP server refused the credentials. */
-  | "auth-failed"
-  /** The server could not be reached, or dropped the connection. */
-  | "connection-failed"
-  /** The server did not answer in time. */
-  | "timeout"
-  /** The TLS handshake or certificate check failed. */
-  | "tls-failed"
-  /** The server refused every recipient. */
-  | "recipients-rejected"
-  /** The server refused the message itself (after DATA, or a sender refusal). */
-  | "message-rejected"
-  /** A provider's HTTP API refused the request. */
-  | "provider-error"
-  /** The templates or users collection could not be read. */
-  | "lookup-failed"
-  /** Every recipient is in SUPPRESSION_COLLECTION (bounced, complained or unsubscribed before). */
-  | "recipients-suppressed"
-  /**
-   * The message was handed over in full, then the server or API gave no
-   * answer: it may have been accepted. Never retried automatically.
-   */
-  | "outcome-unknown"
-  /** Anything not classified above. */
+  | "invalid-config" // a param is missing or malformed
+  | "invalid-document" // the mail document cannot be sent as written
+  | "auth-failed" // the server refused the credentials
+  | "connection-failed" // the server could not be reached, or dropped the connection
+  | "timeout" // the server did not answer in time
+  | "tls-failed" // the TLS handshake or certificate check failed
+  | "recipients-rejected" // the server refused every recipient
+  | "message-rejected" // the server refused the message itself (after DATA, or the sender)
+  | "provider-error" // a provider's HTTP API refused the request
+  | "lookup-failed" // the templates, users or suppression collection could not be read
+  | "recipients-suppressed" // every recipient is in SUPPRESSION_COLLECTION
+  | "outcome-unknown" // handed over in full, then no answer: it may have been accepted; never retried automatically
   | "unknown";
 
 export abstract class SendEmailError extends Error {
@@ -44,19 +27,13 @@ export abstract class SendEmailError extends Error {
 /** A param is invalid; every mail fails with this until the extension is reconfigured. */
 export class ConfigError extends SendEmailError {
   readonly code = "invalid-config" as const;
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
+  override name = "ConfigError";
 }
 
 /** The mail document is malformed; the message names the field and what was expected. */
 export class ValidationError extends SendEmailError {
   readonly code = "invalid-document" as const;
-  constructor(message: string) {
-    super(message);
-    this.name = "ValidationError";
-  }
+  override name = "ValidationError";
 }
 
 /** Delivery failed; `code` says how, `responseCode` keeps the SMTP reply code. */

@@ -1,9 +1,4 @@
-/**
- * Ids Firestore refuses for documents and collections (`.`, `..`,
- * `__name__`-style ids). No template, user or collection can have one, so a
- * name of this form is never looked up by id, and never accepted as a path
- * segment.
- */
+/** Ids Firestore refuses (`.`, `..`, `__x__`): never looked up by id, never accepted as a path segment. */
 const RESERVED_ID = /^(\.|\.\.|__.*__)$/s;
 
 export function isReservedId(id: string): boolean {

@@ -1,33 +1,12 @@
-/**
- * gRPC status codes of Firestore failures, and which of them a later call may
- * not see: shared by the writes (delivery/write-outcome.ts) and the reads a
- * mail needs (templates, users), so that both agree on what is worth retrying.
- */
-export const STATUS = {
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
+/** Which Firestore failures a later call may not see, so that writes and reads agree on what is worth retrying. */
+import { GrpcStatus } from "firebase-admin/firestore";
 
-const TRANSIENT = new Set<number>([
-  STATUS.CANCELLED,
-  STATUS.UNKNOWN,
-  STATUS.DEADLINE_EXCEEDED,
-  STATUS.RESOURCE_EXHAUSTED,
-  STATUS.ABORTED,
-  STATUS.INTERNAL,
-  STATUS.UNAVAILABLE,
-]);
+/** The library's gRPC status codes, under the name the callers use. */
+export { GrpcStatus as STATUS };
 
-/** The gRPC status code of a Firestore error, if it has one. */
+const { CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE } = GrpcStatus;
+const TRANSIENT = new Set<number>([CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE]);
+
 export function statusOf(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "number" ? code : undefined;

@@ -1,8 +1,8 @@
 /**
- * Every log line of the extension goes through this module: one function per
- * event, structured fields, and any configured secret scrubbed from the text.
- * Message bodies, attachment content and addresses of users looked up by uid
- * are never logged.
+ * Every log line of the extension: one function per event, structured
+ * fields, and every registered secret scrubbed from the text. Message
+ * bodies, attachment content and addresses of users looked up by uid are
+ * never logged.
  */
 import * as logger from "firebase-functions/logger";
 
@@ -21,23 +21,23 @@ export function registerSecrets(values: Array<string | undefined>): void {
   }
 }
 
-/** Replaces every registered secret in `text` with `[REDACTED]`. */
 export function redact(text: string): string {
   let out = text;
   for (const secret of secrets) out = out.split(secret).join("[REDACTED]");
   return out;
 }
 
+function errorSummary(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 export function configInvalid(message: string): void {
   logger.error(redact(`firestore-send-email is misconfigured: ${message}`), { code: "invalid-config" });
 }
 
-/** SMTP_CONNECTION_URI query options that are not passed on; by name only, since values may be secret. */
+/** SMTP_CONNECTION_URI options not passed on; by name only, since values may be secret. */
 export function ignoredUriOptions(names: readonly string[]): void {
-  logger.warn("SMTP_CONNECTION_URI options were ignored", {
-    code: "ignored-uri-options",
-    options: names.slice(0, 20).map((name) => redact(name.slice(0, 64))),
-  });
+  logger.warn("SMTP_CONNECTION_URI options were ignored", { code: "ignored-uri-options", options: names.slice(0, 20).map((name) => redact(name.slice(0, 64))) });
 }
 
 export function transportReady(kind: string, host: string | undefined, pooled: boolean): void {
@@ -45,16 +45,11 @@ export function transportReady(kind: string, host: string | undefined, pooled: b
 }
 
 export function transportInitFailed(error: unknown): void {
-  logger.error(redact(`Mail transport could not be initialised: ${describe(error)}`));
+  logger.error(redact(`Mail transport could not be initialised: ${errorSummary(error)}`));
 }
 
 export function delivered(path: string, info: { messageId: string | null; accepted: string[]; rejected: string[] }): void {
-  logger.info("Delivered email", {
-    path,
-    messageId: info.messageId,
-    accepted: info.accepted.length,
-    rejected: info.rejected.length,
-  });
+  logger.info("Delivered email", { path, messageId: info.messageId, accepted: info.accepted.length, rejected: info.rejected.length });
 }
 
 export function deliveryFailed(path: string, code: string, message: string): void {
@@ -69,13 +64,12 @@ export function unknownState(path: string, state: unknown): void {
   logger.warn("Mail document has an unknown delivery.state", { path, state: String(state).slice(0, 64) });
 }
 
-/** An attempt's lease ran out; `state` says whether the mail failed or waits for a retry. */
 export function leaseExpired(path: string, state: "PENDING" | "ERROR", attempts: number): void {
   const outcome = state === "ERROR" ? "the mail was marked as ERROR" : "a retry was scheduled";
   logger.warn(`Processing lease expired; ${outcome}`, { path, state, attempts });
 }
 
-/** A success too large for its mail document was recorded with the minimal delivery.info (delivery/bounded-info.ts). */
+/** A success too large for its document, recorded with the minimal delivery.info (delivery/bounded-info.ts). */
 export function outcomeInfoReduced(path: string, reason: string): void {
   logger.warn(
     `The mail was delivered, but Firestore refused delivery.info beside this large document (${reason}); ` +
@@ -89,10 +83,7 @@ export function writeLost(path: string, step: string): void {
 }
 
 export function lateResultDiscarded(path: string, outcome: string): void {
-  logger.warn("A delivery attempt lost its lease before recording its outcome; the result was not written", {
-    path,
-    outcome,
-  });
+  logger.warn("A delivery attempt lost its lease before recording its outcome; the result was not written", { path, outcome });
 }
 
 export function ignoredMessageFields(path: string, fields: string[]): void {
@@ -100,39 +91,26 @@ export function ignoredMessageFields(path: string, fields: string[]): void {
 }
 
 export function unexpectedError(path: string, error: unknown): void {
-  logger.error(redact(`Unexpected error while processing a mail document: ${describe(error)}`), { path });
+  logger.error(redact(`Unexpected error while processing a mail document: ${errorSummary(error)}`), { path });
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
-
-/** Uids skipped because no user document or no usable `email` was found; logged by uid, never by address. */
+/** Logged by uid, never by address. */
 export function uidsWithoutEmail(path: string, uids: string[]): void {
-  logger.warn("Some user ids have no user document or no email address and were skipped", {
-    path,
-    count: uids.length,
-    uids: uids.slice(0, 20).map((uid) => uid.slice(0, 128)),
-  });
+  const shown = uids.slice(0, 20).map((uid) => uid.slice(0, 128));
+  logger.warn("Some user ids have no user document or no email address and were skipped", { path, count: uids.length, uids: shown });
 }
 
 export function ignoredTemplateFields(path: string, template: string, fields: string[]): void {
   logger.warn("Unsupported attachment fields in a template were ignored", { path, template: template.slice(0, 128), fields });
 }
 
-export function maintenanceDone(report: { expired: number; released: number; cleaned: number; skipped: number; foreign: number }): void {
-  if (report.expired + report.released + report.cleaned + report.skipped + report.foreign > 0) {
-    logger.info("Scheduled maintenance finished", report);
+export function maintenanceDone(counts: { expired: number; released: number; cleaned: number; skipped: number; foreign: number }): void {
+  if (counts.expired + counts.released + counts.cleaned + counts.skipped + counts.foreign > 0) {
+    logger.info("Scheduled maintenance finished", counts);
   }
 }
 
-/**
- * Firestore refused one of the sweep's queries for want of an index
- * (FAILED_PRECONDITION): which single-field index to create, and Firestore's
- * link to create it when its message had one. Logged by each run until the
- * index exists.
- */
+/** A sweep query refused for want of an index: which one to create, with Firestore's link when it gave one. Logged each run until it exists. */
 export function sweepIndexMissing(index: { collectionId: string; field: string; group: boolean }, link: string | null, stalled: string): void {
   const scope = index.group ? "collection group" : "collection";
   const where = link ? `here: ${link}` : "in the Firebase console: Firestore → Indexes → Single field → Add exemption.";
@@ -144,11 +122,7 @@ export function sweepIndexMissing(index: { collectionId: string; field: string; 
   );
 }
 
-/**
- * A sweep query on a wildcard MAIL_COLLECTION returned page after page of
- * due documents of same-named collections outside the pattern only; it stopped
- * for this run. `example` is the path of one of their collections.
- */
+/** A wildcard MAIL_COLLECTION's sweep query met only due documents of same-named collections outside the pattern, page after page. */
 export function sweepStoppedAtForeignDocuments(field: string, mailCollection: string, read: number, example: string): void {
   logger.error(
     `The scheduled sweep stopped querying ${field} after ${read} due documents of collections outside MAIL_COLLECTION (${mailCollection}), ` +
@@ -158,72 +132,56 @@ export function sweepStoppedAtForeignDocuments(field: string, mailCollection: st
   );
 }
 
-/** An OAuth2 access token was obtained from the refresh token; logged without the token. */
 export function oauth2TokenIssued(host: string | undefined, expiresAt: number | undefined): void {
   logger.info("OAuth2 access token obtained", { host, expiresAt: expiresAt ? new Date(expiresAt).toISOString() : undefined });
 }
 
 /** A lifecycle event could not be published; the delivery itself is unaffected. */
 export function eventPublishFailed(type: string, path: string, error: unknown): void {
-  logger.warn(redact(`Could not publish the ${type} event: ${describe(error)}`), { path, code: "event-publish-failed" });
+  logger.warn(redact(`Could not publish the ${type} event: ${errorSummary(error)}`), { path, code: "event-publish-failed" });
 }
 
-/** A webhook or unsubscribe request refused (bad signature, stale, oversized…): the reason, never the request. */
+/** A webhook or unsubscribe request refused: the reason, never the request. */
 export function webhookRefused(route: string, status: number, reason: string): void {
   logger.warn(`Webhook request refused: ${reason}`, { route, status, code: "webhook-refused" });
 }
 
+type RecordedCount = "received" | "recorded" | "duplicates" | "ignored" | "untracked" | "missing" | "strangers" | "rejected" | "writes";
+
 /** What one webhook request recorded; counts only, never addresses. */
-export function webhookRecorded(
-  route: string,
-  report: {
-    received: number;
-    recorded: number;
-    duplicates: number;
-    ignored: number;
-    untracked: number;
-    missing: number;
-    strangers: number;
-    rejected: number;
-    writes: number;
-  },
-): void {
-  logger.info("Webhook events recorded", { route, ...report });
+export function webhookRecorded(route: string, counts: Readonly<Record<RecordedCount, number>>): void {
+  logger.info("Webhook events recorded", { route, ...counts });
 }
 
-/** Events for mail not sent by this extension (no tracking metadata), acknowledged so that the provider stops retrying. */
+/** Reports for mail not sent by this extension, acknowledged so that the provider stops retrying. */
 export function webhookUntracked(route: string, count: number): void {
   if (count > 0) logger.info("Webhook events for mail not sent by this extension were acknowledged and ignored", { route, count });
 }
 
 export function webhookFailed(route: string, error: unknown): void {
-  logger.error(redact(`Webhook events could not be recorded; the provider will retry: ${describe(error)}`), { route, code: "webhook-failed" });
+  logger.error(redact(`Webhook events could not be recorded; the provider will retry: ${errorSummary(error)}`), { route, code: "webhook-failed" });
 }
 
 export function unsubscribed(path: string | undefined): void {
   logger.info("Recipient unsubscribed through the one-click link", { path });
 }
 
-/** Recipients dropped before sending because SUPPRESSION_COLLECTION lists them; counted, not named. */
+/** Counted, not named. */
 export function recipientsSuppressed(path: string, count: number, remaining: number): void {
   logger.info("Suppressed recipients were dropped before sending", { path, suppressed: count, remaining });
 }
 
-/** A mail asked for an unsubscribe link it cannot carry (not exactly one recipient) under UNSUBSCRIBE_DEFAULT. */
+/** UNSUBSCRIBE_DEFAULT asked for a link the mail cannot carry (not exactly one recipient). */
 export function unsubscribeLinkSkipped(path: string, recipients: number): void {
   logger.info("No List-Unsubscribe header: the mail does not have exactly one recipient", { path, recipients });
 }
 
-/**
- * An attachment host whose DNS answer is not public. The address stays in
- * the server log: `delivery.error` is read by clients, and must not map the
- * project's private network for them.
- */
+/** The address stays in the server log: `delivery.error` is read by clients, and must not map the project's private network. */
 export function attachmentAddressRefused(host: string, address: string, reason: string): void {
   logger.warn(`An attachment download was refused: ${host} resolved to ${address}, ${reason}`, { host, address, code: "address-refused" });
 }
 
-/** Webhook events left out of a request because Firestore refuses their ids or values; the others were recorded. */
+/** Reports left out because Firestore refused their ids or values; the others were recorded. */
 export function webhookEventsRejected(route: string, count: number, error: unknown): void {
-  if (count > 0) logger.warn(redact(`Webhook events were left out, as Firestore refused them: ${describe(error)}`), { route, count, code: "webhook-events-rejected" });
+  if (count > 0) logger.warn(redact(`Webhook events were left out, as Firestore refused them: ${errorSummary(error)}`), { route, count, code: "webhook-events-rejected" });
 }

@@ -1,14 +1,8 @@
 /**
- * What counts as a map in a mail document. Firestore gives maps as plain
- * objects; everything else that is an object (Timestamp, GeoPoint,
- * DocumentReference, bytes, Date) is a value with a type of its own and must
- * never be walked key by key or mistaken for a map a user wrote.
- */
-
-/**
- * A plain object: its prototype is null or a root prototype. Checked by
- * prototype depth rather than against this realm's Object.prototype, so that
- * plain objects made in another realm still count.
+ * A map in a mail document: a plain object, its prototype null or a root
+ * prototype (by depth, so that another realm's plain objects count). Other
+ * objects (Timestamp, GeoPoint, bytes, Date) are values and are never
+ * walked key by key.
  */
 export function isPlainMap(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;

@@ -1,28 +1,23 @@
-/** The shapes the pipeline works with once a mail document has been validated, and what a send returns. */
+/** A mail document once validated, and what a send records. */
 
 /** What a successful send records in `delivery.info`. */
 export interface DeliveryInfo {
   /** The Message-ID header of the email that was sent. */
   messageId: string | null;
-  /** Addresses the server accepted. Always an array. */
+  /** Addresses the server accepted. */
   accepted: string[];
-  /** Addresses the server refused permanently or temporarily. Always an array. */
+  /** Addresses the server refused, permanently or temporarily. */
   rejected: string[];
-  /** Addresses the server deferred. Always an array (empty over SMTP, see FACTS). */
+  /** Addresses the server deferred (always empty over SMTP). */
   pending: string[];
   /** The server's last reply, for example `250 2.0.0 OK queued`. */
   response: string | null;
-  /** SendGrid only: its id for the queued message (the API's `X-Message-Id` header). */
+  /** SendGrid only: its id for the queued message (the API's `X-Message-Id`). */
   sendgridQueueId?: string | null;
   /** Recipients left out because SUPPRESSION_COLLECTION lists them; only when there were any. */
   suppressed?: string[];
-  /**
-   * Only when something above was shortened to fit the mail document
-   * (delivery/bounded-info.ts): lists keep their first addresses, texts end
-   * with `…`, and `counts` has the full numbers.
-   */
+  /** Only when something was shortened to fit the document (delivery/bounded-info.ts); `counts` has the full numbers. */
   truncated?: true;
-  /** With `truncated`: how many addresses each list had before it was shortened. */
   counts?: DeliveryCounts;
 }
 
@@ -38,7 +33,7 @@ export interface DeliveryCounts {
 /** One attachment of a mail document, after validation. */
 export interface MailAttachment {
   filename?: string;
-  /** Inline content; a string (decoded with `encoding`) or raw bytes. */
+  /** A string (decoded with `encoding`) or raw bytes. */
   content?: string | Buffer | Uint8Array;
   /** A `data:` URI or an `https:` URL; local file paths are refused. */
   path?: string;
@@ -50,7 +45,7 @@ export interface MailAttachment {
   headers?: Record<string, string | string[]>;
   /** Request headers for downloading an https `path`/`href` (e.g. `Authorization`); sent to that URL's origin only. */
   httpHeaders?: Record<string, string>;
-  /** The whole MIME part (headers and body) as the author built it; takes precedence over every other source. */
+  /** The whole MIME part as the author built it; takes precedence over every other source. */
   raw?: string;
 }
 
@@ -75,10 +70,7 @@ export interface TemplateRequest {
   data: Record<string, unknown>;
 }
 
-/**
- * A mail document after validation: every field has the type the rest of the
- * pipeline relies on. Addresses are normalised to arrays.
- */
+/** A mail document after validation, addresses normalised to arrays. */
 export interface MailRequest {
   to: string[];
   cc: string[];
@@ -91,10 +83,10 @@ export interface MailRequest {
   headers?: Record<string, string | string[]>;
   message?: MailMessage;
   template?: TemplateRequest;
-  /** SendGrid's own options; a map here, checked further by the SendGrid provider (providers/sendgrid/). */
+  /** SendGrid's own options, checked further by providers/sendgrid/. */
   sendGrid?: Record<string, unknown>;
-  /** Categories for provider analytics; strings here, each provider applies its own limits. */
+  /** Categories for provider analytics; each provider applies its own limits. */
   categories?: string[];
-  /** `unsubscribe`: add a one-click List-Unsubscribe link (needs UNSUBSCRIBE_SIGNING_KEY and exactly one recipient). */
+  /** Add a one-click List-Unsubscribe link (needs UNSUBSCRIBE_SIGNING_KEY and exactly one recipient). */
   unsubscribe?: boolean;
 }

@@ -1,9 +1,7 @@
 /**
- * The send path's suppression check (SUPPRESSION_COLLECTION): before a mail
- * goes out, recipients whose address is suppressed are dropped, with one
- * batched read for all of them. They are listed in `delivery.info.suppressed`;
- * if nobody is left, the mail fails with a message that says why and how to
- * lift a suppression.
+ * Before a mail goes out, recipients listed in SUPPRESSION_COLLECTION are
+ * dropped (one batched read) and listed in `delivery.info.suppressed`; if
+ * nobody is left, the mail fails saying why and how to lift a suppression.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";

@@ -1,8 +1,4 @@
-/**
- * The recipients of a composed message, one per address, in the order
- * nodemailer sends them: `to`, then `cc`, then `bcc`. An entry such as
- * "a@x, Bob <b@y>" is two recipients, as nodemailer counts them.
- */
+/** A composed message's recipients, one per address ("a@x, Bob <b@y>" is two), in nodemailer's order: to, cc, bcc. */
 import type { SendMailOptions } from "nodemailer";
 import addressparser from "nodemailer/lib/addressparser";
 

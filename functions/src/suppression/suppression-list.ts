@@ -1,8 +1,4 @@
-/**
- * The send path's view of SUPPRESSION_COLLECTION: which recipients of a mail
- * must not be mailed. One batched read per mail (getAll, ids only), made only
- * when the param is set. Deleting an address's document lifts its suppression.
- */
+/** The send path's view of SUPPRESSION_COLLECTION; deleting an address's document lifts its suppression. */
 import type { Firestore } from "firebase-admin/firestore";
 import { normalizeAddress, suppressionDocId } from "./addresses";
 

@@ -1,24 +1,16 @@
 /**
- * /unsubscribe?t=<token>. POST (a mailbox provider's one-click request, or
- * the page's button) with a genuine token records `unsubscribed` for that
- * recipient on the mail document and adds the address to the suppression
- * collection. GET only shows the confirmation page: link scanners fetch every
- * link they find, and must not unsubscribe anyone. A token that fails its
- * check changes nothing, and the answer says so.
+ * /unsubscribe?t=<token>: a POST (one-click, or the page's button) with a
+ * genuine token records `unsubscribed` and suppresses the address. A GET only
+ * shows the page: link scanners fetch every link, and must unsubscribe nobody.
  */
-import type { DeliveryEvent } from "../webhooks/delivery-event";
-import { recordEvents, type RecordSettings } from "../webhooks/record-events";
+import type { DeliveryReport } from "../webhooks/delivery-report";
+import { recordReports, type RecordSettings } from "../webhooks/record-reports";
 import type { WebhookReply, WebhookRequest } from "../webhooks/webhook-provider";
 import * as logs from "../shared/logs";
 import { PAGE_HEADERS, unsubscribePage, type PageKind } from "./unsubscribe-page";
 import { verifyUnsubscribeToken } from "./unsubscribe-token";
 
-export async function handleUnsubscribe(
-  request: WebhookRequest,
-  signingKey: string,
-  settings: RecordSettings,
-  nowMs: number,
-): Promise<WebhookReply> {
+export async function handleUnsubscribe(request: WebhookRequest, signingKey: string, settings: RecordSettings, nowMs: number): Promise<WebhookReply> {
   if (request.method !== "GET" && request.method !== "POST") {
     return { status: 405, headers: { Allow: "GET, POST", "Content-Type": "text/plain; charset=utf-8" }, body: "Method not allowed\n" };
   }
@@ -30,9 +22,9 @@ export async function handleUnsubscribe(
   }
   if (request.method === "GET") return page(200, "confirm", claim.address);
 
-  const event: DeliveryEvent = {
+  // One id per link: pressing it again changes nothing.
+  const report: DeliveryReport = {
     source: "unsubscribe-link",
-    // One id per link: pressing it again changes nothing.
     eventId: claim.eventId,
     mailPath: claim.mailPath,
     recipient: claim.address,
@@ -40,7 +32,7 @@ export async function handleUnsubscribe(
     timeMs: nowMs,
   };
   try {
-    await recordEvents([event], settings);
+    await recordReports([report], settings);
   } catch (error) {
     logs.webhookFailed("unsubscribe", error);
     return page(503, "failed");

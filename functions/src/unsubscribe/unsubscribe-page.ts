@@ -1,8 +1,4 @@
-/**
- * The small page a person sees on opening an unsubscribe link in a browser.
- * Opening it changes nothing (link scanners prefetch every link in a mail);
- * the button posts the same one-click form a mailbox provider would.
- */
+/** The page an unsubscribe link opens: opening changes nothing (scanners prefetch links); its button posts the one-click form. */
 
 export type PageKind = "confirm" | "done" | "invalid" | "failed";
 

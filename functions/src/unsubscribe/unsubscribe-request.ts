@@ -1,8 +1,7 @@
 /**
  * Whether a mail carries a one-click unsubscribe link: when its document
- * says `unsubscribe: true`, or when UNSUBSCRIBE_DEFAULT is on and the
- * document does not say `false`. The link names one recipient, so only a
- * mail with exactly one can carry it.
+ * says `unsubscribe: true`, or UNSUBSCRIBE_DEFAULT is on and it does not say
+ * `false`. The link names one recipient, so only a mail with one can.
  */
 import type { SendMailOptions } from "nodemailer";
 import addressparser from "nodemailer/lib/addressparser";
@@ -13,10 +12,7 @@ import { messageRecipients } from "../suppression/message-recipients";
 import type { MailRequest } from "../shared/types";
 import { unsubscribeHeaders } from "./unsubscribe-headers";
 
-/**
- * Before the claim: a document that asks for a link it cannot get ends in
- * ERROR at once, naming the field.
- */
+/** Before the claim: a document that asks for a link it cannot get ends in ERROR at once. */
 export function checkUnsubscribeRequest(mail: MailRequest, config: Pick<Config, "unsubscribe">): void {
   if (mail.unsubscribe !== true) return;
   if (!config.unsubscribe) {

@@ -1,21 +1,15 @@
 /**
- * The token in a one-click unsubscribe link: it names the recipient and the
- * mail, so nobody can make one for another address or alter one without
- * UNSUBSCRIBE_SIGNING_KEY, and it is opaque: request logs, link scanners and
- * anyone the link is forwarded to cannot read the address from the URL.
+ * The token of a one-click unsubscribe link names the recipient and the
+ * mail: nobody can make or alter one without UNSUBSCRIBE_SIGNING_KEY, and
+ * nobody who sees the URL can read the address from it.
  *
- * Form `v2.<base64url ciphertext>.<base64url tag>`: the JSON
- * `[address, mail path]` encrypted with AES-256-GCM. Key and nonce are
- * derived from the signing key with HMAC-SHA256 and purpose labels; the
- * nonce is also derived from the plaintext (as in SIV), so one recipient of
- * one mail always gets the same token, and two different claims never share
- * a nonce. The GCM tag is the MAC.
- *
- * Links already sent carry the first form, `v1.<base64url JSON>.<base64url
- * HMAC>`, readable but signed: it is still accepted, and never produced.
- * Either form verifies only in its one canonical base64url spelling: the
- * last character of a base64url string has spare bits, and a respelled
- * token must not count as another link.
+ * `v2.<ciphertext>.<tag>` (base64url): JSON `[address, mail path]` under
+ * AES-256-GCM, key and nonce derived from the signing key with HMAC-SHA256
+ * and purpose labels; the nonce also from the plaintext (as in SIV), so a
+ * recipient of a mail always gets the same token and two claims never share
+ * a nonce. `v1.<JSON>.<HMAC>`, readable but signed, is in links already
+ * sent: accepted, never produced. Only the one canonical base64url spelling
+ * verifies: a respelled token (spare bits) must not count as another link.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
 import { sameBytes } from "../shared/constant-time";
@@ -28,7 +22,7 @@ export interface UnsubscribeClaim {
 }
 
 export interface VerifiedToken extends UnsubscribeClaim {
-  /** The same for every spelling that verifies (there is one): derived from what the MAC covers and the MAC. */
+  /** Derived from the token, which has one spelling that verifies. */
   eventId: string;
 }
 

@@ -1,19 +1,11 @@
 /**
- * The tracking value the send path attaches so that a provider's events name
- * their mail document, and its check when an event comes back. The value is
- * the document's path (`fse_mail`) and a MAC over it (`fse_sig`), so that an
- * event carrying a path the extension did not attach (a mail document that
- * set a provider's metadata header, another sender on the same provider
- * account, a forged body) names no document and writes nothing.
- *
- * MAC: the first 22 base64url characters (132 bits) of
- * HMAC-SHA256(key, `${provider}\n${path}`), where key is
- * HMAC-SHA256(secret, "firestore-send-email tracking v1") and secret is
- * TRACKING_SIGNING_KEY, or, without it, the provider's own webhook secret
- * (Mailgun's signing key, Postmark's webhook password). SendGrid's webhook
- * is checked with a public key, so SendGrid needs TRACKING_SIGNING_KEY. The
- * provider is part of the MAC, so that a value made for one provider's
- * events does not verify in another's.
+ * The tracking value attached at send time so that a provider's reports
+ * name their mail: the path (`fse_mail`) and a MAC over it (`fse_sig`), so
+ * that a path the extension did not sign (a document setting a provider's
+ * metadata header, another sender on the account, a forged body) writes
+ * nothing. The MAC's secret is TRACKING_SIGNING_KEY, else the provider's
+ * webhook secret (SendGrid's webhook has a public key: it needs the former);
+ * the provider is MACed too, so a value does not verify for another.
  */
 import { createHmac } from "node:crypto";
 import type { WebhookConfig } from "../config/webhook-params";
@@ -22,7 +14,6 @@ import { sameSecret } from "../shared/constant-time";
 
 export type TrackedProvider = "sendgrid" | "mailgun" | "postmark";
 
-/** The metadata keys; providers repeat them in every event. */
 export const TRACKING_KEY = "fse_mail";
 export const TRACKING_MAC_KEY = "fse_sig";
 
@@ -41,7 +32,7 @@ function secretFor(config: Pick<WebhookConfig, "trackingSigningKey" | "mailgunSi
 }
 
 function mac(secret: string, provider: TrackedProvider, path: string): string {
-  // The key is derived with a purpose label, so that these MACs never pass for anything else made with the same secret.
+  // A key derived with a purpose label: these MACs never pass for anything else made with the same secret.
   const key = createHmac("sha256", secret).update("firestore-send-email tracking v1").digest();
   return createHmac("sha256", key).update(`${provider}\n${path}`).digest("base64url").slice(0, MAC_LENGTH);
 }
@@ -52,12 +43,7 @@ export function trackingValue(config: WebhookConfig, provider: TrackedProvider, 
   return secret ? { [TRACKING_KEY]: path, [TRACKING_MAC_KEY]: mac(secret, provider, path) } : undefined;
 }
 
-/**
- * The mail path in the map a provider repeats its metadata in, when its MAC
- * verifies; undefined otherwise. Keys are matched without case: Postmark
- * repeats metadata under the header name's key as nodemailer wrote it
- * (`X-Pm-Metadata-Fse_mail` gives `Fse_mail`), others as the extension wrote it.
- */
+/** The mail path in a report's metadata when its MAC verifies; keys without case, as Postmark repeats `X-Pm-Metadata-Fse_mail`. */
 export function verifiedMailPath(metadata: unknown, config: WebhookConfig, provider: TrackedProvider): string | undefined {
   if (!isPlainMap(metadata)) return undefined;
   const path = valueOf(metadata, TRACKING_KEY);

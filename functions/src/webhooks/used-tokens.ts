@@ -1,24 +1,19 @@
 /**
- * The tokens of signatures that do not cover the body (Mailgun's covers only
- * timestamp and token), accepted once each: the first request with a token
- * creates a document keyed by the token's SHA-256; a second one, whatever
- * its body, finds it and is refused. `create` fails when the document
- * exists, so two requests racing with one token cannot both win.
- *
- * One write per request. `expireAt` is set past the replay window, after
- * which the signature's timestamp alone refuses the token, so a TTL policy
- * on the collection's `expireAt` field can delete the documents
- * (docs/webhooks.md); without one they stay, one small document per request.
+ * Tokens of signatures that do not cover the body (Mailgun's), accepted
+ * once: `create` fails when the token's document exists, so two racing
+ * requests cannot both win. `expireAt` lies past the replay window, so a TTL
+ * policy may delete the documents (docs/webhooks.md).
  */
 import { createHash } from "node:crypto";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import type { WebhookConfig } from "../config/webhook-params";
 import { STATUS, statusOf } from "../shared/firestore-status";
+
 /** Kept this long past the window, so that a clock skew between providers and Firestore cannot reopen it. */
 const MARGIN_MS = 60 * 60 * 1000;
 
 export interface UsedToken {
-  /** Forgets the token: the request's events could not be recorded, and the provider's retry must get through. */
+  /** Forgets the token: the request's reports could not be recorded, and the provider's retry must get through. */
   release(): Promise<void>;
 }
 
@@ -35,7 +30,6 @@ export async function useToken(
   try {
     await ref.create({ route, expireAt });
   } catch (error) {
-    // The token's document was created before: the token was used.
     if (statusOf(error) === STATUS.ALREADY_EXISTS) return undefined;
     throw error;
   }

@@ -1,18 +1,13 @@
-/**
- * The contract every provider's webhook module fulfils, and the settings the
- * endpoint runs with. The endpoint (handlers/webhook-router.ts) calls this contract
- * and never names a provider; the provider folders hold the signature
- * checks and the event parsing.
- */
+/** The contract of a provider's webhook module; the endpoint (handlers/webhook-router.ts) never names a provider. */
 import type { WebhookConfig } from "../config/webhook-params";
-import type { ParsedEvents } from "./delivery-event";
+import type { ParsedReports } from "./delivery-report";
 
 export type { WebhookConfig } from "../config/webhook-params";
 
 /** An HTTP request as the endpoint sees it: the raw body, as signatures cover the exact bytes. */
 export interface WebhookRequest {
   method: string;
-  /** Path and query, relative to the function (`/sendgrid`, `/unsubscribe?t=…`). */
+  /** Path and query, relative to the function. */
   url: string;
   /** Header names in lower case, as Node.js gives them. */
   headers: Readonly<Record<string, string | string[] | undefined>>;
@@ -31,13 +26,8 @@ export interface WebhookReply {
   body: string;
 }
 
-/**
- * Whether a request is authentic. An accepted request whose signature does
- * not cover the body (Mailgun's covers only a timestamp and a token) names
- * the signed value that must be accepted once (`replay`), so that the
- * signature cannot be reused with another body.
- */
-export type Verdict =
+/** Whether a request is authentic; `replay`: a signed value to accept once, as the signature does not cover the body (Mailgun). */
+export type Authentication =
   | { ok: true; replay?: ReplayToken }
   | { ok: false; status: 400 | 401 | 403; reason: string; headers?: Record<string, string> };
 
@@ -48,29 +38,18 @@ export interface ReplayToken {
 
 /** A body the provider would never send: answered 400. */
 export class MalformedBody extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MalformedBody";
-  }
+  override name = "MalformedBody";
 }
 
 export interface ProviderWebhook {
-  /** The path segment the provider posts to: `/sendgrid`, `/mailgun`, `/postmark`. */
+  /** The path segment the provider posts to. */
   readonly route: string;
-  /**
-   * The largest body this provider ever sends, when far below the endpoint's
-   * limit: a larger one is refused before it is read as JSON, which a scheme
-   * that signs fields inside the body cannot otherwise avoid.
-   */
+  /** The largest body it sends, when far below the endpoint's limit: a signature inside the body cannot refuse more before parsing. */
   readonly maxBodyBytes?: number;
   /** Whether its key is configured; without it the route answers 404. */
   configured(config: WebhookConfig): boolean;
   /** Checks the request is the provider's, before anything in it is used. */
-  authenticate(request: WebhookRequest, config: WebhookConfig, nowMs: number): Verdict;
-  /**
-   * The events in an authenticated body (already JSON-parsed), each naming
-   * its mail document only when the tracking value's MAC verifies under
-   * `config` (tracking-value.ts); throws MalformedBody.
-   */
-  parse(body: unknown, config: WebhookConfig): ParsedEvents;
+  authenticate(request: WebhookRequest, config: WebhookConfig, nowMs: number): Authentication;
+  /** The reports in an authenticated, JSON-parsed body, each naming its mail only if its tracking value verifies. @throws MalformedBody */
+  parse(body: unknown, config: WebhookConfig): ParsedReports;
 }

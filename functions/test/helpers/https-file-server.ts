@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as https from "node:https";
 import type { LookupAddress } from "node:dns";
 import type { Socket } from "node:net";
-import type { Lookup } from "../../src/attachments/checked-lookup";
+import type { Lookup } from "../../src/attachments/address-policy";
 import { makeCertificate } from "./self-signed-certificate";
 
 export function fileServerCertificate(): { key: string; cert: string } {

@@ -1,62 +1,55 @@
 /**
- * Mailgun's webhooks: one event per JSON body, `{signature, "event-data"}`.
- * The signature is inside the body: HMAC-SHA256 of timestamp + token with the
- * webhook signing key, hex. Mail goes out through Mailgun's SMTP relay; the
- * send path's X-Mailgun-Variables header comes back as `user-variables`.
- * Each token is accepted once (handlers/webhook-router.ts keeps the used ones).
+ * Mailgun: relayed mail carries X-Mailgun-Variables (the tracking value),
+ * repeated in every report as `user-variables`. One report per JSON body,
+ * `{signature, "event-data"}`, signed inside: HMAC-SHA256 of timestamp +
+ * token with the webhook signing key.
  */
-import { isPlainMap } from "../../shared/plain-map";
 import { createHmac } from "node:crypto";
-import { boundedText, details, secondsToMs, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
+import type { WebhookConfig } from "../../config/webhook-params";
 import { sameBytes, withinWindow } from "../../shared/constant-time";
+import { isPlainMap } from "../../shared/plain-map";
 import { normalizeAddress } from "../../suppression/addresses";
-import { verifiedMailPath } from "../../webhooks/tracking-value";
-import { MalformedBody, type ProviderWebhook, type Verdict, type WebhookConfig, type WebhookRequest } from "../../webhooks/webhook-provider";
+import { boundedText, collectReports, reasonAndCode, secondsToMs, type DeliveryReport, type RecipientStatus } from "../../webhooks/delivery-report";
+import { trackingValue, verifiedMailPath } from "../../webhooks/tracking-value";
+import { MalformedBody, type ProviderWebhook, type WebhookRequest } from "../../webhooks/webhook-provider";
+
+export const MAILGUN_SMTP_HOSTS: readonly string[] = ["smtp.mailgun.org", "smtp.eu.mailgun.org"];
+
+export function mailgunSmtpHeaders(config: WebhookConfig, mailPath: string): Record<string, string> {
+  const value = trackingValue(config, "mailgun", mailPath);
+  return value ? { "X-Mailgun-Variables": JSON.stringify(value) } : {};
+}
 
 /** Failure reasons that mean the address itself is dead. */
 const HARD_REASONS = new Set(["bounce", "suppress-bounce"]);
-/** Events that carry nothing but their status; `failed` is told apart below. */
-const PLAIN = new Map<unknown, RecipientStatus>([
-  ["delivered", "delivered"],
-  ["complained", "complained"],
-  ["unsubscribed", "unsubscribed"],
-  ["opened", "opened"],
-  ["clicked", "clicked"],
-]);
-
-/**
- * Mailgun posts one event of a few kilobytes per request; a body this large
- * is not Mailgun's, and its signature sits inside the JSON, so it is refused
- * before being parsed.
- */
-const MAILGUN_MAX_BODY_BYTES = 1024 * 1024;
+/** Events named like the status they carry, and nothing else; `failed` is told apart below. */
+const STATUS_ONLY = new Set<unknown>(["delivered", "complained", "unsubscribed", "opened", "clicked"] satisfies RecipientStatus[]);
 
 export const mailgunWebhook: ProviderWebhook = {
   route: "mailgun",
-  maxBodyBytes: MAILGUN_MAX_BODY_BYTES,
+  // Mailgun posts a few kilobytes; the signature sits inside the JSON, so a larger body is refused before parsing.
+  maxBodyBytes: 1024 * 1024,
   configured: (config) => Boolean(config.mailgunSigningKey),
 
-  authenticate(request, config, nowMs): Verdict {
+  authenticate(request, config, nowMs) {
     const signature = signatureOf(request);
     if (signature === "not-json") return { ok: false, status: 400, reason: "Mailgun body is not JSON" };
     const { timestamp, token, signature: hex } = signature ?? {};
-    if (typeof timestamp !== "string" && typeof timestamp !== "number") return { ok: false, status: 401, reason: "missing Mailgun signature" };
-    if (typeof token !== "string" || typeof hex !== "string") return { ok: false, status: 401, reason: "missing Mailgun signature" };
-    if (!/^[0-9]{1,12}$/.test(String(timestamp)) || !withinWindow(Number(timestamp), nowMs, config.replayWindowSeconds)) {
-      return { ok: false, status: 403, reason: "Mailgun timestamp outside the replay window" };
+    if ((typeof timestamp !== "string" && typeof timestamp !== "number") || typeof token !== "string" || typeof hex !== "string") {
+      return { ok: false, status: 401, reason: "missing Mailgun signature" };
     }
+    if (!withinWindow(timestamp, nowMs, config.replayWindowSeconds)) return { ok: false, status: 403, reason: "Mailgun timestamp outside the replay window" };
     const expected = createHmac("sha256", config.mailgunSigningKey!).update(`${timestamp}${token}`).digest();
     const received = /^[0-9a-f]{64}$/i.test(hex) ? Buffer.from(hex, "hex") : Buffer.alloc(0);
     if (!sameBytes(received, expected)) return { ok: false, status: 403, reason: "Mailgun signature does not match" };
-    // The signature covers timestamp and token only: without the token being used once, one signed triple would vouch for any body.
+    // The signature covers timestamp and token only: used once, or one signed triple would vouch for any body.
     return { ok: true, replay: { token, signedAtMs: Number(timestamp) * 1000 } };
   },
 
-  parse(body, config): ParsedEvents {
+  parse(body, config) {
     const data = isPlainMap(body) ? body["event-data"] : undefined;
     if (!isPlainMap(data)) throw new MalformedBody('a Mailgun webhook body has an "event-data" object');
-    const event = toEvent(data, config);
-    return event ? { events: [event], ignored: 0 } : { events: [], ignored: 1 };
+    return collectReports([toReport(data, config)]);
   },
 };
 
@@ -70,7 +63,7 @@ function signatureOf(request: WebhookRequest): Record<string, unknown> | "not-js
   return isPlainMap(body) && isPlainMap(body.signature) ? body.signature : undefined;
 }
 
-function toEvent(data: Record<string, unknown>, config: WebhookConfig): DeliveryEvent | undefined {
+function toReport(data: Record<string, unknown>, config: WebhookConfig): DeliveryReport | undefined {
   const recipient = normalizeAddress(data.recipient);
   const timeMs = secondsToMs(data.timestamp);
   const eventId = typeof data.id === "string" && data.id ? data.id : undefined;
@@ -78,11 +71,10 @@ function toEvent(data: Record<string, unknown>, config: WebhookConfig): Delivery
   const base = { source: "mailgun" as const, eventId, recipient, timeMs, mailPath: verifiedMailPath(data["user-variables"], config, "mailgun") };
   if (data.event === "failed") {
     const delivery = isPlainMap(data["delivery-status"]) ? data["delivery-status"] : {};
-    const detail = details(boundedText(delivery.description || delivery.message || data.reason), boundedText(delivery.code, 32));
+    const detail = reasonAndCode(boundedText(delivery.description || delivery.message || data.reason), boundedText(delivery.code, 32));
     if (data.severity === "temporary") return { ...base, status: "deferred", ...detail };
     const hard = typeof data.reason === "string" && HARD_REASONS.has(data.reason);
     return { ...base, status: "bounced", bounceType: hard ? "hard" : "soft", ...detail };
   }
-  const status = PLAIN.get(data.event);
-  return status ? { ...base, status } : undefined;
+  return STATUS_ONLY.has(data.event) ? { ...base, status: data.event as RecipientStatus } : undefined;
 }

@@ -1,12 +1,14 @@
 /**
- * Maps a prepared message (nodemailer's SendMailOptions) plus the mail
- * document's `categories` and `sendGrid` block to the JSON body of SendGrid's
- * v3 mail-send API; the document's fields are read by sendgrid-fields.ts.
- * Pure: the attachments arrive already read (sendgrid-attachments.ts).
+ * A prepared message and the document's SendGrid fields as the body of the
+ * v3 mail-send API. Every attachment is base64 (text handed over as it is
+ * arrives garbled); `data:` URIs are decoded for callers that skip attachments/.
  */
 import { randomUUID } from "node:crypto";
 import type { SendMailOptions } from "nodemailer";
 import addressparser from "nodemailer/lib/addressparser";
+import type { Attachment } from "nodemailer/lib/mailer";
+import { detectExtension, detectMimeType } from "nodemailer/lib/mime-funcs";
+import { decodeDataUri } from "../../attachments/data-uri";
 import { DeliveryError } from "../../shared/errors";
 import { isPlainMap } from "../../shared/plain-map";
 import type { MailFields } from "../provider";
@@ -61,13 +63,8 @@ const PRIORITY_HEADERS: Record<string, Record<string, string>> = {
   low: { "X-Priority": "5 (Lowest)", "X-MSMail-Priority": "Low", Importance: "Low" },
 };
 
-/** Builds the v3 request body; throws ValidationError for a bad sendGrid block or categories. */
-export function buildSendGridMail(
-  message: SendMailOptions,
-  fields: MailFields,
-  attachments: SendGridAttachment[],
-  policy: SendGridPolicy = {},
-): SendGridRequest {
+/** @throws ValidationError for a bad sendGrid block or categories. */
+export function buildSendGridMail(message: SendMailOptions, fields: MailFields, attachments: SendGridAttachment[], policy: SendGridPolicy = {}): SendGridRequest {
   const seen = new Set<string>();
   // SendGrid refuses an address listed twice in one personalization; SMTP would deliver it once anyway.
   const unique = (list: SendGridAddress[]) =>
@@ -75,37 +72,31 @@ export function buildSendGridMail(
   const to = unique(addresses(message.to));
   const cc = unique(addresses(message.cc));
   const bcc = unique(addresses(message.bcc));
-
   const from = addresses(message.from)[0] ?? { email: "" };
   const messageId = message.messageId || `<${randomUUID()}@${from.email.split("@").pop() || "localhost"}>`;
   const { sendGrid, categories } = readSendGridFields(fields, policy);
-
-  const body: SendGridMail = { personalizations: [{ to }], from };
-  if (cc.length > 0) body.personalizations[0].cc = cc;
-  if (bcc.length > 0) body.personalizations[0].bcc = bcc;
-  if (sendGrid.dynamicTemplateData) body.personalizations[0].dynamic_template_data = sendGrid.dynamicTemplateData;
-
   const replyTo = addresses(message.replyTo);
-  if (replyTo.length === 1) body.reply_to = replyTo[0];
-  if (replyTo.length > 1) body.reply_to_list = replyTo;
-  if (typeof message.subject === "string" && message.subject !== "") body.subject = message.subject;
-
   // SendGrid wants text/plain first and text/html last.
   const content = [
     ["text/plain", message.text],
     ["text/x-amp-html", message.amp],
     ["text/html", message.html],
   ].flatMap(([type, value]) => (typeof value === "string" && value !== "" ? [{ type: type as string, value }] : []));
-  if (content.length > 0) body.content = content;
-  if (attachments.length > 0) body.attachments = attachments;
-
-  body.headers = { ...headers(message), "Message-ID": messageId };
-  if (categories) body.categories = categories;
-  if (sendGrid.templateId) body.template_id = sendGrid.templateId;
-  if (sendGrid.customArgs) body.custom_args = sendGrid.customArgs;
-  if (sendGrid.mailSettings) body.mail_settings = sendGrid.mailSettings;
-  if (sendGrid.ipPoolName) body.ip_pool_name = sendGrid.ipPoolName;
-
+  const body: SendGridMail = {
+    personalizations: [{ to, ...(cc.length > 0 && { cc }), ...(bcc.length > 0 && { bcc }), ...(sendGrid.dynamicTemplateData && { dynamic_template_data: sendGrid.dynamicTemplateData }) }],
+    from,
+    ...(replyTo.length === 1 && { reply_to: replyTo[0] }),
+    ...(replyTo.length > 1 && { reply_to_list: replyTo }),
+    ...(typeof message.subject === "string" && message.subject !== "" && { subject: message.subject }),
+    ...(content.length > 0 && { content }),
+    ...(attachments.length > 0 && { attachments }),
+    headers: { ...headers(message), "Message-ID": messageId },
+    ...(categories && { categories }),
+    ...(sendGrid.templateId && { template_id: sendGrid.templateId }),
+    ...(sendGrid.customArgs && { custom_args: sendGrid.customArgs }),
+    ...(sendGrid.mailSettings && { mail_settings: sendGrid.mailSettings }),
+    ...(sendGrid.ipPoolName && { ip_pool_name: sendGrid.ipPoolName }),
+  };
   return { body, messageId, recipients: [...to, ...cc, ...bcc].map((entry) => entry.email) };
 }
 
@@ -149,4 +140,47 @@ function headers(message: SendMailOptions): Record<string, string> {
   }
   Object.assign(out, PRIORITY_HEADERS[message.priority ?? "normal"] ?? {});
   return out;
+}
+
+export async function readAttachments(list: Attachment[] | undefined): Promise<SendGridAttachment[]> {
+  return (list ?? []).map((attachment, index) => {
+    const field = `message.attachments[${index}]`;
+    if (attachment.raw !== undefined && attachment.raw !== null) {
+      // SendGrid builds the MIME parts itself; a prebuilt part has nowhere to go.
+      throw new DeliveryError("invalid-document", `The attachment ${field} is given as "raw", which SendGrid cannot send. Give it as "content" instead.`);
+    }
+    const location = attachment.path ?? attachment.href;
+    const data = typeof location === "string" ? decodeDataUri(location) : undefined;
+    if (location !== undefined && !data) {
+      throw new DeliveryError("invalid-document", `The attachment ${field} still has a location; attachments must be downloaded before sending.`);
+    }
+    const type = attachment.contentType || data?.type || detectMimeType(attachment.filename || "bin");
+    const cid = typeof attachment.cid === "string" ? attachment.cid.replace(/[<>]/g, "") : undefined;
+    const result: SendGridAttachment = {
+      content: (data?.bytes ?? contentBytes(attachment)).toString("base64"),
+      filename: filename(attachment, type, index),
+      type,
+      disposition: attachment.contentDisposition === "attachment" || attachment.contentDisposition === "inline"
+        ? attachment.contentDisposition
+        : cid ? "inline" : "attachment",
+    };
+    if (cid) result.content_id = cid;
+    return result;
+  });
+}
+
+/** Inline content: bytes as they are, strings decoded with `encoding` (utf-8 by default), as nodemailer does. */
+function contentBytes(attachment: Attachment): Buffer {
+  const { content } = attachment;
+  if (Buffer.isBuffer(content)) return content;
+  if (content instanceof Uint8Array) return Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  const text = typeof content === "string" ? content : "";
+  const encoding = (attachment.encoding || "utf8").toLowerCase().replace(/[-_\s]/g, "");
+  return Buffer.from(text, encoding === "usascii" ? "ascii" : (encoding as BufferEncoding));
+}
+
+/** nodemailer's naming for content: the given name, else attachment-N with an extension from the type. */
+function filename(attachment: Attachment, type: string, index: number): string {
+  if (typeof attachment.filename === "string" && attachment.filename !== "") return attachment.filename;
+  return `attachment-${index + 1}.${detectExtension(type)}`;
 }

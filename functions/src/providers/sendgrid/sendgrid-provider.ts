@@ -1,13 +1,13 @@
 /**
- * SendGrid: mail sent through its v3 mail-send HTTP API with SMTP_PASSWORD
- * as the API key, chosen when the SMTP URI's host is exactly
- * smtp.sendgrid.net. Its HTTP transport is required only then.
+ * SendGrid: mail sent through its v3 mail-send API with SMTP_PASSWORD as the
+ * API key, when the SMTP URI's host is exactly smtp.sendgrid.net. Its HTTP
+ * transport is loaded only then.
  */
 import type { Config } from "../../config";
 import type { MailProvider } from "../provider";
 import { isPlainMap } from "../../shared/plain-map";
 import { readSendGridFields } from "./sendgrid-fields";
-import { sendGridCustomArgs } from "./tracking";
+import { sendGridCustomArgs } from "./webhook";
 
 export const SENDGRID_HOST = "smtp.sendgrid.net";
 

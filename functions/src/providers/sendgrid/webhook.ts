@@ -1,41 +1,39 @@
 /**
- * SendGrid's Event Webhook: a JSON array of events, signed with ECDSA P-256
- * over the timestamp header followed by the raw body (Signed Event Webhook).
- * The mail document is named by the `fse_mail` and `fse_sig` custom
- * arguments the send path attaches (tracking.ts), which SendGrid repeats as
- * top-level fields of every event.
+ * SendGrid's Event Webhook: a JSON array of reports, signed with ECDSA P-256
+ * over the timestamp header and the raw body. The tracking value travels as
+ * custom arguments, repeated as top-level fields of every report.
  */
-import { isPlainMap } from "../../shared/plain-map";
 import { verify } from "node:crypto";
-import { boundedText, details, secondsToMs, type DeliveryEvent, type ParsedEvents, type RecipientStatus } from "../../webhooks/delivery-event";
+import type { WebhookConfig } from "../../config/webhook-params";
 import { withinWindow } from "../../shared/constant-time";
+import { isPlainMap } from "../../shared/plain-map";
 import { normalizeAddress } from "../../suppression/addresses";
-import { verifiedMailPath } from "../../webhooks/tracking-value";
-import { header, MalformedBody, type ProviderWebhook, type Verdict, type WebhookConfig } from "../../webhooks/webhook-provider";
+import { boundedText, collectReports, reasonAndCode, secondsToMs, type DeliveryReport, type RecipientStatus } from "../../webhooks/delivery-report";
+import { trackingValue, verifiedMailPath } from "../../webhooks/tracking-value";
+import { header, MalformedBody, type ProviderWebhook } from "../../webhooks/webhook-provider";
 
 export const SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature";
 export const TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp";
 
+/** For the request's `custom_args`, merged after the document's own `sendGrid.customArgs`. */
+export function sendGridCustomArgs(config: WebhookConfig, mailPath: string): Record<string, string> {
+  return { ...trackingValue(config, "sendgrid", mailPath) };
+}
+
 /** Events that carry nothing but their status; the others are told apart below. */
-const PLAIN = new Map<unknown, RecipientStatus>([
-  ["spamreport", "complained"],
-  ["unsubscribe", "unsubscribed"],
-  ["group_unsubscribe", "unsubscribed"],
-  ["open", "opened"],
-  ["click", "clicked"],
+const STATUS_ONLY = new Map<unknown, RecipientStatus>([
+  ["spamreport", "complained"], ["unsubscribe", "unsubscribed"], ["group_unsubscribe", "unsubscribed"], ["open", "opened"], ["click", "clicked"],
 ]);
 
 export const sendGridWebhook: ProviderWebhook = {
   route: "sendgrid",
   configured: (config) => Boolean(config.sendGridPublicKey),
 
-  authenticate(request, config, nowMs): Verdict {
+  authenticate(request, config, nowMs) {
     const signature = header(request, SIGNATURE_HEADER);
     const timestamp = header(request, TIMESTAMP_HEADER);
     if (!signature || !timestamp) return { ok: false, status: 401, reason: "missing SendGrid signature headers" };
-    if (!/^[0-9]{1,12}$/.test(timestamp) || !withinWindow(Number(timestamp), nowMs, config.replayWindowSeconds)) {
-      return { ok: false, status: 403, reason: "SendGrid timestamp outside the replay window" };
-    }
+    if (!withinWindow(timestamp, nowMs, config.replayWindowSeconds)) return { ok: false, status: 403, reason: "SendGrid timestamp outside the replay window" };
     const signed = Buffer.concat([Buffer.from(timestamp, "utf8"), request.rawBody]);
     let valid = false;
     try {
@@ -47,19 +45,13 @@ export const sendGridWebhook: ProviderWebhook = {
     return valid ? { ok: true } : { ok: false, status: 403, reason: "SendGrid signature does not match" };
   },
 
-  parse(body, config): ParsedEvents {
+  parse(body, config) {
     if (!Array.isArray(body)) throw new MalformedBody("a SendGrid event batch is a JSON array");
-    const parsed: ParsedEvents = { events: [], ignored: 0 };
-    for (const item of body) {
-      const event = isPlainMap(item) ? toEvent(item, config) : undefined;
-      if (event) parsed.events.push(event);
-      else parsed.ignored++;
-    }
-    return parsed;
+    return collectReports(body.map((item: unknown) => (isPlainMap(item) ? toReport(item, config) : undefined)));
   },
 };
 
-function toEvent(item: Record<string, unknown>, config: WebhookConfig): DeliveryEvent | undefined {
+function toReport(item: Record<string, unknown>, config: WebhookConfig): DeliveryReport | undefined {
   const recipient = normalizeAddress(item.email);
   const timeMs = secondsToMs(item.timestamp);
   const eventId = typeof item.sg_event_id === "string" && item.sg_event_id ? item.sg_event_id : undefined;
@@ -70,14 +62,14 @@ function toEvent(item: Record<string, unknown>, config: WebhookConfig): Delivery
   switch (item.event) {
     case "delivered":
     case "deferred":
-      return { ...base, status: item.event, ...details(reason) };
+      return { ...base, status: item.event, ...reasonAndCode(reason) };
     case "bounce":
       // type "blocked": refused for a reason of the moment (reputation, content), not a dead address.
-      return { ...base, status: "bounced", bounceType: item.type === "blocked" ? "soft" : "hard", ...details(reason, code) };
+      return { ...base, status: "bounced", bounceType: item.type === "blocked" ? "soft" : "hard", ...reasonAndCode(reason, code) };
     case "dropped":
-      // SendGrid did not even try (its own suppression lists, invalid address): the message failed.
+      // SendGrid did not even try (its own suppression lists, an invalid address): the message failed.
       return { ...base, status: "bounced", bounceType: "soft", reason: `Dropped by SendGrid: ${reason ?? "no reason given"}` };
   }
-  const status = PLAIN.get(item.event);
+  const status = STATUS_ONLY.get(item.event);
   return status ? { ...base, status } : undefined;
 }

@@ -1,9 +1,7 @@
 /**
- * Turns the outcome of a call to a mail provider's HTTP API (SendGrid's) into
- * a `DeliveryError`: from the HTTP status when the provider answered, from the
- * socket or TLS error code when it could not be reached. Like
- * the SMTP classifier, it never parses message text; the provider's
- * own error messages are only quoted.
+ * Turns the outcome of a call to a provider's HTTP API into a DeliveryError:
+ * by the HTTP status when it answered, by the socket or TLS error code when
+ * it could not be reached. The provider's own messages are only quoted.
  */
 import { DeliveryError } from "../../shared/errors";
 import { redact } from "../../shared/logs";
@@ -17,16 +15,19 @@ export interface HttpFailure {
   /** The provider's name, for people: "SendGrid". */
   provider: string;
   status: number;
-  /** The provider's error messages, already extracted from its response body. */
+  /** The provider's error messages, from its response body. */
   messages: string[];
   /** What to check when the credentials were refused, such as "Check the API key in SMTP_PASSWORD". */
   credentialsAdvice: string;
 }
 
-/**
- * 401 means the key was refused; 429 and 5xx are worth another attempt; any
- * other 4xx is the provider refusing this message, and will be again.
- */
+/** What to do when the provider refused the message, by status. */
+const REFUSAL_ADVICE: Record<number, string> = {
+  403: "Check that the sender is a verified sender identity and that the API key may send mail.",
+  413: "Make the message or its attachments smaller.",
+};
+
+/** 401: the key was refused; 429 and 5xx: worth another attempt; any other 4xx will be refused again. */
 export function classifyHttpStatus(failure: HttpFailure): DeliveryError {
   const { provider, status } = failure;
   const detail = clip(failure.messages.join("; "), MAX_DETAIL_LENGTH);
@@ -40,12 +41,7 @@ export function classifyHttpStatus(failure: HttpFailure): DeliveryError {
       transient: true,
     });
   }
-  const advice =
-    status === 403
-      ? "Check that the sender is a verified sender identity and that the API key may send mail."
-      : status === 413
-        ? "Make the message or its attachments smaller."
-        : "Check the mail document's fields named above.";
+  const advice = REFUSAL_ADVICE[status] ?? "Check the mail document's fields named above.";
   return new DeliveryError("provider-error", sentence(`${provider} refused the message (${status})${quoted}`, advice));
 }
 

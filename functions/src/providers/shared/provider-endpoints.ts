@@ -1,14 +1,8 @@
 /**
- * Where requests that carry credentials go: the OAuth2 token endpoint (which
- * receives CLIENT_SECRET and REFRESH_TOKEN) and SendGrid's API (which receives
- * the API key). They are fixed in code on purpose: no param and no
- * environment variable can point them elsewhere, since whoever could would
- * collect those secrets.
- *
- * Tests reach local fakes by calling `redirectProvidersForTests` in their own
- * process. A deployed function runs only its entry point, which never calls
- * it, and the redirect accepts loopback addresses only, so even a stray call
- * could not send a credential off the machine.
+ * Where requests that carry credentials go (the OAuth2 token endpoint, with
+ * CLIENT_SECRET and REFRESH_TOKEN; SendGrid's API, with the API key) is fixed
+ * in code: whoever could point them elsewhere would collect those secrets.
+ * Tests redirect them to local fakes, on loopback only.
  */
 
 export interface ProviderEndpoints {

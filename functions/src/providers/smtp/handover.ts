@@ -1,47 +1,27 @@
 /**
- * Tells, for each message an SMTP transporter sends, whether the whole of it
- * has been handed to the connection: the last bytes of DATA, the terminating
- * CRLF.CRLF, written to the socket. From then on the server may accept the
- * message at any moment, so a send that fails without a reply after that has
- * an unknown outcome (../shared/unknown-outcome.ts): sending it again could
- * deliver it twice.
+ * Tells, for each message an SMTP transporter sends, whether all of it (the
+ * DATA terminator CRLF.CRLF included) has been written to the socket: from
+ * then on the server may accept it at any moment, so a failure without a
+ * reply leaves the outcome unknown and a resend could deliver it twice.
  *
- * How it is seen: once the server has answered DATA with 354, nodemailer's
- * SMTP connection pipes the message stream into its own DATA stream, which
- * escapes leading dots, appends the terminator and is itself piped into the
- * socket. That DATA stream ends only after its last chunk, the terminator,
- * has been passed to the socket's write. A "stream" plugin adds a last stage
- * to the message's output that notes the stream it is piped into and waits
- * for that stream's end. The bytes may still sit in the socket's buffers
- * then; the server may or may not get them, which is exactly "unknown".
- *
- * The stage must stay the last one: nodemailer adds DKIM signing and newline
- * conversion after the plugins, and neither can be configured here. If it
- * were ever followed by another stage, the handover would be seen too early
- * or never; the transport tests would show it.
+ * A "stream" plugin adds a last stage to the message's output; nodemailer
+ * pipes that into its DATA stream, which ends only after the terminator was
+ * passed to the socket's write. The stage must stay last (nodemailer adds
+ * DKIM signing and newline conversion after plugins, neither configured
+ * here), or the handover would be seen too early or never.
  */
 import { PassThrough, pipeline, type Readable } from "node:stream";
 import type { Transporter } from "nodemailer";
-
-/** One send's handover, watched from `sendMail` until it settles. */
-export interface Handover {
-  /** True once the whole message, terminator included, was written to the socket. */
-  readonly complete: boolean;
-}
+import type { Handover } from "../shared/unknown-outcome";
 
 export interface HandoverWatch {
   /** Watches the send whose `sendMail` options carry `signal`, which must be that send's own. */
   watch(signal: AbortSignal): Handover;
 }
 
-/**
- * Installs the watch on `transporter`. Sends are told apart by their
- * AbortSignal, which each send creates for itself, so a pooled transport
- * sending several messages at once keeps one handover per message.
- */
+/** Sends are told apart by their own AbortSignal, so a pooled transport keeps one handover per message. */
 export function watchHandovers(transporter: Pick<Transporter, "use">): HandoverWatch {
-  // Weak: a send's entry goes away with its signal.
-  const sends = new WeakMap<AbortSignal, { complete: boolean }>();
+  const sends = new WeakMap<AbortSignal, Handover>();
   transporter.use("stream", (mail, done) => {
     const signal = mail.data.signal;
     const handover = signal ? sends.get(signal) : undefined;
@@ -63,7 +43,7 @@ export function watchHandovers(transporter: Pick<Transporter, "use">): HandoverW
   };
 }
 
-/** Passes the message through unchanged; the pool may build it more than once (a requeue), each build gets its own stage. */
+/** The message unchanged; a requeued message is built again and gets a stage of its own. */
 function lastStage(input: Readable, handedOver: () => void): Readable {
   // pipeline carries an error of the message's sources to the stage, and so to the connection.
   return pipeline(input, new HandoverStage(handedOver), () => undefined);

@@ -1,29 +1,22 @@
 /**
- * Microsoft's mail hosts (Microsoft 365 / Exchange Online, Outlook.com,
- * Hotmail): how to recognise them and the settings they need.
- *
- * Everything the user configured (host, port, query options such as
- * `?pool=true`, TLS_OPTIONS) is kept; only settings the user left open are
- * filled in, plus corrections for configurations Microsoft cannot serve
- * (implicit TLS, on 465 or 587).
+ * Microsoft's mail hosts (Microsoft 365, Outlook.com, Hotmail): how to
+ * recognise them and the settings they need. What the user configured is
+ * kept; only settings left open are filled in, plus corrections for
+ * configurations Microsoft cannot serve (implicit TLS, on 465 or 587).
  */
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 
-/** A host name containing one of these words is Microsoft's; users' existing hosts are recognised this way. */
+/** Users' existing Microsoft hosts are recognised by these words. */
 const MICROSOFT_HOST = /outlook|office365|hotmail/i;
 
-/** Microsoft's submission port, where it speaks STARTTLS and never implicit TLS. */
+/** Microsoft speaks STARTTLS on 587, never implicit TLS, and takes no mail on 465. */
 const STARTTLS_PORT = 587;
-/** The implicit TLS port, on which Microsoft's SMTP hosts take no mail. */
 const IMPLICIT_TLS_PORT = 465;
 
 /** Scopes a refresh token is redeemed for: sending over SMTP, and staying renewable. */
 export const MICROSOFT_SMTP_SCOPE = "https://outlook.office.com/SMTP.Send offline_access";
 
-/**
- * Domains of personal Microsoft accounts. Their tokens come from the
- * `consumers` authority; work and school accounts from their organisation's.
- */
+/** Personal accounts' domains: their tokens come from the `consumers` authority. */
 const CONSUMER_DOMAIN = /^(outlook|hotmail|live|msn|passport)\.[a-z.]+$/i;
 
 export function isMicrosoftHost(host: string | undefined): boolean {
@@ -31,20 +24,12 @@ export function isMicrosoftHost(host: string | undefined): boolean {
 }
 
 /**
- * The SMTP options for a Microsoft host. Without a Microsoft host, `options`
- * come back unchanged.
- *
- * - Port 465 (`smtps://…:465`, or OAUTH_PORT left at 465) becomes STARTTLS on
- *   587: Microsoft does not listen on 465, and existing configurations that
- *   name it are relied on to work.
- * - Implicit TLS on port 587 (`smtps://…:587`, or OAUTH_SECURE left at `true`
- *   with OAUTH_PORT 587) becomes STARTTLS: Microsoft answers with a plain
- *   greeting there, so the handshake could only fail, and existing
- *   configurations that say so are relied on to work.
- * - Without TLS from the start, STARTTLS is required unless the user said
- *   otherwise (`requireTLS` or `ignoreTLS` in the URI): Microsoft always
- *   offers it, so insisting costs nothing and keeps the password off the wire
- *   if an attacker strips the offer.
+ * The SMTP options for a Microsoft host (others come back unchanged).
+ * Existing configurations that name port 465 (OAUTH_PORT's default) or
+ * implicit TLS on 587 are relied on to work, so both become STARTTLS on 587.
+ * STARTTLS is required unless the URI says `requireTLS` or `ignoreTLS`:
+ * Microsoft always offers it, and insisting keeps the password off the wire
+ * if an attacker strips the offer.
  */
 export function applyMicrosoftDefaults<T extends SMTPPool.Options>(options: T): T {
   if (!isMicrosoftHost(options.host)) return options;
@@ -58,10 +43,9 @@ export function applyMicrosoftDefaults<T extends SMTPPool.Options>(options: T): 
 }
 
 /**
- * The token endpoint that renews a refresh token for `user` (an address).
- * The authority is the user's own domain for work and school accounts, which
- * works for apps registered in a single tenant as well as for multi-tenant
- * ones, and `consumers` for personal accounts (outlook.com, hotmail.com, …).
+ * The token endpoint for `user`: the authority is the user's own domain for
+ * work and school accounts (so single-tenant apps work too), `consumers`
+ * for personal accounts.
  */
 export function microsoftTokenUrl(user: string | undefined): string {
   const domain = user?.includes("@") ? user.slice(user.lastIndexOf("@") + 1).trim() : "";

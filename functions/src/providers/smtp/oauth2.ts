@@ -1,15 +1,10 @@
 /**
- * OAuth2 (XOAUTH2) login for the SMTP transport: where access tokens come
- * from, and one token shared by every connection of the transport.
- *
- * nodemailer renews a token from the refresh token itself, but a pooled
+ * OAuth2 (XOAUTH2) login for the SMTP transport. A pooled nodemailer
  * transport gives each new connection its own token generator, so every
- * reconnect would ask the provider for a new token. Here one generator is
- * shared through nodemailer's `provisionCallback`: a token is fetched once,
- * reused until it expires, and renewed early when the SMTP server refuses it
- * (nodemailer then asks again with `renew`).
- *
- * Loaded only when AUTH_TYPE is OAuth2 (see smtp-provider.ts).
+ * reconnect would ask the provider for a token; here one generator is shared
+ * through `provisionCallback`: a token is fetched once, reused until it
+ * expires, and renewed early when the server refuses it (`renew`).
+ * Loaded only when AUTH_TYPE is OAuth2.
  */
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import XOAuth2 from "nodemailer/lib/xoauth2";
@@ -17,7 +12,7 @@ import * as logs from "../../shared/logs";
 import { isMicrosoftHost, MICROSOFT_SMTP_SCOPE, microsoftTokenUrl } from "./microsoft";
 import { redirectedEndpoints } from "../shared/provider-endpoints";
 
-/** A token request that has not answered by then has failed; well inside the 40 s send deadline. */
+/** Well inside the 40 s send deadline. */
 const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
 
 /** What config builds from USER, CLIENT_ID, CLIENT_SECRET and REFRESH_TOKEN. */
@@ -32,9 +27,8 @@ export type SmtpAuth = NonNullable<SMTPPool.Options["auth"]>;
 
 /**
  * The nodemailer `auth` for an OAuth2 login to `host`. TLS_OPTIONS does not
- * apply to the token request: the token endpoint is the provider's public
- * one, and a `ca` meant for a private SMTP server would make its
- * certificate fail.
+ * apply to the token request: a `ca` meant for a private SMTP server would
+ * fail the provider's public token endpoint.
  */
 export function oauth2Auth(credentials: OAuth2Credentials, host: string | undefined): SmtpAuth {
   const microsoft = isMicrosoftHost(host);

@@ -1,32 +1,34 @@
-/**
- * SMTP: every configuration no other provider claims. The SMTP options come
- * from config (SMTP_CONNECTION_URI, or the OAuth2 params), with Microsoft's
- * hosts' rules, pooling and, for OAuth2, a shared token provider applied
- * here. The OAuth2 module is required only when AUTH_TYPE is OAuth2.
- */
+/** SMTP: every configuration no other provider claims, from SMTP_CONNECTION_URI or the OAuth2 params, with Microsoft's rules and pooling applied here. */
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import type { Config } from "../../config";
 import { ValidationError } from "../../shared/errors";
 import type { MailRequest } from "../../shared/types";
 import type { MailProvider } from "../provider";
 import { withHeaders } from "../../mail/prepare-payload";
+import { MAILGUN_SMTP_HOSTS, mailgunSmtpHeaders, mailgunWebhook } from "../mailgun/webhook";
+import { POSTMARK_SMTP_HOSTS, postmarkSmtpHeaders, postmarkWebhook } from "../postmark/webhook";
 import { applyMicrosoftDefaults } from "./microsoft";
-import { relayTrackingHeaders } from "./relay-tracking";
 import { createSmtpTransport } from "./smtp-transport";
+
+/** Relays that send delivery reports: their tracking headers, by the relay's host, when their webhook is configured. */
+const TRACKED_RELAYS = [
+  { hosts: MAILGUN_SMTP_HOSTS, webhook: mailgunWebhook, headers: mailgunSmtpHeaders },
+  { hosts: POSTMARK_SMTP_HOSTS, webhook: postmarkWebhook, headers: postmarkSmtpHeaders },
+];
 
 export const smtpProvider: MailProvider = {
   name: "smtp",
   handles: () => true,
   checkFields,
   createTransport: (config) => createSmtpTransport(smtpOptionsFor(config)),
-  track: (config, mailPath, message, mail) => ({ message: withHeaders(message, relayTrackingHeaders(config, mailPath)), mail }),
+  track: (config, mailPath, message, mail) => {
+    const host = config.smtp.host?.toLowerCase();
+    const relay = host ? TRACKED_RELAYS.find(({ hosts, webhook }) => webhook.configured(config.webhooks) && hosts.includes(host)) : undefined;
+    return { message: withHeaders(message, relay ? relay.headers(config.webhooks, mailPath) : {}), mail };
+  },
 };
 
-/**
- * SMTP sends the message and template; provider-only fields are not its
- * concern. A document that has nothing but a `sendGrid` block would go out
- * empty, so it is refused.
- */
+/** A document with nothing but a `sendGrid` block would go out empty over SMTP. */
 function checkFields(mail: MailRequest): void {
   if (mail.sendGrid && !mail.message && !mail.template) {
     throw new ValidationError(
@@ -36,16 +38,11 @@ function checkFields(mail: MailRequest): void {
 }
 
 /**
- * The SMTP options the transport is built with: the configured ones, the
- * Microsoft rules' defaults, pooling unless the URI says `pool=false`, and
- * for OAuth2 a token provider in place of the raw credentials.
- *
- * Connections are pooled by default: a warm instance then sends a burst of
- * mail over one logged-in connection instead of connecting and logging in
- * for each; an idle pooled connection is closed after the socket timeout
- * (20 s), and one the server dropped is replaced, with the message sent again
- * only if none of it had been sent (nodemailer's pool guarantees this; see
- * pooling.test.ts).
+ * The configured SMTP options with Microsoft's defaults, and for OAuth2 a
+ * token provider in place of the raw credentials. Pooled unless the URI
+ * says `pool=false`: a warm instance sends a burst over one logged-in
+ * connection, and nodemailer's pool resends a message over a replaced
+ * connection only if none of it had been sent (pooling.test.ts).
  */
 export function smtpOptionsFor(config: Pick<Config, "authType" | "smtp">): SMTPPool.Options {
   const options: SMTPPool.Options = applyMicrosoftDefaults({ ...config.smtp });

@@ -1,35 +1,22 @@
 /**
- * The SMTP transport: nodemailer with settings a configuration cannot loosen,
- * a hard deadline on every send, and a watch on the moment each message has
- * been handed over in full (handover.ts), after which a failure without a
- * reply is never retried automatically.
+ * The SMTP transport: nodemailer with settings a configuration cannot
+ * loosen, a hard deadline on every send, and a watch on the handover
+ * (handover.ts), after which a failure without a reply is never retried.
  */
 import { createTransport, type SendMailOptions } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
-import { ConfigError, DeliveryError } from "../../shared/errors";
+import { ConfigError } from "../../shared/errors";
 import { formatDuration, withDeadline } from "../../shared/deadline";
 import type { DeliveryInfo } from "../../shared/types";
 import { SEND_DEADLINE_MS, type MailTransport } from "../provider";
-import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
+import { deadlineError, type Handover } from "../shared/unknown-outcome";
 import { classifySmtpError, classifySmtpErrorAfterHandover, SMTP_SERVER } from "./classify-error";
-import { watchHandovers, type Handover, type HandoverWatch } from "./handover";
+import { watchHandovers, type HandoverWatch } from "./handover";
 
-/**
- * Upper bounds for nodemailer's own timeouts (its defaults are minutes). A
- * configuration may set smaller values, never larger ones.
- */
-const TIMEOUT_CAPS = {
-  connectionTimeout: 10_000,
-  greetingTimeout: 10_000,
-  socketTimeout: 20_000,
-  dnsTimeout: 10_000,
-} as const;
+/** Upper bounds for nodemailer's timeouts (its defaults are minutes); a configuration may only lower them. */
+const TIMEOUT_CAPS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000, dnsTimeout: 10_000 } as const;
 
-/**
- * Options that would make nodemailer build something other than the SMTP
- * transport configured here, or reparse a URL whose query could override the
- * settings below. The URI is parsed by config/smtp-uri.ts instead.
- */
+/** Options that would build another transport, or reparse a URL whose query could override the settings below. */
 const REFUSED_OPTIONS = ["url", "sendmail", "streamTransport", "jsonTransport", "SES"];
 
 export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND_DEADLINE_MS): MailTransport {
@@ -44,13 +31,10 @@ export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND
     greetingTimeout: capped(options.greetingTimeout, TIMEOUT_CAPS.greetingTimeout),
     socketTimeout,
     dnsTimeout: capped(options.dnsTimeout, TIMEOUT_CAPS.dnsTimeout),
-    // Attachments and content must never read the function's own files
-    // (`path: "/etc/passwd"`). nodemailer copies these transport options over
-    // whatever the message says, so a mail document cannot switch them back.
+    // Never read the function's own files (`path: "/etc/passwd"`), nor fetch
+    // URLs (its fetch follows redirects to any host; attachments/ downloads them
+    // under the address policy). These transport options override the message's.
     disableFileAccess: true,
-    // Attachments arrive as content (attachments/download-attachments.ts downloads
-    // them under the address policy); nodemailer's own fetch would follow
-    // redirects to any host.
     disableUrlAccess: true,
   });
   const handovers = watchHandovers(transporter);
@@ -66,16 +50,7 @@ export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND
 
 type Sender = Pick<ReturnType<typeof createTransport>, "sendMail">;
 
-/**
- * On expiry the send's AbortSignal fires: nodemailer 10 then closes the
- * connection carrying that one message (pooled or not), so a stalled server
- * cannot keep a socket open behind our back, and other sends sharing a pool
- * are left alone.
- *
- * A failure once the whole message was handed over and before the server
- * answered (the deadline included) is outcome-unknown rather than a
- * transient failure: a later attempt could deliver the mail twice.
- */
+/** On expiry the send's AbortSignal fires: nodemailer closes that message's connection, leaving other sends of a pool alone. */
 async function sendWithDeadline(
   transporter: Sender,
   handovers: HandoverWatch,
@@ -85,14 +60,13 @@ async function sendWithDeadline(
 ): Promise<DeliveryInfo> {
   let handover: Handover | undefined;
   const expired = () =>
-    handover?.complete
-      ? handedOverWithoutAnswer(SMTP_SERVER, deadlineMs)
-      : new DeliveryError(
-          "timeout",
-          `The SMTP server did not complete the send within ${formatDuration(deadlineMs)}; the connection was closed. ` +
-            "Check that SMTP_CONNECTION_URI points to a responsive SMTP server.",
-          { transient: true },
-        );
+    deadlineError(
+      SMTP_SERVER,
+      handover,
+      deadlineMs,
+      `The SMTP server did not complete the send within ${formatDuration(deadlineMs)}; the connection was closed. ` +
+        "Check that SMTP_CONNECTION_URI points to a responsive SMTP server.",
+    );
   const send = async (deadline: AbortSignal) => {
     // A signal of this send's own (AbortSignal.any makes a new one), which is how the handover watch finds it.
     const signal = message.signal ? AbortSignal.any([message.signal, deadline]) : deadline;
@@ -107,16 +81,8 @@ async function sendWithDeadline(
   return withDeadline(send, deadlineMs, expired);
 }
 
-/** nodemailer's result, as far as `delivery.info` needs it; addresses may be strings or `{address}` objects. */
-interface SentInfo {
-  messageId?: unknown;
-  accepted?: unknown;
-  rejected?: unknown;
-  pending?: unknown;
-  response?: unknown;
-}
-
-function toDeliveryInfo(info: SentInfo): DeliveryInfo {
+/** nodemailer's result; addresses may be strings or `{address}` objects. */
+function toDeliveryInfo(info: Record<"messageId" | "accepted" | "rejected" | "pending" | "response", unknown>): DeliveryInfo {
   return {
     messageId: typeof info.messageId === "string" ? info.messageId : null,
     accepted: addresses(info.accepted),

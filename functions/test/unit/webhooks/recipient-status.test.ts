@@ -1,15 +1,15 @@
-import type { DeliveryEvent, RecipientStatus } from "../../../src/webhooks/delivery-event";
-import { mergeEvent, readEntry, RECENT_IDS, suppressionReason, type RecipientEntry } from "../../../src/webhooks/recipient-status";
+import type { DeliveryReport, RecipientStatus } from "../../../src/webhooks/delivery-report";
+import { mergeReport, readEntry, RECENT_IDS, suppressionReason, type RecipientEntry } from "../../../src/webhooks/recipient-status";
 
 let n = 0;
-function event(status: RecipientStatus, timeMs: number, extra: Partial<DeliveryEvent> = {}): DeliveryEvent {
+function event(status: RecipientStatus, timeMs: number, extra: Partial<DeliveryReport> = {}): DeliveryReport {
   return { source: "sendgrid", eventId: `e${++n}`, recipient: "ada@example.com", status, timeMs, ...extra };
 }
-function apply(events: DeliveryEvent[]): RecipientEntry | undefined {
-  return events.reduce<RecipientEntry | undefined>((entry, e) => mergeEvent(entry, e).entry, undefined);
+function apply(events: DeliveryReport[]): RecipientEntry | undefined {
+  return events.reduce<RecipientEntry | undefined>((entry, e) => mergeReport(entry, e).entry, undefined);
 }
 
-describe("mergeEvent: precedence", () => {
+describe("mergeReport: precedence", () => {
   // [earlier event, later-arriving event, status that must stand]
   const table: Array<[RecipientStatus, number, RecipientStatus, number, RecipientStatus]> = [
     ["delivered", 10, "deferred", 5, "delivered"],
@@ -47,18 +47,18 @@ describe("mergeEvent: precedence", () => {
   });
 });
 
-describe("mergeEvent: at-least-once delivery", () => {
+describe("mergeReport: at-least-once delivery", () => {
   test("the same event twice is not new and changes nothing", () => {
     const delivered = event("delivered", 5);
-    const once = mergeEvent(undefined, delivered);
-    const twice = mergeEvent(once.entry, delivered);
+    const once = mergeReport(undefined, delivered);
+    const twice = mergeReport(once.entry, delivered);
     expect(twice).toEqual({ entry: once.entry, isNew: false, becameStatus: false });
   });
 
   test("a weaker new event is recorded as seen but does not become the status", () => {
-    const first = mergeEvent(undefined, event("delivered", 5));
+    const first = mergeReport(undefined, event("delivered", 5));
     const late = event("deferred", 1);
-    const result = mergeEvent(first.entry, late);
+    const result = mergeReport(first.entry, late);
     expect(result).toMatchObject({ isNew: true, becameStatus: false, entry: { status: "delivered" } });
     expect(result.entry.recentEventIds).toContain(late.eventId);
   });
@@ -67,7 +67,7 @@ describe("mergeEvent: at-least-once delivery", () => {
     const events = Array.from({ length: RECENT_IDS + 5 }, (_, i) => event(i === 0 ? "bounced" : "deferred", i, i === 0 ? { bounceType: "hard" } : {}));
     const entry = apply(events)!;
     expect(entry.recentEventIds).toEqual(events.slice(-RECENT_IDS).map((e) => e.eventId));
-    const replayed = mergeEvent(entry, events[1]);
+    const replayed = mergeReport(entry, events[1]);
     expect(replayed.entry.status).toBe("bounced");
     expect(replayed.becameStatus).toBe(false);
   });
@@ -93,7 +93,7 @@ describe("readEntry", () => {
 });
 
 describe("suppressionReason", () => {
-  test.each<[RecipientStatus, DeliveryEvent["bounceType"], string | undefined]>([
+  test.each<[RecipientStatus, DeliveryReport["bounceType"], string | undefined]>([
     ["bounced", "hard", "bounced"],
     ["bounced", "soft", undefined],
     ["complained", undefined, "complained"],

@@ -1,8 +1,8 @@
-import { mailgunSmtpHeaders } from "../../../src/providers/mailgun/tracking";
+import { mailgunSmtpHeaders } from "../../../src/providers/mailgun/webhook";
 import { parseConfig } from "../../../src/config";
-import { postmarkSmtpHeaders } from "../../../src/providers/postmark/tracking";
+import { postmarkSmtpHeaders } from "../../../src/providers/postmark/webhook";
 import { selectProvider } from "../../../src/providers/select-provider";
-import { sendGridCustomArgs } from "../../../src/providers/sendgrid/tracking";
+import { sendGridCustomArgs } from "../../../src/providers/sendgrid/webhook";
 import { normalizeAddress, suppressionDocId } from "../../../src/suppression/addresses";
 import { unsubscribeHeaders } from "../../../src/unsubscribe/unsubscribe-headers";
 import { unsubscribePage } from "../../../src/unsubscribe/unsubscribe-page";

@@ -7,9 +7,8 @@
 import { Timestamp } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";
 import { DeliveryError, SendEmailError } from "../../../../src/shared/errors";
-import { readAttachments } from "../../../../src/providers/sendgrid/sendgrid-attachments";
 import { readSendGridBlock } from "../../../../src/providers/sendgrid/sendgrid-fields";
-import { buildSendGridMail } from "../../../../src/providers/sendgrid/sendgrid-payload";
+import { buildSendGridMail, readAttachments } from "../../../../src/providers/sendgrid/sendgrid-payload";
 import { caught } from "../../../helpers/caught";
 
 const base: SendMailOptions = { from: "Shop <shop@example.com>", to: ["ann@example.com"], subject: "S", text: "T" };
