@@ -42,6 +42,12 @@ export type AttachmentDownloader = (message: SendMailOptions, call?: DownloadCal
  * @throws DeliveryError when an attachment cannot be downloaded or is too large.
  */
 export function createAttachmentDownloader(options: DownloadOptions = {}): AttachmentDownloader {
+  // Exemptions are for tests' loopback servers: even a stray one cannot open the project's network.
+  for (const address of options.allowAddresses ?? []) {
+    if (!ipaddr.isValid(address) || ipaddr.parse(address).range() !== "loopback") {
+      throw new Error("Only loopback addresses can be exempted from the attachment address policy");
+    }
+  }
   const limits: DownloadLimits = { ...DOWNLOAD_LIMITS, ...options.limits };
   const allowed = [...(options.allowAddresses ?? [])];
   let connector: Promise<Connector> | undefined;
@@ -159,31 +165,4 @@ function tooLargeTogether(attachment: Attachment, index: number, limits: Downloa
     "invalid-document",
     `The attachment ${attachmentName(attachment, index)} takes the message's attachments over ${limits.mailBytes / 1024 / 1024} MB together. Send fewer or smaller attachments.`,
   );
-}
-
-let current: AttachmentDownloader | undefined;
-
-/** Downloads `message`'s attachments with the production settings (see createAttachmentDownloader). */
-export function downloadAttachments(message: SendMailOptions, call?: DownloadCall): Promise<SendMailOptions> {
-  current ??= createAttachmentDownloader();
-  return current(message, call);
-}
-
-/**
- * For tests only: makes `downloadAttachments` use `options`, so that tests
- * can serve attachments from loopback. A deployed function never calls it,
- * and it exempts loopback addresses only, so even a stray call could not open
- * the project's network. Returns a function that restores the previous settings.
- */
-export function useDownloadOptionsForTests(options: DownloadOptions): () => void {
-  for (const address of options.allowAddresses ?? []) {
-    if (!ipaddr.isValid(address) || ipaddr.parse(address).range() !== "loopback") {
-      throw new Error("Only loopback addresses can be exempted from the attachment address policy");
-    }
-  }
-  const previous = current;
-  current = createAttachmentDownloader(options);
-  return () => {
-    current = previous;
-  };
 }

@@ -1,3 +1,4 @@
+import type { AttachmentDownloader } from "../attachments/download-attachments";
 import type { Config } from "../config";
 import type { LifecyclePublisher } from "../lifecycle/events";
 import type { MailTransport } from "../providers/provider";
@@ -14,6 +15,8 @@ export interface Runtime {
   store(database: string): MailStore;
   /** The transport for `config`. @throws ConfigError when it cannot be built */
   transport(config: Config): MailTransport;
+  /** Turns a message's URL and `data:` attachments into content, under the address policy. */
+  download: AttachmentDownloader;
   /** Where lifecycle events go. */
   lifecycle: LifecyclePublisher;
 }

@@ -6,7 +6,6 @@
 import type { Timestamp } from "firebase-admin/firestore";
 import type { EventBatch } from "../lifecycle/event-batch";
 import type { SendMailOptions } from "nodemailer";
-import { downloadAttachments } from "../attachments/download-attachments";
 import type { Config } from "../config";
 import { composeMessage } from "../mail/compose-message";
 import { withHeaders } from "../mail/prepare-payload";
@@ -75,7 +74,7 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
     const composed = checked.message ?? (await composeMessage(checked.mail, config, mail.store.db, mail.path));
     const prepared = await prepare(mail, config, checked.mail, composed);
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
-    const message = await downloadAttachments(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()) });
+    const message = await mail.runtime.download(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()) });
     const deadlineMs = sendTimeLeft(leaseEnds, Date.now(), SEND_DEADLINE_MS);
     if (deadlineMs < MIN_SEND_MS) throw tooLateToSend();
     const sent = await mail.runtime.transport(config).send(message, prepared.mail, { deadlineMs });

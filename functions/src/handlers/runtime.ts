@@ -1,7 +1,7 @@
 /**
  * The composition root's one builder: what an instance keeps while warm (the
  * parsed params, Firestore clients, the pooled transport, the Eventarc
- * channel), each built on first use. A build that fails is not kept, so the
+ * channel, the attachment downloader), each built on first use. A build that fails is not kept, so the
  * next invocation tries again instead of running half-initialised, and a
  * config that failed is never served stale. index.ts builds one runtime per
  * instance; tests and the benchmark build their own.
@@ -13,6 +13,8 @@ import type { Runtime } from "../delivery/runtime";
 import { MailStore } from "../delivery/store";
 import { createEventarcPublisher } from "../lifecycle/events";
 import type { MailTransport } from "../providers/provider";
+import { createAttachmentDownloader, type DownloadOptions } from "../attachments/download-attachments";
+import { loopbackEndpoints, type ProviderEndpoints } from "../providers/shared/provider-endpoints";
 import { createTransport } from "../providers/select-provider";
 import * as logs from "../shared/logs";
 
@@ -23,7 +25,16 @@ export interface InstanceRuntime extends Runtime {
   close(): void;
 }
 
-export function createRuntime(): InstanceRuntime {
+/** Production passes none: tests reach their loopback fakes through these. */
+export interface RuntimeOptions {
+  /** The credentialed provider endpoints, on loopback only. */
+  endpoints?: ProviderEndpoints;
+  /** How attachment downloads connect (exemptions on loopback only). */
+  downloads?: DownloadOptions;
+}
+
+export function createRuntime(options: RuntimeOptions = {}): InstanceRuntime {
+  const endpoints = loopbackEndpoints(options.endpoints ?? {});
   let config: Config | undefined;
   let endpointConfig: EndpointConfig | undefined;
   let store: { database: string; value: MailStore } | undefined;
@@ -48,7 +59,7 @@ export function createRuntime(): InstanceRuntime {
       if (transport?.config !== forConfig) {
         try {
           transport?.value.close();
-          const value = createTransport(forConfig);
+          const value = createTransport(forConfig, endpoints);
           transport = { config: forConfig, value };
           logs.transportReady(value.kind, forConfig.smtpHost, value.pooled);
         } catch (error) {
@@ -59,6 +70,7 @@ export function createRuntime(): InstanceRuntime {
       }
       return transport.value;
     },
+    download: createAttachmentDownloader(options.downloads),
     lifecycle: createEventarcPublisher(),
     close() {
       transport?.value.close();

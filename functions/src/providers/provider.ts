@@ -7,6 +7,7 @@
  */
 import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config";
+import type { ProviderEndpoints } from "./shared/provider-endpoints";
 import type { DeliveryInfo, MailRequest } from "../shared/types";
 
 export { SEND_DEADLINE_MS } from "../shared/budget";
@@ -21,7 +22,7 @@ export interface MailProvider {
   /** Before the claim, so that a document it cannot send ends in ERROR in one write. @throws ValidationError */
   checkFields(mail: MailRequest): void;
   /** @throws ConfigError when `config` lacks what this provider needs. */
-  createTransport(config: Config): MailTransport;
+  createTransport(config: Config, endpoints: ProviderEndpoints): MailTransport;
   /** What makes its delivery reports name the mail (docs/webhooks.md); without its webhook configured, nothing. */
   track?(config: Config, mailPath: string, message: SendMailOptions, mail: MailRequest): { message: SendMailOptions; mail: MailRequest };
 }

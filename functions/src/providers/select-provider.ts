@@ -4,6 +4,7 @@
  * provider is one entry here (docs/contributing.md).
  */
 import type { Config } from "../config";
+import type { ProviderEndpoints } from "./shared/provider-endpoints";
 import type { ProviderWebhook } from "../webhooks/webhook-provider";
 import { mailgunWebhook } from "./mailgun/webhook";
 import { postmarkWebhook } from "./postmark/webhook";
@@ -21,6 +22,6 @@ export function selectProvider(config: Config): MailProvider {
   return PROVIDERS.find((provider) => provider.handles(config)) ?? smtpProvider;
 }
 
-export function createTransport(config: Config): MailTransport {
-  return selectProvider(config).createTransport(config);
+export function createTransport(config: Config, endpoints: ProviderEndpoints = {}): MailTransport {
+  return selectProvider(config).createTransport(config, endpoints);
 }

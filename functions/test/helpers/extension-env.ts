@@ -8,10 +8,13 @@ import type { Runtime } from "../../src/delivery/runtime";
 import type { SweepOptions } from "../../src/delivery/sweep";
 import * as maintenance from "../../src/handlers/maintain-queue";
 import { extensionFunctions } from "../../src/handlers/functions";
-import { createRuntime, type InstanceRuntime } from "../../src/handlers/runtime";
+import type { DownloadOptions } from "../../src/attachments/download-attachments";
+import { createRuntime, type InstanceRuntime, type RuntimeOptions } from "../../src/handlers/runtime";
+import type { ProviderEndpoints } from "../../src/providers/shared/provider-endpoints";
 
 export type { MaintenanceReport } from "../../src/handlers/maintain-queue";
 
+let options: RuntimeOptions = {};
 let current = createRuntime();
 
 /** The runtime the handlers run with here: safe to hold, it follows every configureExtension. */
@@ -20,6 +23,7 @@ export const testRuntime: InstanceRuntime = {
   endpointConfig: () => current.endpointConfig(),
   store: (database) => current.store(database),
   transport: (config) => current.transport(config),
+  download: (message, call) => current.download(message, call),
   get lifecycle() {
     return current.lifecycle;
   },
@@ -37,7 +41,29 @@ export function runMaintenance(nowMs = Date.now(), options: SweepOptions = {}, r
 /** Builds the runtime afresh: cached config, clients and pooled transports are dropped. */
 export function rebuildRuntime(): void {
   current.close();
-  current = createRuntime();
+  current = createRuntime(options);
+}
+
+/** Sends the runtime's provider requests to loopback fakes; returns the undo. */
+export function redirectProviders(endpoints: ProviderEndpoints): () => void {
+  return withOptions({ ...options, endpoints: { ...options.endpoints, ...endpoints } });
+}
+
+/** Lets the runtime download attachments from loopback test servers; returns the undo. */
+export function useDownloadOptions(downloads: DownloadOptions): () => void {
+  return withOptions({ ...options, downloads });
+}
+
+function withOptions(next: RuntimeOptions): () => void {
+  const previous = options;
+  const built = createRuntime(next);
+  options = next;
+  current.close();
+  current = built;
+  return () => {
+    options = previous;
+    rebuildRuntime();
+  };
 }
 
 /** Every param of extension.yaml, so that one test's settings never leak into the next. */

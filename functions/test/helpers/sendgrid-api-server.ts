@@ -28,7 +28,7 @@ export interface ReceivedRequest {
 }
 
 export interface SendGridApi {
-  /** Base URL, for redirectProvidersForTests's `sendGridApiUrl`. */
+  /** Base URL, for redirectProviders's `sendGridApiUrl`. */
   url: string;
   /** Accepted requests (202), in order. */
   accepted: ReceivedRequest[];

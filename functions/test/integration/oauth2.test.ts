@@ -1,6 +1,6 @@
 /**
  * AUTH_TYPE=OAuth2 against a local OAuth2 provider: a token endpoint (reached
- * through redirectProvidersForTests) and an SMTP server that accepts
+ * through redirectProviders) and an SMTP server that accepts
  * only XOAUTH2 with a token that endpoint issued. Covers obtaining, reusing,
  * and renewing access tokens, and how each refusal reads.
  */
@@ -11,11 +11,10 @@ import type { SendMailOptions } from "nodemailer";
 import { parseConfig } from "../../src/config";
 import type { MailTransport } from "../../src/providers/provider";
 import { oauth2Auth } from "../../src/providers/smtp/oauth2";
-import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createTransport } from "../../src/providers/select-provider";
 import { DeliveryError } from "../../src/shared/errors";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
-import { configureExtension } from "../helpers/extension-env";
+import { configureExtension, redirectProviders } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { AUTHORIZATION_CODE, startOAuth2Provider, type OAuth2Provider } from "../helpers/oauth2-provider";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
@@ -45,7 +44,7 @@ const transports: MailTransport[] = [];
 beforeEach(async () => {
   provider = await startOAuth2Provider(CREDENTIALS);
   proxy = await startTcpProxy({ host: "127.0.0.1", port: provider.smtpPort });
-  restoreEndpoints = redirectProvidersForTests({ oauth2TokenUrl: provider.tokenUrl });
+  restoreEndpoints = redirectProviders({ oauth2TokenUrl: provider.tokenUrl });
 });
 
 afterEach(async () => {
@@ -162,7 +161,7 @@ describe("XOAUTH2 login", () => {
   });
 
   it("an unreachable token endpoint is a transient connection failure", async () => {
-    redirectProvidersForTests({ oauth2TokenUrl: `http://127.0.0.1:${await closedPort()}/token` });
+    redirectProviders({ oauth2TokenUrl: `http://127.0.0.1:${await closedPort()}/token` });
     const error = await caught(DeliveryError, transportFor().send(mail()));
     expect(error.code).toBe("connection-failed");
     expect(error.transient).toBe(true);

@@ -8,13 +8,12 @@
 import type { SendMailOptions } from "nodemailer";
 import { parseConfig } from "../../src/config";
 import { createTransport } from "../../src/providers/select-provider";
-import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import type { MailTransport } from "../../src/providers/provider";
 import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-transport";
 import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
 import { SendEmailError } from "../../src/shared/errors";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
-import { configureExtension } from "../helpers/extension-env";
+import { configureExtension, redirectProviders } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startSendGridApi, type SendGridApi } from "../helpers/sendgrid-api-server";
 import { caught } from "../helpers/caught";
@@ -30,7 +29,7 @@ const transports: MailTransport[] = [];
 
 beforeEach(async () => {
   api = await startSendGridApi({ apiKey: API_KEY });
-  restoreEndpoints = redirectProvidersForTests({ sendGridApiUrl: api.url });
+  restoreEndpoints = redirectProviders({ sendGridApiUrl: api.url });
 });
 
 afterEach(async () => {
@@ -156,7 +155,7 @@ describe("refusals and failures", () => {
   it("an unverified sender is SendGrid's 403, with what to check", async () => {
     await api.close();
     api = await startSendGridApi({ apiKey: API_KEY, verifiedSenders: ["noreply@example.com"] });
-    redirectProvidersForTests({ sendGridApiUrl: api.url });
+    redirectProviders({ sendGridApiUrl: api.url });
     const error = await caught(SendEmailError, transportFor().send(mail()));
     expect(error.code).toBe("provider-error");
     expect(error.message).toContain("(403): from: The from address does not match a verified Sender Identity");

@@ -33,6 +33,7 @@ describeWithEmulator("lifecycle events of leases the sweep ends", () => {
   function runtimeWith(store: MailStore, published: Published[], enabled = true): Runtime {
     return {
       config: testRuntime.config,
+      download: testRuntime.download,
       store: () => store,
       transport: () => {
         throw new Error("the sweep never sends");

@@ -52,6 +52,7 @@ describeWithEmulator("the sweep when Firestore refuses one of its queries", () =
   function runtimeWith(store: MailStore): Runtime {
     return {
       config: testRuntime.config,
+      download: testRuntime.download,
       store: () => store,
       transport: () => {
         throw new Error("the sweep never sends");

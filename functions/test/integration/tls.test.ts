@@ -8,11 +8,10 @@
 
 import { parseConfig } from "../../src/config";
 import type { MailTransport } from "../../src/providers/provider";
-import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createTransport } from "../../src/providers/select-provider";
 import { DeliveryError } from "../../src/shared/errors";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
-import { configureExtension } from "../helpers/extension-env";
+import { configureExtension, redirectProviders } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startOAuth2Provider } from "../helpers/oauth2-provider";
 import { startSendGridApi } from "../helpers/sendgrid-api-server";
@@ -78,7 +77,7 @@ describe("OAuth2 over implicit TLS", () => {
     const credentials = { user: FROM, clientId: "client-id-1", clientSecret: "client-secret-1", refreshToken: "refresh-token-1" };
     const provider = await startOAuth2Provider({ ...credentials, tls: "implicit" });
     cleanups.push(() => provider.close());
-    cleanups.push(redirectProvidersForTests({ oauth2TokenUrl: provider.tokenUrl }));
+    cleanups.push(redirectProviders({ oauth2TokenUrl: provider.tokenUrl }));
     const send = transportFor({
       AUTH_TYPE: "OAuth2",
       HOST: "127.0.0.1",
@@ -108,7 +107,7 @@ describe("SendGrid's API over HTTPS", () => {
   ])("%s", async (_, options, delivered) => {
     const api = await startSendGridApi({ apiKey: "SG.key.1234", https: true });
     cleanups.push(() => api.close());
-    cleanups.push(redirectProvidersForTests({ sendGridApiUrl: api.url }));
+    cleanups.push(redirectProviders({ sendGridApiUrl: api.url }));
     const send = transportFor({
       SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465",
       SMTP_PASSWORD: "SG.key.1234",

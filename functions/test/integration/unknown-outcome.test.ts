@@ -10,8 +10,7 @@
  */
 import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { REQUEST_REASONS } from "../../src/delivery/patches";
-import { runMaintenance } from "../helpers/extension-env";
-import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
+import { redirectProviders, runMaintenance } from "../helpers/extension-env";
 import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
@@ -105,7 +104,7 @@ describeWithEmulator("a send whose outcome is unknown", () => {
   test("SendGrid takes the whole request and closes the connection without answering: one request, ERROR, not retried with MAX_ATTEMPTS 3", async () => {
     const apiKey = "SG.unknown-outcome.5b1d";
     const api = await startSendGridApi({ apiKey });
-    const restore = redirectProvidersForTests({ sendGridApiUrl: api.url });
+    const restore = redirectProviders({ sendGridApiUrl: api.url });
     try {
       api.dropAfterBody();
       configureExtension({ SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465", SMTP_PASSWORD: apiKey, DEFAULT_FROM, MAX_ATTEMPTS: "3" });

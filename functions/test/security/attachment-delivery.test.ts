@@ -6,10 +6,8 @@
  * (`httpHeaders`) and `raw` parts arrive as the recipient would read them;
  * header values never reach a log line or the document's delivery fields.
  */
-import { useDownloadOptionsForTests } from "../../src/attachments/download-attachments";
-import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
-import { configureExtension } from "../helpers/extension-env";
+import { configureExtension, redirectProviders, useDownloadOptions } from "../helpers/extension-env";
 import { fakeDns, file, fileServerCertificate, redirect, startFileServer, type FileServer } from "../helpers/https-file-server";
 import { DEFAULT_FROM, mailHarness } from "../helpers/mail-harness";
 import { startSendGridApi } from "../helpers/sendgrid-api-server";
@@ -36,7 +34,7 @@ describeWithEmulator("attachments in delivered mail", () => {
     );
     files.route("/to-metadata", redirect(`https://metadata.example.com:${internal.port}/computeMetadata/v1/token`));
     const lookup = fakeDns({ "files.example.com": [PUBLIC], "metadata.example.com": ["169.254.169.254", "127.0.0.1"], "evil.example.com": ["127.0.0.1"] });
-    restore = useDownloadOptionsForTests({ lookup, ca: fileServerCertificate().cert, allowAddresses: [PUBLIC] });
+    restore = useDownloadOptions({ lookup, ca: fileServerCertificate().cert, allowAddresses: [PUBLIC] });
   });
   afterAll(async () => {
     restore();
@@ -130,7 +128,7 @@ describeWithEmulator("attachments in delivered mail", () => {
 
   it("SendGrid receives the downloaded bytes, not a URL", async () => {
     const api = await startSendGridApi({ apiKey: "SG.test-key.attach" });
-    const restoreEndpoints = redirectProvidersForTests({ sendGridApiUrl: api.url });
+    const restoreEndpoints = redirectProviders({ sendGridApiUrl: api.url });
     try {
       configureExtension({ SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465", SMTP_PASSWORD: "SG.test-key.attach", DEFAULT_FROM });
       const snap = await h.trigger.create(h.nextPath(), {

@@ -4,14 +4,14 @@
  * be absent from the error text, from `delivery.error` (which clients with
  * read access to the mail collection see) and from every log line.
  */
+import { createRuntime } from "../../src/handlers/runtime";
 import { parseConfig } from "../../src/config";
 import { ConfigError } from "../../src/shared/errors";
 import { oauth2Auth } from "../../src/providers/smtp/oauth2";
-import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-transport";
 import { caught } from "../helpers/caught";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
-import { configureExtension } from "../helpers/extension-env";
+import { configureExtension, redirectProviders } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startOAuth2Provider } from "../helpers/oauth2-provider";
 import { startSendGridApi } from "../helpers/sendgrid-api-server";
@@ -184,7 +184,7 @@ describeWithEmulator("delivery.error and logs under each failure", () => {
   it("an OAuth2 token endpoint that refuses, quoting the credentials back: they are redacted", async () => {
     const credentials = { user: FROM, clientId: "client-id-1", clientSecret: MARK.clientSecret, refreshToken: MARK.refreshToken };
     const provider = await startOAuth2Provider(credentials);
-    const restore = redirectProvidersForTests({ oauth2TokenUrl: provider.tokenUrl });
+    const restore = redirectProviders({ oauth2TokenUrl: provider.tokenUrl });
     try {
       // Some providers echo the request in their error; the extension must not pass that on.
       provider.refuseRefreshToken("invalid_grant", `Bad refresh_token=${MARK.refreshToken} for client_secret=${MARK.clientSecret}`);
@@ -210,7 +210,7 @@ describeWithEmulator("delivery.error and logs under each failure", () => {
 
   it("SendGrid refusing the API key (401), and an error body quoting it: the key is redacted", async () => {
     const api = await startSendGridApi({ apiKey: "SG.the-right-key.0000" });
-    const restore = redirectProvidersForTests({ sendGridApiUrl: api.url });
+    const restore = redirectProviders({ sendGridApiUrl: api.url });
     try {
       configureExtension({ SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465", SMTP_PASSWORD: MARK.apiKey, DEFAULT_FROM: FROM });
       const refused = await failedDelivery();
@@ -233,8 +233,8 @@ describeWithEmulator("delivery.error and logs under each failure", () => {
 
 describe("provider endpoints", () => {
   it("cannot be redirected off the machine, even by test code", () => {
-    expect(() => redirectProvidersForTests({ oauth2TokenUrl: "https://collector.example.com/token" })).toThrow(/loopback/);
-    expect(() => redirectProvidersForTests({ sendGridApiUrl: "http://10.0.0.8" })).toThrow(/loopback/);
+    expect(() => createRuntime({ endpoints: { oauth2TokenUrl: "https://collector.example.com/token" } })).toThrow(/loopback/);
+    expect(() => createRuntime({ endpoints: { sendGridApiUrl: "http://10.0.0.8" } })).toThrow(/loopback/);
   });
 
   it("ignore the environment variables that used to redirect them", async () => {

@@ -7,11 +7,11 @@
  */
 import { parseConfig } from "../../src/config";
 import { ValidationError } from "../../src/shared/errors";
-import { redirectProvidersForTests } from "../../src/providers/shared/provider-endpoints";
 import { createTransport, selectProvider } from "../../src/providers/select-provider";
 import type { MailTransport } from "../../src/providers/provider";
 import type { MailRequest } from "../../src/shared/types";
 import { startSendGridApi, type SendGridApi } from "../helpers/sendgrid-api-server";
+import { redirectProviders } from "../helpers/extension-env";
 
 const API_KEY = "SG.test-key.security";
 const PARAMS = { SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465", SMTP_PASSWORD: API_KEY, DEFAULT_FROM: "shop@example.com" };
@@ -22,7 +22,7 @@ let restore: () => void;
 const transports: MailTransport[] = [];
 beforeEach(async () => {
   api = await startSendGridApi({ apiKey: API_KEY });
-  restore = redirectProvidersForTests({ sendGridApiUrl: api.url });
+  restore = redirectProviders({ sendGridApiUrl: api.url });
 });
 afterEach(async () => {
   for (const transport of transports.splice(0)) transport.close();

@@ -18,6 +18,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { Change } from "firebase-functions";
+import { createAttachmentDownloader } from "../../src/attachments/download-attachments";
 import { parseConfig, type Config } from "../../src/config";
 import { FIRESTORE_CALL_TIMEOUT_MS, FUNCTION_TIMEOUT_MS } from "../../src/shared/budget";
 import { MailStore, type StoreTiming } from "../../src/delivery/store";
@@ -160,6 +161,7 @@ export class World implements ModelIo {
       config: () => this.config,
       store: () => this.store,
       transport: () => this.provider.transport(),
+      download: createAttachmentDownloader(),
       lifecycle: {
         enabled: () => true,
         publish: async (type: LifecycleEvent, data) => this.invariants.published(type, data.path, data.state),

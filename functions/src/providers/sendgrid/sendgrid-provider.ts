@@ -28,9 +28,9 @@ export const sendGridProvider: MailProvider = {
     sendGrid.customArgs = { ...(isPlainMap(sendGrid.customArgs) ? sendGrid.customArgs : {}), ...sendGridCustomArgs(config.webhooks, mailPath) };
     return { message, mail: { ...mail, sendGrid } };
   },
-  createTransport: (config) => {
+  createTransport: (config, endpoints) => {
     const { createSendGridTransport } = require("./sendgrid-transport") as typeof import("./sendgrid-transport");
     const auth = config.smtp.auth as { pass?: string } | undefined;
-    return createSendGridTransport({ apiKey: auth?.pass || config.smtpPassword, tls: config.tlsOptions, allowBypass: config.allowSendGridBypass });
+    return createSendGridTransport({ apiKey: auth?.pass || config.smtpPassword, tls: config.tlsOptions, allowBypass: config.allowSendGridBypass, apiUrl: endpoints.sendGridApiUrl });
   },
 };

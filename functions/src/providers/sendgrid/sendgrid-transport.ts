@@ -13,7 +13,6 @@ import type { DeliveryInfo } from "../../shared/types";
 import { SEND_DEADLINE_MS, type MailFields, type MailTransport } from "../provider";
 import { classifyHttpNetworkError, classifyHttpStatus } from "../shared/classify-http-error";
 import { deadlineError, handedOverWithoutAnswer, type Handover } from "../shared/unknown-outcome";
-import { redirectedEndpoints } from "../shared/provider-endpoints";
 import { buildSendGridMail, readAttachments } from "./sendgrid-payload";
 
 const DEFAULT_API_URL = "https://api.sendgrid.com";
@@ -29,6 +28,8 @@ export interface SendGridTransportOptions {
   tls?: Readonly<Record<string, unknown>>;
   /** ALLOW_SENDGRID_BYPASS. Default false. */
   allowBypass?: boolean;
+  /** A loopback fake of the API (provider-endpoints.ts). */
+  apiUrl?: string;
 }
 
 export function createSendGridTransport(options: SendGridTransportOptions, deadlineMs = SEND_DEADLINE_MS): MailTransport {
@@ -36,7 +37,7 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
   if (!apiKey) {
     throw new ConfigError("SendGrid (host smtp.sendgrid.net) needs its API key in SMTP_PASSWORD, got nothing");
   }
-  const endpoint = new URL(MAIL_SEND_PATH, redirectedEndpoints().sendGridApiUrl ?? DEFAULT_API_URL);
+  const endpoint = new URL(MAIL_SEND_PATH, options.apiUrl ?? DEFAULT_API_URL);
   // A fresh connection per request: a kept-alive socket SendGrid closed while
   // the instance sat idle fails the next POST with a reset, after which
   // whether SendGrid took the request cannot be known.

@@ -2,7 +2,7 @@
  * Where requests that carry credentials go (the OAuth2 token endpoint, with
  * CLIENT_SECRET and REFRESH_TOKEN; SendGrid's API, with the API key) is fixed
  * in code: whoever could point them elsewhere would collect those secrets.
- * Tests redirect them to local fakes, on loopback only.
+ * Only a runtime built by tests replaces them, and only with loopback fakes.
  */
 
 export interface ProviderEndpoints {
@@ -14,26 +14,12 @@ export interface ProviderEndpoints {
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
-let redirected: ProviderEndpoints = {};
-
-/** The endpoints a test has redirected; empty outside tests. */
-export function redirectedEndpoints(): ProviderEndpoints {
-  return redirected;
-}
-
-/**
- * For tests only: sends new transports' provider requests to local fakes.
- * Returns a function that restores the previous endpoints.
- */
-export function redirectProvidersForTests(endpoints: ProviderEndpoints): () => void {
+/** `endpoints`, if every one is on loopback: even a stray caller cannot send a credential off the machine. */
+export function loopbackEndpoints(endpoints: ProviderEndpoints): ProviderEndpoints {
   for (const url of Object.values(endpoints)) {
     if (url !== undefined && !LOOPBACK_HOSTS.has(new URL(url).hostname)) {
       throw new Error("Provider endpoints can only be redirected to a loopback address");
     }
   }
-  const previous = redirected;
-  redirected = Object.freeze({ ...previous, ...endpoints });
-  return () => {
-    redirected = previous;
-  };
+  return Object.freeze({ ...endpoints });
 }

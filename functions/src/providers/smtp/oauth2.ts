@@ -10,7 +10,6 @@ import type SMTPPool from "nodemailer/lib/smtp-pool";
 import XOAuth2 from "nodemailer/lib/xoauth2";
 import * as logs from "../../shared/logs";
 import { isMicrosoftHost, MICROSOFT_SMTP_SCOPE, microsoftTokenUrl } from "./microsoft";
-import { redirectedEndpoints } from "../shared/provider-endpoints";
 
 /** Well inside the 40 s send deadline. */
 const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
@@ -30,7 +29,7 @@ export type SmtpAuth = NonNullable<SMTPPool.Options["auth"]>;
  * apply to the token request: a `ca` meant for a private SMTP server would
  * fail the provider's public token endpoint.
  */
-export function oauth2Auth(credentials: OAuth2Credentials, host: string | undefined): SmtpAuth {
+export function oauth2Auth(credentials: OAuth2Credentials, host: string | undefined, tokenUrl?: string): SmtpAuth {
   const microsoft = isMicrosoftHost(host);
   const tokens = new XOAuth2({
     user: credentials.user,
@@ -38,7 +37,7 @@ export function oauth2Auth(credentials: OAuth2Credentials, host: string | undefi
     clientSecret: credentials.clientSecret,
     refreshToken: credentials.refreshToken,
     // Undefined keeps nodemailer's default, Google's token endpoint.
-    accessUrl: redirectedEndpoints().oauth2TokenUrl ?? (microsoft ? microsoftTokenUrl(credentials.user) : undefined),
+    accessUrl: tokenUrl ?? (microsoft ? microsoftTokenUrl(credentials.user) : undefined),
     // Microsoft issues tokens for the scopes asked for; Google for those granted.
     customParams: microsoft ? { scope: MICROSOFT_SMTP_SCOPE } : undefined,
     requestTimeout: TOKEN_REQUEST_TIMEOUT_MS,

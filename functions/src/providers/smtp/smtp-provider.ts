@@ -20,7 +20,7 @@ export const smtpProvider: MailProvider = {
   name: "smtp",
   handles: () => true,
   checkFields,
-  createTransport: (config) => createSmtpTransport(smtpOptionsFor(config)),
+  createTransport: (config, endpoints) => createSmtpTransport(smtpOptionsFor(config, endpoints.oauth2TokenUrl)),
   track: (config, mailPath, message, mail) => {
     const host = config.smtp.host?.toLowerCase();
     const relay = host ? TRACKED_RELAYS.find(({ hosts, webhook }) => webhook.configured(config.webhooks) && hosts.includes(host)) : undefined;
@@ -44,12 +44,12 @@ function checkFields(mail: MailRequest): void {
  * connection, and nodemailer's pool resends a message over a replaced
  * connection only if none of it had been sent (pooling.test.ts).
  */
-export function smtpOptionsFor(config: Pick<Config, "authType" | "smtp">): SMTPPool.Options {
+export function smtpOptionsFor(config: Pick<Config, "authType" | "smtp">, oauth2TokenUrl?: string): SMTPPool.Options {
   const options: SMTPPool.Options = applyMicrosoftDefaults({ ...config.smtp });
   options.pool ??= true;
   if (config.authType === "OAuth2" && config.smtp.auth) {
     const { oauth2Auth } = require("./oauth2") as typeof import("./oauth2");
-    options.auth = oauth2Auth(config.smtp.auth, options.host);
+    options.auth = oauth2Auth(config.smtp.auth, options.host, oauth2TokenUrl);
   }
   return options;
 }

@@ -7,9 +7,8 @@
  * nothing is read and nothing is added.
  */
 import * as suppressionList from "../../../src/suppression/suppression-list";
-import { redirectProvidersForTests } from "../../../src/providers/shared/provider-endpoints";
 import { describeWithEmulator } from "../../helpers/emulator-fixture";
-import { configureExtension } from "../../helpers/extension-env";
+import { configureExtension, redirectProviders } from "../../helpers/extension-env";
 import { DEFAULT_FROM, mailHarness } from "../../helpers/mail-harness";
 import { startSendGridApi } from "../../helpers/sendgrid-api-server";
 import { fullConfig, SUPPRESSED, testEndpoint, UNSUBSCRIBE_KEY } from "../../helpers/webhook-env";
@@ -123,7 +122,7 @@ describeWithEmulator("the send path with delivery status", () => {
 
   test("SendGrid's API request carries the tracking argument beside the document's own, only with the webhook key", async () => {
     const api = await startSendGridApi({ apiKey: "SG.key-for-tests" });
-    const restore = redirectProvidersForTests({ sendGridApiUrl: api.url });
+    const restore = redirectProviders({ sendGridApiUrl: api.url });
     try {
       const base = { SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465", SMTP_PASSWORD: "SG.key-for-tests", DEFAULT_FROM };
       configureExtension({ ...base, SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey, TRACKING_SIGNING_KEY: TRACKING_SECRET });
