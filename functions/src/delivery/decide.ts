@@ -6,7 +6,7 @@
  * time (store.ts), so a decision taken on stale data is never applied.
  */
 import { isPlainMap } from "../shared/plain-map";
-import { leaseExpired } from "../shared/budget";
+import { attemptPresumedDead } from "../shared/budget";
 import { toMillis } from "../shared/timestamps";
 import { STATES, type DeliveryField } from "./delivery-field";
 
@@ -51,7 +51,7 @@ export function decide(data: Record<string, unknown> | undefined, nowMs: number,
   // nothing else may claim the mail; its outcome answers the request.
   const lease = toMillis(field.leaseExpireTime);
   if ((field.state === "PROCESSING" || field.state === "PENDING" || field.state === "RETRY") && lease !== undefined) {
-    if (leaseExpired(lease, nowMs, versionMs)) return { action: "expire", requested: field.state !== "PROCESSING" };
+    if (attemptPresumedDead(lease, nowMs, versionMs)) return { action: "expire", requested: field.state !== "PROCESSING" };
     return { action: "ignore", reason: "leased" };
   }
   switch (field.state) {

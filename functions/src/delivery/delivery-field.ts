@@ -5,9 +5,7 @@
  * instead of trusting a type.
  */
 
-/** The states promised in the delivery contract. Only people and clients write `RETRY`, to ask for another attempt. */
-export const STATES = ["PENDING", "PROCESSING", "SUCCESS", "ERROR", "RETRY"] as const;
-export type State = (typeof STATES)[number];
+export { STATES, type State } from "../shared/types";
 
 /** What `delivery.error` says when an attempt's lease ran out before it recorded an outcome. */
 export const LEASE_EXPIRED_ERROR = "Message processing lease expired.";

@@ -15,7 +15,7 @@
 import { FieldValue, Timestamp, type QueryDocumentSnapshot } from "firebase-admin/firestore";
 import { ConfigError } from "../shared/errors";
 import * as logs from "../shared/logs";
-import { LEASE_GRACE_MS, leaseExpired, SWEEP_BUDGET_MS } from "../shared/budget";
+import { LEASE_GRACE_MS, attemptPresumedDead, SWEEP_BUDGET_MS } from "../shared/budget";
 import { toMillis } from "../shared/timestamps";
 import type { State } from "./delivery-field";
 import { planLeaseExpiry } from "./lease-expiry";
@@ -72,7 +72,7 @@ export async function sweep(runtime: Runtime, nowMs: number, options: SweepOptio
       if (state === ("PROCESSING" satisfies State) || state === ("PENDING" satisfies State) || state === ("RETRY" satisfies State)) {
         // A claim that landed late keeps its whole lease: a later run finds it again.
         const lease = toMillis(doc.get("delivery.leaseExpireTime")) ?? 0;
-        if (!leaseExpired(lease, nowMs, doc.updateTime.toMillis())) return undefined;
+        if (!attemptPresumedDead(lease, nowMs, doc.updateTime.toMillis())) return undefined;
         const expiry = planLeaseExpiry(doc.data(), state !== "PROCESSING");
         return { ...at(doc), kind: "expired", patch: expiry.patch, expiry };
       }

@@ -8,7 +8,7 @@ import type { ServerResponse } from "node:http";
 import { mailCollection } from "../delivery/mail-collection";
 import { PROVIDER_WEBHOOKS } from "../providers/select-provider";
 import type { InstanceRuntime } from "./runtime";
-import { webhookRequestHandler, type RawBodyRequest } from "./webhook-http";
+import { webhookRequestHandler, type RawBodyRequest } from "../webhooks/http-adapter";
 
 export function handleWebhookRequest(req: RawBodyRequest, res: ServerResponse, runtime: InstanceRuntime): Promise<void> {
   return webhookRequestHandler(() => {

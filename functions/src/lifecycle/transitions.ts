@@ -3,10 +3,8 @@
  * publishes. Every writer (an attempt, lease recovery, the sweep) reports the
  * transition its landed write made; nothing publishes an event by name.
  */
-import type { DeliveryInfo } from "../shared/types";
+import type { DeliveryInfo, State } from "../shared/types";
 import type { LifecycleEvent } from "./events";
-
-type State = "PENDING" | "PROCESSING" | "SUCCESS" | "ERROR" | "RETRY";
 
 /** A change of `delivery.state` made by one landed write. */
 export interface Transition {

@@ -80,6 +80,6 @@ export function leaseEnd(leaseMs: number, versionMs?: number): number {
 }
 
 /** Whether observers may call an attempt dead at `nowMs`: its lease (see leaseEnd) and the grace have passed. */
-export function leaseExpired(leaseMs: number, nowMs: number, versionMs?: number): boolean {
+export function attemptPresumedDead(leaseMs: number, nowMs: number, versionMs?: number): boolean {
   return leaseEnd(leaseMs, versionMs) + LEASE_GRACE_MS <= nowMs;
 }

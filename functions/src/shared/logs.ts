@@ -182,6 +182,6 @@ export function attachmentAddressRefused(host: string, address: string, reason: 
 }
 
 /** Reports left out because Firestore refused their ids or values; the others were recorded. */
-export function webhookEventsRejected(route: string, count: number, error: unknown): void {
+export function webhookReportsRejected(route: string, count: number, error: unknown): void {
   if (count > 0) logger.warn(redact(`Webhook events were left out, as Firestore refused them: ${errorSummary(error)}`), { route, count, code: "webhook-events-rejected" });
 }

@@ -1,5 +1,9 @@
 /** A mail document once validated, and what a send records. */
 
+/** `delivery.state`'s values, promised in the delivery contract. Only people and clients write `RETRY`, to ask for another attempt. */
+export const STATES = ["PENDING", "PROCESSING", "SUCCESS", "ERROR", "RETRY"] as const;
+export type State = (typeof STATES)[number];
+
 /** What a successful send records in `delivery.info`. */
 export interface DeliveryInfo {
   /** The Message-ID header of the email that was sent. */

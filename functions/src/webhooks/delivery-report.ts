@@ -28,15 +28,15 @@ export interface DeliveryReport {
 }
 
 export interface ParsedReports {
-  events: DeliveryReport[];
+  reports: DeliveryReport[];
   /** Entries that are not delivery news (processed, auto-replies…) or lack a usable field. */
   ignored: number;
 }
 
 /** The reports a provider's parser made of a body's entries, `undefined` for each entry it ignored. */
 export function collectReports(parsed: ReadonlyArray<DeliveryReport | undefined>): ParsedReports {
-  const events = parsed.filter((report): report is DeliveryReport => report !== undefined);
-  return { events, ignored: parsed.length - events.length };
+  const reports = parsed.filter((report): report is DeliveryReport => report !== undefined);
+  return { reports, ignored: parsed.length - reports.length };
 }
 
 /** A report's optional reason and code, as fields only when the provider gave them. */

@@ -1,4 +1,4 @@
-/** The contract of a provider's webhook module; the endpoint (handlers/webhook-router.ts) never names a provider. */
+/** The contract of a provider's webhook module; the endpoint (webhooks/router.ts) never names a provider. */
 import type { WebhookConfig } from "../config/webhook-params";
 import type { ParsedReports } from "./delivery-report";
 

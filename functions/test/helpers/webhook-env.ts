@@ -5,7 +5,7 @@
  * Call it inside a `describeWithEmulator` block.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import type { WebhookEndpoint } from "../../src/handlers/webhook-router";
+import type { WebhookEndpoint } from "../../src/webhooks/router";
 import { createPublicKey } from "node:crypto";
 import { WEBHOOK_LIMITS, type WebhookConfig } from "../../src/config/webhook-params";
 import { PROVIDER_WEBHOOKS } from "../../src/providers/select-provider";

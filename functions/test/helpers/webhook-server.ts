@@ -5,8 +5,8 @@
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { WebhookEndpoint } from "../../src/handlers/webhook-router";
-import { webhookRequestHandler, type RawBodyRequest } from "../../src/handlers/webhook-http";
+import type { WebhookEndpoint } from "../../src/webhooks/router";
+import { webhookRequestHandler, type RawBodyRequest } from "../../src/webhooks/http-adapter";
 
 export interface WebhookServer {
   url: string;

@@ -7,7 +7,7 @@ import {
   LEASE_GRACE_MS,
   LEASE_MS,
   leaseEnd,
-  leaseExpired,
+  attemptPresumedDead,
   MIN_SEND_MS,
   OUTCOME_MARGIN_MS,
   OUTCOME_RETRY_BUDGET_MS,
@@ -57,7 +57,7 @@ describe("the budget's inequalities", () => {
     const sendStart = lease - OUTCOME_MARGIN_MS - MIN_SEND_MS;
     const outcomeStart = sendStart + sendTimeLeft(lease, sendStart, SEND_DEADLINE_MS);
     const lastLanding = outcomeStart + OUTCOME_RETRY_BUDGET_MS + FIRESTORE_CALL_TIMEOUT_MS;
-    expect(leaseExpired(lease, lastLanding - 1)).toBe(false);
+    expect(attemptPresumedDead(lease, lastLanding - 1)).toBe(false);
   });
 
   it("the function outlives the slowest claim, the lease and its grace", () => {
@@ -88,8 +88,8 @@ describe("leaseEnd: counted from the claim's landing when it landed late", () =>
   it("only ever moves the end later, so observers never call an attempt dead early", () => {
     for (const landed of [requested - 5_000, requested, requested + 30_000, requested + 500_000]) {
       expect(leaseEnd(lease, landed)).toBeGreaterThanOrEqual(lease);
-      expect(leaseExpired(lease, leaseEnd(lease, landed) + LEASE_GRACE_MS - 1, landed)).toBe(false);
-      expect(leaseExpired(lease, leaseEnd(lease, landed) + LEASE_GRACE_MS, landed)).toBe(true);
+      expect(attemptPresumedDead(lease, leaseEnd(lease, landed) + LEASE_GRACE_MS - 1, landed)).toBe(false);
+      expect(attemptPresumedDead(lease, leaseEnd(lease, landed) + LEASE_GRACE_MS, landed)).toBe(true);
     }
   });
 });

@@ -5,7 +5,7 @@
  * answered 500 (and retried by the provider) rather than crashing the instance.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { handleWebhook, type WebhookEndpoint } from "./webhook-router";
+import { handleWebhook, type WebhookEndpoint } from "./router";
 import * as logs from "../shared/logs";
 
 export type RawBodyRequest = IncomingMessage & { rawBody?: Buffer };

@@ -3,12 +3,12 @@
  * genuine token records `unsubscribed` and suppresses the address. A GET only
  * shows the page: link scanners fetch every link, and must unsubscribe nobody.
  */
-import type { DeliveryReport } from "../webhooks/delivery-report";
-import { recordReports, type RecordSettings } from "../webhooks/record-reports";
-import type { WebhookReply, WebhookRequest } from "../webhooks/webhook-provider";
+import type { DeliveryReport } from "./delivery-report";
+import { recordReports, type RecordSettings } from "./record-reports";
+import type { WebhookReply, WebhookRequest } from "./webhook-provider";
 import * as logs from "../shared/logs";
-import { PAGE_HEADERS, unsubscribePage, type PageKind } from "./unsubscribe-page";
-import { verifyUnsubscribeToken } from "./unsubscribe-token";
+import { PAGE_HEADERS, unsubscribePage, type PageKind } from "../unsubscribe/unsubscribe-page";
+import { verifyUnsubscribeToken } from "../unsubscribe/unsubscribe-token";
 
 export async function handleUnsubscribe(request: WebhookRequest, signingKey: string, settings: RecordSettings, nowMs: number): Promise<WebhookReply> {
   if (request.method !== "GET" && request.method !== "POST") {

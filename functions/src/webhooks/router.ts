@@ -11,10 +11,10 @@
  * - 404 for a provider whose key is not configured, 405 for other methods;
  * - 500 when Firestore failed: the provider retries, and recording is idempotent.
  */
-import { handleUnsubscribe } from "../unsubscribe/handle-unsubscribe";
+import { handleUnsubscribe } from "./unsubscribe-route";
 import { UNSUBSCRIBE_PATH } from "../unsubscribe/unsubscribe-headers";
-import { recordReports as recordEvents, type RecordSettings } from "../webhooks/record-reports";
-import { useToken, type UsedToken } from "../webhooks/used-tokens";
+import { recordReports, type RecordSettings } from "./record-reports";
+import { useToken, type UsedToken } from "./used-tokens";
 import {
   header,
   MalformedBody,
@@ -22,7 +22,7 @@ import {
   type WebhookConfig,
   type WebhookReply,
   type WebhookRequest,
-} from "../webhooks/webhook-provider";
+} from "./webhook-provider";
 import * as logs from "../shared/logs";
 
 export interface WebhookEndpoint {
@@ -83,12 +83,12 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
     return text(400, `Bad request: expected ${reason.replace(/^the body is not JSON$/, "a JSON body")}`);
   }
   // Opens and clicks are acknowledged but not written unless asked for: they are most of the volume.
-  const events = config.trackOpensAndClicks ? parsed.events : parsed.events.filter((e) => e.status !== "opened" && e.status !== "clicked");
-  const ignored = parsed.ignored + parsed.events.length - events.length;
+  const reports = config.trackOpensAndClicks ? parsed.reports : parsed.reports.filter((r) => r.status !== "opened" && r.status !== "clicked");
+  const ignored = parsed.ignored + parsed.reports.length - reports.length;
 
   try {
-    const settings = { ...endpoint.settings(), onRejected: (count: number, error: unknown) => logs.webhookEventsRejected(provider.route, count, error) };
-    const report = await recordEvents(events, settings);
+    const settings = { ...endpoint.settings(), onRejected: (count: number, error: unknown) => logs.webhookReportsRejected(provider.route, count, error) };
+    const report = await recordReports(reports, settings);
     logs.webhookUntracked(provider.route, report.untracked);
     logs.webhookRecorded(provider.route, { ...report, ignored });
     const left = report.untracked + report.missing + report.strangers + report.rejected;
