@@ -156,14 +156,7 @@ function stateOf(data: Record<string, unknown>): State {
 }
 
 /** A conditional write; once it landed, its transition's lifecycle events go out. */
-async function writeIfUnchanged(
-  mail: MailContext,
-  patch: Patch,
-  version: Timestamp,
-  step: string,
-  moved?: Transition,
-  mark?: Mark,
-): Promise<Timestamp | null> {
+async function writeIfUnchanged(mail: MailContext, patch: Patch, version: Timestamp, step: string, moved?: Transition, mark?: Mark): Promise<Timestamp | null> {
   const written = await mail.store.updateIf(mail.path, patch, version, mark);
   if (!written) {
     logs.writeLost(mail.path, step);

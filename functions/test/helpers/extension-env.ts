@@ -49,6 +49,11 @@ export function redirectProviders(endpoints: ProviderEndpoints): () => void {
   return withOptions({ ...options, endpoints: { ...options.endpoints, ...endpoints } });
 }
 
+/** The loopback endpoints redirected so far, for transports a test builds itself. */
+export function testEndpoints(): ProviderEndpoints {
+  return options.endpoints ?? {};
+}
+
 /** Lets the runtime download attachments from loopback test servers; returns the undo. */
 export function useDownloadOptions(downloads: DownloadOptions): () => void {
   return withOptions({ ...options, downloads });

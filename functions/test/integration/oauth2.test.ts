@@ -14,7 +14,7 @@ import { oauth2Auth } from "../../src/providers/smtp/oauth2";
 import { createTransport } from "../../src/providers/select-provider";
 import { DeliveryError } from "../../src/shared/errors";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
-import { configureExtension, redirectProviders } from "../helpers/extension-env";
+import { configureExtension, redirectProviders, testEndpoints } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { AUTHORIZATION_CODE, startOAuth2Provider, type OAuth2Provider } from "../helpers/oauth2-provider";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
@@ -71,7 +71,7 @@ function params(overrides: Record<string, string> = {}): Record<string, string> 
 }
 
 function transportFor(overrides: Record<string, string> = {}): MailTransport {
-  const transport = createTransport(parseConfig(params(overrides)));
+  const transport = createTransport(parseConfig(params(overrides)), testEndpoints());
   transports.push(transport);
   return transport;
 }
@@ -171,7 +171,7 @@ describe("XOAUTH2 login", () => {
 
 describe("the token request per provider", () => {
   async function tokenRequestFor(host: string): Promise<Record<string, string>> {
-    const auth = oauth2Auth(CREDENTIALS, host) as { provisionCallback: (user: string, renew: boolean, cb: (error: Error | null, token?: string) => void) => void };
+    const auth = oauth2Auth(CREDENTIALS, host, testEndpoints().oauth2TokenUrl) as { provisionCallback: (user: string, renew: boolean, cb: (error: Error | null, token?: string) => void) => void };
     const token = await new Promise<string | undefined>((resolve, reject) =>
       auth.provisionCallback(CREDENTIALS.user, false, (error, accessToken) => (error ? reject(error) : resolve(accessToken))),
     );

@@ -13,7 +13,7 @@ import { createSendGridTransport } from "../../src/providers/sendgrid/sendgrid-t
 import { OUTCOME_UNKNOWN_NOTE } from "../../src/providers/shared/unknown-outcome";
 import { SendEmailError } from "../../src/shared/errors";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
-import { configureExtension, redirectProviders } from "../helpers/extension-env";
+import { configureExtension, redirectProviders, testEndpoints } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startSendGridApi, type SendGridApi } from "../helpers/sendgrid-api-server";
 import { caught } from "../helpers/caught";
@@ -40,7 +40,7 @@ afterEach(async () => {
 
 /** The transport the extension builds for these params. */
 function transportFor(params: Record<string, string> = {}): MailTransport {
-  const transport = createTransport(parseConfig({ SMTP_CONNECTION_URI: URI, SMTP_PASSWORD: API_KEY, DEFAULT_FROM: FROM, ...params }));
+  const transport = createTransport(parseConfig({ SMTP_CONNECTION_URI: URI, SMTP_PASSWORD: API_KEY, DEFAULT_FROM: FROM, ...params }), testEndpoints());
   expect(transport.kind).toBe("sendgrid");
   transports.push(transport as MailTransport);
   return transport as MailTransport;
@@ -200,7 +200,7 @@ describe("refusals and failures", () => {
 
   it("an API that takes the whole request and never answers is outcome-unknown at the send deadline, not retried", async () => {
     api.hang();
-    const transport = createSendGridTransport({ apiKey: API_KEY }, 300);
+    const transport = createSendGridTransport({ apiKey: API_KEY, apiUrl: testEndpoints().sendGridApiUrl }, 300);
     transports.push(transport);
     const error = await caught(SendEmailError, transport.send(mail()));
     expect(error).toMatchObject({ code: "outcome-unknown", transient: false });
@@ -219,7 +219,7 @@ describe("refusals and failures", () => {
   });
 
   it("SendGrid without an API key is a configuration error naming SMTP_PASSWORD", () => {
-    expect(() => createTransport(parseConfig({ SMTP_CONNECTION_URI: URI, DEFAULT_FROM: FROM }))).toThrow(
+    expect(() => createTransport(parseConfig({ SMTP_CONNECTION_URI: URI, DEFAULT_FROM: FROM }), testEndpoints())).toThrow(
       "SendGrid (host smtp.sendgrid.net) needs its API key in SMTP_PASSWORD",
     );
   });

@@ -11,7 +11,7 @@ import type { MailTransport } from "../../src/providers/provider";
 import { createTransport } from "../../src/providers/select-provider";
 import { DeliveryError } from "../../src/shared/errors";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
-import { configureExtension, redirectProviders } from "../helpers/extension-env";
+import { configureExtension, redirectProviders, testEndpoints } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import { startOAuth2Provider } from "../helpers/oauth2-provider";
 import { startSendGridApi } from "../helpers/sendgrid-api-server";
@@ -31,7 +31,7 @@ afterEach(async () => {
 });
 
 function transportFor(params: Record<string, string | undefined>): MailTransport {
-  const transport = createTransport(parseConfig({ DEFAULT_FROM: FROM, ...params }));
+  const transport = createTransport(parseConfig({ DEFAULT_FROM: FROM, ...params }), testEndpoints());
   cleanups.push(() => transport.close());
   return transport;
 }

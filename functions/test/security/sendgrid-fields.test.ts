@@ -11,7 +11,7 @@ import { createTransport, selectProvider } from "../../src/providers/select-prov
 import type { MailTransport } from "../../src/providers/provider";
 import type { MailRequest } from "../../src/shared/types";
 import { startSendGridApi, type SendGridApi } from "../helpers/sendgrid-api-server";
-import { redirectProviders } from "../helpers/extension-env";
+import { redirectProviders, testEndpoints } from "../helpers/extension-env";
 
 const API_KEY = "SG.test-key.security";
 const PARAMS = { SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465", SMTP_PASSWORD: API_KEY, DEFAULT_FROM: "shop@example.com" };
@@ -31,7 +31,7 @@ afterEach(async () => {
 });
 
 function transport(params: Record<string, string> = {}): MailTransport {
-  const made = createTransport(parseConfig({ ...PARAMS, ...params }));
+  const made = createTransport(parseConfig({ ...PARAMS, ...params }), testEndpoints());
   transports.push(made);
   return made;
 }
