@@ -5,7 +5,7 @@
  */
 import { DeliveryError, type ErrorCode } from "../../shared/errors";
 import { redact } from "../../shared/logs";
-import { clip } from "../../shared/clip";
+import { clip, sentence } from "../../shared/clip";
 import { CERTIFICATE_CODES, CONNECTION_CODES, TIMEOUT_CODES } from "../../shared/network-codes";
 import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
 
@@ -160,8 +160,7 @@ function failureText(e: ErrorFields, found: SmtpFailure): string {
   }
   // A 4xx reply is the server's own "try again later"; that is the useful advice then.
   const advice = found.transient && e.responseCode !== undefined ? LATER : found.advice;
-  if (!advice) return text;
-  return `${text}${/[.!?]$/.test(text) ? "" : "."} ${advice}`;
+  return advice ? sentence(text, advice) : text;
 }
 
 /** Codes Node sets on socket and TLS errors (ECONNREFUSED, CERT_HAS_EXPIRED), as opposed to nodemailer's own. */
