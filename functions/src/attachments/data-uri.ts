@@ -1,11 +1,8 @@
-/** `data:[<type>][;base64],<data>` URIs, decoded as nodemailer does: base64 when said so, percent-encoded text otherwise. */
-export interface DecodedDataUri {
-  bytes: Buffer;
-  type?: string;
-}
-
-/** Undefined when the URI has no comma or its percent-encoding is broken. */
-export function decodeDataUri(uri: string): DecodedDataUri | undefined {
+/**
+ * `data:[<type>][;base64],<data>` URIs, decoded as nodemailer does: base64 when said so, percent-encoded text otherwise.
+ * Undefined when the URI has no comma or its percent-encoding is broken.
+ */
+export function decodeDataUri(uri: string): { bytes: Buffer; type?: string } | undefined {
   const comma = uri.indexOf(",");
   if (!uri.startsWith("data:") || comma < 0) return undefined;
   const meta = uri.slice(5, comma).split(";");

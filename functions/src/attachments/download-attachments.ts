@@ -29,12 +29,8 @@ export interface DownloadOptions {
   limits?: Partial<DownloadLimits>;
 }
 
-/** Per message: `deadlineMs` shortens the downloads' deadline to what the attempt has left. */
-export interface DownloadCall {
-  deadlineMs?: number;
-}
-
-export type AttachmentDownloader = (message: SendMailOptions, call?: DownloadCall) => Promise<SendMailOptions>;
+/** `call.deadlineMs` shortens the downloads' deadline to what the attempt has left. */
+export type AttachmentDownloader = (message: SendMailOptions, call?: { deadlineMs?: number }) => Promise<SendMailOptions>;
 
 /**
  * A copy of `message` whose attachments carry content instead of a
@@ -69,11 +65,11 @@ export function createAttachmentDownloader(options: DownloadOptions = {}): Attac
     }
     const deadlineMs = Math.max(1, Math.min(limits.deadlineMs, call.deadlineMs ?? limits.deadlineMs));
     const signal = AbortSignal.timeout(deadlineMs);
-    const connectWithin = async (): Promise<Connector> => ({ ...(await connect()), deadlineMs });
+    const download: Download = { signal, limits, connect: urls > 0 ? async () => ({ ...(await connect()), deadlineMs }) : undefined };
     let used = 0;
     const attachments: Attachment[] = [];
     for (const [index, attachment] of list.entries()) {
-      const resolved = await resolveOne(attachment, index, limits.mailBytes - used, signal, limits, urls > 0 ? connectWithin : undefined);
+      const resolved = await resolveOne(attachment, index, limits.mailBytes - used, download);
       used += sizeOf(resolved);
       if (used > limits.mailBytes) throw tooLargeTogether(attachment, index, limits);
       attachments.push(resolved);
@@ -82,14 +78,9 @@ export function createAttachmentDownloader(options: DownloadOptions = {}): Attac
   };
 }
 
-async function resolveOne(
-  attachment: Attachment,
-  index: number,
-  budget: number,
-  signal: AbortSignal,
-  limits: DownloadLimits,
-  connect: (() => Promise<Connector>) | undefined,
-): Promise<Attachment> {
+type Download = { signal: AbortSignal; limits: DownloadLimits; connect?: () => Promise<Connector> };
+
+async function resolveOne(attachment: Attachment, index: number, budget: number, { signal, limits, connect }: Download): Promise<Attachment> {
   const location = locationOf(attachment);
   if (location === undefined) return attachment;
   const { path: _path, href: _href, httpHeaders, ...rest } = attachment;

@@ -10,8 +10,6 @@ import type { Config } from "../config";
 import type { ProviderEndpoints } from "./shared/provider-endpoints";
 import type { DeliveryInfo, MailRequest } from "../shared/types";
 
-export { SEND_DEADLINE_MS } from "../shared/budget";
-
 /** The document fields a transport may read beside the message; tests pass only the ones they exercise. */
 export type MailFields = Partial<MailRequest>;
 
@@ -27,10 +25,8 @@ export interface MailProvider {
   track?(config: Config, mailPath: string, message: SendMailOptions, mail: MailRequest): { message: SendMailOptions; mail: MailRequest };
 }
 
-export interface SendOptions {
-  /** A deadline shorter than the transport's own, for a send that must end before its lease does. */
-  deadlineMs?: number;
-}
+/** `deadlineMs`: shorter than the transport's own, for a send that must end before its lease does. */
+export type SendOptions = { deadlineMs?: number };
 
 export interface MailTransport {
   /** The provider's name, for logs. */

@@ -1,6 +1,2 @@
 /** Ids Firestore refuses (`.`, `..`, `__x__`): never looked up by id, never accepted as a path segment. */
-const RESERVED_ID = /^(\.|\.\.|__.*__)$/s;
-
-export function isReservedId(id: string): boolean {
-  return RESERVED_ID.test(id);
-}
+export const isReservedId = (id: string): boolean => /^(\.|\.\.|__.*__)$/s.test(id);

@@ -27,47 +27,30 @@ export function redact(text: string): string {
   return out;
 }
 
-function errorSummary(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
+/** `what: Name: message`, redacted. */
+const failed = (what: string, error: unknown): string => redact(`${what}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
 
-export function configInvalid(message: string): void {
-  logger.error(redact(`firestore-send-email is misconfigured: ${message}`), { code: "invalid-config" });
-}
+export const configInvalid = (message: string): void => logger.error(redact(`firestore-send-email is misconfigured: ${message}`), { code: "invalid-config" });
 
 /** SMTP_CONNECTION_URI options not passed on; by name only, since values may be secret. */
-export function ignoredUriOptions(names: readonly string[]): void {
+export const ignoredUriOptions = (names: readonly string[]): void =>
   logger.warn("SMTP_CONNECTION_URI options were ignored", { code: "ignored-uri-options", options: names.slice(0, 20).map((name) => redact(name.slice(0, 64))) });
-}
 
-export function transportReady(kind: string, host: string | undefined, pooled: boolean): void {
-  logger.info("Mail transport initialised", { kind, host, pooled });
-}
+export const transportReady = (kind: string, host: string | undefined, pooled: boolean): void => logger.info("Mail transport initialised", { kind, host, pooled });
 
-export function transportInitFailed(error: unknown): void {
-  logger.error(redact(`Mail transport could not be initialised: ${errorSummary(error)}`));
-}
+export const transportInitFailed = (error: unknown): void => logger.error(failed("Mail transport could not be initialised", error));
 
-export function delivered(path: string, info: { messageId: string | null; accepted: string[]; rejected: string[] }): void {
+export const delivered = (path: string, info: { messageId: string | null; accepted: string[]; rejected: string[] }): void =>
   logger.info("Delivered email", { path, messageId: info.messageId, accepted: info.accepted.length, rejected: info.rejected.length });
-}
 
-export function deliveryFailed(path: string, code: string, message: string): void {
-  logger.warn(redact(`Delivery failed: ${message}`), { path, code });
-}
+export const deliveryFailed = (path: string, code: string, message: string): void => logger.warn(redact(`Delivery failed: ${message}`), { path, code });
 
-export function invalidDocument(path: string, message: string): void {
-  logger.warn(redact(`Mail document rejected: ${message}`), { path, code: "invalid-document" });
-}
+export const invalidDocument = (path: string, message: string): void => logger.warn(redact(`Mail document rejected: ${message}`), { path, code: "invalid-document" });
 
-export function unknownState(path: string, state: unknown): void {
-  logger.warn("Mail document has an unknown delivery.state", { path, state: String(state).slice(0, 64) });
-}
+export const unknownState = (path: string, state: unknown): void => logger.warn("Mail document has an unknown delivery.state", { path, state: String(state).slice(0, 64) });
 
-export function leaseExpired(path: string, state: "PENDING" | "ERROR", attempts: number): void {
-  const outcome = state === "ERROR" ? "the mail was marked as ERROR" : "a retry was scheduled";
-  logger.warn(`Processing lease expired; ${outcome}`, { path, state, attempts });
-}
+export const leaseExpired = (path: string, state: "PENDING" | "ERROR", attempts: number): void =>
+  logger.warn(`Processing lease expired; ${state === "ERROR" ? "the mail was marked as ERROR" : "a retry was scheduled"}`, { path, state, attempts });
 
 /** A success too large for its document, recorded with the minimal delivery.info (delivery/bounded-info.ts). */
 export function outcomeInfoReduced(path: string, reason: string): void {
@@ -78,38 +61,25 @@ export function outcomeInfoReduced(path: string, reason: string): void {
   );
 }
 
-export function writeLost(path: string, step: string): void {
-  logger.debug("Another invocation changed the document first; stopping", { path, step });
-}
+export const writeLost = (path: string, step: string): void => logger.debug("Another invocation changed the document first; stopping", { path, step });
 
-export function lateResultDiscarded(path: string, outcome: string): void {
+export const lateResultDiscarded = (path: string, outcome: string): void =>
   logger.warn("A delivery attempt lost its lease before recording its outcome; the result was not written", { path, outcome });
-}
 
-export function ignoredMessageFields(path: string, fields: string[]): void {
-  logger.warn("Unsupported fields in the mail document were ignored", { path, fields });
-}
+export const ignoredMessageFields = (path: string, fields: string[]): void => logger.warn("Unsupported fields in the mail document were ignored", { path, fields });
 
-export function unexpectedError(path: string, error: unknown): void {
-  logger.error(redact(`Unexpected error while processing a mail document: ${errorSummary(error)}`), { path });
-}
+export const unexpectedError = (path: string, error: unknown): void => logger.error(failed("Unexpected error while processing a mail document", error), { path });
 
 /** Logged by uid, never by address. */
-export function uidsWithoutEmail(path: string, uids: string[]): void {
-  const shown = uids.slice(0, 20).map((uid) => uid.slice(0, 128));
-  logger.warn("Some user ids have no user document or no email address and were skipped", { path, count: uids.length, uids: shown });
-}
+export const uidsWithoutEmail = (path: string, uids: string[]): void =>
+  logger.warn("Some user ids have no user document or no email address and were skipped", { path, count: uids.length, uids: uids.slice(0, 20).map((uid) => uid.slice(0, 128)) });
 
-export function ignoredTemplateFields(path: string, template: string, fields: string[]): void {
+export const ignoredTemplateFields = (path: string, template: string, fields: string[]): void =>
   logger.warn("Unsupported attachment fields in a template were ignored", { path, template: template.slice(0, 128), fields });
-}
 
 export function maintenanceDone(counts: { expired: number; released: number; cleaned: number; skipped: number; foreign: number }): void {
-  if (counts.expired + counts.released + counts.cleaned + counts.skipped + counts.foreign > 0) {
-    logger.info("Scheduled maintenance finished", counts);
-  }
+  if (counts.expired + counts.released + counts.cleaned + counts.skipped + counts.foreign > 0) logger.info("Scheduled maintenance finished", counts);
 }
-
 /** A sweep query refused for want of an index: which one to create, with Firestore's link when it gave one. Logged each run until it exists. */
 export function sweepIndexMissing(index: { collectionId: string; field: string; group: boolean }, link: string | null, stalled: string): void {
   const scope = index.group ? "collection group" : "collection";
@@ -132,56 +102,44 @@ export function sweepStoppedAtForeignDocuments(field: string, mailCollection: st
   );
 }
 
-export function oauth2TokenIssued(host: string | undefined, expiresAt: number | undefined): void {
+export const oauth2TokenIssued = (host: string | undefined, expiresAt: number | undefined): void =>
   logger.info("OAuth2 access token obtained", { host, expiresAt: expiresAt ? new Date(expiresAt).toISOString() : undefined });
-}
 
 /** A lifecycle event could not be published; the delivery itself is unaffected. */
-export function eventPublishFailed(type: string, path: string, error: unknown): void {
-  logger.warn(redact(`Could not publish the ${type} event: ${errorSummary(error)}`), { path, code: "event-publish-failed" });
-}
+export const eventPublishFailed = (type: string, path: string, error: unknown): void =>
+  logger.warn(failed(`Could not publish the ${type} event`, error), { path, code: "event-publish-failed" });
 
 /** A webhook or unsubscribe request refused: the reason, never the request. */
-export function webhookRefused(route: string, status: number, reason: string): void {
-  logger.warn(`Webhook request refused: ${reason}`, { route, status, code: "webhook-refused" });
-}
+export const webhookRefused = (route: string, status: number, reason: string): void => logger.warn(`Webhook request refused: ${reason}`, { route, status, code: "webhook-refused" });
 
 type RecordedCount = "received" | "recorded" | "duplicates" | "ignored" | "untracked" | "missing" | "strangers" | "rejected" | "writes";
 
 /** What one webhook request recorded; counts only, never addresses. */
-export function webhookRecorded(route: string, counts: Readonly<Record<RecordedCount, number>>): void {
-  logger.info("Webhook events recorded", { route, ...counts });
-}
+export const webhookRecorded = (route: string, counts: Readonly<Record<RecordedCount, number>>): void => logger.info("Webhook events recorded", { route, ...counts });
 
 /** Reports for mail not sent by this extension, acknowledged so that the provider stops retrying. */
 export function webhookUntracked(route: string, count: number): void {
   if (count > 0) logger.info("Webhook events for mail not sent by this extension were acknowledged and ignored", { route, count });
 }
 
-export function webhookFailed(route: string, error: unknown): void {
-  logger.error(redact(`Webhook events could not be recorded; the provider will retry: ${errorSummary(error)}`), { route, code: "webhook-failed" });
-}
+export const webhookFailed = (route: string, error: unknown): void =>
+  logger.error(failed("Webhook events could not be recorded; the provider will retry", error), { route, code: "webhook-failed" });
 
-export function unsubscribed(path: string | undefined): void {
-  logger.info("Recipient unsubscribed through the one-click link", { path });
-}
+export const unsubscribed = (path: string | undefined): void => logger.info("Recipient unsubscribed through the one-click link", { path });
 
 /** Counted, not named. */
-export function recipientsSuppressed(path: string, count: number, remaining: number): void {
+export const recipientsSuppressed = (path: string, count: number, remaining: number): void =>
   logger.info("Suppressed recipients were dropped before sending", { path, suppressed: count, remaining });
-}
 
 /** UNSUBSCRIBE_DEFAULT asked for a link the mail cannot carry (not exactly one recipient). */
-export function unsubscribeLinkSkipped(path: string, recipients: number): void {
+export const unsubscribeLinkSkipped = (path: string, recipients: number): void =>
   logger.info("No List-Unsubscribe header: the mail does not have exactly one recipient", { path, recipients });
-}
 
 /** The address stays in the server log: `delivery.error` is read by clients, and must not map the project's private network. */
-export function attachmentAddressRefused(host: string, address: string, reason: string): void {
+export const attachmentAddressRefused = (host: string, address: string, reason: string): void =>
   logger.warn(`An attachment download was refused: ${host} resolved to ${address}, ${reason}`, { host, address, code: "address-refused" });
-}
 
 /** Reports left out because Firestore refused their ids or values; the others were recorded. */
 export function webhookReportsRejected(route: string, count: number, error: unknown): void {
-  if (count > 0) logger.warn(redact(`Webhook events were left out, as Firestore refused them: ${errorSummary(error)}`), { route, count, code: "webhook-events-rejected" });
+  if (count > 0) logger.warn(failed("Webhook events were left out, as Firestore refused them", error), { route, count, code: "webhook-events-rejected" });
 }

@@ -6,7 +6,7 @@
  */
 import { toMillis } from "../shared/timestamps";
 import { isPlainMap } from "../shared/plain-map";
-import type { BounceType, DeliveryReport, RecipientStatus, ReportSource } from "./delivery-report";
+import type { DeliveryReport, RecipientStatus, ReportSource } from "./delivery-report";
 
 /** A later, stronger status wins. Complaint and unsubscribe are equally final: the later one stands. */
 export const STATUS_RANK: Readonly<Record<RecipientStatus, number>> = { deferred: 1, delivered: 2, opened: 3, clicked: 4, bounced: 5, complained: 6, unsubscribed: 6 };
@@ -14,18 +14,8 @@ export const STATUS_RANK: Readonly<Record<RecipientStatus, number>> = { deferred
 /** Ids of the latest reports kept per recipient, to recognise a redelivery. */
 export const RECENT_IDS = 10;
 
-/** One recipient's entry as stored (these field names are the document's; `timeMs` is stored as `time`). */
-export interface RecipientEntry {
-  status: RecipientStatus;
-  timeMs: number;
-  source: ReportSource;
-  eventId: string;
-  bounceType?: BounceType;
-  reason?: string;
-  code?: string;
-  /** The ids of the last RECENT_IDS reports applied, oldest first. */
-  recentEventIds: string[];
-}
+/** One recipient's entry as stored (`timeMs` as `time`); `recentEventIds`: the last RECENT_IDS reports applied, oldest first. */
+export type RecipientEntry = Omit<DeliveryReport, "mailPath" | "recipient"> & { recentEventIds: string[] };
 
 export interface MergeResult {
   entry: RecipientEntry;
@@ -62,13 +52,8 @@ export function readEntry(value: unknown): RecipientEntry | undefined {
   if (typeof status !== "string" || !(status in STATUS_RANK)) return undefined;
   const timeMs = toMillis(time);
   if (timeMs === undefined || typeof eventId !== "string" || typeof source !== "string") return undefined;
-  const entry: RecipientEntry = {
-    status: status as RecipientStatus,
-    timeMs,
-    source: source as ReportSource,
-    eventId,
-    recentEventIds: Array.isArray(recentEventIds) ? recentEventIds.filter((id): id is string => typeof id === "string") : [],
-  };
+  const ids = Array.isArray(recentEventIds) ? recentEventIds.filter((id): id is string => typeof id === "string") : [];
+  const entry: RecipientEntry = { status: status as RecipientStatus, timeMs, source: source as ReportSource, eventId, recentEventIds: ids };
   if (value.bounceType === "hard" || value.bounceType === "soft") entry.bounceType = value.bounceType;
   if (typeof value.reason === "string") entry.reason = value.reason;
   if (typeof value.code === "string") entry.code = value.code;

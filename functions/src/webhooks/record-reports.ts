@@ -18,7 +18,7 @@ import { STATUS, statusOf } from "../shared/firestore-status";
 import { isReservedId } from "../shared/firestore-ids";
 import { isPlainMap } from "../shared/plain-map";
 import { normalizeAddress, suppressionDocId } from "../suppression/addresses";
-import type { DeliveryReport } from "./delivery-report";
+import { reasonAndCode, type DeliveryReport } from "./delivery-report";
 import { mergeReport, readEntry, suppressionReason, type RecipientEntry } from "./recipient-status";
 
 export const DELIVERY_STATUS_FIELD = "deliveryStatus";
@@ -61,19 +61,15 @@ export async function recordReports(reports: readonly DeliveryReport[], settings
   const counts: RecordCounts = { received: reports.length, recorded: 0, duplicates: 0, untracked: 0, missing: 0, strangers: 0, rejected: 0, writes: 0 };
   const byPath = new Map<string, DeliveryReport[]>();
   for (const report of reports) {
-    if (!report.mailPath || !settings.isMailPath(report.mailPath) || !storablePath(report.mailPath)) {
-      counts.untracked++;
-      continue;
-    }
-    byPath.set(report.mailPath, [...(byPath.get(report.mailPath) ?? []), report]);
+    const path = report.mailPath;
+    if (path && settings.isMailPath(path) && storablePath(path)) byPath.set(path, [...(byPath.get(path) ?? []), report]);
+    else counts.untracked++;
   }
   const paths = [...byPath.keys()];
   const snapshots = new Map<string, DocumentSnapshot>();
   for (let i = 0; i < paths.length; i += READ_CHUNK) {
     const refs = paths.slice(i, i + READ_CHUNK).map((path) => settings.db.doc(path));
-    for (const snapshot of await settings.db.getAll(...refs, { fieldMask: READ_MASK })) {
-      snapshots.set(snapshot.ref.path, snapshot);
-    }
+    for (const snapshot of await settings.db.getAll(...refs, { fieldMask: READ_MASK })) snapshots.set(snapshot.ref.path, snapshot);
   }
   // After a failure no further document is started; the first failure is thrown once the running ones end.
   const limit = pLimit(CONCURRENCY);
@@ -103,13 +99,7 @@ function storablePath(path: string): boolean {
   return path.split("/").every((segment) => segment !== "" && !isReservedId(segment) && Buffer.byteLength(segment) <= 1500);
 }
 
-async function recordForDocument(
-  path: string,
-  reports: DeliveryReport[],
-  first: DocumentSnapshot | undefined,
-  settings: RecordSettings,
-  counts: RecordCounts,
-): Promise<void> {
+async function recordForDocument(path: string, reports: DeliveryReport[], first: DocumentSnapshot | undefined, settings: RecordSettings, counts: RecordCounts): Promise<void> {
   const { db } = settings;
   const ref = db.doc(path);
   let snapshot = first;
@@ -160,12 +150,10 @@ function planFor(snapshot: DocumentSnapshot, reports: DeliveryReport[]): Plan {
   const stored: unknown = snapshot.get(DELIVERY_STATUS_FIELD);
   const entries = new Map<string, RecipientEntry>();
   const storedRecipients = isPlainMap(stored) ? stored.recipients : undefined;
-  if (isPlainMap(storedRecipients)) {
-    // Stored keys are already escaped (suppressionDocId); reports are looked up the same way.
-    for (const [key, value] of Object.entries(storedRecipients)) {
-      const entry = readEntry(value);
-      if (entry) entries.set(key, entry);
-    }
+  // Stored keys are already escaped (suppressionDocId); reports are looked up the same way.
+  for (const [key, value] of Object.entries(isPlainMap(storedRecipients) ? storedRecipients : {})) {
+    const entry = readEntry(value);
+    if (entry) entries.set(key, entry);
   }
   const plan: Plan = { recipients: {}, applied: [], duplicates: 0, overflow: 0 };
   const seen = new Set<string>();
@@ -209,35 +197,26 @@ function mailRecipients(snapshot: DocumentSnapshot): Set<string> {
 /** Suppression and history writes for newly applied reports; returns how many were added to the batch. */
 function addSideEffects(batch: WriteBatch, path: string, reports: DeliveryReport[], settings: RecordSettings): number {
   const { db, suppressionCollection } = settings;
-  let writes = 0;
-  if (suppressionCollection) {
-    // One write per address (a batch may not name a document twice); the latest reason stands.
-    const latest = new Map<string, DeliveryReport>();
-    for (const report of reports) {
-      if (!suppressionReason(report)) continue;
-      const before = latest.get(report.recipient);
-      if (!before || report.timeMs >= before.timeMs) latest.set(report.recipient, report);
-    }
-    for (const report of latest.values()) {
-      const { recipient, timeMs, source, reason } = report;
-      const record = { address: recipient, reason: suppressionReason(report), time: Timestamp.fromMillis(timeMs), mail: path, source, ...(reason && { detail: reason }) };
-      batch.set(db.collection(suppressionCollection).doc(suppressionDocId(recipient)), record);
-      writes++;
-    }
+  // One write per address (a batch may not name a document twice); the latest reason stands.
+  const latest = new Map<string, DeliveryReport>();
+  for (const report of suppressionCollection ? reports : []) {
+    const before = latest.get(report.recipient);
+    if (suppressionReason(report) && (!before || report.timeMs >= before.timeMs)) latest.set(report.recipient, report);
   }
-  if (settings.eventHistory) {
-    const ids = new Set<string>();
-    for (const report of reports) {
-      // Provider ids are free text: hashed into a valid, fixed-size document id.
-      const id = `${report.source}-${createHash("sha256").update(report.eventId).digest("base64url").slice(0, 27)}`;
-      if (ids.has(id)) continue;
-      ids.add(id);
-      const { source, eventId, recipient, status, bounceType, reason, code } = report;
-      const time = Timestamp.fromMillis(report.timeMs);
-      const record = { source, eventId, recipient, status, time, receivedAt: FieldValue.serverTimestamp(), ...(bounceType && { bounceType }), ...(reason && { reason }), ...(code && { code }) };
-      batch.set(db.doc(`${path}/${HISTORY_COLLECTION}/${id}`), record);
-      writes++;
-    }
+  for (const report of latest.values()) {
+    const { recipient, timeMs, source, reason } = report;
+    const record = { address: recipient, reason: suppressionReason(report), time: Timestamp.fromMillis(timeMs), mail: path, source, ...(reason && { detail: reason }) };
+    batch.set(db.collection(suppressionCollection!).doc(suppressionDocId(recipient)), record);
   }
-  return writes;
+  // Provider ids are free text: hashed into a valid, fixed-size document id.
+  const history = new Map<string, DeliveryReport>();
+  for (const report of settings.eventHistory ? reports : []) {
+    const id = `${report.source}-${createHash("sha256").update(report.eventId).digest("base64url").slice(0, 27)}`;
+    if (!history.has(id)) history.set(id, report);
+  }
+  for (const [id, { source, eventId, recipient, status, timeMs, bounceType, reason, code }] of history) {
+    const record = { source, eventId, recipient, status, time: Timestamp.fromMillis(timeMs), receivedAt: FieldValue.serverTimestamp(), ...(bounceType && { bounceType }), ...reasonAndCode(reason, code) };
+    batch.set(db.doc(`${path}/${HISTORY_COLLECTION}/${id}`), record);
+  }
+  return latest.size + history.size;
 }

@@ -15,14 +15,8 @@ import { handleUnsubscribe } from "./unsubscribe-route";
 import { UNSUBSCRIBE_PATH } from "../unsubscribe/unsubscribe-headers";
 import { recordReports, type RecordSettings } from "./record-reports";
 import { useToken, type UsedToken } from "./used-tokens";
-import {
-  header,
-  MalformedBody,
-  type ProviderWebhook,
-  type WebhookConfig,
-  type WebhookReply,
-  type WebhookRequest,
-} from "./webhook-provider";
+import { header, MalformedBody, type ProviderWebhook, type WebhookReply, type WebhookRequest } from "./webhook-provider";
+import type { WebhookConfig } from "../config/webhook-params";
 import * as logs from "../shared/logs";
 
 export interface WebhookEndpoint {

@@ -14,13 +14,9 @@ import { sameSecret } from "../shared/constant-time";
 
 export type TrackedProvider = "sendgrid" | "mailgun" | "postmark";
 
-export const TRACKING_KEY = "fse_mail";
-export const TRACKING_MAC_KEY = "fse_sig";
-
-export interface TrackingValue {
-  fse_mail: string;
-  fse_sig: string;
-}
+const TRACKING_KEY = "fse_mail";
+const TRACKING_MAC_KEY = "fse_sig";
+type TrackingValue = Record<typeof TRACKING_KEY | typeof TRACKING_MAC_KEY, string>;
 
 const MAC_LENGTH = 22;
 

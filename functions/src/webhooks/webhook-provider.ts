@@ -2,8 +2,6 @@
 import type { WebhookConfig } from "../config/webhook-params";
 import type { ParsedReports } from "./delivery-report";
 
-export type { WebhookConfig } from "../config/webhook-params";
-
 /** An HTTP request as the endpoint sees it: the raw body, as signatures cover the exact bytes. */
 export interface WebhookRequest {
   method: string;
@@ -28,13 +26,8 @@ export interface WebhookReply {
 
 /** Whether a request is authentic; `replay`: a signed value to accept once, as the signature does not cover the body (Mailgun). */
 export type Authentication =
-  | { ok: true; replay?: ReplayToken }
+  | { ok: true; replay?: { token: string; signedAtMs: number } }
   | { ok: false; status: 400 | 401 | 403; reason: string; headers?: Record<string, string> };
-
-export interface ReplayToken {
-  token: string;
-  signedAtMs: number;
-}
 
 /** A body the provider would never send: answered 400. */
 export class MalformedBody extends Error {

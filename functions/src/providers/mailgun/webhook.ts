@@ -11,7 +11,7 @@ import { isPlainMap } from "../../shared/plain-map";
 import { normalizeAddress } from "../../suppression/addresses";
 import { boundedText, collectReports, reasonAndCode, secondsToMs, type DeliveryReport, type RecipientStatus } from "../../webhooks/delivery-report";
 import { trackingValue, verifiedMailPath } from "../../webhooks/tracking-value";
-import { MalformedBody, type ProviderWebhook, type WebhookRequest } from "../../webhooks/webhook-provider";
+import { MalformedBody, type ProviderWebhook } from "../../webhooks/webhook-provider";
 
 export const MAILGUN_SMTP_HOSTS: readonly string[] = ["smtp.mailgun.org", "smtp.eu.mailgun.org"];
 
@@ -32,9 +32,13 @@ export const mailgunWebhook: ProviderWebhook = {
   configured: (config) => Boolean(config.mailgunSigningKey),
 
   authenticate(request, config, nowMs) {
-    const signature = signatureOf(request);
-    if (signature === "not-json") return { ok: false, status: 400, reason: "Mailgun body is not JSON" };
-    const { timestamp, token, signature: hex } = signature ?? {};
+    let body: unknown;
+    try {
+      body = JSON.parse(request.rawBody.toString("utf8"));
+    } catch {
+      return { ok: false, status: 400, reason: "Mailgun body is not JSON" };
+    }
+    const { timestamp, token, signature: hex } = isPlainMap(body) && isPlainMap(body.signature) ? body.signature : {};
     if ((typeof timestamp !== "string" && typeof timestamp !== "number") || typeof token !== "string" || typeof hex !== "string") {
       return { ok: false, status: 401, reason: "missing Mailgun signature" };
     }
@@ -52,16 +56,6 @@ export const mailgunWebhook: ProviderWebhook = {
     return collectReports([toReport(data, config)]);
   },
 };
-
-function signatureOf(request: WebhookRequest): Record<string, unknown> | "not-json" | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(request.rawBody.toString("utf8"));
-  } catch {
-    return "not-json";
-  }
-  return isPlainMap(body) && isPlainMap(body.signature) ? body.signature : undefined;
-}
 
 function toReport(data: Record<string, unknown>, config: WebhookConfig): DeliveryReport | undefined {
   const recipient = normalizeAddress(data.recipient);

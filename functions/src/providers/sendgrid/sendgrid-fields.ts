@@ -13,12 +13,6 @@ const MAX_CATEGORIES = 10;
 const MAX_CATEGORY_LENGTH = 255;
 const IP_POOL_NAME = /^.{2,64}$/s;
 
-/** The SendGrid fields of a document, checked and in the API's shapes. */
-export interface SendGridFields {
-  sendGrid: SendGridBlock;
-  categories?: string[];
-}
-
 export interface SendGridBlock {
   templateId?: string;
   dynamicTemplateData?: Record<string, unknown>;
@@ -52,8 +46,8 @@ const REPORT_FIELDS = new Set([
 /** Mail settings that send past SendGrid's suppression lists (bounces, spam reports, unsubscribes). */
 const BYPASS_SETTING = /^bypass_[a-z_]*management$/;
 
-/** @throws ValidationError naming the field and what SendGrid expects. */
-export function readSendGridFields(mail: MailFields, policy: SendGridPolicy = {}): SendGridFields {
+/** The SendGrid fields of a document, checked and in the API's shapes. @throws ValidationError naming the field and what SendGrid expects. */
+export function readSendGridFields(mail: MailFields, policy: SendGridPolicy = {}): { sendGrid: SendGridBlock; categories?: string[] } {
   const sendGrid = readSendGridBlock(mail.sendGrid);
   if (policy.document && sendGrid.customArgs) {
     for (const key of Object.keys(sendGrid.customArgs)) {

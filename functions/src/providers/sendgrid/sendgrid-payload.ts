@@ -28,43 +28,17 @@ export interface SendGridAttachment {
   content_id?: string;
 }
 
-export interface SendGridMail {
-  personalizations: Array<{
-    to: SendGridAddress[];
-    cc?: SendGridAddress[];
-    bcc?: SendGridAddress[];
-    dynamic_template_data?: Record<string, unknown>;
-  }>;
-  from: SendGridAddress;
-  reply_to?: SendGridAddress;
-  reply_to_list?: SendGridAddress[];
-  subject?: string;
-  content?: Array<{ type: string; value: string }>;
-  attachments?: SendGridAttachment[];
-  template_id?: string;
-  headers?: Record<string, string>;
-  categories?: string[];
-  custom_args?: Record<string, string>;
-  mail_settings?: Record<string, unknown>;
-  ip_pool_name?: string;
-}
-
-export interface SendGridRequest {
-  body: SendGridMail;
-  /** The Message-ID header sent, recorded as `delivery.info.messageId`. */
-  messageId: string;
-  /** Every address the request names, recorded as `delivery.info.accepted` once SendGrid takes it. */
-  recipients: string[];
-}
-
 /** nodemailer's `priority` option as the headers it would write. */
 const PRIORITY_HEADERS: Record<string, Record<string, string>> = {
   high: { "X-Priority": "1 (Highest)", "X-MSMail-Priority": "High", Importance: "High" },
   low: { "X-Priority": "5 (Lowest)", "X-MSMail-Priority": "Low", Importance: "Low" },
 };
 
-/** @throws ValidationError for a bad sendGrid block or categories. */
-export function buildSendGridMail(message: SendMailOptions, fields: MailFields, attachments: SendGridAttachment[], policy: SendGridPolicy = {}): SendGridRequest {
+/**
+ * The request `body`, the Message-ID header sent (`delivery.info.messageId`) and every address it names
+ * (`delivery.info.accepted` once SendGrid takes it). @throws ValidationError for a bad sendGrid block or categories.
+ */
+export function buildSendGridMail(message: SendMailOptions, fields: MailFields, attachments: SendGridAttachment[], policy: SendGridPolicy = {}) {
   const seen = new Set<string>();
   // SendGrid refuses an address listed twice in one personalization; SMTP would deliver it once anyway.
   const unique = (list: SendGridAddress[]) =>
@@ -82,7 +56,7 @@ export function buildSendGridMail(message: SendMailOptions, fields: MailFields, 
     ["text/x-amp-html", message.amp],
     ["text/html", message.html],
   ].flatMap(([type, value]) => (typeof value === "string" && value !== "" ? [{ type: type as string, value }] : []));
-  const body: SendGridMail = {
+  const body = {
     personalizations: [{ to, ...(cc.length > 0 && { cc }), ...(bcc.length > 0 && { bcc }), ...(sendGrid.dynamicTemplateData && { dynamic_template_data: sendGrid.dynamicTemplateData }) }],
     from,
     ...(replyTo.length === 1 && { reply_to: replyTo[0] }),

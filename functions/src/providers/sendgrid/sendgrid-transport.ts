@@ -10,7 +10,8 @@ import { ConfigError } from "../../shared/errors";
 import { formatDuration, withDeadline } from "../../shared/deadline";
 import { readBody } from "../../shared/read-body";
 import type { DeliveryInfo } from "../../shared/types";
-import { SEND_DEADLINE_MS, type MailFields, type MailTransport } from "../provider";
+import { SEND_DEADLINE_MS } from "../../shared/budget";
+import type { MailFields, MailTransport } from "../provider";
 import { classifyHttpNetworkError, classifyHttpStatus } from "../shared/classify-http-error";
 import { deadlineError, handedOverWithoutAnswer, type Handover } from "../shared/unknown-outcome";
 import { buildSendGridMail, readAttachments } from "./sendgrid-payload";
@@ -34,9 +35,7 @@ export interface SendGridTransportOptions {
 
 export function createSendGridTransport(options: SendGridTransportOptions, deadlineMs = SEND_DEADLINE_MS): MailTransport {
   const apiKey = options.apiKey;
-  if (!apiKey) {
-    throw new ConfigError("SendGrid (host smtp.sendgrid.net) needs its API key in SMTP_PASSWORD, got nothing");
-  }
+  if (!apiKey) throw new ConfigError("SendGrid (host smtp.sendgrid.net) needs its API key in SMTP_PASSWORD, got nothing");
   const endpoint = new URL(MAIL_SEND_PATH, options.apiUrl ?? DEFAULT_API_URL);
   // A fresh connection per request: a kept-alive socket SendGrid closed while
   // the instance sat idle fails the next POST with a reset, after which
@@ -44,29 +43,33 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
   const agent =
     endpoint.protocol === "https:" ? new https.Agent({ keepAlive: false, ...options.tls }) : new http.Agent({ keepAlive: false });
 
+  const post = (body: string, signal: AbortSignal, handover: Handover) =>
+    new Promise<{ status: number; messageId: string | undefined; body: string }>((resolve, reject) => {
+      // After the deadline the abort's own error is moot: withDeadline has already answered.
+      const fail = (error: unknown) => reject(handover.complete ? handedOverWithoutAnswer(SENDGRID) : classifyHttpNetworkError(SENDGRID, error, endpoint.host));
+      const headers = { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) };
+      const request = (endpoint.protocol === "https:" ? https : http).request(endpoint, { method: "POST", agent, signal, headers }, (response) => {
+        const messageId = response.headers["x-message-id"];
+        readBody(response, MAX_RESPONSE_BYTES, true).then(
+          (text) => resolve({ status: response.statusCode ?? 0, messageId: Array.isArray(messageId) ? messageId[0] : messageId, body: text.toString("utf8") }),
+          fail,
+        );
+      });
+      request.on("error", fail);
+      // Emitted once the last of the body is handed to the operating system: SendGrid may have the whole request from then on.
+      request.on("finish", () => (handover.complete = true));
+      request.end(body);
+    });
 
   const sendOne = async (message: SendMailOptions, fields: MailFields, signal: AbortSignal, handover: Handover): Promise<DeliveryInfo> => {
-    const attachments = await readAttachments(message.attachments);
-    const request = buildSendGridMail(message, fields, attachments, { allowBypass: options.allowBypass ?? false });
-    const response = await post(endpoint, agent, apiKey, JSON.stringify(request.body), signal, handover);
+    const request = buildSendGridMail(message, fields, await readAttachments(message.attachments), { allowBypass: options.allowBypass ?? false });
+    const response = await post(JSON.stringify(request.body), signal, handover);
     if (response.status < 200 || response.status >= 300) {
-      throw classifyHttpStatus({
-        provider: SENDGRID,
-        status: response.status,
-        messages: errorMessages(response.body),
-        credentialsAdvice: 'Check the API key in SMTP_PASSWORD; it needs the "Mail Send" permission',
-      });
+      const credentialsAdvice = 'Check the API key in SMTP_PASSWORD; it needs the "Mail Send" permission';
+      throw classifyHttpStatus({ provider: SENDGRID, status: response.status, messages: errorMessages(response.body), credentialsAdvice });
     }
-    return {
-      messageId: request.messageId,
-      // SendGrid's id for the queued message, to find it in its activity feed.
-      sendgridQueueId: response.messageId ?? null,
-      accepted: request.recipients,
-      rejected: [],
-      pending: [],
-      // A stable form users may match on.
-      response: `status=${response.status}`,
-    };
+    // sendgridQueueId: SendGrid's id for the queued message, to find it in its activity feed; `response`: a stable form users may match on.
+    return { messageId: request.messageId, sendgridQueueId: response.messageId ?? null, accepted: request.recipients, rejected: [], pending: [], response: `status=${response.status}` };
   };
 
   return {
@@ -82,49 +85,16 @@ export function createSendGridTransport(options: SendGridTransportOptions, deadl
   };
 }
 
-function post(
-  endpoint: URL,
-  agent: http.Agent,
-  apiKey: string,
-  body: string,
-  signal: AbortSignal,
-  handover: Handover,
-): Promise<{ status: number; messageId: string | undefined; body: string }> {
-  const client = endpoint.protocol === "https:" ? https : http;
-  return new Promise((resolve, reject) => {
-    // After the deadline the abort's own error is moot: withDeadline has already answered.
-    const fail = (error: unknown) =>
-      reject(handover.complete ? handedOverWithoutAnswer(SENDGRID) : classifyHttpNetworkError(SENDGRID, error, endpoint.host));
-    const headers = { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) };
-    const request = client.request(endpoint, { method: "POST", agent, signal, headers }, (response) => {
-      const messageId = response.headers["x-message-id"];
-      readBody(response, MAX_RESPONSE_BYTES, true).then(
-        (text) => resolve({ status: response.statusCode ?? 0, messageId: Array.isArray(messageId) ? messageId[0] : messageId, body: text.toString("utf8") }),
-        fail,
-      );
-    });
-    request.on("error", fail);
-    // Emitted once the last of the body is handed to the operating system: SendGrid may have the whole request from then on.
-    request.on("finish", () => {
-      handover.complete = true;
-    });
-    request.end(body);
-  });
-}
-
 /** SendGrid's error body: {"errors": [{"message": "...", "field": "...", "help": ...}]}. */
 function errorMessages(body: string): string[] {
-  let parsed: unknown;
+  let errors: unknown;
   try {
-    parsed = JSON.parse(body);
+    errors = (JSON.parse(body) as { errors?: unknown } | null)?.errors;
   } catch {
     return body.trim() ? [body.trim()] : [];
   }
-  const errors = (parsed as { errors?: unknown } | null)?.errors;
-  if (!Array.isArray(errors)) return [];
-  return errors.flatMap((entry: unknown) => {
+  return (Array.isArray(errors) ? errors : []).flatMap((entry: unknown) => {
     const { message, field } = (entry ?? {}) as { message?: unknown; field?: unknown };
-    if (typeof message !== "string") return [];
-    return [typeof field === "string" && field !== "" ? `${field}: ${message}` : message];
+    return typeof message !== "string" ? [] : [typeof field === "string" && field !== "" ? `${field}: ${message}` : message];
   });
 }

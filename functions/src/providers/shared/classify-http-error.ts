@@ -5,7 +5,7 @@
  */
 import { DeliveryError } from "../../shared/errors";
 import { redact } from "../../shared/logs";
-import { clip } from "../../shared/clip";
+import { clip, sentence } from "../../shared/clip";
 import { CONNECTION_CODES, isTlsFailureCode, TIMEOUT_CODES } from "../../shared/network-codes";
 
 /** The longest provider text quoted in `delivery.error`. */
@@ -33,26 +33,22 @@ export function classifyHttpStatus(failure: HttpFailure): DeliveryError {
   const detail = clip(failure.messages.join("; "), MAX_DETAIL_LENGTH);
   const quoted = detail ? `: ${detail}` : "";
   if (status === 401) {
-    return new DeliveryError("auth-failed", sentence(`${provider} refused the API key (${status})${quoted}`, `${failure.credentialsAdvice}.`));
+    return new DeliveryError("auth-failed", redact(sentence(`${provider} refused the API key (${status})${quoted}`, `${failure.credentialsAdvice}.`)));
   }
   if (status === 429 || status >= 500) {
     const what = status === 429 ? `${provider} is rate-limiting requests` : `${provider} failed to handle the request`;
-    return new DeliveryError("provider-error", sentence(`${what} (${status})${quoted}`, "It may accept the message on a later attempt."), {
-      transient: true,
-    });
+    return new DeliveryError("provider-error", redact(sentence(`${what} (${status})${quoted}`, "It may accept the message on a later attempt.")), { transient: true });
   }
   const advice = REFUSAL_ADVICE[status] ?? "Check the mail document's fields named above.";
-  return new DeliveryError("provider-error", sentence(`${provider} refused the message (${status})${quoted}`, advice));
-}
-
-/** What failed, then what to do; quoted provider text may already end the sentence. */
-function sentence(what: string, advice: string): string {
-  return redact(`${what}${/[.!?]$/.test(what) ? "" : "."} ${advice}`);
+  return new DeliveryError("provider-error", redact(sentence(`${provider} refused the message (${status})${quoted}`, advice)));
 }
 
 /** A request that got no answer: refused, reset, timed out, or stopped by a TLS problem. */
 export function classifyHttpNetworkError(provider: string, error: unknown, endpoint: string): DeliveryError {
-  const code = networkCode(error);
+  // Node puts the socket error's code on the error itself, or on its `cause` (fetch).
+  const code = [error, (error as { cause?: unknown } | undefined)?.cause]
+    .map((candidate) => (candidate as { code?: unknown } | undefined)?.code)
+    .find((candidate): candidate is string => typeof candidate === "string");
   const where = ` at ${endpoint}`;
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
     return new DeliveryError("timeout", `${provider} did not answer in time${where} (${code}).`, { transient: true });
@@ -67,13 +63,4 @@ export function classifyHttpNetworkError(provider: string, error: unknown, endpo
   return new DeliveryError("connection-failed", redact(`Could not reach ${provider}${where} (${detail}). It may answer on a later attempt.`), {
     transient: code === undefined || CONNECTION_CODES.has(code) || code === "ENOTFOUND",
   });
-}
-
-/** Node puts the socket error's code on the error itself, or on its `cause` (fetch). */
-function networkCode(error: unknown): string | undefined {
-  for (const candidate of [error, (error as { cause?: unknown } | undefined)?.cause]) {
-    const code = (candidate as { code?: unknown } | undefined)?.code;
-    if (typeof code === "string") return code;
-  }
-  return undefined;
 }

@@ -5,32 +5,18 @@
  */
 import { DeliveryError, type ErrorCode } from "../../shared/errors";
 import { redact } from "../../shared/logs";
-import { clip } from "../../shared/clip";
+import { clip, sentence } from "../../shared/clip";
 import { CERTIFICATE_CODES, CONNECTION_CODES, TIMEOUT_CODES } from "../../shared/network-codes";
 import { handedOverWithoutAnswer } from "../shared/unknown-outcome";
 
+const TEXT_FIELDS = ["code", "originalCode", "response", "command", "address", "timeoutType"] as const;
+const NUMBER_FIELDS = ["responseCode", "port"] as const;
 /** The fields of a nodemailer error read here; `timeoutType` is which wait an ETIMEDOUT ended (`GREETING_TIMEOUT`). */
-interface ErrorFields {
-  code?: string;
-  originalCode?: string;
-  response?: string;
-  command?: string;
-  address?: string;
-  timeoutType?: string;
-  responseCode?: number;
-  port?: number;
-  message: string;
-}
+type ErrorFields = Partial<Record<(typeof TEXT_FIELDS)[number], string> & Record<(typeof NUMBER_FIELDS)[number], number>> & { message: string };
 
 /** `what` failed, as the start of a sentence, and the `advice` that follows. */
-interface SmtpFailure {
-  code: ErrorCode;
-  transient: boolean;
-  what: string;
-  advice: string;
-}
-
-const failure = (code: ErrorCode, transient: boolean, what: string, advice: string): SmtpFailure => ({ code, transient, what, advice });
+const failure = (code: ErrorCode, transient: boolean, what: string, advice: string) => ({ code, transient, what, advice });
+type SmtpFailure = ReturnType<typeof failure>;
 
 const CHECK_SERVER = "Check the host and port in SMTP_CONNECTION_URI.";
 const CHECK_CREDENTIALS = "Check the user name in SMTP_CONNECTION_URI and SMTP_PASSWORD.";
@@ -174,8 +160,7 @@ function failureText(e: ErrorFields, found: SmtpFailure): string {
   }
   // A 4xx reply is the server's own "try again later"; that is the useful advice then.
   const advice = found.transient && e.responseCode !== undefined ? LATER : found.advice;
-  if (!advice) return text;
-  return `${text}${/[.!?]$/.test(text) ? "" : "."} ${advice}`;
+  return advice ? sentence(text, advice) : text;
 }
 
 /** Codes Node sets on socket and TLS errors (ECONNREFUSED, CERT_HAS_EXPIRED), as opposed to nodemailer's own. */
@@ -186,8 +171,8 @@ function isSystemCode(code: string): boolean {
 function readFields(error: unknown): ErrorFields {
   const source = (typeof error === "object" && error !== null ? error : {}) as Record<string, unknown>;
   const fields: Record<string, unknown> = {};
-  for (const key of ["code", "originalCode", "response", "command", "address", "timeoutType"]) if (typeof source[key] === "string") fields[key] = source[key];
-  for (const key of ["responseCode", "port"]) if (typeof source[key] === "number" && Number.isFinite(source[key])) fields[key] = source[key];
+  for (const key of TEXT_FIELDS) if (typeof source[key] === "string") fields[key] = source[key];
+  for (const key of NUMBER_FIELDS) if (typeof source[key] === "number" && Number.isFinite(source[key])) fields[key] = source[key];
   const message = error instanceof Error ? error.message || error.name : typeof source.message === "string" ? source.message : String(error);
   return { ...fields, message };
 }

@@ -10,28 +10,22 @@
  * DKIM signing and newline conversion after plugins, neither configured
  * here), or the handover would be seen too early or never.
  */
-import { PassThrough, pipeline, type Readable } from "node:stream";
+import { PassThrough, pipeline } from "node:stream";
 import type { Transporter } from "nodemailer";
 import type { Handover } from "../shared/unknown-outcome";
 
-export interface HandoverWatch {
-  /** Watches the send whose `sendMail` options carry `signal`, which must be that send's own. */
-  watch(signal: AbortSignal): Handover;
-}
-
-/** Sends are told apart by their own AbortSignal, so a pooled transport keeps one handover per message. */
-export function watchHandovers(transporter: Pick<Transporter, "use">): HandoverWatch {
+/**
+ * `watch(signal)` follows the send whose `sendMail` options carry `signal`, which must be that send's own:
+ * sends are told apart by it, so a pooled transport keeps one handover per message.
+ */
+export function watchHandovers(transporter: Pick<Transporter, "use">): { watch(signal: AbortSignal): Handover } {
   const sends = new WeakMap<AbortSignal, Handover>();
   transporter.use("stream", (mail, done) => {
     const signal = mail.data.signal;
     const handover = signal ? sends.get(signal) : undefined;
-    if (handover) {
-      mail.message.processFunc((input) =>
-        lastStage(input, () => {
-          handover.complete = true;
-        }),
-      );
-    }
+    // The stage passes the message unchanged (a requeued message is rebuilt with a stage of its own);
+    // pipeline carries an error of the message's sources through it to the connection.
+    if (handover) mail.message.processFunc((input) => pipeline(input, new HandoverStage(() => (handover.complete = true)), () => undefined));
     done();
   });
   return {
@@ -41,12 +35,6 @@ export function watchHandovers(transporter: Pick<Transporter, "use">): HandoverW
       return handover;
     },
   };
-}
-
-/** The message unchanged; a requeued message is built again and gets a stage of its own. */
-function lastStage(input: Readable, handedOver: () => void): Readable {
-  // pipeline carries an error of the message's sources to the stage, and so to the connection.
-  return pipeline(input, new HandoverStage(handedOver), () => undefined);
 }
 
 class HandoverStage extends PassThrough {

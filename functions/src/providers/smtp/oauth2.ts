@@ -15,21 +15,14 @@ import { isMicrosoftHost, MICROSOFT_SMTP_SCOPE, microsoftTokenUrl } from "./micr
 const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
 
 /** What config builds from USER, CLIENT_ID, CLIENT_SECRET and REFRESH_TOKEN. */
-export interface OAuth2Credentials {
-  user?: string;
-  clientId?: string;
-  clientSecret?: string;
-  refreshToken?: string;
-}
-
-export type SmtpAuth = NonNullable<SMTPPool.Options["auth"]>;
+type OAuth2Credentials = Pick<XOAuth2.Options, "user" | "clientId" | "clientSecret" | "refreshToken">;
 
 /**
  * The nodemailer `auth` for an OAuth2 login to `host`. TLS_OPTIONS does not
  * apply to the token request: a `ca` meant for a private SMTP server would
  * fail the provider's public token endpoint.
  */
-export function oauth2Auth(credentials: OAuth2Credentials, host: string | undefined, tokenUrl?: string): SmtpAuth {
+export function oauth2Auth(credentials: OAuth2Credentials, host: string | undefined, tokenUrl?: string): NonNullable<SMTPPool.Options["auth"]> {
   const microsoft = isMicrosoftHost(host);
   const tokens = new XOAuth2({
     user: credentials.user,
@@ -52,10 +45,7 @@ export function oauth2Auth(credentials: OAuth2Credentials, host: string | undefi
     type: "OAuth2",
     user: credentials.user,
     provisionCallback: (_user, renew, callback) => {
-      tokens.getToken(renew, (error, accessToken) => {
-        if (error) callback(error);
-        else callback(null, accessToken, tokens.expires || undefined);
-      });
+      tokens.getToken(renew, (error, accessToken) => (error ? callback(error) : callback(null, accessToken, tokens.expires || undefined)));
     },
   };
 }
