@@ -32,7 +32,7 @@ const KNOWN_STATES = `${STATES.slice(0, -1).join(", ")} or ${STATES[STATES.lengt
 /**
  * `before` (undefined for a create) tells the echo of the extension's own
  * first write from a PENDING someone else wrote. `versionMs` is `data`'s
- * update time: a lease runs at least LEASE_MS from the version carrying it (budget.ts).
+ * update time: a lease runs at least LEASE_MS from the version carrying it (shared/budget.ts).
  */
 export function decide(data: Record<string, unknown> | undefined, nowMs: number, before?: Record<string, unknown>, versionMs?: number): Decision {
   if (data === undefined) return { action: "ignore", reason: "deleted" };

@@ -13,7 +13,7 @@ export const SWEEP_PARAMS: Readonly<Record<string, string>> = {
 /**
  * A sweep time at which every lease a test wrote so far has ended with its
  * grace. A lease runs at least LEASE_MS from the write that carries it (a
- * claim may land late, delivery/budget.ts leaseEnd), so a fixture's lease
+ * claim may land late, shared/budget.ts leaseEnd), so a fixture's lease
  * that "ended long ago", written now, is over only a lease and the grace
  * from now.
  */

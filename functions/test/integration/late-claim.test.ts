@@ -6,7 +6,7 @@
  * Counted that way, the attempt refused its own send as too late and its
  * echo expired it: the mail ended in ERROR without ever being sent. The
  * lease now runs at least LEASE_MS from the claim's landing, for the
- * attempt and for observers alike (delivery/budget.ts, leaseEnd).
+ * attempt and for observers alike (shared/budget.ts, leaseEnd).
  */
 import { Timestamp } from "firebase-admin/firestore";
 import { LEASE_EXPIRED_ERROR } from "../../src/delivery/delivery-field";

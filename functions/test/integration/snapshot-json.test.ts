@@ -1,6 +1,6 @@
 /**
  * Pins the `doc` of lifecycle events against the real library: what
- * snapshot-json.ts and event-document.ts build in memory must equal what
+ * lifecycle/written-document.ts builds in memory must equal what
  * firebase-admin renders under JSON.stringify for the same document read
  * from the emulator, for every Firestore value type and after every kind of
  * delivery write.
