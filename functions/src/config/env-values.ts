@@ -16,6 +16,12 @@ export function receivedName(value: string): string {
   return /^[A-Za-z0-9_.\-/(){} ]{0,300}$/.test(value) ? `"${value}"` : received(value);
 }
 
+/** Records a problem with a param, returning undefined for `return problem(…)`. */
+export function problem(problems: string[], text: string): undefined {
+  problems.push(text);
+  return undefined;
+}
+
 /** Firebase passes an unset optional param as "". */
 export function read(env: Env, name: string): string | undefined {
   return env[name]?.trim() || undefined;
@@ -37,10 +43,10 @@ export function collectionPath(env: Env, name: string, problems: string[]): stri
   if (value === undefined) return undefined;
   const segments = value.split("/");
   if (segments.length % 2 === 1 && segments.every((segment) => segment !== "" && !isReservedId(segment))) return value;
-  problems.push(
+  return problem(
+    problems,
     `${name} must be a collection path: an odd number of non-empty segments separated by "/" (such as "mail" or "tenants/acme/mail"), got ${receivedName(value)}`,
   );
-  return undefined;
 }
 
 export function readBoolean(env: Env, name: string, fallback: boolean, problems: string[]): boolean {
@@ -55,6 +61,5 @@ export function readBoolean(env: Env, name: string, fallback: boolean, problems:
 export function readChoice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T, problems: string[]): T | undefined {
   const value = read(env, name) ?? fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  problems.push(`${name} must be one of ${allowed.join(", ")}, got ${received(value)}`);
-  return undefined;
+  return problem(problems, `${name} must be one of ${allowed.join(", ")}, got ${received(value)}`);
 }

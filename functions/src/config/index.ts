@@ -6,7 +6,7 @@
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { ConfigError } from "../shared/errors";
 import * as logs from "../shared/logs";
-import { collectionPath, read, readBoolean, readChoice, readSecret, received, receivedName, wholeNumber, type Env } from "./env-values";
+import { collectionPath, problem, read, readBoolean, readChoice, readSecret, received, receivedName, wholeNumber, type Env } from "./env-values";
 import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks, type WebhookConfig } from "./webhook-params";
 import { SENDER_PATTERN } from "./sender-pattern";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
@@ -131,38 +131,25 @@ export function parseEndpointConfig(env: Env): EndpointConfig {
   return Object.freeze({ database: read(env, "DATABASE") ?? "(default)", mailCollection, webhooks });
 }
 
-/**
- * Registers every secret before validating anything, so that even a failed
- * parse cannot let one reach a log line.
- */
+/** Registers every secret before validating anything, so that even a failed parse cannot let one reach a log line. */
 function registerSecretsOf(env: Env): void {
-  const smtpPassword = readSecret(env, "SMTP_PASSWORD");
   const uri = read(env, "SMTP_CONNECTION_URI");
-  const uriPassword = uri === undefined ? undefined : passwordInUri(uri);
+  const passwords = [readSecret(env, "SMTP_PASSWORD"), uri === undefined ? undefined : passwordInUri(uri)];
   logs.registerSecrets([
-    smtpPassword,
-    smtpPassword && decodePassword(smtpPassword),
-    uriPassword,
-    uriPassword && decodePassword(uriPassword),
-    read(env, "CLIENT_ID"),
-    read(env, "CLIENT_SECRET"),
-    read(env, "REFRESH_TOKEN"),
+    ...passwords.flatMap((password) => (password ? [password, decodePassword(password)] : [])),
+    ...["CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN"].map((name) => read(env, name)),
     ...deliveryStatusSecrets(env),
   ]);
 }
 
 function uriOptions(env: Env, problems: string[], ignored: string[]): SMTPTransport.Options | undefined {
   const uri = read(env, "SMTP_CONNECTION_URI");
-  if (uri === undefined) {
-    problems.push("SMTP_CONNECTION_URI is required when AUTH_TYPE is UsernamePassword: expected smtp(s)://[user@]host:port, got nothing");
-    return undefined;
-  }
+  if (uri === undefined) return problem(problems, "SMTP_CONNECTION_URI is required when AUTH_TYPE is UsernamePassword: expected smtp(s)://[user@]host:port, got nothing");
   try {
     return smtpOptionsFromUri(uri, readSecret(env, "SMTP_PASSWORD"), ignored);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    problems.push(error.message);
-    return undefined;
+    return problem(problems, error.message);
   }
 }
 
@@ -227,18 +214,13 @@ function readTlsOptions(env: Env, problems: string[]): Record<string, unknown> |
   } catch (error) {
     const position = error instanceof Error ? / at position ([0-9]+)/.exec(error.message)?.[1] : undefined;
     const where = position === undefined ? "" : ` at character ${Number(position) + 1}`;
-    problems.push(`${expected}; its text is not valid JSON${where} (the text is not repeated here, as it may hold a key or passphrase)`);
-    return undefined;
+    return problem(problems, `${expected}; its text is not valid JSON${where} (the text is not repeated here, as it may hold a key or passphrase)`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    problems.push(`${expected}, got ${jsonTypeOf(value)}`);
-    return undefined;
-  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return problem(problems, `${expected}, got ${jsonTypeOf(value)}`);
   const options = value as Record<string, unknown>;
   logs.registerSecrets(tlsSecrets(options));
   if ("passphrase" in options && typeof options.passphrase !== "string") {
-    problems.push(`TLS_OPTIONS "passphrase" must be a string, got ${jsonTypeOf(options.passphrase)}`);
-    return undefined;
+    return problem(problems, `TLS_OPTIONS "passphrase" must be a string, got ${jsonTypeOf(options.passphrase)}`);
   }
   return options;
 }

@@ -13,10 +13,7 @@ import { ConfigError } from "../shared/errors";
 const INVALID_URI_MESSAGE = "Invalid URI: please reconfigure with a valid SMTP connection URI";
 
 type OptionValue = string | number | boolean;
-interface OptionKind {
-  expected: string;
-  parse(raw: string): OptionValue | undefined;
-}
+type OptionKind = { expected: string; parse(raw: string): OptionValue | undefined };
 const wholeFrom = (min: number) => (raw: string) => {
   const value = wholeNumber(raw);
   return Number.isSafeInteger(value) && value >= min ? value : undefined;
@@ -143,9 +140,8 @@ function applyQuery(options: SMTPPool.Options, query: string, ignored: string[])
 }
 
 /**
- * A nodemailer well-known service replaces the URI's host, port and security, as nodemailer's own `service`
- * does; resolved here so that the Microsoft rules, SendGrid detection and logs see the host actually used.
- * An unknown name is ignored, as nodemailer ignores it.
+ * A nodemailer well-known service replaces the URI's host, port and security, as nodemailer's own `service` does;
+ * resolved here so that the Microsoft rules, SendGrid detection and logs see the host used. An unknown name is ignored.
  */
 function applyService(options: SMTPPool.Options, ignored: string[]): void {
   const service = wellKnown(options.service as string);
@@ -154,9 +150,7 @@ function applyService(options: SMTPPool.Options, ignored: string[]): void {
     ignored.push("service");
     return;
   }
-  if (service.host !== undefined) options.host = service.host;
-  if (service.port !== undefined) options.port = service.port;
-  if (service.secure !== undefined) options.secure = service.secure;
+  for (const key of ["host", "port", "secure"] as const) if (service[key] !== undefined) (options as Record<string, unknown>)[key] = service[key];
 }
 
 /** Query strings use `+` for spaces; a malformed escape is kept as written. */
