@@ -1,7 +1,6 @@
 /**
- * Before a mail goes out, recipients listed in SUPPRESSION_COLLECTION are
- * dropped (one batched read) and listed in `delivery.info.suppressed`; if
- * nobody is left, the mail fails saying why and how to lift a suppression.
+ * Before a mail goes out, recipients listed in SUPPRESSION_COLLECTION are dropped (one batched read) and listed in
+ * `delivery.info.suppressed`; if nobody is left, the mail fails saying why and how to lift a suppression.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";

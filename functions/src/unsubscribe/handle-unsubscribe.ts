@@ -1,7 +1,6 @@
 /**
- * /unsubscribe?t=<token>: a POST (one-click, or the page's button) with a
- * genuine token records `unsubscribed` and suppresses the address. A GET only
- * shows the page: link scanners fetch every link, and must unsubscribe nobody.
+ * /unsubscribe?t=<token>: a POST (one-click, or the page's button) with a genuine token records `unsubscribed` and
+ * suppresses the address. A GET only shows the page: link scanners fetch every link, and must unsubscribe nobody.
  */
 import type { DeliveryReport } from "../webhooks/delivery-report";
 import { recordReports, type RecordSettings } from "../webhooks/record-reports";
@@ -23,22 +22,16 @@ export async function handleUnsubscribe(request: WebhookRequest, signingKey: str
   if (request.method === "GET") return page(200, "confirm", claim.address);
 
   // One id per link: pressing it again changes nothing.
-  const report: DeliveryReport = {
-    source: "unsubscribe-link",
-    eventId: claim.eventId,
-    mailPath: claim.mailPath,
-    recipient: claim.address,
-    status: "unsubscribed",
-    timeMs: nowMs,
-  };
+  const { eventId, mailPath, address } = claim;
+  const report: DeliveryReport = { source: "unsubscribe-link", eventId, mailPath, recipient: address, status: "unsubscribed", timeMs: nowMs };
   try {
     await recordReports([report], settings);
   } catch (error) {
     logs.webhookFailed("unsubscribe", error);
     return page(503, "failed");
   }
-  logs.unsubscribed(claim.mailPath);
-  return page(200, "done", claim.address);
+  logs.unsubscribed(mailPath);
+  return page(200, "done", address);
 }
 
 function page(status: number, kind: PageKind, address?: string): WebhookReply {

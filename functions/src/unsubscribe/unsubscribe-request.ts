@@ -1,7 +1,6 @@
 /**
- * Whether a mail carries a one-click unsubscribe link: when its document
- * says `unsubscribe: true`, or UNSUBSCRIBE_DEFAULT is on and it does not say
- * `false`. The link names one recipient, so only a mail with one can.
+ * Whether a mail carries a one-click unsubscribe link: when its document says `unsubscribe: true`, or
+ * UNSUBSCRIBE_DEFAULT is on and it does not say `false`. The link names one recipient, so only a mail with one can.
  */
 import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config";

@@ -1,14 +1,11 @@
 /**
- * The token of a one-click unsubscribe link names the recipient and the
- * mail: nobody can make or alter one without UNSUBSCRIBE_SIGNING_KEY, and
- * nobody who sees the URL can read the address from it.
+ * The token of a one-click unsubscribe link names the recipient and the mail: nobody can make or alter one
+ * without UNSUBSCRIBE_SIGNING_KEY, and nobody who sees the URL can read the address from it.
  *
- * `v2.<ciphertext>.<tag>` (base64url): JSON `[address, mail path]` under
- * AES-256-GCM, key and nonce derived from the signing key with HMAC-SHA256
- * and purpose labels; the nonce also from the plaintext (as in SIV), so a
- * recipient of a mail always gets the same token and two claims never share
- * a nonce. `v1.<JSON>.<HMAC>`, readable but signed, is in links already
- * sent: accepted, never produced. Only the one canonical base64url spelling
+ * `v2.<ciphertext>.<tag>` (base64url): JSON `[address, mail path]` under AES-256-GCM, key and nonce derived from
+ * the signing key with HMAC-SHA256 and purpose labels; the nonce also from the plaintext (as in SIV), so a
+ * recipient of a mail always gets the same token and two claims never share a nonce. `v1.<JSON>.<HMAC>`, readable
+ * but signed, is in links already sent: accepted, never produced. Only the one canonical base64url spelling
  * verifies: a respelled token (spare bits) must not count as another link.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
