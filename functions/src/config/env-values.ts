@@ -57,7 +57,6 @@ export function readBoolean(env: Env, name: string, fallback: boolean, problems:
   return fallback;
 }
 
-/** A param that must be one of `allowed`; undefined (and a problem) otherwise. */
 export function readChoice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T, problems: string[]): T | undefined {
   const value = read(env, name) ?? fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;

@@ -65,16 +65,11 @@ export interface Config {
 }
 
 /** What the webhooks endpoint needs: its own params only, so that a broken SMTP setting does not stop it. */
-export interface EndpointConfig {
-  readonly database: string;
-  readonly mailCollection: string;
-  readonly webhooks: WebhookConfig;
-}
+export type EndpointConfig = Pick<Config, "database" | "mailCollection" | "webhooks">;
 
 const DATABASE_ID = /^(\(default\)|[a-z][a-z0-9-]{0,61}[a-z0-9])$/;
 const HOST_NAME = /^[^\s:/@?#<>]+$/;
 
-/** Parses and validates the params; throws one ConfigError listing every problem. */
 export function parseConfig(env: Env): Config {
   registerSecretsOf(env);
   const problems: string[] = [];
@@ -121,7 +116,6 @@ export function parseConfig(env: Env): Config {
   });
 }
 
-/** Parses the endpoint's params; throws one ConfigError listing every problem. */
 export function parseEndpointConfig(env: Env): EndpointConfig {
   logs.registerSecrets(deliveryStatusSecrets(env));
   const problems: string[] = [];

@@ -62,11 +62,15 @@ const HAS_ESCAPE = /^.*%[0-9A-Fa-f]{2}.*$/s;
  * kept; a literal `abc%41` is read as encoded (URI semantics). SMTP_PASSWORD is never decoded.
  */
 export function decodePassword(password: string): string {
-  if (!ENCODED_USERINFO.test(password) || !HAS_ESCAPE.test(password)) return password;
+  return ENCODED_USERINFO.test(password) && HAS_ESCAPE.test(password) ? tryDecode(password) : password;
+}
+
+/** Kept as written when not UTF-8 (`%FF`) or malformed: not encoded after all. */
+function tryDecode(text: string): string {
   try {
-    return decodeURIComponent(password);
+    return decodeURIComponent(text);
   } catch {
-    return password; // Not UTF-8 (`%FF`): not encoded after all.
+    return text;
   }
 }
 
@@ -111,7 +115,6 @@ function credentials(userinfo: string, password: string | undefined): { user: st
   return pass === undefined ? { user } : { user, pass };
 }
 
-/** Applies the query options, reporting every bad value in one ConfigError. */
 function applyQuery(options: SMTPPool.Options, query: string, ignored: string[]): void {
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -153,12 +156,5 @@ function applyService(options: SMTPPool.Options, ignored: string[]): void {
   for (const key of ["host", "port", "secure"] as const) if (service[key] !== undefined) (options as Record<string, unknown>)[key] = service[key];
 }
 
-/** Query strings use `+` for spaces; a malformed escape is kept as written. */
-function decodeQuery(text: string): string {
-  const spaced = text.replace(/\+/g, " ");
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    return spaced;
-  }
-}
+/** Query strings use `+` for spaces. */
+const decodeQuery = (text: string): string => tryDecode(text.replace(/\+/g, " "));

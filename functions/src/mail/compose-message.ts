@@ -22,13 +22,12 @@ const inTime = <T>(work: () => Promise<T>, unavailable: (reason: string) => Erro
 
 const hasUids = (mail: MailRequest): boolean => mail.toUids.length + mail.ccUids.length + mail.bccUids.length > 0;
 
-/** True when composing needs Firestore reads (templates, users). */
+/** Templates or users to read. */
 export const needsLookups = (mail: MailRequest): boolean => mail.template !== undefined || hasUids(mail);
 
 /**
  * `path` (the mail document's) only labels log lines.
- * @throws ValidationError when the document cannot be sent as written; a DeliveryError (`lookup-failed`)
- *   when the templates or users cannot be read in time.
+ * @throws ValidationError when the document cannot be sent as written; `lookup-failed` when Firestore fails or is late.
  */
 export async function composeMessage(mail: MailRequest, config: Config, db: Firestore, path = ""): Promise<SendMailOptions> {
   const { usersCollection, templatesCollection } = config;

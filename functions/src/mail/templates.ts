@@ -166,19 +166,13 @@ function runPart(name: string, part: string, render: () => string): string {
   try {
     return render();
   } catch (error) {
-    throw renderError(name, part, handlebarsReason(error));
+    const text = errorText(error);
+    // Strict mode says `"x" not defined in [object Object] - 1:5`: what follows "in" is a piece of the data, so it goes.
+    const missing = /^"(.*)" not defined in [\s\S]*?(?: - (\d+):(\d+))?$/.exec(text);
+    const where = missing?.[2] ? ` (line ${missing[2]}, column ${Number(missing[3]) + 1})` : "";
+    if (missing) throw renderError(name, part, `"${missing[1]}" is not defined in template.data${where}`);
+    throw renderError(name, part, text.length > 500 ? `${text.slice(0, 500)}…` : text);
   }
-}
-
-/** Strict mode says `"x" not defined in [object Object] - 1:5`: what follows "in" is a piece of the data, so it goes. */
-function handlebarsReason(error: unknown): string {
-  const text = errorText(error);
-  const missing = /^"(.*)" not defined in [\s\S]*?(?: - (\d+):(\d+))?$/.exec(text);
-  if (missing) {
-    const where = missing[2] ? ` (line ${missing[2]}, column ${Number(missing[3]) + 1})` : "";
-    return `"${missing[1]}" is not defined in template.data${where}`;
-  }
-  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
 function describeType(value: unknown): string {
@@ -191,13 +185,6 @@ function describeType(value: unknown): string {
 /** Attachments take no partials; they are strict, so a missing variable fails instead of producing an empty URL. */
 let attachmentEnvironment: Environment | undefined;
 
-function renderString(name: string, part: string, source: string, data: Record<string, unknown>): string {
-  if (!source.includes("{{")) return source; // Most attachment fields, and every base64 body.
-  const environment = (attachmentEnvironment ??= loadHandlebars().create());
-  return runPart(name, part, () => environment.compile(source, { noEscape: true, strict: true })(data));
-}
-
-/** Each string on its own, then checked by the rules of a document's own attachments. */
 function renderAttachments(name: string, source: unknown, data: Record<string, unknown>, ignored: string[]): MailAttachment[] {
   if (!Array.isArray(source)) throw renderError(name, "attachments", `expected an array of maps, got ${describeType(source)}`);
   const rendered = source.map((attachment: unknown, index) => {
@@ -237,7 +224,11 @@ function checkOrigin(name: string, part: string, source: unknown, rendered: unkn
 
 /** Strings are rendered; maps and arrays (attachment headers) are walked; anything else (bytes) is kept. */
 function renderValue(name: string, part: string, value: unknown, data: Record<string, unknown>): unknown {
-  if (typeof value === "string") return renderString(name, part, value, data);
+  if (typeof value === "string") {
+    if (!value.includes("{{")) return value; // Most attachment fields, and every base64 body.
+    const environment = (attachmentEnvironment ??= loadHandlebars().create());
+    return runPart(name, part, () => environment.compile(value, { noEscape: true, strict: true })(data));
+  }
   if (Array.isArray(value)) return value.map((item, index) => renderValue(name, `${part}[${index}]`, item, data));
   if (!isPlainMap(value)) return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderValue(name, `${part}.${key}`, item, data)]));
@@ -264,10 +255,7 @@ export function renderTemplate(template: TemplateDocument, partials: TemplateDoc
 /** A rendered part (even empty) replaces the document's; a part the template lacks keeps it; attachments are replaced whole. */
 export function applyTemplate(message: MailMessage | undefined, rendered: RenderedTemplate): MailMessage {
   const merged: MailMessage = { ...message };
-  for (const part of PARTS) {
-    const value = rendered[part];
-    if (value !== undefined) merged[part] = value;
-  }
+  for (const part of PARTS) if (rendered[part] !== undefined) merged[part] = rendered[part];
   if (rendered.attachments !== undefined) merged.attachments = rendered.attachments;
   return merged;
 }

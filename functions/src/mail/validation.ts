@@ -333,14 +333,9 @@ const TOP_LEVEL_PARSERS: { [K in OptionalField]-?: FieldParser<MailRequest[K]> }
 export function validateMailDocument(data: Record<string, unknown>): ValidationResult {
   if (!isPlainMap(data)) throw new ValidationError("Invalid mail document. Expected a map.");
   const ignoredFields: string[] = [];
-  const mail: MailRequest = {
-    to: parseAddresses(data.to, "to"),
-    cc: parseAddresses(data.cc, "cc"),
-    bcc: parseAddresses(data.bcc, "bcc"),
-    toUids: parseUids(data.toUids, "toUids"),
-    ccUids: parseUids(data.ccUids, "ccUids"),
-    bccUids: parseUids(data.bccUids, "bccUids"),
-  };
+  const [to, cc, bcc] = (["to", "cc", "bcc"] as const).map((field) => parseAddresses(data[field], field));
+  const [toUids, ccUids, bccUids] = (["toUids", "ccUids", "bccUids"] as const).map((field) => parseUids(data[field], field));
+  const mail: MailRequest = { to, cc, bcc, toUids, ccUids, bccUids };
   if (countRecipients(mail, LIMITS.recipients) > LIMITS.recipients) {
     throw new ValidationError(`Invalid recipients. Expected at most ${LIMITS.recipients} addresses and user ids across to, cc, bcc, toUids, ccUids and bccUids.`);
   }

@@ -26,17 +26,13 @@ export async function dropSuppressed(db: Firestore, collection: string, message:
   const recipients = messageRecipients(message);
   const unavailable = (reason: string, transient: boolean) =>
     new DeliveryError("lookup-failed", `Could not read the suppression collection '${collection}': ${reason}`, { transient });
-  let suppressed: string[];
-  try {
-    suppressed = await withDeadline(
-      () => suppressedRecipients(db, collection, recipients.map((recipient) => recipient.address)),
-      READ_DEADLINE_MS,
-      () => unavailable(`Firestore did not answer within ${READ_DEADLINE_MS / 1000} s.`, true),
-    );
-  } catch (error) {
-    if (error instanceof DeliveryError) throw error;
-    throw unavailable(errorText(error), isTransientStatus(error));
-  }
+  const suppressed = await withDeadline(
+    () => suppressedRecipients(db, collection, recipients.map((recipient) => recipient.address)),
+    READ_DEADLINE_MS,
+    () => unavailable(`Firestore did not answer within ${READ_DEADLINE_MS / 1000} s.`, true),
+  ).catch((error: unknown) => {
+    throw error instanceof DeliveryError ? error : unavailable(errorText(error), isTransientStatus(error));
+  });
   if (suppressed.length === 0) return { message, suppressed };
   const dropped = new Set(suppressed);
   const kept = recipients.filter((recipient) => !dropped.has(recipient.address));
