@@ -4,15 +4,10 @@
  * change the event selection without a redeploy.
  */
 import { read, type Env } from "./env-values";
+import type { Config } from "./index";
 
-export interface TriggerSettings {
-  /** MAIL_COLLECTION: the collection whose writes trigger processQueue. */
-  mailCollection: string;
-  /** DATABASE: the Firestore database of that collection. */
-  database: string;
-  /** MAINTENANCE_SCHEDULE: when maintainQueue runs. */
-  maintenanceSchedule: string;
-}
+/** Where processQueue is triggered, and MAINTENANCE_SCHEDULE: when maintainQueue runs. */
+export type TriggerSettings = Pick<Config, "mailCollection" | "database"> & { maintenanceSchedule: string };
 
 /** Read as parseConfig reads the same params, with extension.yaml's defaults. */
 export function triggerSettings(env: Env = process.env): TriggerSettings {

@@ -81,9 +81,7 @@ export function parseConfig(env: Env): Config {
 
   const database = read(env, "DATABASE") ?? "(default)";
   if (!DATABASE_ID.test(database)) {
-    problems.push(
-      `DATABASE must be "(default)" or a database id (lower-case letters, digits and hyphens, starting with a letter), got ${receivedName(database)}`,
-    );
+    problems.push(`DATABASE must be "(default)" or a database id (lower-case letters, digits and hyphens, starting with a letter), got ${receivedName(database)}`);
   }
   const mailCollection = collectionPath(env, "MAIL_COLLECTION", problems) ?? "mail";
   const usersCollection = collectionPath(env, "USERS_COLLECTION", problems);
@@ -103,9 +101,7 @@ export function parseConfig(env: Env): Config {
   Object.freeze(smtp.auth);
   Object.freeze(smtp.tls);
   return Object.freeze({
-    database,
-    authType,
-    smtp: Object.freeze(smtp),
+    database, authType, smtp: Object.freeze(smtp),
     smtpPassword: authType === "UsernamePassword" ? readSecret(env, "SMTP_PASSWORD") : undefined,
     smtpHost: smtp.host,
     ignoredUriOptions: Object.freeze(ignoredUriOptions),
@@ -152,9 +148,7 @@ const OAUTH2_REQUIRED = ["HOST", "USER", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_
 function oauth2Options(env: Env, problems: string[]): SMTPTransport.Options | undefined {
   const before = problems.length;
   const missing = OAUTH2_REQUIRED.filter((name) => read(env, name) === undefined);
-  if (missing.length > 0) {
-    problems.push(`AUTH_TYPE OAuth2 requires ${OAUTH2_REQUIRED.join(", ")}; not set: ${missing.join(", ")}`);
-  }
+  if (missing.length > 0) problems.push(`AUTH_TYPE OAuth2 requires ${OAUTH2_REQUIRED.join(", ")}; not set: ${missing.join(", ")}`);
   const host = read(env, "HOST");
   if (host !== undefined && !HOST_NAME.test(host)) {
     // A value with "@" may be a whole URI, password included; a host name with a port is quoted, anything else described.

@@ -119,9 +119,7 @@ function postmarkCredentials(env: Env, problems: string[]): WebhookConfig["postm
   const password = readSecret(env, "POSTMARK_WEBHOOK_PASSWORD");
   if (username === undefined && password === undefined) return undefined;
   const before = problems.length;
-  if (username === undefined || password === undefined) {
-    problems.push("POSTMARK_WEBHOOK_USERNAME and POSTMARK_WEBHOOK_PASSWORD must be set together, or neither");
-  }
+  if (username === undefined || password === undefined) problems.push("POSTMARK_WEBHOOK_USERNAME and POSTMARK_WEBHOOK_PASSWORD must be set together, or neither");
   if (username?.includes(":")) problems.push('POSTMARK_WEBHOOK_USERNAME must not contain ":" (basic auth separates user and password with it)');
   if (password !== undefined && password.length < MIN_POSTMARK_PASSWORD) {
     problems.push(`POSTMARK_WEBHOOK_PASSWORD must be at least ${MIN_POSTMARK_PASSWORD} characters, got ${password.length}`);

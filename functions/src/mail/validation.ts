@@ -39,9 +39,7 @@ type FieldParser<T = unknown> = (value: unknown, path: string, ignored: string[]
 
 /** Users rely on these two forms: message fields and top-level fields differ. */
 function fail(path: string, expected: string): never {
-  if (path === "message" || path.startsWith("message.")) {
-    throw new ValidationError(`Invalid message configuration: Field '${path}' must be ${expected}`);
-  }
+  if (path === "message" || path.startsWith("message.")) throw new ValidationError(`Invalid message configuration: Field '${path}' must be ${expected}`);
   throw new ValidationError(`Invalid field "${path}". Expected ${expected}.`);
 }
 
@@ -80,12 +78,8 @@ function expectStringArray(value: unknown, path: string, what: string, max = Inf
 }
 
 function expectChoice<T extends string>(allowed: readonly T[]): (value: unknown, path: string) => T {
-  return (value, path) => {
-    if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
-      fail(path, `one of ${allowed.map((option) => `"${option}"`).join(", ")}`);
-    }
-    return value as T;
-  };
+  const expected = `one of ${allowed.map((option) => `"${option}"`).join(", ")}`;
+  return (value, path) => ((allowed as readonly unknown[]).includes(value) ? (value as T) : fail(path, expected));
 }
 
 /** Field names can be 1500 bytes long: a reported one is shortened. */
