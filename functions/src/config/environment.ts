@@ -32,10 +32,7 @@ export interface EventSettings {
 export function eventSettings(env: Env = process.env): EventSettings {
   return {
     channel: read(env, "EVENTARC_CHANNEL"),
-    selectedTypes: (env.EXT_SELECTED_EVENTS ?? env.ALLOWED_EVENT_TYPES)
-      ?.split(",")
-      .map((type) => type.trim())
-      .filter((type) => type !== ""),
+    selectedTypes: (env.EXT_SELECTED_EVENTS ?? env.ALLOWED_EVENT_TYPES)?.split(",").map((type) => type.trim()).filter((type) => type !== ""),
     emulatorHost: read(env, "CLOUD_EVENTARC_EMULATOR_HOST"),
     projectId: env.GCLOUD_PROJECT ?? env.PROJECT_ID,
   };

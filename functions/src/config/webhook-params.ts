@@ -60,11 +60,9 @@ export function deliveryStatusSecrets(env: Env): Array<string | undefined> {
 }
 
 /** `unsubscribe` is set when UNSUBSCRIBE_SIGNING_KEY is. */
-export function parseDeliveryStatusParams(env: Env, mailCollection: string | undefined, problems: string[]): { webhooks: WebhookConfig; unsubscribe?: UnsubscribeLinks } {
+export function parseDeliveryStatusParams(env: Env, mailCollection: string, problems: string[]): { webhooks: WebhookConfig; unsubscribe?: UnsubscribeLinks } {
   const suppressionCollection = collectionPath(env, "SUPPRESSION_COLLECTION", problems);
-  if (suppressionCollection !== undefined && suppressionCollection === mailCollection) {
-    problems.push("SUPPRESSION_COLLECTION must differ from MAIL_COLLECTION: its documents would be sent as mail");
-  }
+  if (suppressionCollection === mailCollection) problems.push("SUPPRESSION_COLLECTION must differ from MAIL_COLLECTION: its documents would be sent as mail");
   const unsubscribeSigningKey = signingKey(env, "UNSUBSCRIBE_SIGNING_KEY", problems);
   if (unsubscribeSigningKey !== undefined && suppressionCollection === undefined) {
     problems.push("UNSUBSCRIBE_SIGNING_KEY needs SUPPRESSION_COLLECTION: an unsubscribe is recorded there");
@@ -136,8 +134,7 @@ function unsubscribeLinks(env: Env, signingKey: string | undefined, problems: st
     return undefined;
   }
   const endpointUrl = webhookUrl(env, problems);
-  if (endpointUrl === undefined) return undefined;
-  return Object.freeze({ signingKey, endpointUrl, mailto, byDefault });
+  return endpointUrl === undefined ? undefined : Object.freeze({ signingKey, endpointUrl, mailto, byDefault });
 }
 
 /** WEBHOOK_URL, or the URL Cloud Functions gives the `webhooks` function. Only https, except on loopback (the emulator). */

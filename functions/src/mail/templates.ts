@@ -42,9 +42,8 @@ export function templatesUnavailable(collection: string, reason: string, transie
   return new DeliveryError("lookup-failed", `Could not load templates from '${collection}': ${reason}`, { transient });
 }
 
-function renderError(name: string, part: string, reason: string): ValidationError {
-  return new ValidationError(`Could not render template '${name}', part '${part}': ${reason}`);
-}
+const renderError = (name: string, part: string, reason: string): ValidationError =>
+  new ValidationError(`Could not render template '${name}', part '${part}': ${reason}`);
 
 export function templateName(document: TemplateDocument): string {
   const name = document.fields.name;

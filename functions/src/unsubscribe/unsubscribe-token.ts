@@ -55,11 +55,8 @@ function canonical(text: string): boolean {
 
 const AAD = Buffer.from("firestore-send-email unsubscribe v2", "utf8");
 
-function derive(key: string, purpose: "key" | "nonce", data?: Buffer): Buffer {
-  const mac = createHmac("sha256", key).update(`firestore-send-email unsubscribe v2 ${purpose}`);
-  if (data) mac.update(data);
-  return mac.digest();
-}
+const derive = (key: string, purpose: "key" | "nonce", data = Buffer.alloc(0)): Buffer =>
+  createHmac("sha256", key).update(`firestore-send-email unsubscribe v2 ${purpose}`).update(data).digest();
 
 function openV2(key: string, payload: string, mac: string): UnsubscribeClaim | undefined {
   const sealed = Buffer.from(payload, "base64url");
