@@ -7,14 +7,11 @@ export type Env = Record<string, string | undefined>;
  * What a config error says it received. Config errors reach every `delivery.error`, event and log, so only
  * a short word or number (what a typo looks like) is quoted; anything else may be a credential.
  */
-export function received(value: string): string {
-  return /^[A-Za-z0-9.+-]{0,12}$/.test(value) ? `"${value}"` : `a value of ${value.length} characters (not repeated here, as it may hold a credential)`;
-}
+export const received = (value: string): string =>
+  /^[A-Za-z0-9.+-]{0,12}$/.test(value) ? `"${value}"` : `a value of ${value.length} characters (not repeated here, as it may hold a credential)`;
 
 /** As `received`, for names (collection paths, database ids): quoted unless they hold a character only URLs and credentials have. */
-export function receivedName(value: string): string {
-  return /^[A-Za-z0-9_.\-/(){} ]{0,300}$/.test(value) ? `"${value}"` : received(value);
-}
+export const receivedName = (value: string): string => (/^[A-Za-z0-9_.\-/(){} ]{0,300}$/.test(value) ? `"${value}"` : received(value));
 
 /** Records a problem with a param, returning undefined for `return problem(…)`. */
 export function problem(problems: string[], text: string): undefined {
@@ -23,19 +20,13 @@ export function problem(problems: string[], text: string): undefined {
 }
 
 /** Firebase passes an unset optional param as "". */
-export function read(env: Env, name: string): string | undefined {
-  return env[name]?.trim() || undefined;
-}
+export const read = (env: Env, name: string): string | undefined => env[name]?.trim() || undefined;
 
 /** Not trimmed: spaces at either end may be part of a password. */
-export function readSecret(env: Env, name: string): string | undefined {
-  return env[name] || undefined;
-}
+export const readSecret = (env: Env, name: string): string | undefined => env[name] || undefined;
 
 /** Digits only, so that "", "1e3", "0x10" and " 7" are not numbers (Number would take them). */
-export function wholeNumber(text: string): number {
-  return /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-}
+export const wholeNumber = (text: string): number => (/^[0-9]+$/.test(text) ? Number(text) : Number.NaN);
 
 /** An odd number of segments, none empty, "." or ".." or a reserved `__name__`. */
 export function collectionPath(env: Env, name: string, problems: string[]): string | undefined {

@@ -228,6 +228,4 @@ function tlsSecrets(options: Record<string, unknown>): string[] {
   return found;
 }
 
-function jsonTypeOf(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
-}
+const jsonTypeOf = (value: unknown): string => (value === null ? "null" : Array.isArray(value) ? "an array" : typeof value);

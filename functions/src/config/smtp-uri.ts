@@ -61,9 +61,8 @@ const HAS_ESCAPE = /^.*%[0-9A-Fa-f]{2}.*$/s;
  * and `%XX` escapes, at least one. A literal `p#ss@w%rd` holds a character an encoded one cannot, so it is
  * kept; a literal `abc%41` is read as encoded (URI semantics). SMTP_PASSWORD is never decoded.
  */
-export function decodePassword(password: string): string {
-  return ENCODED_USERINFO.test(password) && HAS_ESCAPE.test(password) ? tryDecode(password) : password;
-}
+export const decodePassword = (password: string): string =>
+  ENCODED_USERINFO.test(password) && HAS_ESCAPE.test(password) ? tryDecode(password) : password;
 
 /** Kept as written when not UTF-8 (`%FF`) or malformed: not encoded after all. */
 function tryDecode(text: string): string {

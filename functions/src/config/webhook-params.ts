@@ -55,9 +55,8 @@ const MIN_POSTMARK_PASSWORD = 16;
 const MIN_SIGNING_KEY_LENGTH = 32;
 
 /** The secret params of this group, registered for redaction before anything is validated. */
-export function deliveryStatusSecrets(env: Env): Array<string | undefined> {
-  return ["MAILGUN_WEBHOOK_SIGNING_KEY", "POSTMARK_WEBHOOK_PASSWORD", "UNSUBSCRIBE_SIGNING_KEY", "TRACKING_SIGNING_KEY"].map((name) => readSecret(env, name));
-}
+export const deliveryStatusSecrets = (env: Env): Array<string | undefined> =>
+  ["MAILGUN_WEBHOOK_SIGNING_KEY", "POSTMARK_WEBHOOK_PASSWORD", "UNSUBSCRIBE_SIGNING_KEY", "TRACKING_SIGNING_KEY"].map((name) => readSecret(env, name));
 
 /** `unsubscribe` is set when UNSUBSCRIBE_SIGNING_KEY is. */
 export function parseDeliveryStatusParams(env: Env, mailCollection: string, problems: string[]): { webhooks: WebhookConfig; unsubscribe?: UnsubscribeLinks } {

@@ -10,9 +10,8 @@ import { isTransientStatus } from "../shared/firestore-status";
 type UidLists = Record<"to" | "cc" | "bcc", string[]>;
 
 /** Not the mail document's fault: transient by default, so an automatic retry (MAX_ATTEMPTS) may succeed. */
-export function usersUnavailable(collection: string, reason: string, transient = true): DeliveryError {
-  return new DeliveryError("lookup-failed", `Could not look up recipients in '${collection}': ${reason}`, { transient });
-}
+export const usersUnavailable = (collection: string, reason: string, transient = true): DeliveryError =>
+  new DeliveryError("lookup-failed", `Could not look up recipients in '${collection}': ${reason}`, { transient });
 
 /** A uid without a user document or a usable `email` is left out of the lists and reported once in `unresolved`. */
 export async function resolveRecipients(db: Firestore, collection: string, uids: UidLists): Promise<UidLists & { unresolved: string[] }> {

@@ -38,9 +38,8 @@ export interface RenderedTemplate extends Partial<Record<Part, string>> {
 }
 
 /** Not the mail document's fault: transient unless Firestore refused the read outright, so that an automatic retry may succeed. */
-export function templatesUnavailable(collection: string, reason: string, transient = true): DeliveryError {
-  return new DeliveryError("lookup-failed", `Could not load templates from '${collection}': ${reason}`, { transient });
-}
+export const templatesUnavailable = (collection: string, reason: string, transient = true): DeliveryError =>
+  new DeliveryError("lookup-failed", `Could not load templates from '${collection}': ${reason}`, { transient });
 
 const renderError = (name: string, part: string, reason: string): ValidationError =>
   new ValidationError(`Could not render template '${name}', part '${part}': ${reason}`);

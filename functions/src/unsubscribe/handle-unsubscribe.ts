@@ -34,6 +34,4 @@ export async function handleUnsubscribe(request: WebhookRequest, signingKey: str
   return page(200, "done", address);
 }
 
-function page(status: number, kind: PageKind, address?: string): WebhookReply {
-  return { status, headers: { ...PAGE_HEADERS }, body: unsubscribePage(kind, address) };
-}
+const page = (status: number, kind: PageKind, address?: string): WebhookReply => ({ status, headers: { ...PAGE_HEADERS }, body: unsubscribePage(kind, address) });

@@ -49,9 +49,7 @@ export function verifyUnsubscribeToken(key: string, token: unknown): VerifiedTok
 }
 
 /** The one spelling base64url gives these bytes: no padding, no spare bits set, nothing outside the alphabet. */
-function canonical(text: string): boolean {
-  return /^[A-Za-z0-9_-]+$/.test(text) && Buffer.from(text, "base64url").toString("base64url") === text;
-}
+const canonical = (text: string): boolean => /^[A-Za-z0-9_-]+$/.test(text) && Buffer.from(text, "base64url").toString("base64url") === text;
 
 const AAD = Buffer.from("firestore-send-email unsubscribe v2", "utf8");
 
