@@ -206,7 +206,7 @@ function readTlsOptions(env: Env, problems: string[]): Record<string, unknown> |
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return problem(problems, `${expected}, got ${jsonTypeOf(value)}`);
   const options = value as Record<string, unknown>;
-  logs.registerSecrets(tlsSecrets(options));
+  logs.registerSecrets(tlsSecrets([options.passphrase, options.key, options.pfx]));
   if ("passphrase" in options && typeof options.passphrase !== "string") {
     return problem(problems, `TLS_OPTIONS "passphrase" must be a string, got ${jsonTypeOf(options.passphrase)}`);
   }
@@ -214,18 +214,12 @@ function readTlsOptions(env: Env, problems: string[]): Record<string, unknown> |
 }
 
 /** Private keys, PFX bundles and their passphrases, in any of the shapes Node.js accepts. */
-function tlsSecrets(options: Record<string, unknown>): string[] {
-  const found: string[] = [];
-  const collect = (value: unknown): void => {
-    if (typeof value === "string" || typeof value === "number") found.push(String(value));
-    else if (Array.isArray(value)) value.forEach(collect);
-    else if (typeof value === "object" && value !== null) {
-      const entry = value as Record<string, unknown>;
-      [entry.pem, entry.buf, entry.passphrase].forEach(collect);
-    }
-  };
-  [options.passphrase, options.key, options.pfx].forEach(collect);
-  return found;
+function tlsSecrets(value: unknown): string[] {
+  if (typeof value === "string" || typeof value === "number") return [String(value)];
+  if (Array.isArray(value)) return value.flatMap(tlsSecrets);
+  if (typeof value !== "object" || value === null) return [];
+  const { pem, buf, passphrase } = value as Record<string, unknown>;
+  return tlsSecrets([pem, buf, passphrase]);
 }
 
 const jsonTypeOf = (value: unknown): string => (value === null ? "null" : Array.isArray(value) ? "an array" : typeof value);

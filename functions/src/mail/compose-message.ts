@@ -14,7 +14,7 @@ import { resolveRecipients, usersUnavailable } from "./recipients";
 import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable } from "./templates";
 import type { MailMessage, MailRequest, TemplateRequest } from "../shared/types";
 
-/** Per lookup: the reads and the send (at most 40 s) must fit in the 60 s lease, or another invocation could expire the document mid-send. */
+/** Per lookup (templates, users, suppressions): the reads and the send (at most 40 s) must fit in the 60 s lease, or another invocation could expire the document mid-send. */
 export const LOOKUP_DEADLINE_MS = 10_000;
 const TIMED_OUT = `Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s. Try again by setting delivery.state to RETRY.`;
 const inTime = <T>(work: () => Promise<T>, unavailable: (reason: string) => Error): Promise<T> =>

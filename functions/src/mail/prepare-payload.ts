@@ -13,14 +13,11 @@ const copyHeaders = (headers: HeaderMap): HeaderMap =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? [...value] : value]));
 
 /** Top-level headers win, compared without case as mail clients do, so "X-Tag" and "x-tag" never both go out. */
-function mergeHeaders(fromMessage: HeaderMap | undefined, topLevel: HeaderMap | undefined): HeaderMap | undefined {
-  const top = topLevel ?? {};
-  const overridden = new Set(Object.keys(top).map((name) => name.toLowerCase()));
-  const merged = [
-    ...Object.entries(copyHeaders(fromMessage ?? {})).filter(([name]) => !overridden.has(name.toLowerCase())),
-    ...Object.entries(copyHeaders(top)),
-  ];
-  return merged.length > 0 ? Object.fromEntries(merged) : undefined; // A header named "__proto__" stays an own property.
+function mergeHeaders(fromMessage: HeaderMap = {}, topLevel: HeaderMap = {}): HeaderMap | undefined {
+  const overridden = new Set(Object.keys(topLevel).map((name) => name.toLowerCase()));
+  const kept = Object.entries(fromMessage).filter(([name]) => !overridden.has(name.toLowerCase()));
+  const merged = copyHeaders(Object.fromEntries([...kept, ...Object.entries(topLevel)])); // A header named "__proto__" stays an own property.
+  return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
 /** Headers added after composition (unsubscribe links, tracking metadata), winning over the document's as top-level ones do. */

@@ -7,11 +7,10 @@ import type { SendMailOptions } from "nodemailer";
 import { DeliveryError, errorText } from "../shared/errors";
 import { withDeadline } from "../shared/deadline";
 import { isTransientStatus } from "../shared/firestore-status";
+import { LOOKUP_DEADLINE_MS } from "../mail/compose-message";
 import { messageRecipients, withRecipients } from "./message-recipients";
 import { suppressedRecipients } from "./suppression-list";
 
-/** As long as the other lookups a mail needs (templates, users). */
-const READ_DEADLINE_MS = 10_000;
 /** Addresses quoted in an error text; the rest are counted. */
 const QUOTED = 10;
 
@@ -28,8 +27,8 @@ export async function dropSuppressed(db: Firestore, collection: string, message:
     new DeliveryError("lookup-failed", `Could not read the suppression collection '${collection}': ${reason}`, { transient });
   const suppressed = await withDeadline(
     () => suppressedRecipients(db, collection, recipients.map((recipient) => recipient.address)),
-    READ_DEADLINE_MS,
-    () => unavailable(`Firestore did not answer within ${READ_DEADLINE_MS / 1000} s.`, true),
+    LOOKUP_DEADLINE_MS,
+    () => unavailable(`Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s.`, true),
   ).catch((error: unknown) => {
     throw error instanceof DeliveryError ? error : unavailable(errorText(error), isTransientStatus(error));
   });

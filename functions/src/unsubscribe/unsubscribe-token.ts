@@ -18,11 +18,6 @@ export interface UnsubscribeClaim {
   mailPath: string;
 }
 
-export interface VerifiedToken extends UnsubscribeClaim {
-  /** Derived from the token, which has one spelling that verifies. */
-  eventId: string;
-}
-
 /** Links stay far below URL limits; anything longer is not ours. */
 const MAX_TOKEN_LENGTH = 4096;
 const NONCE_BYTES = 12;
@@ -37,8 +32,8 @@ export function signUnsubscribeToken(key: string, claim: UnsubscribeClaim): stri
   return `v2.${sealed.toString("base64url")}.${cipher.getAuthTag().toString("base64url")}`;
 }
 
-/** The claim of a genuine token; undefined for anything altered, respelled, truncated or signed with another key. */
-export function verifyUnsubscribeToken(key: string, token: unknown): VerifiedToken | undefined {
+/** A genuine token's claim and an event id derived from it; undefined for anything altered, respelled, truncated or signed with another key. */
+export function verifyUnsubscribeToken(key: string, token: unknown): (UnsubscribeClaim & { eventId: string }) | undefined {
   if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) return undefined;
   const [version, payload, mac, ...rest] = token.split(".");
   if (!payload || !mac || rest.length > 0 || !canonical(payload) || !canonical(mac)) return undefined;
