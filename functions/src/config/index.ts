@@ -31,7 +31,7 @@ export interface Config {
   readonly smtpPassword?: string;
   /** The SMTP server's host name, safe to log. */
   readonly smtpHost?: string;
-  /** SMTP_CONNECTION_URI query options not passed on (unknown to nodemailer, or unsafe); getConfig logs them once. */
+  /** SMTP_CONNECTION_URI query options not passed on (unknown to nodemailer, or unsafe); the runtime logs them once. */
   readonly ignoredUriOptions: readonly string[];
   /** MAIL_COLLECTION: the collection path whose documents are sent. Default `mail`; any odd number of segments. */
   readonly mailCollection: string;

@@ -77,9 +77,7 @@ export function parseDeliveryStatusParams(env: Env, mailCollection: string, prob
     postmarkCredentials: postmarkCredentials(env, problems),
     trackOpensAndClicks: readBoolean(env, "TRACK_OPENS_AND_CLICKS", false, problems),
     eventHistory: readBoolean(env, "EVENT_HISTORY", false, problems),
-    suppressionCollection,
-    unsubscribeSigningKey,
-    trackingSigningKey,
+    suppressionCollection, unsubscribeSigningKey, trackingSigningKey,
     tokenCollection: `ext-${read(env, "EXT_INSTANCE_ID") ?? "firestore-send-email"}-webhook-tokens`,
     ...WEBHOOK_LIMITS,
   });

@@ -5,7 +5,7 @@
  *
  * Read at send time, not kept by a listener, so that a mail gets the template as it was when written even on an
  * instance idle in between; compiled templates are cached by update time. Attachments are rendered field by field
- * rather than as one JSON text, so that quotes or newlines in data cannot break them and `&` is not escaped.
+ * rather than as one JSON text, so that quotes or newlines in data cannot break them and `&` in a URL is not HTML-escaped.
  */
 import type HandlebarsModule from "handlebars";
 import type { CollectionReference, DocumentSnapshot, Firestore } from "firebase-admin/firestore";
@@ -85,7 +85,8 @@ export async function loadTemplate(db: Firestore, collection: string, name: stri
 
 /**
  * Nearly every template is named by its id, so that document is read first; only when it is missing, a partial
- * or named otherwise is `name` queried. Among templates sharing a name, the one whose id is that name wins.
+ * or named otherwise is `name` queried. Among templates sharing a name, the one whose id is that name wins, else
+ * the first by id.
  */
 async function findTemplate(templates: CollectionReference, collection: string, name: string): Promise<TemplateDocument | undefined> {
   // A name with "/" or a reserved id can only be a `name` field.
@@ -147,7 +148,8 @@ function libraryFor(name: string, partials: TemplateDocument[]): Library {
 }
 
 function compileParts(name: string, template: TemplateDocument, library: Library): CompiledParts {
-  return cached(library.compiled, template.version === undefined ? undefined : `${template.id}@${template.version}`, MAX_COMPILED, () => {
+  const key = template.version === undefined ? undefined : `${template.id}@${template.version}`;
+  return cached(library.compiled, key, MAX_COMPILED, () => {
     const compiled: CompiledParts = {};
     for (const part of PARTS) {
       const source = template.fields[part];

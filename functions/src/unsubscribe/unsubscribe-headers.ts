@@ -14,8 +14,5 @@ export function unsubscribeHeaders(settings: Omit<UnsubscribeLinks, "byDefault">
   const token = signUnsubscribeToken(settings.signingKey, { address: normalized, mailPath });
   const targets = [`<${settings.endpointUrl.replace(/\/+$/, "")}${UNSUBSCRIBE_PATH}?t=${token}>`];
   if (settings.mailto) targets.push(`<mailto:${settings.mailto}?subject=unsubscribe>`);
-  return {
-    "List-Unsubscribe": targets.join(", "),
-    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-  };
+  return { "List-Unsubscribe": targets.join(", "), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
 }
