@@ -7,29 +7,26 @@ export type Env = Record<string, string | undefined>;
  * What a config error says it received. Config errors reach every `delivery.error`, event and log, so only
  * a short word or number (what a typo looks like) is quoted; anything else may be a credential.
  */
-export function received(value: string): string {
-  return /^[A-Za-z0-9.+-]{0,12}$/.test(value) ? `"${value}"` : `a value of ${value.length} characters (not repeated here, as it may hold a credential)`;
-}
+export const received = (value: string): string =>
+  /^[A-Za-z0-9.+-]{0,12}$/.test(value) ? `"${value}"` : `a value of ${value.length} characters (not repeated here, as it may hold a credential)`;
 
 /** As `received`, for names (collection paths, database ids): quoted unless they hold a character only URLs and credentials have. */
-export function receivedName(value: string): string {
-  return /^[A-Za-z0-9_.\-/(){} ]{0,300}$/.test(value) ? `"${value}"` : received(value);
+export const receivedName = (value: string): string => (/^[A-Za-z0-9_.\-/(){} ]{0,300}$/.test(value) ? `"${value}"` : received(value));
+
+/** Records a problem with a param, returning undefined for `return problem(…)`. */
+export function problem(problems: string[], text: string): undefined {
+  problems.push(text);
+  return undefined;
 }
 
 /** Firebase passes an unset optional param as "". */
-export function read(env: Env, name: string): string | undefined {
-  return env[name]?.trim() || undefined;
-}
+export const read = (env: Env, name: string): string | undefined => env[name]?.trim() || undefined;
 
 /** Not trimmed: spaces at either end may be part of a password. */
-export function readSecret(env: Env, name: string): string | undefined {
-  return env[name] || undefined;
-}
+export const readSecret = (env: Env, name: string): string | undefined => env[name] || undefined;
 
 /** Digits only, so that "", "1e3", "0x10" and " 7" are not numbers (Number would take them). */
-export function wholeNumber(text: string): number {
-  return /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-}
+export const wholeNumber = (text: string): number => (/^[0-9]+$/.test(text) ? Number(text) : Number.NaN);
 
 /** An odd number of segments, none empty, "." or ".." or a reserved `__name__`. */
 export function collectionPath(env: Env, name: string, problems: string[]): string | undefined {
@@ -37,10 +34,10 @@ export function collectionPath(env: Env, name: string, problems: string[]): stri
   if (value === undefined) return undefined;
   const segments = value.split("/");
   if (segments.length % 2 === 1 && segments.every((segment) => segment !== "" && !isReservedId(segment))) return value;
-  problems.push(
+  return problem(
+    problems,
     `${name} must be a collection path: an odd number of non-empty segments separated by "/" (such as "mail" or "tenants/acme/mail"), got ${receivedName(value)}`,
   );
-  return undefined;
 }
 
 export function readBoolean(env: Env, name: string, fallback: boolean, problems: string[]): boolean {
@@ -51,10 +48,8 @@ export function readBoolean(env: Env, name: string, fallback: boolean, problems:
   return fallback;
 }
 
-/** A param that must be one of `allowed`; undefined (and a problem) otherwise. */
 export function readChoice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T, problems: string[]): T | undefined {
   const value = read(env, name) ?? fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  problems.push(`${name} must be one of ${allowed.join(", ")}, got ${received(value)}`);
-  return undefined;
+  return problem(problems, `${name} must be one of ${allowed.join(", ")}, got ${received(value)}`);
 }

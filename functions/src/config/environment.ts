@@ -4,15 +4,10 @@
  * change the event selection without a redeploy.
  */
 import { read, type Env } from "./env-values";
+import type { Config } from "./index";
 
-export interface TriggerSettings {
-  /** MAIL_COLLECTION: the collection whose writes trigger processQueue. */
-  mailCollection: string;
-  /** DATABASE: the Firestore database of that collection. */
-  database: string;
-  /** MAINTENANCE_SCHEDULE: when maintainQueue runs. */
-  maintenanceSchedule: string;
-}
+/** Where processQueue is triggered, and MAINTENANCE_SCHEDULE: when maintainQueue runs. */
+export type TriggerSettings = Pick<Config, "mailCollection" | "database"> & { maintenanceSchedule: string };
 
 /** Read as parseConfig reads the same params, with extension.yaml's defaults. */
 export function triggerSettings(env: Env = process.env): TriggerSettings {
@@ -37,10 +32,7 @@ export interface EventSettings {
 export function eventSettings(env: Env = process.env): EventSettings {
   return {
     channel: read(env, "EVENTARC_CHANNEL"),
-    selectedTypes: (env.EXT_SELECTED_EVENTS ?? env.ALLOWED_EVENT_TYPES)
-      ?.split(",")
-      .map((type) => type.trim())
-      .filter((type) => type !== ""),
+    selectedTypes: (env.EXT_SELECTED_EVENTS ?? env.ALLOWED_EVENT_TYPES)?.split(",").map((type) => type.trim()).filter((type) => type !== ""),
     emulatorHost: read(env, "CLOUD_EVENTARC_EMULATOR_HOST"),
     projectId: env.GCLOUD_PROJECT ?? env.PROJECT_ID,
   };

@@ -6,7 +6,7 @@
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
 import { ConfigError } from "../shared/errors";
 import * as logs from "../shared/logs";
-import { collectionPath, read, readBoolean, readChoice, readSecret, received, receivedName, wholeNumber, type Env } from "./env-values";
+import { collectionPath, problem, read, readBoolean, readChoice, readSecret, received, receivedName, wholeNumber, type Env } from "./env-values";
 import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks, type WebhookConfig } from "./webhook-params";
 import { SENDER_PATTERN } from "./sender-pattern";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
@@ -31,7 +31,7 @@ export interface Config {
   readonly smtpPassword?: string;
   /** The SMTP server's host name, safe to log. */
   readonly smtpHost?: string;
-  /** SMTP_CONNECTION_URI query options not passed on (unknown to nodemailer, or unsafe); getConfig logs them once. */
+  /** SMTP_CONNECTION_URI query options not passed on (unknown to nodemailer, or unsafe); the runtime logs them once. */
   readonly ignoredUriOptions: readonly string[];
   /** MAIL_COLLECTION: the collection path whose documents are sent. Default `mail`; any odd number of segments. */
   readonly mailCollection: string;
@@ -65,16 +65,11 @@ export interface Config {
 }
 
 /** What the webhooks endpoint needs: its own params only, so that a broken SMTP setting does not stop it. */
-export interface EndpointConfig {
-  readonly database: string;
-  readonly mailCollection: string;
-  readonly webhooks: WebhookConfig;
-}
+export type EndpointConfig = Pick<Config, "database" | "mailCollection" | "webhooks">;
 
 const DATABASE_ID = /^(\(default\)|[a-z][a-z0-9-]{0,61}[a-z0-9])$/;
 const HOST_NAME = /^[^\s:/@?#<>]+$/;
 
-/** Parses and validates the params; throws one ConfigError listing every problem. */
 export function parseConfig(env: Env): Config {
   registerSecretsOf(env);
   const problems: string[] = [];
@@ -86,9 +81,7 @@ export function parseConfig(env: Env): Config {
 
   const database = read(env, "DATABASE") ?? "(default)";
   if (!DATABASE_ID.test(database)) {
-    problems.push(
-      `DATABASE must be "(default)" or a database id (lower-case letters, digits and hyphens, starting with a letter), got ${receivedName(database)}`,
-    );
+    problems.push(`DATABASE must be "(default)" or a database id (lower-case letters, digits and hyphens, starting with a letter), got ${receivedName(database)}`);
   }
   const mailCollection = collectionPath(env, "MAIL_COLLECTION", problems) ?? "mail";
   const usersCollection = collectionPath(env, "USERS_COLLECTION", problems);
@@ -108,9 +101,7 @@ export function parseConfig(env: Env): Config {
   Object.freeze(smtp.auth);
   Object.freeze(smtp.tls);
   return Object.freeze({
-    database,
-    authType,
-    smtp: Object.freeze(smtp),
+    database, authType, smtp: Object.freeze(smtp),
     smtpPassword: authType === "UsernamePassword" ? readSecret(env, "SMTP_PASSWORD") : undefined,
     smtpHost: smtp.host,
     ignoredUriOptions: Object.freeze(ignoredUriOptions),
@@ -121,7 +112,6 @@ export function parseConfig(env: Env): Config {
   });
 }
 
-/** Parses the endpoint's params; throws one ConfigError listing every problem. */
 export function parseEndpointConfig(env: Env): EndpointConfig {
   logs.registerSecrets(deliveryStatusSecrets(env));
   const problems: string[] = [];
@@ -131,38 +121,25 @@ export function parseEndpointConfig(env: Env): EndpointConfig {
   return Object.freeze({ database: read(env, "DATABASE") ?? "(default)", mailCollection, webhooks });
 }
 
-/**
- * Registers every secret before validating anything, so that even a failed
- * parse cannot let one reach a log line.
- */
+/** Registers every secret before validating anything, so that even a failed parse cannot let one reach a log line. */
 function registerSecretsOf(env: Env): void {
-  const smtpPassword = readSecret(env, "SMTP_PASSWORD");
   const uri = read(env, "SMTP_CONNECTION_URI");
-  const uriPassword = uri === undefined ? undefined : passwordInUri(uri);
+  const passwords = [readSecret(env, "SMTP_PASSWORD"), uri === undefined ? undefined : passwordInUri(uri)];
   logs.registerSecrets([
-    smtpPassword,
-    smtpPassword && decodePassword(smtpPassword),
-    uriPassword,
-    uriPassword && decodePassword(uriPassword),
-    read(env, "CLIENT_ID"),
-    read(env, "CLIENT_SECRET"),
-    read(env, "REFRESH_TOKEN"),
+    ...passwords.flatMap((password) => (password ? [password, decodePassword(password)] : [])),
+    ...["CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN"].map((name) => read(env, name)),
     ...deliveryStatusSecrets(env),
   ]);
 }
 
 function uriOptions(env: Env, problems: string[], ignored: string[]): SMTPTransport.Options | undefined {
   const uri = read(env, "SMTP_CONNECTION_URI");
-  if (uri === undefined) {
-    problems.push("SMTP_CONNECTION_URI is required when AUTH_TYPE is UsernamePassword: expected smtp(s)://[user@]host:port, got nothing");
-    return undefined;
-  }
+  if (uri === undefined) return problem(problems, "SMTP_CONNECTION_URI is required when AUTH_TYPE is UsernamePassword: expected smtp(s)://[user@]host:port, got nothing");
   try {
     return smtpOptionsFromUri(uri, readSecret(env, "SMTP_PASSWORD"), ignored);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    problems.push(error.message);
-    return undefined;
+    return problem(problems, error.message);
   }
 }
 
@@ -171,9 +148,7 @@ const OAUTH2_REQUIRED = ["HOST", "USER", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_
 function oauth2Options(env: Env, problems: string[]): SMTPTransport.Options | undefined {
   const before = problems.length;
   const missing = OAUTH2_REQUIRED.filter((name) => read(env, name) === undefined);
-  if (missing.length > 0) {
-    problems.push(`AUTH_TYPE OAuth2 requires ${OAUTH2_REQUIRED.join(", ")}; not set: ${missing.join(", ")}`);
-  }
+  if (missing.length > 0) problems.push(`AUTH_TYPE OAuth2 requires ${OAUTH2_REQUIRED.join(", ")}; not set: ${missing.join(", ")}`);
   const host = read(env, "HOST");
   if (host !== undefined && !HOST_NAME.test(host)) {
     // A value with "@" may be a whole URI, password included; a host name with a port is quoted, anything else described.
@@ -227,37 +202,24 @@ function readTlsOptions(env: Env, problems: string[]): Record<string, unknown> |
   } catch (error) {
     const position = error instanceof Error ? / at position ([0-9]+)/.exec(error.message)?.[1] : undefined;
     const where = position === undefined ? "" : ` at character ${Number(position) + 1}`;
-    problems.push(`${expected}; its text is not valid JSON${where} (the text is not repeated here, as it may hold a key or passphrase)`);
-    return undefined;
+    return problem(problems, `${expected}; its text is not valid JSON${where} (the text is not repeated here, as it may hold a key or passphrase)`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    problems.push(`${expected}, got ${jsonTypeOf(value)}`);
-    return undefined;
-  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return problem(problems, `${expected}, got ${jsonTypeOf(value)}`);
   const options = value as Record<string, unknown>;
-  logs.registerSecrets(tlsSecrets(options));
+  logs.registerSecrets(tlsSecrets([options.passphrase, options.key, options.pfx]));
   if ("passphrase" in options && typeof options.passphrase !== "string") {
-    problems.push(`TLS_OPTIONS "passphrase" must be a string, got ${jsonTypeOf(options.passphrase)}`);
-    return undefined;
+    return problem(problems, `TLS_OPTIONS "passphrase" must be a string, got ${jsonTypeOf(options.passphrase)}`);
   }
   return options;
 }
 
 /** Private keys, PFX bundles and their passphrases, in any of the shapes Node.js accepts. */
-function tlsSecrets(options: Record<string, unknown>): string[] {
-  const found: string[] = [];
-  const collect = (value: unknown): void => {
-    if (typeof value === "string" || typeof value === "number") found.push(String(value));
-    else if (Array.isArray(value)) value.forEach(collect);
-    else if (typeof value === "object" && value !== null) {
-      const entry = value as Record<string, unknown>;
-      [entry.pem, entry.buf, entry.passphrase].forEach(collect);
-    }
-  };
-  [options.passphrase, options.key, options.pfx].forEach(collect);
-  return found;
+function tlsSecrets(value: unknown): string[] {
+  if (typeof value === "string" || typeof value === "number") return [String(value)];
+  if (Array.isArray(value)) return value.flatMap(tlsSecrets);
+  if (typeof value !== "object" || value === null) return [];
+  const { pem, buf, passphrase } = value as Record<string, unknown>;
+  return tlsSecrets([pem, buf, passphrase]);
 }
 
-function jsonTypeOf(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
-}
+const jsonTypeOf = (value: unknown): string => (value === null ? "null" : Array.isArray(value) ? "an array" : typeof value);

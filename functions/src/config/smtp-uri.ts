@@ -13,10 +13,7 @@ import { ConfigError } from "../shared/errors";
 const INVALID_URI_MESSAGE = "Invalid URI: please reconfigure with a valid SMTP connection URI";
 
 type OptionValue = string | number | boolean;
-interface OptionKind {
-  expected: string;
-  parse(raw: string): OptionValue | undefined;
-}
+type OptionKind = { expected: string; parse(raw: string): OptionValue | undefined };
 const wholeFrom = (min: number) => (raw: string) => {
   const value = wholeNumber(raw);
   return Number.isSafeInteger(value) && value >= min ? value : undefined;
@@ -64,12 +61,15 @@ const HAS_ESCAPE = /^.*%[0-9A-Fa-f]{2}.*$/s;
  * and `%XX` escapes, at least one. A literal `p#ss@w%rd` holds a character an encoded one cannot, so it is
  * kept; a literal `abc%41` is read as encoded (URI semantics). SMTP_PASSWORD is never decoded.
  */
-export function decodePassword(password: string): string {
-  if (!ENCODED_USERINFO.test(password) || !HAS_ESCAPE.test(password)) return password;
+export const decodePassword = (password: string): string =>
+  ENCODED_USERINFO.test(password) && HAS_ESCAPE.test(password) ? tryDecode(password) : password;
+
+/** Kept as written when not UTF-8 (`%FF`) or malformed: not encoded after all. */
+function tryDecode(text: string): string {
   try {
-    return decodeURIComponent(password);
+    return decodeURIComponent(text);
   } catch {
-    return password; // Not UTF-8 (`%FF`): not encoded after all.
+    return text;
   }
 }
 
@@ -114,7 +114,6 @@ function credentials(userinfo: string, password: string | undefined): { user: st
   return pass === undefined ? { user } : { user, pass };
 }
 
-/** Applies the query options, reporting every bad value in one ConfigError. */
 function applyQuery(options: SMTPPool.Options, query: string, ignored: string[]): void {
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -143,9 +142,8 @@ function applyQuery(options: SMTPPool.Options, query: string, ignored: string[])
 }
 
 /**
- * A nodemailer well-known service replaces the URI's host, port and security, as nodemailer's own `service`
- * does; resolved here so that the Microsoft rules, SendGrid detection and logs see the host actually used.
- * An unknown name is ignored, as nodemailer ignores it.
+ * A nodemailer well-known service replaces the URI's host, port and security, as nodemailer's own `service` does;
+ * resolved here so that the Microsoft rules, SendGrid detection and logs see the host used. An unknown name is ignored.
  */
 function applyService(options: SMTPPool.Options, ignored: string[]): void {
   const service = wellKnown(options.service as string);
@@ -154,17 +152,8 @@ function applyService(options: SMTPPool.Options, ignored: string[]): void {
     ignored.push("service");
     return;
   }
-  if (service.host !== undefined) options.host = service.host;
-  if (service.port !== undefined) options.port = service.port;
-  if (service.secure !== undefined) options.secure = service.secure;
+  for (const key of ["host", "port", "secure"] as const) if (service[key] !== undefined) (options as Record<string, unknown>)[key] = service[key];
 }
 
-/** Query strings use `+` for spaces; a malformed escape is kept as written. */
-function decodeQuery(text: string): string {
-  const spaced = text.replace(/\+/g, " ");
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    return spaced;
-  }
-}
+/** Query strings use `+` for spaces. */
+const decodeQuery = (text: string): string => tryDecode(text.replace(/\+/g, " "));

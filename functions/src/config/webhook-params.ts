@@ -3,7 +3,7 @@
  * and one-click unsubscribe. All optional; unset, the endpoint answers 404 and the send path adds nothing.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { collectionPath, read, readBoolean, readSecret, type Env } from "./env-values";
+import { collectionPath, problem, read, readBoolean, readSecret, type Env } from "./env-values";
 
 export interface WebhookConfig {
   /**
@@ -50,26 +50,18 @@ export interface UnsubscribeLinks {
   readonly byDefault: boolean;
 }
 
-export interface DeliveryStatusParams {
-  readonly webhooks: WebhookConfig;
-  /** Set when UNSUBSCRIBE_SIGNING_KEY is. */
-  readonly unsubscribe?: UnsubscribeLinks;
-}
-
 const ADDRESS = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
 const MIN_POSTMARK_PASSWORD = 16;
 const MIN_SIGNING_KEY_LENGTH = 32;
 
 /** The secret params of this group, registered for redaction before anything is validated. */
-export function deliveryStatusSecrets(env: Env): Array<string | undefined> {
-  return ["MAILGUN_WEBHOOK_SIGNING_KEY", "POSTMARK_WEBHOOK_PASSWORD", "UNSUBSCRIBE_SIGNING_KEY", "TRACKING_SIGNING_KEY"].map((name) => readSecret(env, name));
-}
+export const deliveryStatusSecrets = (env: Env): Array<string | undefined> =>
+  ["MAILGUN_WEBHOOK_SIGNING_KEY", "POSTMARK_WEBHOOK_PASSWORD", "UNSUBSCRIBE_SIGNING_KEY", "TRACKING_SIGNING_KEY"].map((name) => readSecret(env, name));
 
-export function parseDeliveryStatusParams(env: Env, mailCollection: string | undefined, problems: string[]): DeliveryStatusParams {
+/** `unsubscribe` is set when UNSUBSCRIBE_SIGNING_KEY is. */
+export function parseDeliveryStatusParams(env: Env, mailCollection: string, problems: string[]): { webhooks: WebhookConfig; unsubscribe?: UnsubscribeLinks } {
   const suppressionCollection = collectionPath(env, "SUPPRESSION_COLLECTION", problems);
-  if (suppressionCollection !== undefined && suppressionCollection === mailCollection) {
-    problems.push("SUPPRESSION_COLLECTION must differ from MAIL_COLLECTION: its documents would be sent as mail");
-  }
+  if (suppressionCollection === mailCollection) problems.push("SUPPRESSION_COLLECTION must differ from MAIL_COLLECTION: its documents would be sent as mail");
   const unsubscribeSigningKey = signingKey(env, "UNSUBSCRIBE_SIGNING_KEY", problems);
   if (unsubscribeSigningKey !== undefined && suppressionCollection === undefined) {
     problems.push("UNSUBSCRIBE_SIGNING_KEY needs SUPPRESSION_COLLECTION: an unsubscribe is recorded there");
@@ -85,9 +77,7 @@ export function parseDeliveryStatusParams(env: Env, mailCollection: string | und
     postmarkCredentials: postmarkCredentials(env, problems),
     trackOpensAndClicks: readBoolean(env, "TRACK_OPENS_AND_CLICKS", false, problems),
     eventHistory: readBoolean(env, "EVENT_HISTORY", false, problems),
-    suppressionCollection,
-    unsubscribeSigningKey,
-    trackingSigningKey,
+    suppressionCollection, unsubscribeSigningKey, trackingSigningKey,
     tokenCollection: `ext-${read(env, "EXT_INSTANCE_ID") ?? "firestore-send-email"}-webhook-tokens`,
     ...WEBHOOK_LIMITS,
   });
@@ -113,10 +103,10 @@ function sendGridKey(env: Env, problems: string[]): KeyObject | undefined {
   } catch {
     // Reported below.
   }
-  problems.push(
+  return problem(
+    problems,
     `SENDGRID_WEBHOOK_PUBLIC_KEY must be the verification key SendGrid shows for the Signed Event Webhook (base64 DER of an ECDSA P-256 public key), got ${text.length} characters that are not one`,
   );
-  return undefined;
 }
 
 function postmarkCredentials(env: Env, problems: string[]): WebhookConfig["postmarkCredentials"] {
@@ -124,9 +114,7 @@ function postmarkCredentials(env: Env, problems: string[]): WebhookConfig["postm
   const password = readSecret(env, "POSTMARK_WEBHOOK_PASSWORD");
   if (username === undefined && password === undefined) return undefined;
   const before = problems.length;
-  if (username === undefined || password === undefined) {
-    problems.push("POSTMARK_WEBHOOK_USERNAME and POSTMARK_WEBHOOK_PASSWORD must be set together, or neither");
-  }
+  if (username === undefined || password === undefined) problems.push("POSTMARK_WEBHOOK_USERNAME and POSTMARK_WEBHOOK_PASSWORD must be set together, or neither");
   if (username?.includes(":")) problems.push('POSTMARK_WEBHOOK_USERNAME must not contain ":" (basic auth separates user and password with it)');
   if (password !== undefined && password.length < MIN_POSTMARK_PASSWORD) {
     problems.push(`POSTMARK_WEBHOOK_PASSWORD must be at least ${MIN_POSTMARK_PASSWORD} characters, got ${password.length}`);
@@ -143,8 +131,7 @@ function unsubscribeLinks(env: Env, signingKey: string | undefined, problems: st
     return undefined;
   }
   const endpointUrl = webhookUrl(env, problems);
-  if (endpointUrl === undefined) return undefined;
-  return Object.freeze({ signingKey, endpointUrl, mailto, byDefault });
+  return endpointUrl === undefined ? undefined : Object.freeze({ signingKey, endpointUrl, mailto, byDefault });
 }
 
 /** WEBHOOK_URL, or the URL Cloud Functions gives the `webhooks` function. Only https, except on loopback (the emulator). */
@@ -155,24 +142,18 @@ function webhookUrl(env: Env, problems: string[]): string | undefined {
     const project = read(env, "PROJECT_ID") ?? read(env, "GCLOUD_PROJECT");
     const instance = read(env, "EXT_INSTANCE_ID");
     if (location && project && instance) return `https://${location}-${project}.cloudfunctions.net/ext-${instance}-webhooks`;
-    problems.push("WEBHOOK_URL is required for unsubscribe links when the function's URL cannot be derived (LOCATION, PROJECT_ID and EXT_INSTANCE_ID are not all set)");
-    return undefined;
+    return problem(problems, "WEBHOOK_URL is required for unsubscribe links when the function's URL cannot be derived (LOCATION, PROJECT_ID and EXT_INSTANCE_ID are not all set)");
   }
   const url = URL.canParse(given) ? new URL(given) : undefined;
   const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url?.hostname ?? "");
   // The value is never quoted: a URL that breaks these rules may carry a password or an API key.
-  const flaw = !url
-    ? "a value that is not a URL"
-    : url.username || url.password
-      ? "a URL with user information"
-      : url.search || url.hash
-        ? "a URL with a query or fragment"
-        : !(url.protocol === "https:" || (url.protocol === "http:" && loopback))
-          ? `a ${url.protocol} URL`
-          : undefined;
+  let flaw: string | undefined;
+  if (!url) flaw = "a value that is not a URL";
+  else if (url.username || url.password) flaw = "a URL with user information";
+  else if (url.search || url.hash) flaw = "a URL with a query or fragment";
+  else if (!(url.protocol === "https:" || (url.protocol === "http:" && loopback))) flaw = `a ${url.protocol} URL`;
   if (!url || flaw) {
-    problems.push(`WEBHOOK_URL must be the https:// URL of the extension's webhooks function, without query or credentials, got ${flaw}`);
-    return undefined;
+    return problem(problems, `WEBHOOK_URL must be the https:// URL of the extension's webhooks function, without query or credentials, got ${flaw}`);
   }
   return url.href.replace(/\/+$/, "");
 }

@@ -14,21 +14,20 @@ import { resolveRecipients, usersUnavailable } from "./recipients";
 import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable } from "./templates";
 import type { MailMessage, MailRequest, TemplateRequest } from "../shared/types";
 
-/** Per lookup: the reads and the send (at most 40 s) must fit in the 60 s lease, or another invocation could expire the document mid-send. */
+/** Per lookup (templates, users, suppressions): the reads and the send (at most 40 s) must fit in the 60 s lease, or another invocation could expire the document mid-send. */
 export const LOOKUP_DEADLINE_MS = 10_000;
 const TIMED_OUT = `Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s. Try again by setting delivery.state to RETRY.`;
+const inTime = <T>(work: () => Promise<T>, unavailable: (reason: string) => Error): Promise<T> =>
+  withDeadline(work, LOOKUP_DEADLINE_MS, () => unavailable(TIMED_OUT));
 
 const hasUids = (mail: MailRequest): boolean => mail.toUids.length + mail.ccUids.length + mail.bccUids.length > 0;
 
-/** True when composing needs Firestore reads (templates, users). */
-export function needsLookups(mail: MailRequest): boolean {
-  return mail.template !== undefined || hasUids(mail);
-}
+/** Templates or users to read. */
+export const needsLookups = (mail: MailRequest): boolean => mail.template !== undefined || hasUids(mail);
 
 /**
  * `path` (the mail document's) only labels log lines.
- * @throws ValidationError when the document cannot be sent as written; a DeliveryError (`lookup-failed`)
- *   when the templates or users cannot be read in time.
+ * @throws ValidationError when the document cannot be sent as written; `lookup-failed` when Firestore fails or is late.
  */
 export async function composeMessage(mail: MailRequest, config: Config, db: Firestore, path = ""): Promise<SendMailOptions> {
   const { usersCollection, templatesCollection } = config;
@@ -42,16 +41,10 @@ export async function composeMessage(mail: MailRequest, config: Config, db: Fire
   }
   const [message, found] = await Promise.all([
     template && templatesCollection
-      ? withDeadline(() => render(db, templatesCollection, template, mail.message, path), LOOKUP_DEADLINE_MS, () =>
-          templatesUnavailable(templatesCollection, TIMED_OUT),
-        )
+      ? inTime(() => render(db, templatesCollection, template, mail.message, path), (reason) => templatesUnavailable(templatesCollection, reason))
       : mail.message,
     hasUids(mail) && usersCollection
-      ? withDeadline(
-          () => resolveRecipients(db, usersCollection, { to: mail.toUids, cc: mail.ccUids, bcc: mail.bccUids }),
-          LOOKUP_DEADLINE_MS,
-          () => usersUnavailable(usersCollection, TIMED_OUT),
-        )
+      ? inTime(() => resolveRecipients(db, usersCollection, { to: mail.toUids, cc: mail.ccUids, bcc: mail.bccUids }), (reason) => usersUnavailable(usersCollection, reason))
       : undefined,
   ]);
   if (found && found.unresolved.length > 0) logs.uidsWithoutEmail(path, found.unresolved);

@@ -9,21 +9,15 @@ import { ValidationError } from "../shared/errors";
 import type { MailAttachment, MailMessage, MailRequest } from "../shared/types";
 import { checkAttachmentLocation, type HeaderMap } from "./validation";
 
-/** DEFAULT_FROM and DEFAULT_REPLY_TO, for a document without `from` or `replyTo`. */
-type PayloadDefaults = Pick<Config, "defaultFrom" | "defaultReplyTo">;
-
 const copyHeaders = (headers: HeaderMap): HeaderMap =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? [...value] : value]));
 
 /** Top-level headers win, compared without case as mail clients do, so "X-Tag" and "x-tag" never both go out. */
-function mergeHeaders(fromMessage: HeaderMap | undefined, topLevel: HeaderMap | undefined): HeaderMap | undefined {
-  const top = topLevel ?? {};
-  const overridden = new Set(Object.keys(top).map((name) => name.toLowerCase()));
-  const merged = [
-    ...Object.entries(copyHeaders(fromMessage ?? {})).filter(([name]) => !overridden.has(name.toLowerCase())),
-    ...Object.entries(copyHeaders(top)),
-  ];
-  return merged.length > 0 ? Object.fromEntries(merged) : undefined; // A header named "__proto__" stays an own property.
+function mergeHeaders(fromMessage: HeaderMap = {}, topLevel: HeaderMap = {}): HeaderMap | undefined {
+  const overridden = new Set(Object.keys(topLevel).map((name) => name.toLowerCase()));
+  const kept = Object.entries(fromMessage).filter(([name]) => !overridden.has(name.toLowerCase()));
+  const merged = copyHeaders(Object.fromEntries([...kept, ...Object.entries(topLevel)])); // A header named "__proto__" stays an own property.
+  return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
 /** Headers added after composition (unsubscribe links, tracking metadata), winning over the document's as top-level ones do. */
@@ -39,11 +33,8 @@ function toAttachment(source: MailAttachment, index: number): Attachment {
   if (source.raw !== undefined) return { raw: source.raw };
   const attachment: Attachment = {};
   for (const key of ["path", "href"] as const) {
-    const location = source[key];
-    if (location === undefined) continue;
     // Checked again: rendered templates produce attachments too, and no local file or internal URL may reach nodemailer.
-    checkAttachmentLocation(location, `message.attachments[${index}].${key}`);
-    attachment[key] = location;
+    if (source[key] !== undefined) attachment[key] = checkAttachmentLocation(source[key], `message.attachments[${index}].${key}`);
   }
   const { content } = source;
   if (content !== undefined) {
@@ -64,13 +55,7 @@ const same = <T>(value: T): T => value;
  * keys, so that a field added to validation without a line here does not compile rather than being dropped.
  */
 const MESSAGE_OPTIONS: { [K in keyof MailMessage]-?: (value: NonNullable<MailMessage[K]>) => unknown } = {
-  subject: same,
-  text: same,
-  html: same,
-  amp: same,
-  messageId: same,
-  inReplyTo: same,
-  priority: same,
+  subject: same, text: same, html: same, amp: same, messageId: same, inReplyTo: same, priority: same,
   references: (value) => (Array.isArray(value) ? [...value] : value),
   date: (value) => new Date(value.getTime()),
   attachments: (value) => (value.length > 0 ? value.map(toAttachment) : undefined),
@@ -90,7 +75,7 @@ function messageOptions(message: MailMessage): SendMailOptions {
  * nodemailer's message. `sendGrid`, `template`, `categories` and the uid fields are not nodemailer options.
  * @throws ValidationError when there is no recipient in to, cc or bcc.
  */
-export function preparePayload(mail: MailRequest, defaults: PayloadDefaults): SendMailOptions {
+export function preparePayload(mail: MailRequest, defaults: Pick<Config, "defaultFrom" | "defaultReplyTo">): SendMailOptions {
   if (mail.to.length + mail.cc.length + mail.bcc.length === 0) throw new ValidationError("Failed to deliver email. Expected at least 1 recipient.");
   const options: SendMailOptions = {
     ...messageOptions(mail.message ?? {}),
@@ -100,9 +85,7 @@ export function preparePayload(mail: MailRequest, defaults: PayloadDefaults): Se
   };
   const replyTo = mail.replyTo || defaults.defaultReplyTo;
   if (replyTo) options.replyTo = replyTo;
-  if (mail.to.length > 0) options.to = [...mail.to];
-  if (mail.cc.length > 0) options.cc = [...mail.cc];
-  if (mail.bcc.length > 0) options.bcc = [...mail.bcc];
+  for (const field of ["to", "cc", "bcc"] as const) if (mail[field].length > 0) options[field] = [...mail[field]];
   const headers = mergeHeaders(mail.message?.headers, mail.headers);
   if (headers) options.headers = headers;
   return options;

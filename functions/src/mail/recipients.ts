@@ -7,30 +7,14 @@ import { DeliveryError, errorText } from "../shared/errors";
 import { isReservedId } from "../shared/firestore-ids";
 import { isTransientStatus } from "../shared/firestore-status";
 
-export interface UidLists {
-  to: string[];
-  cc: string[];
-  bcc: string[];
-}
-
-export interface ResolvedRecipients extends UidLists {
-  /** Uids without a user document or a usable `email`, each once, in order of first mention. */
-  unresolved: string[];
-}
+type UidLists = Record<"to" | "cc" | "bcc", string[]>;
 
 /** Not the mail document's fault: transient by default, so an automatic retry (MAX_ATTEMPTS) may succeed. */
-export function usersUnavailable(collection: string, reason: string, transient = true): DeliveryError {
-  return new DeliveryError("lookup-failed", `Could not look up recipients in '${collection}': ${reason}`, { transient });
-}
+export const usersUnavailable = (collection: string, reason: string, transient = true): DeliveryError =>
+  new DeliveryError("lookup-failed", `Could not look up recipients in '${collection}': ${reason}`, { transient });
 
-/** A non-empty string on one line: a line break could start a new header. */
-function emailOf(value: unknown): string | undefined {
-  const email = typeof value === "string" ? value.trim() : "";
-  return email !== "" && !/[\r\n]/.test(email) ? email : undefined;
-}
-
-/** A uid that resolves to nothing is left out of the lists and reported in `unresolved`. */
-export async function resolveRecipients(db: Firestore, collection: string, uids: UidLists): Promise<ResolvedRecipients> {
+/** A uid without a user document or a usable `email` is left out of the lists and reported once in `unresolved`. */
+export async function resolveRecipients(db: Firestore, collection: string, uids: UidLists): Promise<UidLists & { unresolved: string[] }> {
   const distinct = [...new Set([...uids.to, ...uids.cc, ...uids.bcc])];
   const readable = distinct.filter((uid) => !isReservedId(uid));
   const emails = new Map<string, string>();
@@ -43,8 +27,10 @@ export async function resolveRecipients(db: Firestore, collection: string, uids:
       throw usersUnavailable(collection, errorText(error), isTransientStatus(error));
     }
     for (const snapshot of snapshots) {
-      const email = snapshot.exists ? emailOf(snapshot.get("email")) : undefined;
-      if (email !== undefined) emails.set(snapshot.id, email);
+      const value: unknown = snapshot.exists ? snapshot.get("email") : undefined;
+      const email = typeof value === "string" ? value.trim() : "";
+      // A line break could start a new header.
+      if (email !== "" && !/[\r\n]/.test(email)) emails.set(snapshot.id, email);
     }
   }
   const addresses = (list: string[]): string[] => list.flatMap((uid) => emails.get(uid) ?? []);

@@ -1,12 +1,11 @@
 /**
- * Templates (TEMPLATES_COLLECTION): documents with optional `subject`, `html`, `text`, `amp` and
- * `attachments`, rendered with Handlebars, named by their `name` field or else their id. Documents with a
- * truthy `partial` are partials, each part includable from the same part of a template (`{{> name}}`).
+ * Templates (TEMPLATES_COLLECTION): documents with optional `subject`, `html`, `text`, `amp` and `attachments`,
+ * rendered with Handlebars, named by their `name` field or else their id. Documents with a truthy `partial` are
+ * partials, each part includable from the same part of a template (`{{> name}}`).
  *
- * Read at send time (with the partials when the template includes any), not kept by a listener, so that a
- * mail gets the template as it was when written even on an instance idle in between; compiled templates are
- * cached by update time. Attachments are rendered field by field rather than as one JSON text, so that
- * quotes or newlines in data cannot break them and `&` in a URL is not HTML-escaped.
+ * Read at send time, not kept by a listener, so that a mail gets the template as it was when written even on an
+ * instance idle in between; compiled templates are cached by update time. Attachments are rendered field by field
+ * rather than as one JSON text, so that quotes or newlines in data cannot break them and `&` in a URL is not HTML-escaped.
  */
 import type HandlebarsModule from "handlebars";
 import type { CollectionReference, DocumentSnapshot, Firestore } from "firebase-admin/firestore";
@@ -39,13 +38,11 @@ export interface RenderedTemplate extends Partial<Record<Part, string>> {
 }
 
 /** Not the mail document's fault: transient unless Firestore refused the read outright, so that an automatic retry may succeed. */
-export function templatesUnavailable(collection: string, reason: string, transient = true): DeliveryError {
-  return new DeliveryError("lookup-failed", `Could not load templates from '${collection}': ${reason}`, { transient });
-}
+export const templatesUnavailable = (collection: string, reason: string, transient = true): DeliveryError =>
+  new DeliveryError("lookup-failed", `Could not load templates from '${collection}': ${reason}`, { transient });
 
-function renderError(name: string, part: string, reason: string): ValidationError {
-  return new ValidationError(`Could not render template '${name}', part '${part}': ${reason}`);
-}
+const renderError = (name: string, part: string, reason: string): ValidationError =>
+  new ValidationError(`Could not render template '${name}', part '${part}': ${reason}`);
 
 export function templateName(document: TemplateDocument): string {
   const name = document.fields.name;
@@ -74,10 +71,7 @@ async function readOrUnavailable<T>(collection: string, work: () => Promise<T>):
   }
 }
 
-/**
- * Template `name` and, if it includes any, every partial.
- * @throws ValidationError when there is no such template (a partial is not one).
- */
+/** @throws ValidationError when there is no template `name` (a partial is not one). */
 export async function loadTemplate(db: Firestore, collection: string, name: string): Promise<{ template: TemplateDocument; partials: TemplateDocument[] }> {
   const templates = db.collection(collection);
   const template = await findTemplate(templates, collection, name);
@@ -90,9 +84,9 @@ export async function loadTemplate(db: Firestore, collection: string, name: stri
 }
 
 /**
- * Nearly every template is named by its id, so that document is read first; only when it is missing, a
- * partial or named otherwise is `name` queried. Among templates sharing a name, the one whose id is that
- * name wins, else the first by id.
+ * Nearly every template is named by its id, so that document is read first; only when it is missing, a partial
+ * or named otherwise is `name` queried. Among templates sharing a name, the one whose id is that name wins, else
+ * the first by id.
  */
 async function findTemplate(templates: CollectionReference, collection: string, name: string): Promise<TemplateDocument | undefined> {
   // A name with "/" or a reserved id can only be a `name` field.
@@ -119,50 +113,52 @@ interface Library {
   compiled: Map<string, CompiledParts>;
 }
 
-/** Libraries by partial set (ids and versions): a changed or deleted partial makes a new key. Oldest first out. */
+/** Libraries by partial set (ids and versions): a changed or deleted partial makes a new key. */
 const libraries = new Map<string, Library>();
 const MAX_LIBRARIES = 4;
 const MAX_COMPILED = 200;
 
+/** `build()`, kept under `key` unless that is undefined (a document without update time); oldest out first. */
+function cached<T>(cache: Map<string, T>, key: string | undefined, max: number, build: () => T): T {
+  const hit = key === undefined ? undefined : cache.get(key);
+  if (hit) return hit;
+  const value = build();
+  if (key !== undefined) {
+    if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+    cache.set(key, value);
+  }
+  return value;
+}
+
 function libraryFor(name: string, partials: TemplateDocument[]): Library {
   const key = partials.every((p) => p.version) ? partials.map((p) => `${p.id}@${p.version}`).sort().join("\n") : undefined;
-  const cached = key === undefined ? undefined : libraries.get(key);
-  if (cached) return cached;
-
-  const environments = Object.fromEntries(PARTS.map((part) => [part, loadHandlebars().create()])) as Record<Part, Environment>;
-  for (const partial of partials) {
-    for (const part of PARTS) {
-      const source = partial.fields[part];
-      if (source === undefined || source === null) continue;
-      // Only strings: Handlebars would compile an object as a parsed template, that is as code.
-      if (typeof source !== "string") throw renderError(name, part, `partial '${templateName(partial)}' has a ${part} that is not a string`);
-      environments[part].registerPartial(templateName(partial), source);
+  return cached(libraries, key, MAX_LIBRARIES, () => {
+    const environments = Object.fromEntries(PARTS.map((part) => [part, loadHandlebars().create()])) as Record<Part, Environment>;
+    for (const partial of partials) {
+      for (const part of PARTS) {
+        const source = partial.fields[part];
+        if (source === undefined || source === null) continue;
+        // Only strings: Handlebars would compile an object as a parsed template, that is as code.
+        if (typeof source !== "string") throw renderError(name, part, `partial '${templateName(partial)}' has a ${part} that is not a string`);
+        environments[part].registerPartial(templateName(partial), source);
+      }
     }
-  }
-  const library: Library = { environments, compiled: new Map() };
-  if (key !== undefined) {
-    if (libraries.size >= MAX_LIBRARIES) libraries.delete(libraries.keys().next().value as string);
-    libraries.set(key, library);
-  }
-  return library;
+    return { environments, compiled: new Map() };
+  });
 }
 
 function compileParts(name: string, template: TemplateDocument, library: Library): CompiledParts {
   const key = template.version === undefined ? undefined : `${template.id}@${template.version}`;
-  const cached = key === undefined ? undefined : library.compiled.get(key);
-  if (cached) return cached;
-  const compiled: CompiledParts = {};
-  for (const part of PARTS) {
-    const source = template.fields[part];
-    if (source === undefined || source === null) continue;
-    if (typeof source !== "string") throw renderError(name, part, `expected a string, got ${describeType(source)}`);
-    compiled[part] = library.environments[part].compile(source, { noEscape: !HTML_PARTS.has(part) });
-  }
-  if (key !== undefined) {
-    if (library.compiled.size >= MAX_COMPILED) library.compiled.clear();
-    library.compiled.set(key, compiled);
-  }
-  return compiled;
+  return cached(library.compiled, key, MAX_COMPILED, () => {
+    const compiled: CompiledParts = {};
+    for (const part of PARTS) {
+      const source = template.fields[part];
+      if (source === undefined || source === null) continue;
+      if (typeof source !== "string") throw renderError(name, part, `expected a string, got ${describeType(source)}`);
+      compiled[part] = library.environments[part].compile(source, { noEscape: !HTML_PARTS.has(part) });
+    }
+    return compiled;
+  });
 }
 
 /** Handlebars compiles lazily, on first run: compile errors surface here too. */
@@ -170,19 +166,13 @@ function runPart(name: string, part: string, render: () => string): string {
   try {
     return render();
   } catch (error) {
-    throw renderError(name, part, handlebarsReason(error));
+    const text = errorText(error);
+    // Strict mode says `"x" not defined in [object Object] - 1:5`: what follows "in" is a piece of the data, so it goes.
+    const missing = /^"(.*)" not defined in [\s\S]*?(?: - (\d+):(\d+))?$/.exec(text);
+    const where = missing?.[2] ? ` (line ${missing[2]}, column ${Number(missing[3]) + 1})` : "";
+    if (missing) throw renderError(name, part, `"${missing[1]}" is not defined in template.data${where}`);
+    throw renderError(name, part, text.length > 500 ? `${text.slice(0, 500)}…` : text);
   }
-}
-
-/** Strict mode says `"x" not defined in [object Object] - 1:5`: what follows "in" is a piece of the data, so it goes. */
-function handlebarsReason(error: unknown): string {
-  const text = errorText(error);
-  const missing = /^"(.*)" not defined in [\s\S]*?(?: - (\d+):(\d+))?$/.exec(text);
-  if (missing) {
-    const where = missing[2] ? ` (line ${missing[2]}, column ${Number(missing[3]) + 1})` : "";
-    return `"${missing[1]}" is not defined in template.data${where}`;
-  }
-  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
 function describeType(value: unknown): string {
@@ -195,13 +185,6 @@ function describeType(value: unknown): string {
 /** Attachments take no partials; they are strict, so a missing variable fails instead of producing an empty URL. */
 let attachmentEnvironment: Environment | undefined;
 
-function renderString(name: string, part: string, source: string, data: Record<string, unknown>): string {
-  if (!source.includes("{{")) return source; // Most attachment fields, and every base64 body.
-  const environment = (attachmentEnvironment ??= loadHandlebars().create());
-  return runPart(name, part, () => environment.compile(source, { noEscape: true, strict: true })(data));
-}
-
-/** Each string on its own, then checked by the rules of a document's own attachments. */
 function renderAttachments(name: string, source: unknown, data: Record<string, unknown>, ignored: string[]): MailAttachment[] {
   if (!Array.isArray(source)) throw renderError(name, "attachments", `expected an array of maps, got ${describeType(source)}`);
   const rendered = source.map((attachment: unknown, index) => {
@@ -241,16 +224,17 @@ function checkOrigin(name: string, part: string, source: unknown, rendered: unkn
 
 /** Strings are rendered; maps and arrays (attachment headers) are walked; anything else (bytes) is kept. */
 function renderValue(name: string, part: string, value: unknown, data: Record<string, unknown>): unknown {
-  if (typeof value === "string") return renderString(name, part, value, data);
+  if (typeof value === "string") {
+    if (!value.includes("{{")) return value; // Most attachment fields, and every base64 body.
+    const environment = (attachmentEnvironment ??= loadHandlebars().create());
+    return runPart(name, part, () => environment.compile(value, { noEscape: true, strict: true })(data));
+  }
   if (Array.isArray(value)) return value.map((item, index) => renderValue(name, `${part}[${index}]`, item, data));
   if (!isPlainMap(value)) return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderValue(name, `${part}.${key}`, item, data)]));
 }
 
-/**
- * Pure apart from the compile cache.
- * @throws ValidationError naming the template and the part that failed.
- */
+/** @throws ValidationError naming the template and the part that failed. */
 export function renderTemplate(template: TemplateDocument, partials: TemplateDocument[], data: Record<string, unknown>): RenderedTemplate {
   const name = templateName(template);
   const compiled = compileParts(name, template, libraryFor(name, partials));
@@ -271,10 +255,7 @@ export function renderTemplate(template: TemplateDocument, partials: TemplateDoc
 /** A rendered part (even empty) replaces the document's; a part the template lacks keeps it; attachments are replaced whole. */
 export function applyTemplate(message: MailMessage | undefined, rendered: RenderedTemplate): MailMessage {
   const merged: MailMessage = { ...message };
-  for (const part of PARTS) {
-    const value = rendered[part];
-    if (value !== undefined) merged[part] = value;
-  }
+  for (const part of PARTS) if (rendered[part] !== undefined) merged[part] = rendered[part];
   if (rendered.attachments !== undefined) merged.attachments = rendered.attachments;
   return merged;
 }

@@ -14,23 +14,16 @@ import type { MailAttachment, MailMessage, MailRequest, TemplateRequest } from "
 
 /** Bounds that keep one malicious document from costing much memory, CPU or network. */
 export const LIMITS = Object.freeze({
-  /** Parsed addresses in to/cc/bcc plus user ids in toUids/ccUids/bccUids. */
-  recipients: 1000,
-  /** Characters in one entry of to/cc/bcc (an entry may list several addresses). */
-  addressEntryLength: 10_000,
-  /** Attachments per message; those given as URLs are limited further (attachments/limits.ts). */
-  attachments: 100,
-  /** Header values in one headers map (each element of an array value counts). */
-  headerValues: 100,
+  recipients: 1000, // Parsed addresses in to/cc/bcc plus user ids in toUids/ccUids/bccUids.
+  addressEntryLength: 10_000, // Characters in one entry of to/cc/bcc (an entry may list several addresses).
+  attachments: 100, // URL attachments are limited further (attachments/limits.ts).
+  headerValues: 100, // In one headers map, each element of an array value counting.
   headerNameLength: 200,
   references: 100,
   categories: 100,
-  /** Characters in template.name; Firestore indexes only the first 1500 bytes of a string. */
-  templateName: 1500,
-  /** Characters in a user id, a Firestore document id. */
-  uidLength: 1500,
-  /** Names reported in ignoredFields, so that a document with thousands of keys cannot flood the logs. */
-  ignoredFieldsReported: 20,
+  templateName: 1500, // Firestore indexes only the first 1500 bytes of a string.
+  uidLength: 1500, // A Firestore document id.
+  ignoredFieldsReported: 20, // So that a document with thousands of keys cannot flood the logs.
 });
 
 export interface ValidationResult {
@@ -46,9 +39,7 @@ type FieldParser<T = unknown> = (value: unknown, path: string, ignored: string[]
 
 /** Users rely on these two forms: message fields and top-level fields differ. */
 function fail(path: string, expected: string): never {
-  if (path === "message" || path.startsWith("message.")) {
-    throw new ValidationError(`Invalid message configuration: Field '${path}' must be ${expected}`);
-  }
+  if (path === "message" || path.startsWith("message.")) throw new ValidationError(`Invalid message configuration: Field '${path}' must be ${expected}`);
   throw new ValidationError(`Invalid field "${path}". Expected ${expected}.`);
 }
 
@@ -75,24 +66,20 @@ function expectHeaderText(value: unknown, path: string): string {
   return text;
 }
 
-/** Strings that end up inside a header line verbatim or nearly so. */
 function expectLine(value: unknown, path: string): string {
   if (hasLineBreak(expectString(value, path))) fail(path, "a string without line breaks");
   return expectHeaderText(value, path);
 }
 
-function expectStringArray(value: unknown, path: string, what: string): string[] {
+function expectStringArray(value: unknown, path: string, what: string, max = Infinity): string[] {
   if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) fail(path, what);
-  return value as string[];
+  if (value.length > max) fail(path, `an array of at most ${max} strings`);
+  return [...value];
 }
 
 function expectChoice<T extends string>(allowed: readonly T[]): (value: unknown, path: string) => T {
-  return (value, path) => {
-    if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
-      fail(path, `one of ${allowed.map((option) => `"${option}"`).join(", ")}`);
-    }
-    return value as T;
-  };
+  const expected = `one of ${allowed.map((option) => `"${option}"`).join(", ")}`;
+  return (value, path) => ((allowed as readonly unknown[]).includes(value) ? (value as T) : fail(path, expected));
 }
 
 /** Field names can be 1500 bytes long: a reported one is shortened. */
@@ -107,8 +94,7 @@ const REFUSED_HEADERS: ReadonlyArray<[RegExp, string]> = [
   // events at a document of its choosing. Refused rather than removed, so that the author learns why.
   [/^(x-pm-metadata-.*|x-mailgun-variables|x-smtpapi)$/i, "absent: providers repeat this header in their delivery events, and the extension sets its own tracking value"],
 ];
-// RFC 5322 field names: printable ASCII except the colon.
-const HEADER_NAME = new RegExp(`^[\\x21-\\x39\\x3b-\\x7e]{1,${LIMITS.headerNameLength}}$`);
+const HEADER_NAME = new RegExp(`^[\\x21-\\x39\\x3b-\\x7e]{1,${LIMITS.headerNameLength}}$`); // RFC 5322: printable ASCII but ':'.
 
 /**
  * Values must be strings or arrays of strings: nodemailer writes an object `{prepared: true, value}`
@@ -137,16 +123,15 @@ function parseHeaders(value: unknown, path: string): HeaderMap {
 }
 
 /**
- * An https URL to a public domain name, or a `data:` URI; anything else could be a local file
- * (`/proc/self/environ`) or another scheme. The cheap early check: the address actually connected to is
- * checked at connection time (attachments/checked-lookup.ts). The raw text is checked too, as nodemailer
- * reads `https:host`, ` https://…` and `DATA:…` as file names.
+ * An https URL to a public domain name, or a `data:` URI; anything else could be a local file (`/proc/self/environ`).
+ * The address connected to is checked again at connection time (attachments/checked-lookup.ts). The raw text is
+ * checked too, as nodemailer reads `https:host`, ` https://…` and `DATA:…` as file names.
  */
-export function checkAttachmentLocation(value: string, path: string): void {
+export function checkAttachmentLocation(value: string, path: string): string {
   if (value.startsWith("data:")) {
     // Without a comma nodemailer cannot parse the URI and falls back to reading a file.
     if (!value.includes(",")) fail(path, "a data URI of the form data:[<type>][;base64],<data>");
-    return;
+    return value;
   }
   const url = /^https:\/\//i.test(value) && URL.canParse(value) ? new URL(value) : undefined;
   if (url?.protocol !== "https:") fail(path, "an https URL or a data URI (local files, http: and other URL schemes are not allowed)");
@@ -156,15 +141,11 @@ export function checkAttachmentLocation(value: string, path: string): void {
   const host = url.hostname.replace(/\.$/, "");
   const internal =
     host.startsWith("[") || isIP(host) !== 0 || /^\d+(\.\d+)*$/.test(host) || !host.includes(".") || /(^|\.)(localhost|local|internal)$/.test(host);
-  if (internal) {
-    fail(path, "an https URL whose host is a public domain name (IP addresses, localhost and internal hosts are not allowed)");
-  }
+  if (internal) fail(path, "an https URL whose host is a public domain name (IP addresses, localhost and internal hosts are not allowed)");
+  return value;
 }
 
-function attachmentLocation(value: unknown, path: string): string {
-  checkAttachmentLocation(expectString(value, path), path);
-  return value as string;
-}
+const attachmentLocation = (value: unknown, path: string): string => checkAttachmentLocation(expectString(value, path), path);
 
 // Normalised as nodemailer normalises an encoding before Buffer.from.
 function expectEncoding(value: unknown, path: string): string {
@@ -174,8 +155,7 @@ function expectEncoding(value: unknown, path: string): string {
   return text;
 }
 
-// RFC 9110 field names (tokens).
-const HTTP_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+const HTTP_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/; // RFC 9110 tokens.
 /** Headers that shape the connection or the framing rather than ask for a file; the downloader sets them. */
 const CONNECTION_HEADERS = /^(host|content-length|transfer-encoding|connection|keep-alive|upgrade|te|trailer|expect|proxy-.*)$/i;
 
@@ -257,10 +237,9 @@ function parseDate(value: unknown, path: string): Date {
 
 function parseReferences(value: unknown, path: string): string | string[] {
   if (typeof value === "string") return expectLine(value, path);
-  const list = expectStringArray(value, path, "a string or an array of strings");
-  if (list.length > LIMITS.references) fail(path, `an array of at most ${LIMITS.references} strings`);
+  const list = expectStringArray(value, path, "a string or an array of strings", LIMITS.references);
   list.forEach((item) => expectLine(item, path));
-  return [...list];
+  return list;
 }
 
 const MESSAGE_PARSERS: { [K in keyof MailMessage]-?: FieldParser<MailMessage[K]> } = {
@@ -301,28 +280,23 @@ function parseAddresses(value: unknown, field: string): string[] {
   return list.filter((entry) => entry.trim() !== "");
 }
 
-/** toUids/ccUids/bccUids: document ids in the users collection. */
 function parseUids(value: unknown, field: string): string[] {
   if (value === null || value === undefined) return [];
   const list = expectStringArray(value, field, "an array of strings");
   if (list.some((uid) => uid.length === 0 || uid.length > LIMITS.uidLength || uid.includes("/"))) {
     fail(field, `an array of user ids (non-empty strings of at most ${LIMITS.uidLength} characters without "/")`);
   }
-  return [...list];
+  return list;
 }
 
-/** Counts as nodemailer will: one entry such as "a@x, b@y" is two recipients. */
-function checkRecipientCount(mail: MailRequest): void {
+/** Addresses and uids, counted as nodemailer will: one entry such as "a@x, b@y" is two. Stops once past `max`. */
+export function countRecipients(mail: MailRequest, max = Infinity): number {
   let count = mail.toUids.length + mail.ccUids.length + mail.bccUids.length;
   for (const entry of [...mail.to, ...mail.cc, ...mail.bcc]) {
-    if (count > LIMITS.recipients) break;
+    if (count > max) break;
     count += Math.max(1, addressparser(entry, { flatten: true }).length);
   }
-  if (count > LIMITS.recipients) {
-    throw new ValidationError(
-      `Invalid recipients. Expected at most ${LIMITS.recipients} addresses and user ids across to, cc, bcc, toUids, ccUids and bccUids.`,
-    );
-  }
+  return count;
 }
 
 /**
@@ -341,31 +315,24 @@ const TOP_LEVEL_PARSERS: { [K in OptionalField]-?: FieldParser<MailRequest[K]> }
   message: (value, path, ignored) => pickFields(isPlainMap(value) ? value : fail(path, "a map"), MESSAGE_PARSERS, path, ignored) as MailMessage,
   template: parseTemplate,
   sendGrid: (value, path) => (isPlainMap(value) ? value : fail(path, "a map")),
-  categories: (value, path) => {
-    const categories = expectStringArray(value, path, "an array of strings");
-    if (categories.length > LIMITS.categories) fail(path, `an array of at most ${LIMITS.categories} strings`);
-    return [...categories];
-  },
+  categories: (value, path) => expectStringArray(value, path, "an array of strings", LIMITS.categories),
   unsubscribe: (value, path) => (typeof value === "boolean" ? value : fail(path, "true or false")),
 };
 
 /**
- * Checks an untrusted mail document and returns it in the shape the pipeline relies on. Other top-level
- * fields (`delivery`, clients' own) are ignored without a report.
+ * The mail document in the shape the pipeline relies on. Other top-level fields (`delivery`, clients' own)
+ * are ignored without a report.
  * @throws ValidationError naming the first invalid field.
  */
 export function validateMailDocument(data: Record<string, unknown>): ValidationResult {
   if (!isPlainMap(data)) throw new ValidationError("Invalid mail document. Expected a map.");
   const ignoredFields: string[] = [];
-  const mail: MailRequest = {
-    to: parseAddresses(data.to, "to"),
-    cc: parseAddresses(data.cc, "cc"),
-    bcc: parseAddresses(data.bcc, "bcc"),
-    toUids: parseUids(data.toUids, "toUids"),
-    ccUids: parseUids(data.ccUids, "ccUids"),
-    bccUids: parseUids(data.bccUids, "bccUids"),
-  };
-  checkRecipientCount(mail);
+  const [to, cc, bcc] = (["to", "cc", "bcc"] as const).map((field) => parseAddresses(data[field], field));
+  const [toUids, ccUids, bccUids] = (["toUids", "ccUids", "bccUids"] as const).map((field) => parseUids(data[field], field));
+  const mail: MailRequest = { to, cc, bcc, toUids, ccUids, bccUids };
+  if (countRecipients(mail, LIMITS.recipients) > LIMITS.recipients) {
+    throw new ValidationError(`Invalid recipients. Expected at most ${LIMITS.recipients} addresses and user ids across to, cc, bcc, toUids, ccUids and bccUids.`);
+  }
   for (const [field, parse] of Object.entries(TOP_LEVEL_PARSERS) as Array<[OptionalField, FieldParser]>) {
     const value = data[field] === null || data[field] === undefined ? undefined : parse(data[field], field, ignoredFields);
     if (value !== undefined) (mail as unknown as Record<string, unknown>)[field] = value;

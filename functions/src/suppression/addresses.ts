@@ -1,11 +1,9 @@
 /**
- * One spelling per address, so that a suppression recorded from a
- * provider's report matches the address a later mail names, however either
- * is written: the bare address, trimmed and lower-cased (providers report it
- * so, and no mailbox provider in use treats local parts case-sensitively),
- * its domain in ASCII (IDNA, as providers report it) and without a trailing
- * dot. The suppression check and record, the `deliveryStatus` keys and
- * unsubscribe links all use this one function.
+ * One spelling per address, so that a suppression recorded from a provider's report matches the address a later
+ * mail names, however either is written: the bare address, trimmed and lower-cased (providers report it so, and no
+ * mailbox provider in use treats local parts case-sensitively), its domain in ASCII (IDNA, as providers report it)
+ * and without a trailing dot. The suppression check and record, the `deliveryStatus` keys and unsubscribe links
+ * all use this one function.
  */
 import { domainToASCII } from "node:url";
 import { isReservedId } from "../shared/firestore-ids";
@@ -27,11 +25,9 @@ export function normalizeAddress(value: unknown): string | undefined {
 }
 
 /**
- * The id (and `deliveryStatus.recipients` key) for a normalised address.
- * Firestore refuses "/" in ids and `__…__` as an id or field name: "/" is
- * percent-encoded, and so are "%" (keeping the mapping one-to-one) and the
- * leading "_" of a reserved form. Everything else is kept, so people can
- * find an address by its id.
+ * The id (and `deliveryStatus.recipients` key) for a normalised address. Firestore refuses "/" in ids and `__…__`
+ * as an id or field name: "/" is percent-encoded, and so are "%" (keeping the mapping one-to-one) and the leading
+ * "_" of a reserved form. Everything else is kept, so people can find an address by its id.
  */
 export function suppressionDocId(address: string): string {
   const id = address.replace(/[%/]/g, (c) => encodeURIComponent(c));

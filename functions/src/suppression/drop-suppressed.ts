@@ -1,18 +1,16 @@
 /**
- * Before a mail goes out, recipients listed in SUPPRESSION_COLLECTION are
- * dropped (one batched read) and listed in `delivery.info.suppressed`; if
- * nobody is left, the mail fails saying why and how to lift a suppression.
+ * Before a mail goes out, recipients listed in SUPPRESSION_COLLECTION are dropped (one batched read) and listed in
+ * `delivery.info.suppressed`; if nobody is left, the mail fails saying why and how to lift a suppression.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";
 import { DeliveryError, errorText } from "../shared/errors";
 import { withDeadline } from "../shared/deadline";
 import { isTransientStatus } from "../shared/firestore-status";
+import { LOOKUP_DEADLINE_MS } from "../mail/compose-message";
 import { messageRecipients, withRecipients } from "./message-recipients";
 import { suppressedRecipients } from "./suppression-list";
 
-/** As long as the other lookups a mail needs (templates, users). */
-const READ_DEADLINE_MS = 10_000;
 /** Addresses quoted in an error text; the rest are counted. */
 const QUOTED = 10;
 
@@ -27,17 +25,13 @@ export async function dropSuppressed(db: Firestore, collection: string, message:
   const recipients = messageRecipients(message);
   const unavailable = (reason: string, transient: boolean) =>
     new DeliveryError("lookup-failed", `Could not read the suppression collection '${collection}': ${reason}`, { transient });
-  let suppressed: string[];
-  try {
-    suppressed = await withDeadline(
-      () => suppressedRecipients(db, collection, recipients.map((recipient) => recipient.address)),
-      READ_DEADLINE_MS,
-      () => unavailable(`Firestore did not answer within ${READ_DEADLINE_MS / 1000} s.`, true),
-    );
-  } catch (error) {
-    if (error instanceof DeliveryError) throw error;
-    throw unavailable(errorText(error), isTransientStatus(error));
-  }
+  const suppressed = await withDeadline(
+    () => suppressedRecipients(db, collection, recipients.map((recipient) => recipient.address)),
+    LOOKUP_DEADLINE_MS,
+    () => unavailable(`Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s.`, true),
+  ).catch((error: unknown) => {
+    throw error instanceof DeliveryError ? error : unavailable(errorText(error), isTransientStatus(error));
+  });
   if (suppressed.length === 0) return { message, suppressed };
   const dropped = new Set(suppressed);
   const kept = recipients.filter((recipient) => !dropped.has(recipient.address));

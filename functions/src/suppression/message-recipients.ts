@@ -2,11 +2,10 @@
 import type { SendMailOptions } from "nodemailer";
 import addressparser from "nodemailer/lib/addressparser";
 
-export const RECIPIENT_FIELDS = ["to", "cc", "bcc"] as const;
-export type RecipientField = (typeof RECIPIENT_FIELDS)[number];
+const RECIPIENT_FIELDS = ["to", "cc", "bcc"] as const;
 
 export interface Recipient {
-  field: RecipientField;
+  field: (typeof RECIPIENT_FIELDS)[number];
   name?: string;
   address: string;
 }

@@ -1,30 +1,18 @@
 /**
- * RFC 8058 one-click unsubscribe headers for one recipient of one mail:
- * List-Unsubscribe (a link to the endpoint, and UNSUBSCRIBE_MAILTO), and
- * List-Unsubscribe-Post, which lets mailbox providers POST to the link.
+ * RFC 8058 one-click unsubscribe headers for one recipient of one mail: List-Unsubscribe (a link to the endpoint,
+ * and UNSUBSCRIBE_MAILTO), and List-Unsubscribe-Post, which lets mailbox providers POST to the link.
  */
+import type { UnsubscribeLinks } from "../config/webhook-params";
 import { normalizeAddress } from "../suppression/addresses";
 import { signUnsubscribeToken } from "./unsubscribe-token";
 
-export interface UnsubscribeSettings {
-  /** UNSUBSCRIBE_SIGNING_KEY. */
-  signingKey: string;
-  /** The webhooks function's public URL. */
-  endpointUrl: string;
-  /** UNSUBSCRIBE_MAILTO: a mailbox for clients that only support mailto:. */
-  mailto?: string;
-}
-
 export const UNSUBSCRIBE_PATH = "/unsubscribe";
 
-export function unsubscribeHeaders(settings: UnsubscribeSettings, mailPath: string, address: string): Record<string, string> {
+export function unsubscribeHeaders(settings: Omit<UnsubscribeLinks, "byDefault">, mailPath: string, address: string): Record<string, string> {
   const normalized = normalizeAddress(address);
   if (!normalized) throw new Error("An unsubscribe link needs a valid recipient address");
   const token = signUnsubscribeToken(settings.signingKey, { address: normalized, mailPath });
   const targets = [`<${settings.endpointUrl.replace(/\/+$/, "")}${UNSUBSCRIBE_PATH}?t=${token}>`];
   if (settings.mailto) targets.push(`<mailto:${settings.mailto}?subject=unsubscribe>`);
-  return {
-    "List-Unsubscribe": targets.join(", "),
-    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-  };
+  return { "List-Unsubscribe": targets.join(", "), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
 }

@@ -49,6 +49,4 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "X-Robots-Tag": "noindex",
 };
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

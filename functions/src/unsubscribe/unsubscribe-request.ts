@@ -1,15 +1,14 @@
 /**
- * Whether a mail carries a one-click unsubscribe link: when its document
- * says `unsubscribe: true`, or UNSUBSCRIBE_DEFAULT is on and it does not say
- * `false`. The link names one recipient, so only a mail with one can.
+ * Whether a mail carries a one-click unsubscribe link: when its document says `unsubscribe: true`, or
+ * UNSUBSCRIBE_DEFAULT is on and it does not say `false`. The link names one recipient, so only a mail with one can.
  */
 import type { SendMailOptions } from "nodemailer";
-import addressparser from "nodemailer/lib/addressparser";
 import type { Config } from "../config";
 import { ValidationError } from "../shared/errors";
 import * as logs from "../shared/logs";
 import { messageRecipients } from "../suppression/message-recipients";
 import type { MailRequest } from "../shared/types";
+import { countRecipients } from "../mail/validation";
 import { unsubscribeHeaders } from "./unsubscribe-headers";
 
 /** Before the claim: a document that asks for a link it cannot get ends in ERROR at once. */
@@ -20,11 +19,7 @@ export function checkUnsubscribeRequest(mail: MailRequest, config: Pick<Config, 
       'Invalid field "unsubscribe". One-click unsubscribe links need the UNSUBSCRIBE_SIGNING_KEY and SUPPRESSION_COLLECTION params; set them, or remove the field.',
     );
   }
-  const count =
-    [...mail.to, ...mail.cc, ...mail.bcc].reduce((sum, entry) => sum + Math.max(1, addressparser(entry, { flatten: true }).length), 0) +
-    mail.toUids.length +
-    mail.ccUids.length +
-    mail.bccUids.length;
+  const count = countRecipients(mail);
   if (count !== 1) {
     throw new ValidationError(
       `Invalid field "unsubscribe". An unsubscribe link names one recipient: expected exactly 1 address across to, cc, bcc and the uid fields, got ${count}. Send one mail per recipient.`,

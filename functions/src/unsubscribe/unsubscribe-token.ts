@@ -1,14 +1,11 @@
 /**
- * The token of a one-click unsubscribe link names the recipient and the
- * mail: nobody can make or alter one without UNSUBSCRIBE_SIGNING_KEY, and
- * nobody who sees the URL can read the address from it.
+ * The token of a one-click unsubscribe link names the recipient and the mail: nobody can make or alter one
+ * without UNSUBSCRIBE_SIGNING_KEY, and nobody who sees the URL can read the address from it.
  *
- * `v2.<ciphertext>.<tag>` (base64url): JSON `[address, mail path]` under
- * AES-256-GCM, key and nonce derived from the signing key with HMAC-SHA256
- * and purpose labels; the nonce also from the plaintext (as in SIV), so a
- * recipient of a mail always gets the same token and two claims never share
- * a nonce. `v1.<JSON>.<HMAC>`, readable but signed, is in links already
- * sent: accepted, never produced. Only the one canonical base64url spelling
+ * `v2.<ciphertext>.<tag>` (base64url): JSON `[address, mail path]` under AES-256-GCM, key and nonce derived from
+ * the signing key with HMAC-SHA256 and purpose labels; the nonce also from the plaintext (as in SIV), so a
+ * recipient of a mail always gets the same token and two claims never share a nonce. `v1.<JSON>.<HMAC>`, readable
+ * but signed, is in links already sent: accepted, never produced. Only the one canonical base64url spelling
  * verifies: a respelled token (spare bits) must not count as another link.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
@@ -19,11 +16,6 @@ export interface UnsubscribeClaim {
   address: string;
   /** The mail document the link was sent in. */
   mailPath: string;
-}
-
-export interface VerifiedToken extends UnsubscribeClaim {
-  /** Derived from the token, which has one spelling that verifies. */
-  eventId: string;
 }
 
 /** Links stay far below URL limits; anything longer is not ours. */
@@ -40,8 +32,8 @@ export function signUnsubscribeToken(key: string, claim: UnsubscribeClaim): stri
   return `v2.${sealed.toString("base64url")}.${cipher.getAuthTag().toString("base64url")}`;
 }
 
-/** The claim of a genuine token; undefined for anything altered, respelled, truncated or signed with another key. */
-export function verifyUnsubscribeToken(key: string, token: unknown): VerifiedToken | undefined {
+/** A genuine token's claim and an event id derived from it; undefined for anything altered, respelled, truncated or signed with another key. */
+export function verifyUnsubscribeToken(key: string, token: unknown): (UnsubscribeClaim & { eventId: string }) | undefined {
   if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) return undefined;
   const [version, payload, mac, ...rest] = token.split(".");
   if (!payload || !mac || rest.length > 0 || !canonical(payload) || !canonical(mac)) return undefined;
@@ -52,17 +44,12 @@ export function verifyUnsubscribeToken(key: string, token: unknown): VerifiedTok
 }
 
 /** The one spelling base64url gives these bytes: no padding, no spare bits set, nothing outside the alphabet. */
-function canonical(text: string): boolean {
-  return /^[A-Za-z0-9_-]+$/.test(text) && Buffer.from(text, "base64url").toString("base64url") === text;
-}
+const canonical = (text: string): boolean => /^[A-Za-z0-9_-]+$/.test(text) && Buffer.from(text, "base64url").toString("base64url") === text;
 
 const AAD = Buffer.from("firestore-send-email unsubscribe v2", "utf8");
 
-function derive(key: string, purpose: "key" | "nonce", data?: Buffer): Buffer {
-  const mac = createHmac("sha256", key).update(`firestore-send-email unsubscribe v2 ${purpose}`);
-  if (data) mac.update(data);
-  return mac.digest();
-}
+const derive = (key: string, purpose: "key" | "nonce", data = Buffer.alloc(0)): Buffer =>
+  createHmac("sha256", key).update(`firestore-send-email unsubscribe v2 ${purpose}`).update(data).digest();
 
 function openV2(key: string, payload: string, mac: string): UnsubscribeClaim | undefined {
   const sealed = Buffer.from(payload, "base64url");

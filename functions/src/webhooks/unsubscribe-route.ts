@@ -1,7 +1,6 @@
 /**
- * /unsubscribe?t=<token>: a POST (one-click, or the page's button) with a
- * genuine token records `unsubscribed` and suppresses the address. A GET only
- * shows the page: link scanners fetch every link, and must unsubscribe nobody.
+ * /unsubscribe?t=<token>: a POST (one-click, or the page's button) with a genuine token records `unsubscribed` and
+ * suppresses the address. A GET only shows the page: link scanners fetch every link, and must unsubscribe nobody.
  */
 import type { DeliveryReport } from "./delivery-report";
 import { recordReports, type RecordSettings } from "./record-reports";
@@ -23,24 +22,16 @@ export async function handleUnsubscribe(request: WebhookRequest, signingKey: str
   if (request.method === "GET") return page(200, "confirm", claim.address);
 
   // One id per link: pressing it again changes nothing.
-  const report: DeliveryReport = {
-    source: "unsubscribe-link",
-    eventId: claim.eventId,
-    mailPath: claim.mailPath,
-    recipient: claim.address,
-    status: "unsubscribed",
-    timeMs: nowMs,
-  };
+  const { eventId, mailPath, address } = claim;
+  const report: DeliveryReport = { source: "unsubscribe-link", eventId, mailPath, recipient: address, status: "unsubscribed", timeMs: nowMs };
   try {
     await recordReports([report], settings);
   } catch (error) {
     logs.webhookFailed("unsubscribe", error);
     return page(503, "failed");
   }
-  logs.unsubscribed(claim.mailPath);
-  return page(200, "done", claim.address);
+  logs.unsubscribed(mailPath);
+  return page(200, "done", address);
 }
 
-function page(status: number, kind: PageKind, address?: string): WebhookReply {
-  return { status, headers: { ...PAGE_HEADERS }, body: unsubscribePage(kind, address) };
-}
+const page = (status: number, kind: PageKind, address?: string): WebhookReply => ({ status, headers: { ...PAGE_HEADERS }, body: unsubscribePage(kind, address) });
