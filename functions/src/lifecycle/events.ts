@@ -10,6 +10,7 @@
 import type { App } from "firebase-admin/app";
 import type { Channel } from "firebase-admin/eventarc";
 import { eventSettings, type EventSettings } from "../config/environment";
+import { PUBLISH_TIMEOUT_MS } from "../shared/budget";
 import { withDeadline } from "../shared/deadline";
 import * as logs from "../shared/logs";
 import type { DeliveryInfo } from "../shared/types";
@@ -50,8 +51,6 @@ export interface LifecyclePublisher {
 
 /** The event types whose `doc` handlers read as a serialised `DocumentSnapshot`; the rest get the document's data. */
 const SNAPSHOT_FORM: ReadonlySet<LifecycleEvent> = new Set(["onStart", "onProcessing", "onSuccess", "onComplete"]);
-/** A slow Eventarc must not hold a delivery's invocation for long. */
-const PUBLISH_TIMEOUT_MS = 10_000;
 const EMULATOR_APP_NAME = "firestore-send-email-events";
 
 /**

@@ -11,11 +11,10 @@ import * as logs from "../shared/logs";
 import { withDeadline } from "../shared/deadline";
 import { preparePayload } from "./prepare-payload";
 import { resolveRecipients, usersUnavailable } from "./recipients";
+import { LOOKUP_DEADLINE_MS } from "../shared/budget";
 import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable } from "./templates";
 import type { MailMessage, MailRequest, TemplateRequest } from "../shared/types";
 
-/** Per lookup (templates, users, suppressions): the reads and the send (at most 40 s) must fit in the 60 s lease, or another invocation could expire the document mid-send. */
-export const LOOKUP_DEADLINE_MS = 10_000;
 const TIMED_OUT = `Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s. Try again by setting delivery.state to RETRY.`;
 const inTime = <T>(work: () => Promise<T>, unavailable: (reason: string) => Error): Promise<T> =>
   withDeadline(work, LOOKUP_DEADLINE_MS, () => unavailable(TIMED_OUT));

@@ -124,7 +124,7 @@ function parseHeaders(value: unknown, path: string): HeaderMap {
 
 /**
  * An https URL to a public domain name, or a `data:` URI; anything else could be a local file (`/proc/self/environ`).
- * The address connected to is checked again at connection time (attachments/checked-lookup.ts). The raw text is
+ * The address connected to is checked again at connection time (attachments/address-policy.ts). The raw text is
  * checked too, as nodemailer reads `https:host`, ` https://…` and `DATA:…` as file names.
  */
 export function checkAttachmentLocation(value: string, path: string): string {

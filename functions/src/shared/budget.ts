@@ -50,6 +50,18 @@ export const FUNCTION_TIMEOUT_MS = 300_000;
  */
 export const CLAIM_WATCH_MS = 2 * 60_000;
 
+/** Per Firestore lookup of a mail (templates, users, suppressions); the lease also holds the send. */
+export const LOOKUP_DEADLINE_MS = 10_000;
+
+/** One OAuth2 token request, inside the send's deadline. */
+export const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
+
+/** Caps on nodemailer's own timeouts (its defaults are minutes); a configuration may only lower them. */
+export const SMTP_TIMEOUT_CAPS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000, dnsTimeout: 10_000 } as const;
+
+/** One lifecycle event's publish: a slow Eventarc must not hold a delivery's invocation for long. */
+export const PUBLISH_TIMEOUT_MS = 10_000;
+
 /**
  * How long one sweep starts new pages: the page in flight still needs its
  * writes and events within the function's 120 s, and a run stays inside the

@@ -7,7 +7,7 @@ import type { SendMailOptions } from "nodemailer";
 import { DeliveryError, errorText } from "../shared/errors";
 import { withDeadline } from "../shared/deadline";
 import { isTransientStatus } from "../shared/firestore-status";
-import { LOOKUP_DEADLINE_MS } from "../mail/compose-message";
+import { LOOKUP_DEADLINE_MS } from "../shared/budget";
 import { messageRecipients, withRecipients } from "./message-recipients";
 import { suppressedRecipients } from "./suppression-list";
 

@@ -8,11 +8,11 @@
  */
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import XOAuth2 from "nodemailer/lib/xoauth2";
+import { TOKEN_REQUEST_TIMEOUT_MS } from "../../shared/budget";
 import * as logs from "../../shared/logs";
 import { isMicrosoftHost, MICROSOFT_SMTP_SCOPE, microsoftTokenUrl } from "./microsoft";
 
 /** Well inside the 40 s send deadline. */
-const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
 
 /** What config builds from USER, CLIENT_ID, CLIENT_SECRET and REFRESH_TOKEN. */
 type OAuth2Credentials = Pick<XOAuth2.Options, "user" | "clientId" | "clientSecret" | "refreshToken">;

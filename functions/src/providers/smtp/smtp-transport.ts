@@ -8,14 +8,12 @@ import type SMTPPool from "nodemailer/lib/smtp-pool";
 import { ConfigError } from "../../shared/errors";
 import { formatDuration, withDeadline } from "../../shared/deadline";
 import type { DeliveryInfo } from "../../shared/types";
-import { SEND_DEADLINE_MS } from "../../shared/budget";
+import { SEND_DEADLINE_MS, SMTP_TIMEOUT_CAPS } from "../../shared/budget";
 import type { MailTransport } from "../provider";
 import { deadlineError, type Handover } from "../shared/unknown-outcome";
 import { classifySmtpError, classifySmtpErrorAfterHandover, SMTP_SERVER } from "./classify-error";
 import { watchHandovers } from "./handover";
 
-/** Upper bounds for nodemailer's timeouts (its defaults are minutes); a configuration may only lower them. */
-const TIMEOUT_CAPS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000, dnsTimeout: 10_000 } as const;
 
 /** Options that would build another transport, or reparse a URL whose query could override the settings below. */
 const REFUSED_OPTIONS = ["url", "sendmail", "streamTransport", "jsonTransport", "SES"];
@@ -23,13 +21,13 @@ const REFUSED_OPTIONS = ["url", "sendmail", "streamTransport", "jsonTransport", 
 export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND_DEADLINE_MS): MailTransport {
   const refused = REFUSED_OPTIONS.filter((key) => key in options);
   if (refused.length > 0) throw new ConfigError(`The SMTP transport does not accept the option(s) ${refused.join(", ")}`);
-  const socketTimeout = capped(options.socketTimeout, TIMEOUT_CAPS.socketTimeout);
+  const socketTimeout = capped(options.socketTimeout, SMTP_TIMEOUT_CAPS.socketTimeout);
   const transporter = createTransport({
     ...options,
-    connectionTimeout: capped(options.connectionTimeout, TIMEOUT_CAPS.connectionTimeout),
-    greetingTimeout: capped(options.greetingTimeout, TIMEOUT_CAPS.greetingTimeout),
+    connectionTimeout: capped(options.connectionTimeout, SMTP_TIMEOUT_CAPS.connectionTimeout),
+    greetingTimeout: capped(options.greetingTimeout, SMTP_TIMEOUT_CAPS.greetingTimeout),
     socketTimeout,
-    dnsTimeout: capped(options.dnsTimeout, TIMEOUT_CAPS.dnsTimeout),
+    dnsTimeout: capped(options.dnsTimeout, SMTP_TIMEOUT_CAPS.dnsTimeout),
     // Never read the function's own files (`path: "/etc/passwd"`), nor fetch
     // URLs (its fetch follows redirects to any host; attachments/ downloads them
     // under the address policy). These transport options override the message's.

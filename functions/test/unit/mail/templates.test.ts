@@ -1,5 +1,6 @@
 import type { Firestore } from "firebase-admin/firestore";
-import { composeMessage, LOOKUP_DEADLINE_MS } from "../../../src/mail/compose-message";
+import { composeMessage } from "../../../src/mail/compose-message";
+import { LOOKUP_DEADLINE_MS } from "../../../src/shared/budget";
 import { parseConfig } from "../../../src/config";
 import { ValidationError } from "../../../src/shared/errors";
 import { applyTemplate, renderTemplate, templateName, type TemplateDocument } from "../../../src/mail/templates";

@@ -7,12 +7,15 @@ import {
   LEASE_GRACE_MS,
   LEASE_MS,
   leaseEnd,
+  LOOKUP_DEADLINE_MS,
   attemptPresumedDead,
   MIN_SEND_MS,
   OUTCOME_MARGIN_MS,
   OUTCOME_RETRY_BUDGET_MS,
   SEND_DEADLINE_MS,
   sendTimeLeft,
+  SMTP_TIMEOUT_CAPS,
+  TOKEN_REQUEST_TIMEOUT_MS,
   WRITE_RETRY_BUDGET_MS,
 } from "../../../src/shared/budget";
 
@@ -91,5 +94,16 @@ describe("leaseEnd: counted from the claim's landing when it landed late", () =>
       expect(attemptPresumedDead(lease, leaseEnd(lease, landed) + LEASE_GRACE_MS - 1, landed)).toBe(false);
       expect(attemptPresumedDead(lease, leaseEnd(lease, landed) + LEASE_GRACE_MS, landed)).toBe(true);
     }
+  });
+});
+
+describe("the deadlines inside one send and one attempt", () => {
+  it("a token request or an SMTP phase times out on its own, with its own error, before the send's deadline", () => {
+    expect(TOKEN_REQUEST_TIMEOUT_MS).toBeLessThan(SEND_DEADLINE_MS);
+    for (const cap of Object.values(SMTP_TIMEOUT_CAPS)) expect(cap).toBeLessThan(SEND_DEADLINE_MS);
+  });
+
+  it("a lookup that times out still leaves the send its minimum before the lease ends", () => {
+    expect(LOOKUP_DEADLINE_MS + MIN_SEND_MS + OUTCOME_MARGIN_MS).toBeLessThan(LEASE_MS);
   });
 });
