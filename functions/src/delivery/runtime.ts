@@ -1,6 +1,7 @@
 import type { AttachmentDownloader } from "../attachments/download-attachments";
 import type { Config } from "../config";
 import type { LifecyclePublisher } from "../lifecycle/events";
+import type { TemplateCache } from "../mail/templates";
 import type { MailTransport } from "../providers/provider";
 import type { MailStore } from "./store";
 
@@ -17,6 +18,8 @@ export interface Runtime {
   transport(config: Config): MailTransport;
   /** Turns a message's URL and `data:` attachments into content, under the address policy. */
   download: AttachmentDownloader;
+  /** Compiled templates, kept while the instance is warm. */
+  templates: TemplateCache;
   /** Where lifecycle events go. */
   lifecycle: LifecyclePublisher;
 }

@@ -71,7 +71,7 @@ export async function sendAndRecord(mail: MailContext, checked: CheckedMail, own
 async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, attemptsBefore: number): Promise<Outcome> {
   const { config } = checked;
   try {
-    const composed = checked.message ?? (await composeMessage(checked.mail, config, mail.store.db, mail.path));
+    const composed = checked.message ?? (await composeMessage(checked.mail, config, mail.store.db, mail.runtime.templates, mail.path));
     const prepared = await prepare(mail, config, checked.mail, composed);
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
     const message = await mail.runtime.download(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()) });

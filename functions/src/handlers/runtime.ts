@@ -1,7 +1,7 @@
 /**
  * The composition root's one builder: what an instance keeps while warm (the
  * parsed params, Firestore clients, the pooled transport, the Eventarc
- * channel, the attachment downloader), each built on first use. A build that fails is not kept, so the
+ * channel, the attachment downloader, compiled templates), each built on first use. A build that fails is not kept, so the
  * next invocation tries again instead of running half-initialised, and a
  * config that failed is never served stale. index.ts builds one runtime per
  * instance; tests and the benchmark build their own.
@@ -12,6 +12,7 @@ import { parseConfig, parseEndpointConfig, type Config, type EndpointConfig } fr
 import type { Runtime } from "../delivery/runtime";
 import { MailStore } from "../delivery/store";
 import { createEventarcPublisher } from "../lifecycle/events";
+import { createTemplateCache } from "../mail/templates";
 import type { MailTransport } from "../providers/provider";
 import { createAttachmentDownloader, type DownloadOptions } from "../attachments/download-attachments";
 import { loopbackEndpoints, type ProviderEndpoints } from "../providers/shared/provider-endpoints";
@@ -71,6 +72,7 @@ export function createRuntime(options: RuntimeOptions = {}): InstanceRuntime {
       return transport.value;
     },
     download: createAttachmentDownloader(options.downloads),
+    templates: createTemplateCache(),
     lifecycle: createEventarcPublisher(),
     close() {
       transport?.value.close();

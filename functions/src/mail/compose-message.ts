@@ -12,7 +12,7 @@ import { withDeadline } from "../shared/deadline";
 import { preparePayload } from "./prepare-payload";
 import { resolveRecipients, usersUnavailable } from "./recipients";
 import { LOOKUP_DEADLINE_MS } from "../shared/budget";
-import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable } from "./templates";
+import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable, type TemplateCache } from "./templates";
 import type { MailMessage, MailRequest, TemplateRequest } from "../shared/types";
 
 const TIMED_OUT = `Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s. Try again by setting delivery.state to RETRY.`;
@@ -25,10 +25,10 @@ const hasUids = (mail: MailRequest): boolean => mail.toUids.length + mail.ccUids
 export const needsLookups = (mail: MailRequest): boolean => mail.template !== undefined || hasUids(mail);
 
 /**
- * `path` (the mail document's) only labels log lines.
+ * `templates` keeps compiled templates between mails; `path` (the mail document's) only labels log lines.
  * @throws ValidationError when the document cannot be sent as written; `lookup-failed` when Firestore fails or is late.
  */
-export async function composeMessage(mail: MailRequest, config: Config, db: Firestore, path = ""): Promise<SendMailOptions> {
+export async function composeMessage(mail: MailRequest, config: Config, db: Firestore, templates: TemplateCache, path = ""): Promise<SendMailOptions> {
   const { usersCollection, templatesCollection } = config;
   const { template } = mail;
   if (hasUids(mail) && !usersCollection) throw new ValidationError("Must specify a users collection to send using uids.");
@@ -40,7 +40,7 @@ export async function composeMessage(mail: MailRequest, config: Config, db: Fire
   }
   const [message, found] = await Promise.all([
     template && templatesCollection
-      ? inTime(() => render(db, templatesCollection, template, mail.message, path), (reason) => templatesUnavailable(templatesCollection, reason))
+      ? inTime(() => render(db, templatesCollection, template, mail.message, templates, path), (reason) => templatesUnavailable(templatesCollection, reason))
       : mail.message,
     hasUids(mail) && usersCollection
       ? inTime(() => resolveRecipients(db, usersCollection, { to: mail.toUids, cc: mail.ccUids, bcc: mail.bccUids }), (reason) => usersUnavailable(usersCollection, reason))
@@ -52,9 +52,9 @@ export async function composeMessage(mail: MailRequest, config: Config, db: Fire
   return preparePayload({ ...mail, message, ...recipients }, config);
 }
 
-async function render(db: Firestore, collection: string, request: TemplateRequest, message: MailMessage | undefined, path: string): Promise<MailMessage> {
+async function render(db: Firestore, collection: string, request: TemplateRequest, message: MailMessage | undefined, templates: TemplateCache, path: string): Promise<MailMessage> {
   const { template, partials } = await loadTemplate(db, collection, request.name);
-  const rendered = renderTemplate(template, partials, request.data);
+  const rendered = renderTemplate(template, partials, request.data, templates);
   if (rendered.ignoredFields.length > 0) logs.ignoredTemplateFields(path, request.name, rendered.ignoredFields);
   return applyTemplate(message, rendered);
 }

@@ -101,9 +101,8 @@ async function findTemplate(templates: CollectionReference, collection: string, 
 
 type Environment = typeof HandlebarsModule;
 
-let handlebars: Environment | undefined;
 /** Loaded on the first render, not at import: most instances never render a template, and it adds about 50 ms to a cold start. */
-const loadHandlebars = (): Environment => (handlebars ??= require("handlebars") as Environment);
+const loadHandlebars = (): Environment => require("handlebars") as Environment;
 type CompiledParts = Partial<Record<Part, HandlebarsTemplateDelegate>>;
 
 /** One Handlebars environment per part, holding that part of every partial. */
@@ -113,8 +112,9 @@ interface Library {
   compiled: Map<string, CompiledParts>;
 }
 
-/** Libraries by partial set (ids and versions): a changed or deleted partial makes a new key. */
-const libraries = new Map<string, Library>();
+/** Compiled templates by partial set (ids and versions): a changed or deleted partial makes a new key. One per runtime. */
+export type TemplateCache = Map<string, Library>;
+export const createTemplateCache = (): TemplateCache => new Map();
 const MAX_LIBRARIES = 4;
 const MAX_COMPILED = 200;
 
@@ -130,7 +130,7 @@ function cached<T>(cache: Map<string, T>, key: string | undefined, max: number, 
   return value;
 }
 
-function libraryFor(name: string, partials: TemplateDocument[]): Library {
+function libraryFor(libraries: TemplateCache, name: string, partials: TemplateDocument[]): Library {
   const key = partials.every((p) => p.version) ? partials.map((p) => `${p.id}@${p.version}`).sort().join("\n") : undefined;
   return cached(libraries, key, MAX_LIBRARIES, () => {
     const environments = Object.fromEntries(PARTS.map((part) => [part, loadHandlebars().create()])) as Record<Part, Environment>;
@@ -182,15 +182,15 @@ function describeType(value: unknown): string {
   return typeof value === "object" ? "a value that is not a map" : `a ${typeof value}`;
 }
 
-/** Attachments take no partials; they are strict, so a missing variable fails instead of producing an empty URL. */
-let attachmentEnvironment: Environment | undefined;
 
+/** Attachments take no partials; they are strict, so a missing variable fails instead of producing an empty URL. */
 function renderAttachments(name: string, source: unknown, data: Record<string, unknown>, ignored: string[]): MailAttachment[] {
+  const environment = loadHandlebars().create();
   if (!Array.isArray(source)) throw renderError(name, "attachments", `expected an array of maps, got ${describeType(source)}`);
   const rendered = source.map((attachment: unknown, index) => {
     const part = `attachments[${index}]`;
     if (!isPlainMap(attachment)) throw renderError(name, part, `expected a map, got ${describeType(attachment)}`);
-    const result = renderValue(name, part, attachment, data) as Record<string, unknown>;
+    const result = renderValue(environment, name, part, attachment, data) as Record<string, unknown>;
     if (attachment.httpHeaders !== undefined && attachment.httpHeaders !== null) {
       for (const key of ["path", "href"] as const) checkOrigin(name, `${part}.${key}`, attachment[key], result[key]);
     }
@@ -223,21 +223,20 @@ function checkOrigin(name: string, part: string, source: unknown, rendered: unkn
 }
 
 /** Strings are rendered; maps and arrays (attachment headers) are walked; anything else (bytes) is kept. */
-function renderValue(name: string, part: string, value: unknown, data: Record<string, unknown>): unknown {
+function renderValue(environment: Environment, name: string, part: string, value: unknown, data: Record<string, unknown>): unknown {
   if (typeof value === "string") {
     if (!value.includes("{{")) return value; // Most attachment fields, and every base64 body.
-    const environment = (attachmentEnvironment ??= loadHandlebars().create());
     return runPart(name, part, () => environment.compile(value, { noEscape: true, strict: true })(data));
   }
-  if (Array.isArray(value)) return value.map((item, index) => renderValue(name, `${part}[${index}]`, item, data));
+  if (Array.isArray(value)) return value.map((item, index) => renderValue(environment, name, `${part}[${index}]`, item, data));
   if (!isPlainMap(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderValue(name, `${part}.${key}`, item, data)]));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderValue(environment, name, `${part}.${key}`, item, data)]));
 }
 
 /** @throws ValidationError naming the template and the part that failed. */
-export function renderTemplate(template: TemplateDocument, partials: TemplateDocument[], data: Record<string, unknown>): RenderedTemplate {
+export function renderTemplate(template: TemplateDocument, partials: TemplateDocument[], data: Record<string, unknown>, cache = createTemplateCache()): RenderedTemplate {
   const name = templateName(template);
-  const compiled = compileParts(name, template, libraryFor(name, partials));
+  const compiled = compileParts(name, template, libraryFor(cache, name, partials));
   const rendered: RenderedTemplate = { ignoredFields: [] };
   for (const part of PARTS) {
     const render = compiled[part];

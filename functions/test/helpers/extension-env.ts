@@ -24,6 +24,9 @@ export const testRuntime: InstanceRuntime = {
   store: (database) => current.store(database),
   transport: (config) => current.transport(config),
   download: (message, call) => current.download(message, call),
+  get templates() {
+    return current.templates;
+  },
   get lifecycle() {
     return current.lifecycle;
   },

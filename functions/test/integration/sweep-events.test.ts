@@ -34,6 +34,7 @@ describeWithEmulator("lifecycle events of leases the sweep ends", () => {
     return {
       config: testRuntime.config,
       download: testRuntime.download,
+      templates: testRuntime.templates,
       store: () => store,
       transport: () => {
         throw new Error("the sweep never sends");

@@ -53,6 +53,7 @@ describeWithEmulator("the sweep when Firestore refuses one of its queries", () =
     return {
       config: testRuntime.config,
       download: testRuntime.download,
+      templates: testRuntime.templates,
       store: () => store,
       transport: () => {
         throw new Error("the sweep never sends");

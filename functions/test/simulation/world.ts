@@ -20,6 +20,7 @@ import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import { Change } from "firebase-functions";
 import { createAttachmentDownloader } from "../../src/attachments/download-attachments";
 import { parseConfig, type Config } from "../../src/config";
+import { createTemplateCache } from "../../src/mail/templates";
 import { FIRESTORE_CALL_TIMEOUT_MS, FUNCTION_TIMEOUT_MS } from "../../src/shared/budget";
 import { MailStore, type StoreTiming } from "../../src/delivery/store";
 import { runMaintenance } from "../helpers/extension-env";
@@ -162,6 +163,7 @@ export class World implements ModelIo {
       store: () => this.store,
       transport: () => this.provider.transport(),
       download: createAttachmentDownloader(),
+      templates: createTemplateCache(),
       lifecycle: {
         enabled: () => true,
         publish: async (type: LifecycleEvent, data) => this.invariants.published(type, data.path, data.state),

@@ -3,7 +3,7 @@ import { composeMessage } from "../../../src/mail/compose-message";
 import { LOOKUP_DEADLINE_MS } from "../../../src/shared/budget";
 import { parseConfig } from "../../../src/config";
 import { ValidationError } from "../../../src/shared/errors";
-import { applyTemplate, renderTemplate, templateName, type TemplateDocument } from "../../../src/mail/templates";
+import { applyTemplate, renderTemplate, templateName, type TemplateDocument, createTemplateCache } from "../../../src/mail/templates";
 import type { MailRequest } from "../../../src/shared/types";
 import { caught } from "../../helpers/caught";
 
@@ -78,15 +78,17 @@ describe("renderTemplate: partials", () => {
   });
 
   it("uses the current partials only: an edited partial is used, a removed one is gone", () => {
+    const cache = createTemplateCache();
     const page = template("page", { html: "{{> footer}}" }, "1.0");
-    expect(renderTemplate(page, [partial("footer", { html: "v1" }, "1.0")], {}).html).toBe("v1");
-    expect(renderTemplate(page, [partial("footer", { html: "v2" }, "2.0")], {}).html).toBe("v2");
-    expect(renderError(() => renderTemplate(page, [], {}))).toContain("The partial footer could not be found");
+    expect(renderTemplate(page, [partial("footer", { html: "v1" }, "1.0")], {}, cache).html).toBe("v1");
+    expect(renderTemplate(page, [partial("footer", { html: "v2" }, "2.0")], {}, cache).html).toBe("v2");
+    expect(renderError(() => renderTemplate(page, [], {}, cache))).toContain("The partial footer could not be found");
   });
 
   it("an edited template is compiled again", () => {
-    expect(renderTemplate(template("t", { text: "one" }, "1.0"), [], {}).text).toBe("one");
-    expect(renderTemplate(template("t", { text: "two" }, "2.0"), [], {}).text).toBe("two");
+    const cache = createTemplateCache();
+    expect(renderTemplate(template("t", { text: "one" }, "1.0"), [], {}, cache).text).toBe("one");
+    expect(renderTemplate(template("t", { text: "two" }, "2.0"), [], {}, cache).text).toBe("two");
   });
 
   it("a partial is included by its name field when it has one, as in the original", () => {
@@ -239,7 +241,7 @@ describe("composeMessage when templates cannot be read", () => {
 
   it("fails with the collection and Firestore's reason", async () => {
     const db = firestoreWhoseReads(() => Promise.reject(new Error("14 UNAVAILABLE: No connection established")));
-    await expect(composeMessage(mail, config, db)).rejects.toThrow(
+    await expect(composeMessage(mail, config, db, createTemplateCache())).rejects.toThrow(
       "Could not load templates from 'templates': 14 UNAVAILABLE: No connection established",
     );
   });
@@ -247,7 +249,7 @@ describe("composeMessage when templates cannot be read", () => {
   it("never waits longer than the lookup deadline", async () => {
     jest.useFakeTimers();
     const db = firestoreWhoseReads(() => new Promise(() => undefined));
-    const composing = composeMessage(mail, config, db);
+    const composing = composeMessage(mail, config, db, createTemplateCache());
     const outcome = expect(composing).rejects.toThrow(
       `Could not load templates from 'templates': Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s.`,
     );
