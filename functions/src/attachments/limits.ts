@@ -3,6 +3,8 @@
  * are chosen by whoever writes the document, who could otherwise hold the
  * function's memory, network and processing lease.
  */
+import { DOWNLOAD_DEADLINE_MS, DOWNLOAD_IDLE_MS } from "../shared/budget";
+
 export const DOWNLOAD_LIMITS = Object.freeze({
   /** Attachments per message given as an https URL (`path` or `href`). */
   urlAttachments: 10,
@@ -12,10 +14,8 @@ export const DOWNLOAD_LIMITS = Object.freeze({
   mailBytes: 18 * 1024 * 1024,
   /** Redirects followed per attachment; each is checked like the first URL. */
   redirects: 3,
-  /** All of a message's downloads, redirects included: before the send's 40 s deadline, both inside the 60 s lease. */
-  deadlineMs: 12_000,
-  /** A server that sends nothing for this long is dropped, even with deadline left. */
-  idleMs: 5_000,
+  deadlineMs: DOWNLOAD_DEADLINE_MS,
+  idleMs: DOWNLOAD_IDLE_MS,
   /** Entries in one attachment's `httpHeaders`. */
   httpHeaders: 20,
   /** Characters in one `httpHeaders` value. */

@@ -50,6 +50,12 @@ export const FUNCTION_TIMEOUT_MS = 300_000;
  */
 export const CLAIM_WATCH_MS = 2 * 60_000;
 
+/** All of a message's attachment downloads, redirects included, within the lease and before the send. */
+export const DOWNLOAD_DEADLINE_MS = 12_000;
+
+/** A download server that sends nothing for this long is dropped, even with deadline left. */
+export const DOWNLOAD_IDLE_MS = 5_000;
+
 /** Per Firestore lookup of a mail (templates, users, suppressions); the lease also holds the send. */
 export const LOOKUP_DEADLINE_MS = 10_000;
 
