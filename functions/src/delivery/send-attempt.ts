@@ -11,7 +11,7 @@ import { composeMessage } from "../mail/compose-message";
 import { withHeaders } from "../mail/prepare-payload";
 import { selectProvider } from "../providers/select-provider";
 import { DeliveryError, SendEmailError, errorText } from "../shared/errors";
-import { STATUS, statusOf } from "../shared/firestore-status";
+import { grpcStatus, statusOf } from "../shared/firestore-status";
 import * as logs from "../shared/logs";
 import type { DeliveryInfo, MailRequest } from "../shared/types";
 import { dropSuppressed } from "../suppression/drop-suppressed";
@@ -132,7 +132,7 @@ async function record(store: MailStore, path: string, claimed: Timestamp, owner:
     const as = written !== null ? "owned" : await store.recordOutcome(path, owner, writes);
     return as && { as, patch: writes[as]?.patch ?? writes.owned.patch, written, outcome };
   } catch (error) {
-    if (reduced || !outcome.info || statusOf(error) !== STATUS.INVALID_ARGUMENT) throw error;
+    if (reduced || !outcome.info || statusOf(error) !== grpcStatus().INVALID_ARGUMENT) throw error;
     logs.outcomeInfoReduced(path, logs.redact(errorText(error)));
     const info = minimalInfo(outcome.info);
     return record(store, path, claimed, owner, { ...outcome, info, patch: successPatch(info) }, true);

@@ -16,7 +16,7 @@ import type { MailStore } from "./store";
 import { eventBatch, type StartingVersion } from "../lifecycle/event-batch";
 import type { LifecyclePublisher } from "../lifecycle/events";
 import * as logs from "../shared/logs";
-import { STATUS, statusOf } from "../shared/firestore-status";
+import { grpcStatus, statusOf } from "../shared/firestore-status";
 import { announceLeaseExpiry, type LeaseExpiry } from "./lease-expiry";
 
 /** The fields a page holds besides the queried one: what every decision reads. */
@@ -88,7 +88,7 @@ export async function scan(sweep: Sweep, spec: Scan): Promise<boolean> {
     try {
       page = await store.duePage(mail.query, spec.field, spec.upTo, fields, pageSize, after);
     } catch (error) {
-      if (statusOf(error) !== STATUS.FAILED_PRECONDITION) throw error;
+      if (statusOf(error) !== grpcStatus().FAILED_PRECONDITION) throw error;
       // A missing index fails every run the same way; the other scan can still work.
       logs.sweepIndexMissing({ collectionId: mail.collectionId, field: spec.field, group: mail.group }, consoleLink(error), spec.stalled);
       return false;

@@ -7,7 +7,7 @@
  * caller with a Mark reads the document to find out, one without takes it as lost.
  */
 import type { DocumentData } from "firebase-admin/firestore";
-import { isTransientStatus, STATUS, statusOf } from "../shared/firestore-status";
+import { isTransientStatus, grpcStatus, statusOf } from "../shared/firestore-status";
 
 /** Recognises the version of a document that a given write produced. */
 export type Mark = (data: DocumentData) => boolean;
@@ -19,7 +19,7 @@ export type Mark = (data: DocumentData) => boolean;
  */
 export function writeOutcome(error: unknown): "lost" | "ambiguous-loss" | "transient" | "failed" {
   const code = statusOf(error);
-  if (code === STATUS.NOT_FOUND) return "lost";
-  if (code === STATUS.FAILED_PRECONDITION) return "ambiguous-loss";
+  if (code === grpcStatus().NOT_FOUND) return "lost";
+  if (code === grpcStatus().FAILED_PRECONDITION) return "ambiguous-loss";
   return isTransientStatus(error) ? "transient" : "failed";
 }

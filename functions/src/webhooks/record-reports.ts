@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { FieldValue, Timestamp, type DocumentSnapshot, type Firestore, type WriteBatch } from "firebase-admin/firestore";
 import addressparser from "nodemailer/lib/addressparser";
 import pLimit from "p-limit";
-import { STATUS, statusOf } from "../shared/firestore-status";
+import { grpcStatus, statusOf } from "../shared/firestore-status";
 import { isReservedId } from "../shared/firestore-ids";
 import { isPlainMap } from "../shared/plain-map";
 import { normalizeAddress, suppressionDocId } from "../suppression/addresses";
@@ -81,7 +81,7 @@ export async function recordReports(reports: readonly DeliveryReport[], settings
       await recordForDocument(path, list, snapshots.get(path), settings, counts);
     } catch (error) {
       // INVALID_ARGUMENT: Firestore refuses the write itself; retrying cannot help.
-      if (statusOf(error) !== STATUS.INVALID_ARGUMENT) {
+      if (statusOf(error) !== grpcStatus().INVALID_ARGUMENT) {
         failure ??= error;
         return;
       }
@@ -124,7 +124,7 @@ async function recordForDocument(path: string, reports: DeliveryReport[], first:
         await batch.commit();
       } catch (error) {
         const code = statusOf(error);
-        if (code !== STATUS.FAILED_PRECONDITION && code !== STATUS.NOT_FOUND) throw error;
+        if (code !== grpcStatus().FAILED_PRECONDITION && code !== grpcStatus().NOT_FOUND) throw error;
         snapshot = undefined;
         continue;
       }

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { Timestamp, type Firestore } from "firebase-admin/firestore";
 import type { WebhookConfig } from "../config/webhook-params";
-import { STATUS, statusOf } from "../shared/firestore-status";
+import { grpcStatus, statusOf } from "../shared/firestore-status";
 
 /** Kept this long past the window, so that a clock skew between providers and Firestore cannot reopen it. */
 const MARGIN_MS = 60 * 60 * 1000;
@@ -30,7 +30,7 @@ export async function useToken(
   try {
     await ref.create({ route, expireAt });
   } catch (error) {
-    if (statusOf(error) === STATUS.ALREADY_EXISTS) return undefined;
+    if (statusOf(error) === grpcStatus().ALREADY_EXISTS) return undefined;
     throw error;
   }
   return { release: async () => void (await ref.delete()) };

@@ -11,7 +11,7 @@ import { testRuntime } from "../helpers/extension-env";
 import { MailStore } from "../../src/delivery/store";
 import { runMaintenance } from "../helpers/extension-env";
 import type { Runtime } from "../../src/delivery/runtime";
-import { STATUS } from "../../src/shared/firestore-status";
+import { grpcStatus } from "../../src/shared/firestore-status";
 import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
 import { configureExtension } from "../helpers/extension-env";
 import { afterLeases, SWEEP_PARAMS } from "../helpers/sweep-params";
@@ -27,7 +27,7 @@ const LINK = `https://console.firebase.google.com/v1/r/project/${PROJECT}/firest
 function missingIndex(field: string): Error {
   return Object.assign(
     new Error(`9 FAILED_PRECONDITION: The query requires a COLLECTION_GROUP_ASC index for collection mail and field ${field}. You can create it here: ${LINK}`),
-    { code: STATUS.FAILED_PRECONDITION },
+    { code: grpcStatus().FAILED_PRECONDITION },
   );
 }
 
@@ -87,7 +87,7 @@ describeWithEmulator("the sweep when Firestore refuses one of its queries", () =
   test("without a link in Firestore's message the error still names the index", async () => {
     const error = jest.spyOn(functionsLogger, "error");
     await seed();
-    const refusal = Object.assign(new Error("9 FAILED_PRECONDITION: "), { code: STATUS.FAILED_PRECONDITION });
+    const refusal = Object.assign(new Error("9 FAILED_PRECONDITION: "), { code: grpcStatus().FAILED_PRECONDITION });
     const report = await runMaintenance(afterLeases(), {}, runtimeWith(new RefusingStore(db, "delivery.leaseExpireTime", refusal)));
     expect(report).toMatchObject({ expired: 0, released: 1 });
     expect(error).toHaveBeenCalledTimes(1);
@@ -98,7 +98,7 @@ describeWithEmulator("the sweep when Firestore refuses one of its queries", () =
 
   test("any other failure of one scan fails the run, once the other scan has finished", async () => {
     await seed();
-    const outage = Object.assign(new Error("14 UNAVAILABLE: no connection"), { code: STATUS.UNAVAILABLE });
+    const outage = Object.assign(new Error("14 UNAVAILABLE: no connection"), { code: grpcStatus().UNAVAILABLE });
     const store = new RefusingStore(db, "delivery.nextAttemptTime", outage);
     await expect(runMaintenance(afterLeases(), {}, runtimeWith(store))).rejects.toBe(outage);
     expect((await db.doc("users/u1/mail/dead").get()).get("delivery.state")).toBe("ERROR");

@@ -5,7 +5,7 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { DeliveryError } from "../../../src/shared/errors";
-import { STATUS } from "../../../src/shared/firestore-status";
+import { grpcStatus } from "../../../src/shared/firestore-status";
 import { resolveRecipients, usersUnavailable } from "../../../src/mail/recipients";
 import { loadTemplate, templatesUnavailable } from "../../../src/mail/templates";
 import { caught } from "../../helpers/caught";
@@ -41,6 +41,6 @@ test.each(lookups)("%s whose read Firestore refuses (PERMISSION_DENIED): lookup-
 });
 
 test.each(lookups)("%s read while Firestore is unavailable (UNAVAILABLE): lookup-failed, transient", async (_, lookup) => {
-  const error = await caught(DeliveryError, lookup(firestoreAnswering(STATUS.UNAVAILABLE)));
+  const error = await caught(DeliveryError, lookup(firestoreAnswering(grpcStatus().UNAVAILABLE)));
   expect([error.code, error.transient]).toEqual(["lookup-failed", true]);
 });
