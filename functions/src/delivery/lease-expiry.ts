@@ -33,6 +33,6 @@ export function recordLeaseExpiry(path: string, expiry: LeaseExpiry, events: Eve
 
 /** Through `events`, which already follow the version the expiry wrote (the sweep reads it back). */
 export function announceLeaseExpiry(path: string, expiry: LeaseExpiry, events: EventBatch): void {
-  logs.leaseExpired(path, "ERROR", expiry.transition.attempts);
+  logs.leaseExpired(path, expiry.transition.attempts);
   events.moved(expiry.transition);
 }

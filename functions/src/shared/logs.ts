@@ -49,8 +49,9 @@ export const invalidDocument = (path: string, message: string): void => logger.w
 
 export const unknownState = (path: string, state: unknown): void => logger.warn("Mail document has an unknown delivery.state", { path, state: String(state).slice(0, 64) });
 
-export const leaseExpired = (path: string, state: "PENDING" | "ERROR", attempts: number): void =>
-  logger.warn(`Processing lease expired; ${state === "ERROR" ? "the mail was marked as ERROR" : "a retry was scheduled"}`, { path, state, attempts });
+/** An expired lease always ends the mail in ERROR (delivery/lease-expiry.ts). */
+export const leaseExpired = (path: string, attempts: number): void =>
+  logger.warn("Processing lease expired; the mail was marked as ERROR", { path, state: "ERROR", attempts });
 
 /** A success too large for its document, recorded with the minimal delivery.info (delivery/bounded-info.ts). */
 export function outcomeInfoReduced(path: string, reason: string): void {
