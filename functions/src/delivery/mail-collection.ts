@@ -6,6 +6,7 @@
  * the pattern (`teams/t1/mail/x`): `contains` tells them apart.
  */
 import type { Firestore, Query } from "firebase-admin/firestore";
+import { matchPattern, wildcardNames } from "../shared/path-pattern";
 
 export interface MailCollection {
   /** MAIL_COLLECTION as configured, e.g. `users/{uid}/mail`. */
@@ -18,18 +19,13 @@ export interface MailCollection {
   contains(documentPath: string): boolean;
 }
 
-const WILDCARD = /^\{[^/{}]+\}$/;
-
 export function mailCollection(db: Firestore, path: string): MailCollection {
   const segments = path.split("/");
   const collectionId = segments[segments.length - 1];
-  if (!segments.some((segment) => WILDCARD.test(segment))) {
+  if (wildcardNames(path).length === 0) {
     return { path, collectionId, group: false, query: db.collection(path), contains: (documentPath) => parentOf(documentPath) === path };
   }
-  const contains = (documentPath: string) => {
-    const parts = parentOf(documentPath).split("/");
-    return parts.length === segments.length && segments.every((s, i) => WILDCARD.test(s) || s === parts[i]);
-  };
+  const contains = (documentPath: string) => matchPattern(path, parentOf(documentPath)) !== undefined;
   return { path, collectionId, group: true, query: db.collectionGroup(collectionId), contains };
 }
 
