@@ -9,6 +9,7 @@ import * as logs from "../shared/logs";
 import { collectionPath, problem, read, readBoolean, readChoice, readSecret, received, receivedName, wholeNumber, type Env } from "./env-values";
 import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks, type WebhookConfig } from "./webhook-params";
 import { SENDER_PATTERN } from "./sender-pattern";
+import { parseSenderProfiles, type SenderProfiles } from "./tenant-params";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
 
 const AUTH_TYPES = ["UsernamePassword", "OAuth2"] as const;
@@ -62,10 +63,14 @@ export interface Config {
   readonly webhooks: WebhookConfig;
   /** One-click unsubscribe links; set when UNSUBSCRIBE_SIGNING_KEY is. */
   readonly unsubscribe?: UnsubscribeLinks;
+  /** SENDER_PROFILES_COLLECTION: each tenant sends through its own profile (docs/tenants.md). Unset: the params above for every mail. */
+  readonly senderProfiles?: SenderProfiles;
+  /** The sender profile this config was built from; unset for the instance's own params. */
+  readonly profile?: string;
 }
 
 /** What the webhooks endpoint needs: its own params only, so that a broken SMTP setting does not stop it. */
-export type EndpointConfig = Pick<Config, "database" | "mailCollection" | "webhooks">;
+export type EndpointConfig = Pick<Config, "database" | "mailCollection" | "webhooks" | "senderProfiles">;
 
 const DATABASE_ID = /^(\(default\)|[a-z][a-z0-9-]{0,61}[a-z0-9])$/;
 const HOST_NAME = /^[^\s:/@?#<>]+$/;
@@ -93,6 +98,7 @@ export function parseConfig(env: Env): Config {
   const retryBackoffSeconds = boundedInteger(env, "RETRY_BACKOFF_SECONDS", 60, 1, 3600, problems);
   const { webhooks, unsubscribe } = parseDeliveryStatusParams(env, mailCollection, problems);
   const allowSendGridBypass = readBoolean(env, "ALLOW_SENDGRID_BYPASS", false, problems);
+  const senderProfiles = parseSenderProfiles(env, mailCollection, problems);
 
   if (problems.length > 0 || !smtp || !authType || !ttlExpireType) {
     // Every delivery.error repeats this text; a secret that slipped into a problem anyway goes no further.
@@ -108,7 +114,7 @@ export function parseConfig(env: Env): Config {
     mailCollection, defaultFrom, defaultReplyTo: read(env, "DEFAULT_REPLY_TO"), usersCollection, templatesCollection,
     ttlExpireType, ttlExpireValue, maxAttempts, retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
-    allowSendGridBypass, webhooks, unsubscribe,
+    allowSendGridBypass, webhooks, unsubscribe, senderProfiles,
   });
 }
 
@@ -117,8 +123,9 @@ export function parseEndpointConfig(env: Env): EndpointConfig {
   const problems: string[] = [];
   const mailCollection = collectionPath(env, "MAIL_COLLECTION", problems) ?? "mail";
   const { webhooks } = parseDeliveryStatusParams(env, mailCollection, problems);
+  const senderProfiles = parseSenderProfiles(env, mailCollection, problems);
   if (problems.length > 0) throw new ConfigError(logs.redact(problems.join("; ")));
-  return Object.freeze({ database: read(env, "DATABASE") ?? "(default)", mailCollection, webhooks });
+  return Object.freeze({ database: read(env, "DATABASE") ?? "(default)", mailCollection, webhooks, senderProfiles });
 }
 
 /** Registers every secret before validating anything, so that even a failed parse cannot let one reach a log line. */

@@ -28,6 +28,7 @@ import { claimPatch, errorPatch, newDocumentErrorPatch, pendingPatch, replaceDel
 import type { Runtime } from "./runtime";
 import { sendAndRecord, type CheckedMail, type MailContext } from "./send-attempt";
 import { validateSendAt } from "./send-at";
+import { instanceSender, type Sender } from "../tenants/sender";
 
 /** A write to a mail document, as its trigger delivered it. */
 export interface MailWrite {
@@ -99,7 +100,7 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   // Checked before claiming: a mail that cannot be sent goes to ERROR in one
   // write and never holds a lease. Reads (templates, uids) wait for the claim,
   // so that the invocations that lose it read nothing.
-  const checked = validate(mail);
+  const checked = await validate(mail);
   if ("error" in checked) {
     logs.invalidDocument(mail.path, checked.error);
     const now = Date.now();
@@ -127,27 +128,41 @@ async function deliver(decision: Extract<Decision, { action: "initialize" | "cla
   if (claimed) await sendAndRecord(mail, checked, { attemptId, attemptsBefore }, lease, claimed);
 }
 
-/** Everything checkable without I/O: the params and the document. */
-function validate(mail: MailContext): CheckedMail | { error: string; config?: Config } {
+/**
+ * Everything checkable before the claim: the params, the document, and the
+ * sender (with profiles, the tenant's profile document, cached; its secrets
+ * are read only by the attempt that claims the mail).
+ * @throws a transient Firestore failure reading the profile
+ */
+async function validate(mail: MailContext): Promise<CheckedMail | { error: string; config?: Config }> {
   let config: Config | undefined;
   try {
     config = mail.runtime.config();
     const { mail: request, ignoredFields } = validateMailDocument(mail.data);
     validateSendAt(mail.data);
+    const sender = await senderFor(mail.runtime, config, mail.path);
+    config = sender.config;
     selectProvider(config).checkFields(request);
     checkUnsubscribeRequest(request, config);
     if (ignoredFields.length > 0) logs.ignoredMessageFields(mail.path, ignoredFields);
-    return needsLookups(request) ? { config, mail: request } : { config, mail: request, message: preparePayload(request, config) };
+    return needsLookups(request) ? { config, sender, mail: request } : { config, sender, mail: request, message: preparePayload(request, config) };
   } catch (error) {
     if (error instanceof ConfigError) {
       logs.configInvalid(error.message);
       return { error: error.message };
     }
     if (error instanceof ValidationError) return { error: error.message, config };
+    if (isTransientStatus(error)) throw error;
     // A bug in code without I/O would fail this mail every time: ERROR, rather than no state at all.
     logs.unexpectedError(mail.path, error);
     return { error: `The mail document could not be checked: ${errorText(error)}`, config };
   }
+}
+
+function senderFor(runtime: Runtime, config: Config, path: string): Promise<Sender> {
+  if (!config.senderProfiles) return Promise.resolve(instanceSender(config, path, (forConfig) => runtime.transport(forConfig)));
+  if (!runtime.profiles) throw new ConfigError("SENDER_PROFILES_COLLECTION is set, but this runtime reads no sender profiles");
+  return runtime.profiles.sender(config, path);
 }
 
 /** The mail's state as the decision read it (decide() only claims PENDING or RETRY). */

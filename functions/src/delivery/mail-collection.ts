@@ -6,7 +6,7 @@
  * the pattern (`teams/t1/mail/x`): `contains` tells them apart.
  */
 import type { Firestore, Query } from "firebase-admin/firestore";
-import { matchPattern, wildcardNames } from "../shared/path-pattern";
+import { matchPattern, parentOf, wildcardNames } from "../shared/path-pattern";
 
 export interface MailCollection {
   /** MAIL_COLLECTION as configured, e.g. `users/{uid}/mail`. */
@@ -27,9 +27,4 @@ export function mailCollection(db: Firestore, path: string): MailCollection {
   }
   const contains = (documentPath: string) => matchPattern(path, parentOf(documentPath)) !== undefined;
   return { path, collectionId, group: true, query: db.collectionGroup(collectionId), contains };
-}
-
-/** The path of the collection holding the document at `documentPath`. */
-export function parentOf(documentPath: string): string {
-  return documentPath.slice(0, documentPath.lastIndexOf("/"));
 }

@@ -3,6 +3,7 @@ import type { Config } from "../config";
 import type { LifecyclePublisher } from "../lifecycle/events";
 import type { TemplateCache } from "../mail/templates";
 import type { MailTransport } from "../providers/provider";
+import type { SenderProfiles } from "../tenants/sender-profiles";
 import type { MailStore } from "./store";
 
 /**
@@ -22,4 +23,6 @@ export interface Runtime {
   templates: TemplateCache;
   /** Where lifecycle events go. */
   lifecycle: LifecyclePublisher;
+  /** Tenants' sender profiles, used when SENDER_PROFILES_COLLECTION is set; a runtime without them refuses such a config. */
+  profiles?: SenderProfiles;
 }

@@ -23,6 +23,7 @@ import { outcomeMark } from "./marks";
 import { errorPatch, honouredRetryPatch, requestAnswer, REQUEST_REASONS, successPatch, type Patch } from "./patches";
 import { failurePatch } from "./retry-policy";
 import type { Runtime } from "./runtime";
+import type { OpenSender, Sender } from "../tenants/sender";
 import type { AttemptOwner, MailStore, OutcomeWrites } from "./store";
 
 /** One invocation's view of one mail. */
@@ -37,8 +38,8 @@ export interface MailContext {
   triggerId: string;
 }
 
-/** A claimed mail, validated: its composed message when no lookup is needed. */
-export type CheckedMail = { config: Config; mail: MailRequest; message?: SendMailOptions };
+/** A claimed mail, validated: who sends it, and its composed message when no lookup is needed. */
+export type CheckedMail = { config: Config; sender: Sender; mail: MailRequest; message?: SendMailOptions };
 
 interface Outcome {
   state: "SUCCESS" | "ERROR" | "PENDING";
@@ -70,25 +71,48 @@ export async function sendAndRecord(mail: MailContext, checked: CheckedMail, own
 
 async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, attemptsBefore: number): Promise<Outcome> {
   const { config } = checked;
+  let opened: OpenSender | undefined;
   try {
-    const composed = checked.message ?? (await composeMessage(checked.mail, config, mail.store.db, mail.runtime.templates, mail.path));
-    const prepared = await prepare(mail, config, checked.mail, composed);
+    opened = await checked.sender.open();
+    const composed = checked.message ?? (await composeMessage(checked.mail, opened.config, mail.store.db, mail.runtime.templates, mail.path));
+    const prepared = await prepare(mail, opened.config, checked.mail, composed);
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
     const message = await mail.runtime.download(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()) });
-    const deadlineMs = sendTimeLeft(leaseEnds, Date.now(), SEND_DEADLINE_MS);
-    if (deadlineMs < MIN_SEND_MS) throw tooLateToSend();
-    const sent = await mail.runtime.transport(config).send(message, prepared.mail, { deadlineMs });
+    let sent;
+    try {
+      sent = await sendWithin(opened, message, prepared.mail, leaseEnds);
+    } catch (error) {
+      // A refused login sent nothing: after a secret's rotation, one more try with its new value.
+      if (!(error instanceof SendEmailError && error.code === "auth-failed" && (await checked.sender.renew()))) throw error;
+      opened.release();
+      opened = await checked.sender.open();
+      sent = await sendWithin(opened, message, prepared.mail, leaseEnds);
+    }
     const full = prepared.suppressed.length > 0 ? { ...sent, suppressed: prepared.suppressed } : sent;
     logs.delivered(mail.path, full);
     const info = boundedInfo(full);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), unknown: false };
   } catch (error) {
-    const text = logs.redact(errorText(error));
+    const text = logs.redact(withProfile(checked.sender.profile, errorText(error)));
     const failure = error instanceof SendEmailError ? error : undefined;
     logs.deliveryFailed(mail.path, failure?.code ?? "unknown", text);
     const { state, patch } = failurePatch(config, text, failure?.transient ?? false, attemptsBefore, Date.now());
     return { state, info: null, error: text, patch, unknown: failure?.code === "outcome-unknown" };
+  } finally {
+    opened?.release();
   }
+}
+
+/** A tenant's error says whose sender failed, once. */
+function withProfile(profile: string | undefined, text: string): string {
+  const prefix = `Sender profile "${profile}": `;
+  return profile === undefined || text.startsWith(prefix) ? text : prefix + text;
+}
+
+async function sendWithin(opened: OpenSender, message: SendMailOptions, fields: MailRequest, leaseEnds: number): Promise<DeliveryInfo> {
+  const deadlineMs = sendTimeLeft(leaseEnds, Date.now(), SEND_DEADLINE_MS);
+  if (deadlineMs < MIN_SEND_MS) throw tooLateToSend();
+  return opened.transport.send(message, fields, { deadlineMs });
 }
 
 /**

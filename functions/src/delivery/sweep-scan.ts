@@ -10,7 +10,8 @@
  * scan pages past them and stops after `foreignPageLimit` pages of nothing else.
  */
 import type { QueryDocumentSnapshot, Timestamp } from "firebase-admin/firestore";
-import { parentOf, type MailCollection } from "./mail-collection";
+import { parentOf } from "../shared/path-pattern";
+import type { MailCollection } from "./mail-collection";
 import type { Patch } from "./patches";
 import type { MailStore } from "./store";
 import { eventBatch, type StartingVersion } from "../lifecycle/event-batch";

@@ -18,6 +18,7 @@ import { createAttachmentDownloader, type DownloadOptions } from "../attachments
 import { loopbackEndpoints, type ProviderEndpoints } from "../providers/shared/provider-endpoints";
 import { createTransport } from "../providers/select-provider";
 import * as logs from "../shared/logs";
+import { createSenderProfiles, type SecretReader, type SenderProfiles } from "../tenants/sender-profiles";
 
 export interface InstanceRuntime extends Runtime {
   /** The `webhooks` function's params alone, so that a broken SMTP setting does not stop it. */
@@ -32,6 +33,8 @@ export interface RuntimeOptions {
   endpoints?: ProviderEndpoints;
   /** How attachment downloads connect (exemptions on loopback only). */
   downloads?: DownloadOptions;
+  /** Where sender profiles' secrets are read. */
+  secrets?: SecretReader;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): InstanceRuntime {
@@ -40,7 +43,8 @@ export function createRuntime(options: RuntimeOptions = {}): InstanceRuntime {
   let endpointConfig: EndpointConfig | undefined;
   let store: { database: string; value: MailStore } | undefined;
   let transport: { config: Config; value: MailTransport } | undefined;
-  return {
+  let profiles: SenderProfiles | undefined;
+  const runtime: InstanceRuntime = {
     config() {
       if (!config) {
         config = parseConfig(process.env);
@@ -74,12 +78,28 @@ export function createRuntime(options: RuntimeOptions = {}): InstanceRuntime {
     download: createAttachmentDownloader(options.downloads),
     templates: createTemplateCache(),
     lifecycle: createEventarcPublisher(),
+    get profiles() {
+      return (profiles ??= createSenderProfiles({
+        db: (database) => runtime.store(database).db,
+        secrets: options.secrets ?? unavailableSecrets,
+        env: () => process.env,
+        endpoints,
+      }));
+    },
     close() {
       transport?.value.close();
       transport = undefined;
+      profiles?.close();
+      profiles = undefined;
       store = undefined;
       config = undefined;
       endpointConfig = undefined;
     },
   };
+  return runtime;
 }
+
+const unavailableSecrets: SecretReader = {
+  read: (version) => Promise.reject(new Error(`Secret Manager is not available to read ${version}`)),
+  forget: () => undefined,
+};

@@ -101,3 +101,6 @@ export function leaseEnd(leaseMs: number, versionMs?: number): number {
 export function attemptPresumedDead(leaseMs: number, nowMs: number, versionMs?: number): boolean {
   return leaseEnd(leaseMs, versionMs) + LEASE_GRACE_MS <= nowMs;
 }
+
+/** How long a sender profile document is trusted before it is read again: an edit takes effect within this. */
+export const PROFILE_CACHE_MS = 60_000;

@@ -16,6 +16,8 @@ export type ErrorCode =
   | "lookup-failed" // the templates, users or suppression collection could not be read
   | "recipients-suppressed" // every recipient is in SUPPRESSION_COLLECTION
   | "outcome-unknown" // handed over in full, then no answer: it may have been accepted; never retried automatically
+  | "rate-limited" // the sender profile's maxMessagesPerSecond left no time to send within the lease
+  | "secret-unavailable" // a sender profile's Secret Manager version could not be read
   | "unknown";
 
 export abstract class SendEmailError extends Error {

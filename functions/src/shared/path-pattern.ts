@@ -48,3 +48,8 @@ export function fillPattern(pattern: string, values: Readonly<Record<string, str
     })
     .join("/");
 }
+
+/** The path of the collection holding the document at `documentPath`. */
+export function parentOf(documentPath: string): string {
+  return documentPath.slice(0, documentPath.lastIndexOf("/"));
+}

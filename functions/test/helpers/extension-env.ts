@@ -11,6 +11,7 @@ import { extensionFunctions } from "../../src/handlers/functions";
 import type { DownloadOptions } from "../../src/attachments/download-attachments";
 import { createRuntime, type InstanceRuntime, type RuntimeOptions } from "../../src/handlers/runtime";
 import type { ProviderEndpoints } from "../../src/providers/shared/provider-endpoints";
+import type { SecretReader } from "../../src/tenants/sender-profiles";
 
 export type { MaintenanceReport } from "../../src/handlers/maintain-queue";
 
@@ -29,6 +30,9 @@ export const testRuntime: InstanceRuntime = {
   },
   get lifecycle() {
     return current.lifecycle;
+  },
+  get profiles() {
+    return current.profiles;
   },
   close: () => current.close(),
 };
@@ -55,6 +59,11 @@ export function redirectProviders(endpoints: ProviderEndpoints): () => void {
 /** The loopback endpoints redirected so far, for transports a test builds itself. */
 export function testEndpoints(): ProviderEndpoints {
   return options.endpoints ?? {};
+}
+
+/** Where the runtime reads sender profiles' secrets; returns the undo. */
+export function useSecrets(secrets: SecretReader): () => void {
+  return withOptions({ ...options, secrets });
 }
 
 /** Lets the runtime download attachments from loopback test servers; returns the undo. */
@@ -112,6 +121,8 @@ const PARAMS = [
   "UNSUBSCRIBE_MAILTO",
   "WEBHOOK_URL",
   "TRACKING_SIGNING_KEY",
+  "SENDER_PROFILES_COLLECTION",
+  "SUPPRESSION_SCOPE",
 ];
 
 /** Replaces the extension's params with `params` (unset ones are removed) and drops cached config and transports. */

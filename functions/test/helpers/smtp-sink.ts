@@ -73,6 +73,8 @@ export interface SmtpSink {
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   /** Resolves once no connection is open, for tests that a client tore its connection down. */
   waitForIdle(timeoutMs?: number): Promise<void>;
+  /** Accepts only these credentials from now on and drops open sessions, as a server does when a password is changed. */
+  setAuth(auth: { user: string; password: string }): void;
   /** Destroys open connections and stops listening. */
   close(): Promise<void>;
 }
@@ -84,7 +86,8 @@ const REPLIES = {
 } as const;
 const DATA_REPLIES = { 554: REPLIES[554], 451: "4.3.0 Try again later" } as const;
 
-export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
+export async function startSmtpSink(given: SmtpSinkOptions = {}): Promise<SmtpSink> {
+  const options = { ...given };
   const messages: ReceivedMail[] = [];
   const authAttempts: SmtpSink["authAttempts"] = [];
   const sockets = new Set<Socket>();
@@ -205,6 +208,10 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     messages,
     authAttempts,
     openConnections: () => sockets.size,
+    setAuth(auth) {
+      options.auth = auth;
+      for (const socket of sockets) socket.destroy();
+    },
     connectionsOpened: () => connections,
     waitForMessages: async (count, timeoutMs = 5000) => {
       await until(changes, () => messages.length >= count, timeoutMs, () => `${count} message(s), got ${messages.length}`);
