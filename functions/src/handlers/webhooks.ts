@@ -5,16 +5,24 @@
  * path answers 404 and no Firestore client is created.
  */
 import type { ServerResponse } from "node:http";
+import type { EndpointConfig } from "../config";
 import { mailCollection } from "../delivery/mail-collection";
 import { PROVIDER_WEBHOOKS } from "../providers/select-provider";
+import { ConfigError, SendEmailError } from "../shared/errors";
+import * as logs from "../shared/logs";
+import { fillPattern, matchPattern, parentOf } from "../shared/path-pattern";
+import { tenantOf } from "../tenants/sender";
 import type { InstanceRuntime } from "./runtime";
 import { webhookRequestHandler, type RawBodyRequest } from "../webhooks/http-adapter";
+import type { ProfileWebhooks } from "../webhooks/router";
 
 export function handleWebhookRequest(req: RawBodyRequest, res: ServerResponse, runtime: InstanceRuntime): Promise<void> {
   return webhookRequestHandler(() => {
     const config = runtime.endpointConfig();
+    const suppression = config.webhooks.suppressionCollection;
     return {
       config: config.webhooks,
+      profile: config.senderProfiles && ((id) => profileWebhooks(runtime, config, id)),
       providers: PROVIDER_WEBHOOKS,
       settings: () => {
         const { db } = runtime.store(config.database);
@@ -22,9 +30,22 @@ export function handleWebhookRequest(req: RawBodyRequest, res: ServerResponse, r
           db,
           isMailPath: mailCollection(db, config.mailCollection).contains,
           eventHistory: config.webhooks.eventHistory,
-          suppressionCollection: config.webhooks.suppressionCollection,
+          suppressionCollection: suppression === undefined ? undefined : (path: string) => fillPattern(suppression, matchPattern(config.mailCollection, parentOf(path)) ?? {}),
         };
       },
     };
   })(req, res);
+}
+
+/** A profile's webhook keys (its secrets read, cached); undefined, answered 404, for a profile that does not exist or cannot work. */
+async function profileWebhooks(runtime: InstanceRuntime, config: EndpointConfig, id: string): Promise<ProfileWebhooks | undefined> {
+  const { collection, tenantWildcard } = config.senderProfiles!;
+  try {
+    const profile = await runtime.profiles!.openConfig(config.database, collection, id);
+    return { config: profile.webhooks, owns: (path) => tenantOf(config, tenantWildcard, path) === id };
+  } catch (error) {
+    if (!(error instanceof ConfigError || (error instanceof SendEmailError && !error.transient))) throw error;
+    logs.webhookRefused(`${id} profile`, 404, logs.redact(error.message));
+    return undefined;
+  }
 }

@@ -42,8 +42,8 @@ export interface RecordSettings {
   isMailPath(path: string): boolean;
   /** EVENT_HISTORY: also keep every report in the mail's `deliveryEvents` subcollection. */
   eventHistory: boolean;
-  /** SUPPRESSION_COLLECTION: where hard bounces, complaints and unsubscribes are added. */
-  suppressionCollection?: string;
+  /** SUPPRESSION_COLLECTION for a mail (filled from its path when it names the tenant): where hard bounces, complaints and unsubscribes are added. */
+  suppressionCollection?: (mailPath: string) => string;
   /** Told about reports left out because Firestore refused their document. */
   onRejected?(count: number, error: unknown): void;
 }
@@ -206,7 +206,7 @@ function addSideEffects(batch: WriteBatch, path: string, reports: DeliveryReport
   for (const report of latest.values()) {
     const { recipient, timeMs, source, reason } = report;
     const record = { address: recipient, reason: suppressionReason(report), time: Timestamp.fromMillis(timeMs), mail: path, source, ...(reason && { detail: reason }) };
-    batch.set(db.collection(suppressionCollection!).doc(suppressionDocId(recipient)), record);
+    batch.set(db.collection(suppressionCollection!(path)).doc(suppressionDocId(recipient)), record);
   }
   // Provider ids are free text: hashed into a valid, fixed-size document id.
   const history = new Map<string, DeliveryReport>();

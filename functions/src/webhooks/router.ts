@@ -19,8 +19,16 @@ import { header, MalformedBody, type ProviderWebhook, type WebhookReply, type We
 import type { WebhookConfig } from "../config/webhook-params";
 import * as logs from "../shared/logs";
 
+/** A sender profile's webhook keys, and which mail is its tenant's. */
+export interface ProfileWebhooks {
+  config: WebhookConfig;
+  owns(mailPath: string): boolean;
+}
+
 export interface WebhookEndpoint {
   config: WebhookConfig;
+  /** With sender profiles: `/<provider>/<profile>` is checked with that profile's keys and records only its tenant's mail. */
+  profile?(id: string): Promise<ProfileWebhooks | undefined>;
   /** The provider webhooks this instance knows (see providers' selection module). */
   providers: readonly ProviderWebhook[];
   /** Firestore and where to write; only built when a request needs it. */
@@ -37,8 +45,19 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
     if (!config.unsubscribeSigningKey || !config.suppressionCollection) return text(404, "Not found");
     return handleUnsubscribe(request, config.unsubscribeSigningKey, endpoint.settings(), nowMs);
   }
-  const provider = endpoint.providers.find((candidate) => `/${candidate.route}` === route);
-  if (!provider || !provider.configured(config)) return text(404, "Not found");
+  const [name, profileId, ...rest] = route.slice(1).split("/");
+  const provider = endpoint.providers.find((candidate) => candidate.route === name);
+  let profile: ProfileWebhooks | undefined;
+  try {
+    profile = profileId === undefined || rest.length > 0 ? undefined : await endpoint.profile?.(profileId);
+  } catch (error) {
+    // Firestore or Secret Manager failed for now: the provider retries.
+    logs.webhookFailed(route.slice(1), error);
+    return text(500, "Events could not be recorded; please retry");
+  }
+  if (profileId !== undefined && !profile) return text(404, "Not found");
+  const keys = profile?.config ?? config;
+  if (!provider || !provider.configured(keys)) return text(404, "Not found");
   if (request.method !== "POST") return { ...text(405, "Method not allowed"), headers: { ...plain, Allow: "POST" } };
   const declared = Number(header(request, "content-length") ?? 0);
   const limit = Math.min(config.maxBodyBytes, provider.maxBodyBytes ?? Infinity);
@@ -47,7 +66,7 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
     return text(413, "Payload too large");
   }
 
-  const verdict = provider.authenticate(request, config, nowMs);
+  const verdict = provider.authenticate(request, keys, nowMs);
   if (!verdict.ok) {
     logs.webhookRefused(provider.route, verdict.status, verdict.reason);
     return { status: verdict.status, headers: { ...plain, ...verdict.headers }, body: `${REFUSED[verdict.status]}\n` };
@@ -57,7 +76,7 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
   let claim: UsedToken | undefined;
   if (replay) {
     try {
-      claim = await useToken(endpoint.settings().db, config, provider.route, replay);
+      claim = await useToken(endpoint.settings().db, config, route.slice(1), replay);
     } catch (error) {
       logs.webhookFailed(provider.route, error);
       return text(500, "Events could not be recorded; please retry");
@@ -70,7 +89,7 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
 
   let parsed;
   try {
-    parsed = provider.parse(JSON.parse(request.rawBody.toString("utf8")), config);
+    parsed = provider.parse(JSON.parse(request.rawBody.toString("utf8")), keys);
   } catch (error) {
     const reason = error instanceof MalformedBody ? error.message : "the body is not JSON";
     logs.webhookRefused(provider.route, 400, reason);
@@ -81,7 +100,10 @@ export async function handleWebhook(request: WebhookRequest, endpoint: WebhookEn
   const ignored = parsed.ignored + parsed.reports.length - reports.length;
 
   try {
-    const settings = { ...endpoint.settings(), onRejected: (count: number, error: unknown) => logs.webhookReportsRejected(provider.route, count, error) };
+    const base = endpoint.settings();
+    // A profile's keys vouch for its own tenant's mail only.
+    const isMailPath = profile ? (path: string) => base.isMailPath(path) && profile.owns(path) : base.isMailPath;
+    const settings = { ...base, isMailPath, onRejected: (count: number, error: unknown) => logs.webhookReportsRejected(provider.route, count, error) };
     const report = await recordReports(reports, settings);
     logs.webhookUntracked(provider.route, report.untracked);
     logs.webhookRecorded(provider.route, { ...report, ignored });

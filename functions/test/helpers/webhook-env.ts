@@ -52,10 +52,12 @@ export function testEndpoint(config: () => WebhookConfig, db: () => Firestore): 
       db: db(),
       isMailPath: (path) => /^mail\/[^/]+$/.test(path),
       eventHistory: config().eventHistory,
-      suppressionCollection: config().suppressionCollection,
+      suppressionCollection: suppressionFor(config().suppressionCollection),
     }),
   });
 }
+
+const suppressionFor = (collection: string | undefined) => (collection === undefined ? undefined : () => collection);
 
 export function webhookEnv(projectId: string): WebhookEnv {
   const db = emulatorFirestore(projectId);

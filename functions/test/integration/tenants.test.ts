@@ -10,6 +10,7 @@ import { configureExtension, processQueue, useSecrets } from "../helpers/extensi
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { Trigger } from "../helpers/trigger";
 import { memorySecrets } from "../helpers/memory-secrets";
+import { suppressionDocId } from "../../src/suppression/addresses";
 
 const PROJECT = "demo-sender-profiles";
 const SECRET = (name: string) => `projects/${PROJECT}/secrets/${name}/versions/latest`;
@@ -33,6 +34,7 @@ describeWithEmulator("sender profiles", () => {
       MAIL_COLLECTION: "tenants/{tenant}/mail",
       SENDER_PROFILES_COLLECTION: "senderProfiles",
       TEMPLATES_COLLECTION: "tenants/{tenant}/templates",
+      SUPPRESSION_COLLECTION: "tenants/{tenant}/suppression",
       // The instance's own sender must never be used for a tenant's mail.
       SMTP_CONNECTION_URI: "smtp://instance:instance-pass@127.0.0.1:9",
       DEFAULT_FROM: "Platform <platform@example.com>",
@@ -127,5 +129,16 @@ describeWithEmulator("sender profiles", () => {
     const own = await send("acme", { to: "ann@example.com", template: { name: "invoice" } });
     expect(own.get("delivery.state")).toBe("SUCCESS");
     expect(acmeSink().messages.map((m) => m.parsed.subject)).toContain("Acme invoice");
+  });
+
+  it("suppression is per tenant: an address one tenant suppressed still gets the other tenant's mail", async () => {
+    await db.doc(`tenants/acme/suppression/${suppressionDocId("ann@example.com")}`).set({ address: "ann@example.com", reason: "unsubscribed" });
+    const acme = await send("acme", { to: "ann@example.com", message: { subject: "A", text: "Hi" } });
+    const globex = await send("globex", { to: "ann@example.com", message: { subject: "G", text: "Hi" } });
+    expect(acme.get("delivery.state")).toBe("ERROR");
+    expect(acme.get("delivery.error")).toMatch(/suppress/i);
+    expect(globex.get("delivery.state")).toBe("SUCCESS");
+    expect(globexSink().messages.map((m) => m.parsed.subject)).toEqual(["G"]);
+    expect(acmeSink().messages).toHaveLength(0);
   });
 });
