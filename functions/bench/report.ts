@@ -4,12 +4,14 @@ import type { ColdStartResult } from "./cold-start";
 import { print } from "./quiet-logs";
 import type { BurstResult, Costs, DispatchResult, SingleResult } from "./scenarios";
 import type { SweepResult } from "./sweep";
+import type { ProfilesResult } from "./profiles";
 
 export interface Results {
   single: SingleResult[];
   bursts: BurstResult[];
   ceiling: DispatchResult[];
   sweeps?: SweepResult[];
+  profiles?: ProfilesResult;
   coldStart?: ColdStartResult;
   logs: Record<string, number>;
   notableLogs: string[];
@@ -97,6 +99,24 @@ export function printReport(results: Results): void {
   print();
   print(`Target (at most 4 invocations, 3 writes, 0 losing writes, 0 reads, 0 transactions per email): ${verdict(happy)}.`);
   print();
+
+  const profiles = results.profiles;
+  if (profiles) {
+    const { run, tenants, profileReads, secretReads } = profiles;
+    print(`## Sender profiles (SENDER_PROFILES_COLLECTION)`);
+    print();
+    print(`A burst of ${run.count} mails over ${tenants} tenants, each with its own profile and Secret Manager password, on a warm instance that had read none of them.`);
+    print();
+    print(`| Emails/s | Invocations | Writes landed | Reads (all, RPC) | Profile documents read | Secret versions read | Per email: profile reads | Per email: secret reads |`);
+    print(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
+    print(
+      `| ${run.perSecond.toFixed(1)} | ${num(run.costs.invocations)} | ${num(run.costs.writes)} | ${num(run.costs.rpcReads)} | ${profileReads} | ${secretReads} | ` +
+        `${num(profileReads / run.count)} | ${num(secretReads / run.count)} |`,
+    );
+    print();
+    print(`Each instance reads a profile at most once per PROFILE_CACHE_MS and a secret once per its cache lifetime (docs/tenants.md), so both fall towards 0 per email as traffic grows.`);
+    print();
+  }
 
   const cold = results.coldStart;
   if (cold) {

@@ -22,6 +22,7 @@ import { countRpcs } from "./firestore-rpcs";
 import { printReport, printSweeps } from "./report";
 import { burst, dispatchCeiling, singleMails, type Bench, type BurstResult, type DispatchResult, type SingleResult } from "./scenarios";
 import { dueMailReleased, expiredLeasesRecovered, type SweepResult } from "./sweep";
+import { senderProfiles, type ProfilesResult } from "./profiles";
 
 const PROJECT = "demo-bench";
 const COLD_PROJECT = "demo-bench-cold";
@@ -127,6 +128,9 @@ async function main(): Promise<void> {
     single.push(await singleMails(bench, "unpooled", SINGLE_MAILS, 0));
     bursts.push(await burst(bench, "unpooled", BURSTS[0], random));
 
+    print(`Sender profiles…`);
+    const profiles: ProfilesResult = await senderProfiles(bench, BURSTS[0], random);
+
     // Last: the sweep scenarios release thousands of mails whose trigger
     // events would otherwise still be arriving while another scenario counts.
     await runSweeps();
@@ -134,7 +138,7 @@ async function main(): Promise<void> {
     const failures = driver.stats().failures;
     if (failures > 0) throw new Error(`${failures} invocation(s) failed: ${driver.errors.map(String).join("; ")}`);
     print();
-    printReport({ single, bursts, ceiling, sweeps, coldStart: coldStartResult, logs: logCounts, notableLogs, durationMs: performance.now() - started,
+    printReport({ single, bursts, ceiling, sweeps, profiles, coldStart: coldStartResult, logs: logCounts, notableLogs, durationMs: performance.now() - started,
       pooledQuery: pooled.slice(pooled.indexOf("?")),
     });
   } finally {

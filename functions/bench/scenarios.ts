@@ -87,10 +87,10 @@ function snapshot(bench: Bench) {
 
 let sequence = 0;
 
-function newMail(label: string): { path: string; data: Record<string, unknown> } {
+function newMail(label: string, collection = "mail"): { path: string; data: Record<string, unknown> } {
   const id = `${label}-${++sequence}`;
   return {
-    path: `mail/${id}`,
+    path: `${collection}/${id}`,
     data: { to: `${id}@example.com`, message: { subject: `Benchmark ${id}`, text: "Hello from the benchmark." } },
   };
 }
@@ -151,10 +151,18 @@ export interface BurstResult {
  * `count` mails written at once; every event is delayed by a random 0–`jitterMs`
  * so that the function sees them concurrently and out of order.
  */
-export async function burst(bench: Bench, label: string, count: number, random: () => number, jitterMs = 20): Promise<BurstResult> {
+export async function burst(
+  bench: Bench,
+  label: string,
+  count: number,
+  random: () => number,
+  jitterMs = 20,
+  /** The collection of the i-th mail: a tenant's, with sender profiles. */
+  collectionOf: (i: number) => string = () => "mail",
+): Promise<BurstResult> {
   bench.setDelay(() => random() * jitterMs);
   const costsSince = measureCosts(bench);
-  const mails = Array.from({ length: count }, () => newMail(label));
+  const mails = Array.from({ length: count }, (_, i) => newMail(label, collectionOf(i)));
   const firstEvent = bench.driver.events.length;
   const start = now();
   await Promise.all(mails.map((mail) => bench.client.doc(mail.path).create(mail.data)));
