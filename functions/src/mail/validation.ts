@@ -10,7 +10,7 @@ import addressparser from "nodemailer/lib/addressparser";
 import { DOWNLOAD_LIMITS } from "../attachments/limits";
 import { ValidationError } from "../shared/errors";
 import { isPlainMap } from "../shared/plain-map";
-import type { MailAttachment, MailMessage, MailRequest, TemplateRequest } from "../shared/types";
+import type { MailAttachment, MailDsn, MailMessage, MailRequest, TemplateRequest } from "../shared/types";
 
 /** Bounds that keep one malicious document from costing much memory, CPU or network. */
 export const LIMITS = Object.freeze({
@@ -24,6 +24,7 @@ export const LIMITS = Object.freeze({
   templateName: 1500, // Firestore indexes only the first 1500 bytes of a string.
   uidLength: 1500, // A Firestore document id.
   ignoredFieldsReported: 20, // So that a document with thousands of keys cannot flood the logs.
+  envidLength: 100, // RFC 3461 section 4.4: an envelope identifier is at most 100 characters.
 });
 
 export interface ValidationResult {
@@ -299,6 +300,44 @@ export function countRecipients(mail: MailRequest, max = Infinity): number {
   return count;
 }
 
+const DSN_NOTIFY = ["success", "failure", "delay"] as const;
+const NOTIFY_EXPECTED = 'an array of "success", "failure" and "delay", each at most once, or "never"';
+
+/** NOTIFY=NEVER means no report at all, so RFC 3461 allows it only alone; servers refuse the RCPT otherwise. */
+function parseNotify(value: unknown, path: string): NonNullable<MailDsn["notify"]> {
+  if (value === "never" || (Array.isArray(value) && value.length === 1 && value[0] === "never")) return "never";
+  if (!Array.isArray(value) || value.length === 0) fail(path, NOTIFY_EXPECTED);
+  if (value.includes("never")) fail(path, `${NOTIFY_EXPECTED} ("never" cannot be combined with other values)`);
+  if (!value.every((item) => (DSN_NOTIFY as readonly unknown[]).includes(item)) || new Set(value).size !== value.length) fail(path, NOTIFY_EXPECTED);
+  return [...(value as Array<(typeof DSN_NOTIFY)[number]>)];
+}
+
+/** Printable ASCII only: xtext carries nothing else (RFC 3461 section 4), and a line break must never reach an SMTP command. */
+function parseEnvid(value: unknown, path: string): string {
+  if (typeof value !== "string" || !/^[\x20-\x7e]+$/.test(value) || value.length > LIMITS.envidLength) {
+    fail(path, `a string of 1 to ${LIMITS.envidLength} printable ASCII characters (RFC 3461)`);
+  }
+  return value;
+}
+
+const DSN_PARSERS: { [K in keyof MailDsn]-?: FieldParser<MailDsn[K]> } = {
+  notify: parseNotify,
+  ret: expectChoice(["full", "headers"] as const),
+  envid: parseEnvid,
+};
+
+/** `dsn`: an unknown key is refused rather than dropped, since a misspelt one would silently ask for nothing. */
+function parseDsn(value: unknown, path: string): MailDsn {
+  if (!isPlainMap(value)) fail(path, 'a map such as {notify: ["failure", "delay"], ret: "headers", envid: "order-42"}');
+  const dsn: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (field === null || field === undefined) continue;
+    if (!Object.hasOwn(DSN_PARSERS, key)) fail(`${path}.${key.slice(0, 100)}`, 'absent: "dsn" takes only "notify", "ret" and "envid"');
+    dsn[key] = DSN_PARSERS[key as keyof MailDsn](field, `${path}.${key}`, []);
+  }
+  return dsn as MailDsn;
+}
+
 /**
  * `from` and `replyTo`: any one-line string, passed on as written, so that every form nodemailer accepts
  * (`"ACME <Support>" <help@acme.test>`, several reply-to addresses) keeps working. "" means absent.
@@ -317,6 +356,7 @@ const TOP_LEVEL_PARSERS: { [K in OptionalField]-?: FieldParser<MailRequest[K]> }
   sendGrid: (value, path) => (isPlainMap(value) ? value : fail(path, "a map")),
   categories: (value, path) => expectStringArray(value, path, "an array of strings", LIMITS.categories),
   unsubscribe: (value, path) => (typeof value === "boolean" ? value : fail(path, "true or false")),
+  dsn: parseDsn,
 };
 
 /**

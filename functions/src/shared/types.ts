@@ -93,4 +93,16 @@ export interface MailRequest {
   categories?: string[];
   /** Add a one-click List-Unsubscribe link (needs UNSUBSCRIBE_SIGNING_KEY and exactly one recipient). */
   unsubscribe?: boolean;
+  /** SMTP delivery status notifications (RFC 3461); other providers ignore it. */
+  dsn?: MailDsn;
+}
+
+/** `dsn`: what the SMTP server is asked to report back to the envelope sender, and how. Every field is optional. */
+export interface MailDsn {
+  /** When to report, per recipient (`NOTIFY`): some of success, failure and delay, or never. Default: the server's (usually failure and delay). */
+  notify?: "never" | Array<"success" | "failure" | "delay">;
+  /** How much of the message a report returns (`RET`): all of it or its headers. Default: the server's. */
+  ret?: "full" | "headers";
+  /** The sender's identifier for this mail (`ENVID`), repeated in each report: printable ASCII, at most 100 characters. */
+  envid?: string;
 }

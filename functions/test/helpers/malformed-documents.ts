@@ -101,6 +101,10 @@ function handWritten(): MalformedCase[] {
     { name: "sendAt as a string", data: { ...VALID, sendAt: "2030-01-01T00:00:00Z" } },
     { name: "sendAt as a number", data: { ...VALID, sendAt: 1893456000000 } },
     { name: "sendAt as a map", data: { ...VALID, sendAt: { seconds: 1893456000, nanoseconds: 0 } } },
+    { name: "dsn that is a string", data: { ...VALID, dsn: "failure" } },
+    { name: "dsn notify never with failure", data: { ...VALID, dsn: { notify: ["never", "failure"] } } },
+    { name: "a dsn envid with a line break", data: { ...VALID, dsn: { envid: "id\r\nRCPT TO:<victim@example.com>" } } },
+    { name: "a dsn with an unknown key", data: { ...VALID, dsn: { notify: ["failure"], orcpt: "rfc822;a@example.com" } } },
   ];
 }
 

@@ -40,6 +40,12 @@ export interface SmtpSinkOptions {
    */
   tls?: "implicit" | "starttls";
   /**
+   * Announce DSN (RFC 3461) in EHLO and record the parameters each message
+   * came with in `envelope.dsn`. Without it the server, like smtp-server by
+   * default, does not announce DSN, and clients must not send them.
+   */
+  dsn?: boolean;
+  /**
    * Runs once a message has been received and recorded, before the server
    * replies 250 (or stays silent, or drops the connection, as told above):
    * a test can hold the reply (to act during a send) or kill the sending
@@ -48,11 +54,22 @@ export interface SmtpSinkOptions {
   beforeReply?: (mail: ReceivedMail) => Promise<void> | void;
 }
 
+/** The DSN parameters of one message as the server decoded them from MAIL FROM and each RCPT TO. */
+export interface ReceivedDsn {
+  /** `RET`: "FULL" or "HDRS"; null when not sent. */
+  ret: string | null;
+  /** `ENVID`, xtext-decoded; null when not sent. */
+  envid: string | null;
+  /** `NOTIFY` of each recipient, in `rcptTo` order; null where not sent. */
+  notify: Array<string[] | null>;
+}
+
 /** One message as the server received it: parsed, plus the SMTP envelope and the raw bytes. */
 export interface ReceivedMail {
   /** The message as mailparser's `simpleParser` reads it. */
   parsed: ParsedMail;
-  envelope: { mailFrom: string; rcptTo: string[] };
+  /** `dsn` only when the sink announces DSN (the `dsn` option). */
+  envelope: { mailFrom: string; rcptTo: string[]; dsn?: ReceivedDsn };
   raw: Buffer;
   /** Whether the session was encrypted (implicit TLS or after STARTTLS). */
   secure: boolean;
@@ -107,6 +124,7 @@ export async function startSmtpSink(given: SmtpSinkOptions = {}): Promise<SmtpSi
     key: certificate?.key,
     cert: certificate?.cert,
     disabledCommands: [...(options.tls === "starttls" ? [] : ["STARTTLS"]), ...(options.auth ? [] : ["AUTH"])],
+    hideDSN: !options.dsn,
     authOptional: !options.auth,
     allowInsecureAuth: true,
     // Connections are destroyed by close() itself; this only bounds a stray one.
@@ -147,9 +165,11 @@ export async function startSmtpSink(given: SmtpSinkOptions = {}): Promise<SmtpSi
           return;
         }
         const raw = Buffer.concat(chunks);
+        const { dsn } = session.envelope;
         const envelope = {
           mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           rcptTo: session.envelope.rcptTo.map((recipient) => recipient.address),
+          ...(dsn && { dsn: { ret: dsn.ret ?? null, envid: dsn.envid ?? null, notify: session.envelope.rcptTo.map((recipient) => recipient.dsn?.notify ?? null) } }),
         };
         // Parse before replying, so the message is recorded by the time the client sees 250.
         simpleParser(raw).then(

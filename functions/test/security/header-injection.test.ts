@@ -106,6 +106,15 @@ describeWithEmulator("header and address injection", () => {
     });
   });
 
+  it.each(Object.entries(INJECTIONS))("%s in dsn.envid, which would end the MAIL FROM command, ends in ERROR naming the field", async (_, injection) => {
+    const sink = await h.useSink({ dsn: true });
+    const envid = `order-42${injection.replace("Bcc: ", "RCPT TO:<")}>`;
+    const snap = await h.trigger.create(h.nextPath(), { to: TO, message: text(), dsn: { notify: ["failure"], envid } });
+    expect(snap.get("delivery.state")).toBe("ERROR");
+    expect(snap.get("delivery.error")).toContain('"dsn.envid"');
+    expect(sink.connectionsOpened()).toBe(0);
+  });
+
   it.each(["Bcc", "bcc", "To", "Cc", "From", "Sender", "Reply-To"])(
     "a custom header named %s cannot add or change an address past the checked fields",
     async (name) => {

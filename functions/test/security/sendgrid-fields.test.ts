@@ -62,6 +62,25 @@ describe("mail settings that skip SendGrid's suppression lists", () => {
     expect(api.accepted).toHaveLength(1);
   });
 
+  it.each([
+    ["bypassListManagement", { bypassListManagement: { enable: true } }],
+    ["bypass_spam_management", { bypass_spam_management: { enable: true } }],
+    ["mailSettings", { mailSettings: { bypassListManagement: { enable: true } } }],
+  ])("cannot be smuggled in as tracking settings (%s), whatever ALLOW_SENDGRID_BYPASS says; nothing reaches SendGrid", async (name, trackingSettings) => {
+    for (const allow of ["false", "true"]) {
+      const error = await refusal(transport({ ALLOW_SENDGRID_BYPASS: allow }).send(message, { sendGrid: { trackingSettings } }));
+      expect(error.message).toContain(`"sendGrid.trackingSettings.${name}". Expected one of the supported fields`);
+    }
+    expect(api.requestCount()).toBe(0);
+  });
+
+  it("an unsubscribe group or tracking settings beside a bypass setting leave it refused", async () => {
+    const sendGrid = { asm: { groupId: 1 }, trackingSettings: { subscriptionTracking: { enable: false } }, mailSettings: { bypassUnsubscribeManagement: { enable: true } } };
+    const error = await refusal(transport().send(message, { sendGrid }));
+    expect(error.message).toContain("ALLOW_SENDGRID_BYPASS");
+    expect(api.requestCount()).toBe(0);
+  });
+
   it("a bypass setting that is off is still accepted", async () => {
     await transport().send(message, { sendGrid: { mailSettings: { bypassListManagement: { enable: false } } } });
     expect(api.accepted).toHaveLength(1);

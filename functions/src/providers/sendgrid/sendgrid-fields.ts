@@ -12,6 +12,11 @@ import type { MailFields } from "../provider";
 const MAX_CATEGORIES = 10;
 const MAX_CATEGORY_LENGTH = 255;
 const IP_POOL_NAME = /^.{2,64}$/s;
+const MAX_GROUPS_TO_DISPLAY = 25;
+
+/** Bounds of the extension's own on tracking-setting strings, which SendGrid does not document: a footer, a tag, a UTM value. */
+const MAX_TRACKING_TEXT_LENGTH = 10_000;
+const MAX_TRACKING_VALUE_LENGTH = 1000;
 
 export interface SendGridBlock {
   templateId?: string;
@@ -19,6 +24,10 @@ export interface SendGridBlock {
   mailSettings?: Record<string, unknown>;
   customArgs?: Record<string, string>;
   ipPoolName?: string;
+  /** The unsubscribe group, in the API's names. */
+  asm?: { group_id: number; groups_to_display?: number[] };
+  /** In the API's names (`click_tracking`…). */
+  trackingSettings?: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -87,6 +96,13 @@ const BLOCK_FIELDS: { [K in keyof SendGridBlock]-?: (value: unknown, read: SendG
       ? { ...(value as Record<string, string>) }
       : invalid("sendGrid.customArgs", "a map of strings"),
   ipPoolName: (value) => (typeof value === "string" && IP_POOL_NAME.test(value) ? value : invalid("sendGrid.ipPoolName", "a string of 2 to 64 characters")),
+  asm: (value) => {
+    const asm = readSettings(value, "sendGrid.asm", ASM, "a map such as {groupId: 123, groupsToDisplay: [123, 456]}");
+    if (asm.group_id === undefined) invalid("sendGrid.asm.groupId", "a positive integer: the unsubscribe group this mail belongs to");
+    return asm as NonNullable<SendGridBlock["asm"]>;
+  },
+  trackingSettings: (value) =>
+    readSettings(value, "sendGrid.trackingSettings", TRACKING_SETTINGS, "a map such as {clickTracking: {enable: false}}") as NonNullable<SendGridBlock["trackingSettings"]>,
 };
 const SENDGRID_FIELDS = Object.keys(BLOCK_FIELDS) as Array<keyof SendGridBlock>;
 
@@ -115,11 +131,69 @@ function readCategories(categories: string[] | undefined): string[] | undefined 
   return [...categories];
 }
 
+/** A value's check, given the field's path as the document spells it. */
+type Check = (value: unknown, path: string) => unknown;
+/** The keys SendGrid knows, in its snake_case, each with its check or the shape of the map below it. */
+type Settings = { [key: string]: Check | Settings };
+
+const flag: Check = (value, path) => (typeof value === "boolean" ? value : invalid(path, "true or false"));
+const text = (max: number): Check => (value, path) =>
+  typeof value === "string" && value.length <= max ? value : invalid(path, `a string of at most ${max} characters`);
+const groupId: Check = (value, path) => (Number.isSafeInteger(value) && (value as number) > 0 ? value : invalid(path, "a positive integer (an unsubscribe group id)"));
+const groupIds: Check = (value, path) =>
+  Array.isArray(value) && value.length > 0 && value.length <= MAX_GROUPS_TO_DISPLAY && value.every((id) => Number.isSafeInteger(id) && id > 0)
+    ? [...value]
+    : invalid(path, `an array of 1 to ${MAX_GROUPS_TO_DISPLAY} unsubscribe group ids (positive integers, SendGrid's limit)`);
+
+const ASM: Settings = { group_id: groupId, groups_to_display: groupIds };
+
+/**
+ * A closed list, so that nothing but tracking can be set through it (the
+ * bypass mail settings above stay behind ALLOW_SENDGRID_BYPASS).
+ */
+const TRACKING_SETTINGS: Settings = {
+  click_tracking: { enable: flag, enable_text: flag },
+  open_tracking: { enable: flag, substitution_tag: text(MAX_TRACKING_VALUE_LENGTH) },
+  subscription_tracking: {
+    enable: flag,
+    text: text(MAX_TRACKING_TEXT_LENGTH),
+    html: text(MAX_TRACKING_TEXT_LENGTH),
+    substitution_tag: text(MAX_TRACKING_VALUE_LENGTH),
+  },
+  ganalytics: Object.fromEntries(
+    [["enable", flag], ...["source", "medium", "term", "content", "campaign"].map((part) => [`utm_${part}`, text(MAX_TRACKING_VALUE_LENGTH)])],
+  ),
+};
+
+/**
+ * A map checked against `settings`, keys in camelCase or the API's snake_case
+ * (as mailSettings), returned in snake_case. Only known keys, each spelt once.
+ */
+function readSettings(value: unknown, path: string, settings: Settings, expected: string): Record<string, unknown> {
+  if (!isPlainMap(value)) invalid(path, expected);
+  const read: Record<string, unknown> = {};
+  const spelt = new Map<string, string>();
+  for (const [key, inner] of Object.entries(value)) {
+    if (inner === null || inner === undefined) continue;
+    const field = `${path}.${key.slice(0, 100)}`;
+    const name = snakeCase(key);
+    if (!Object.hasOwn(settings, name)) invalid(field, `one of the supported fields ${Object.keys(settings).map(camelCase).join(", ")}`);
+    if (spelt.has(name)) invalid(field, `absent: "${path}.${spelt.get(name)}" sets the same thing`);
+    spelt.set(name, key);
+    const rule = settings[name];
+    read[name] = typeof rule === "function" ? rule(inner, field) : readSettings(inner, field, rule, "a map such as {enable: true}");
+  }
+  return read;
+}
+
+const snakeCase = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const camelCase = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
 /** @sendgrid/mail accepted camelCase mail settings (`sandboxMode`); the API wants snake_case. */
 function snakeCaseKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeCaseKeys);
   if (!isPlainMap(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeCaseKeys(inner)]));
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [snakeCase(key), snakeCaseKeys(inner)]));
 }
 
 /** Firestore values that JSON has no form for: timestamps become ISO strings, bytes base64. */

@@ -70,6 +70,8 @@ export function buildSendGridMail(message: SendMailOptions, fields: MailFields, 
     ...(sendGrid.customArgs && { custom_args: sendGrid.customArgs }),
     ...(sendGrid.mailSettings && { mail_settings: sendGrid.mailSettings }),
     ...(sendGrid.ipPoolName && { ip_pool_name: sendGrid.ipPoolName }),
+    ...(sendGrid.asm && { asm: sendGrid.asm }),
+    ...(sendGrid.trackingSettings && { tracking_settings: sendGrid.trackingSettings }),
   };
   return { body, messageId, recipients: [...to, ...cc, ...bcc].map((entry) => entry.email) };
 }

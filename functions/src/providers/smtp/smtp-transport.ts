@@ -4,10 +4,11 @@
  * (handover.ts), after which a failure without a reply is never retried.
  */
 import { createTransport } from "nodemailer";
+import type SMTPConnection from "nodemailer/lib/smtp-connection";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 import { ConfigError } from "../../shared/errors";
 import { formatDuration, withDeadline } from "../../shared/deadline";
-import type { DeliveryInfo } from "../../shared/types";
+import type { DeliveryInfo, MailDsn } from "../../shared/types";
 import { SEND_DEADLINE_MS, SMTP_TIMEOUT_CAPS } from "../../shared/budget";
 import type { MailTransport } from "../provider";
 import { deadlineError, type Handover } from "../shared/unknown-outcome";
@@ -40,7 +41,7 @@ export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND
     kind: "smtp",
     pooled: options.pool === true,
     // On expiry the send's AbortSignal fires: nodemailer closes that message's connection, leaving other sends of a pool alone.
-    send: (message, _mail, call) => {
+    send: (message, mail, call) => {
       const within = Math.min(deadlineMs, call?.deadlineMs ?? deadlineMs);
       let handover: Handover | undefined;
       const send = async (deadline: AbortSignal) => {
@@ -48,7 +49,7 @@ export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND
         const signal = message.signal ? AbortSignal.any([message.signal, deadline]) : deadline;
         const watched = (handover = handovers.watch(signal));
         try {
-          return toDeliveryInfo(await transporter.sendMail({ ...message, signal }));
+          return toDeliveryInfo(await transporter.sendMail({ ...message, ...dsnOption(mail?.dsn), signal }));
         } catch (error) {
           throw watched.complete ? classifySmtpErrorAfterHandover(error, socketTimeout) : classifySmtpError(error);
         }
@@ -60,6 +61,21 @@ export function createSmtpTransport(options: SMTPPool.Options, deadlineMs = SEND
     },
     close: () => transporter.close(),
   };
+}
+
+/**
+ * The document's `dsn` as nodemailer's option. nodemailer adds RET and ENVID to
+ * MAIL FROM and NOTIFY to each RCPT TO only when the server announces DSN, as
+ * RFC 3461 requires; elsewhere the mail goes out without them.
+ */
+function dsnOption(dsn: MailDsn | undefined): { dsn?: SMTPConnection.DSNOptions } {
+  if (!dsn) return {};
+  const options: SMTPConnection.DSNOptions = {};
+  if (dsn.notify) options.notify = dsn.notify === "never" ? "NEVER" : dsn.notify.map((when) => when.toUpperCase() as SMTPConnection.DSNOption);
+  // nodemailer's types spell FULL "Full"; it upper-cases the value before sending.
+  if (dsn.ret) options.ret = dsn.ret === "full" ? "Full" : "HDRS";
+  if (dsn.envid) options.envid = dsn.envid;
+  return Object.keys(options).length > 0 ? { dsn: options } : {};
 }
 
 /** nodemailer's result; addresses may be strings or `{address}` objects. */

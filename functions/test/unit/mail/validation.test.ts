@@ -271,3 +271,46 @@ describe("SENDER_PATTERN (DEFAULT_FROM)", () => {
     expect(SENDER_PATTERN.test(value)).toBe(false);
   });
 });
+
+describe("dsn (SMTP delivery status notifications)", () => {
+  const dsnOf = (dsn: unknown) => validateMailDocument({ to: "a@x.io", message: { text: "t" }, dsn }).mail.dsn;
+
+  it.each<[string, unknown, unknown]>([
+    ["every field", { notify: ["success", "failure", "delay"], ret: "headers", envid: "order-42" }, { notify: ["success", "failure", "delay"], ret: "headers", envid: "order-42" }],
+    ["notify never", { notify: "never" }, { notify: "never" }],
+    ["never as a one-item array", { notify: ["never"] }, { notify: "never" }],
+    ["ret full alone", { ret: "full" }, { ret: "full" }],
+    ["an envid of exactly 100 printable characters, spaces included", { envid: `a b~${"x".repeat(96)}` }, { envid: `a b~${"x".repeat(96)}` }],
+    ["null fields as absent", { notify: null, ret: "full", envid: null }, { ret: "full" }],
+    ["an empty map", {}, {}],
+  ])("accepts %s", (_label, dsn, expected) => {
+    expect(dsnOf(dsn)).toEqual(expected);
+  });
+
+  it("is absent when the document has none, so that such documents send as before", () => {
+    expect(validateMailDocument({ to: "a@x.io", message: { text: "t" } }).mail).not.toHaveProperty("dsn");
+    expect(validateMailDocument({ to: "a@x.io", message: { text: "t" }, dsn: null }).mail).not.toHaveProperty("dsn");
+  });
+
+  const NOTIFY = 'Invalid field "dsn.notify". Expected an array of "success", "failure" and "delay", each at most once, or "never"';
+  const ENVID = 'Invalid field "dsn.envid". Expected a string of 1 to 100 printable ASCII characters (RFC 3461).';
+  it.each<[string, unknown, string]>([
+    ["a string", "failure", 'Invalid field "dsn". Expected a map such as {notify: ["failure", "delay"], ret: "headers", envid: "order-42"}.'],
+    ["never combined with another value", { notify: ["never", "failure"] }, `${NOTIFY} ("never" cannot be combined with other values).`],
+    ["an unknown notify value", { notify: ["failure", "bounce"] }, `${NOTIFY}.`],
+    ["notify in capitals", { notify: ["FAILURE"] }, `${NOTIFY}.`],
+    ["a notify value twice", { notify: ["delay", "delay"] }, `${NOTIFY}.`],
+    ["an empty notify array", { notify: [] }, `${NOTIFY}.`],
+    ["a single notify value other than never as a string", { notify: "failure" }, `${NOTIFY}.`],
+    ["an unknown ret", { ret: "hdrs" }, 'Invalid field "dsn.ret". Expected one of "full", "headers".'],
+    ["an envid of 101 characters", { envid: "x".repeat(101) }, ENVID],
+    ["an empty envid", { envid: "" }, ENVID],
+    ["an envid that is a number", { envid: 42 }, ENVID],
+    ["an envid with a line break (SMTP command injection)", { envid: "id\r\nRCPT TO:<victim@example.com>" }, ENVID],
+    ["an envid with non-ASCII", { envid: "commande-é" }, ENVID],
+    ["an unknown key", { notify: ["failure"], orcpt: "rfc822;a@x.io" }, 'Invalid field "dsn.orcpt". Expected absent: "dsn" takes only "notify", "ret" and "envid".'],
+    ["a misspelt key", { notfy: ["failure"] }, 'Invalid field "dsn.notfy". Expected absent: "dsn" takes only "notify", "ret" and "envid".'],
+  ])("refuses %s, naming the field and what was expected", (_label, dsn, message) => {
+    expect(errorOf({ ...base(), dsn }).message).toBe(message);
+  });
+});

@@ -102,7 +102,7 @@ describe("readSendGridBlock", () => {
     [{ mailSettings: "sandbox" }, 'Invalid field "sendGrid.mailSettings". Expected a map such as {sandboxMode: {enable: true}}.'],
     [{ customArgs: { id: 7 } }, 'Invalid field "sendGrid.customArgs". Expected a map of strings.'],
     [{ ipPoolName: "p".repeat(65) }, 'Invalid field "sendGrid.ipPoolName". Expected a string of 2 to 64 characters.'],
-    [{ asm: { groupId: 1 } }, 'Invalid field "sendGrid.asm". Expected one of the supported fields templateId, dynamicTemplateData, mailSettings, customArgs, ipPoolName.'],
+    [{ batchId: "b-1" }, 'Invalid field "sendGrid.batchId". Expected one of the supported fields templateId, dynamicTemplateData, mailSettings, customArgs, ipPoolName, asm, trackingSettings.'],
   ])("refuses %j", (block, message) => {
     const error = caught(SendEmailError, () => readSendGridBlock(block));
     expect(error.code).toBe("invalid-document");
