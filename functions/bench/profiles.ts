@@ -3,7 +3,7 @@
  * with its own profile document and Secret Manager password, on an instance
  * that has read none of them yet (the worst case for the caches).
  */
-import { configureExtension, useSecrets } from "../test/helpers/extension-env";
+import { configureExtension, processQueue, useSecrets } from "../test/helpers/extension-env";
 import { memorySecrets } from "../test/helpers/memory-secrets";
 import { startSmtpSink } from "../test/helpers/smtp-sink";
 import { burst, type Bench, type BurstResult } from "./scenarios";
@@ -39,6 +39,8 @@ export async function senderProfiles(bench: Bench, count: number, random: () => 
     DEFAULT_FROM: "Benchmark <bench@example.com>",
   });
   const undo = useSecrets(secrets);
+  // processQueue was defined for `mail`: its trigger is registered again for the tenants' collections.
+  await bench.driver.register(bench.emulatorHost, { project: bench.project, fn: processQueue, delayMs: (event) => bench.delay(event), document: "tenants/{tenant}/mail/{documentId}" });
   try {
     const readsBefore = bench.rpcs.documentReads;
     const run = await burst(bench, "profiles", count, random, 20, (i) => `tenants/${tenants[i % TENANTS]}/mail`);

@@ -100,23 +100,7 @@ export function printReport(results: Results): void {
   print(`Target (at most 4 invocations, 3 writes, 0 losing writes, 0 reads, 0 transactions per email): ${verdict(happy)}.`);
   print();
 
-  const profiles = results.profiles;
-  if (profiles) {
-    const { run, tenants, profileReads, secretReads } = profiles;
-    print(`## Sender profiles (SENDER_PROFILES_COLLECTION)`);
-    print();
-    print(`A burst of ${run.count} mails over ${tenants} tenants, each with its own profile and Secret Manager password, on a warm instance that had read none of them.`);
-    print();
-    print(`| Emails/s | Invocations | Writes landed | Reads (all, RPC) | Profile documents read | Secret versions read | Per email: profile reads | Per email: secret reads |`);
-    print(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
-    print(
-      `| ${run.perSecond.toFixed(1)} | ${num(run.costs.invocations)} | ${num(run.costs.writes)} | ${num(run.costs.rpcReads)} | ${profileReads} | ${secretReads} | ` +
-        `${num(profileReads / run.count)} | ${num(secretReads / run.count)} |`,
-    );
-    print();
-    print(`Each instance reads a profile at most once per PROFILE_CACHE_MS and a secret once per its cache lifetime (docs/tenants.md), so both fall towards 0 per email as traffic grows.`);
-    print();
-  }
+  if (results.profiles) printProfiles(results.profiles);
 
   const cold = results.coldStart;
   if (cold) {
@@ -147,5 +131,23 @@ export function printSweeps(sweeps: SweepResult[]): void {
   for (const sweep of sweeps) {
     print(`| ${sweep.scenario} | ${sweep.count} | ${sweep.runs} | ${sweep.runMs.map(ms).join(", ")} | ${ms(sweep.wallMs)} |`);
   }
+  print();
+}
+
+/** Sender profiles: what a burst over several tenants costs in profile and secret reads. */
+export function printProfiles(profiles: ProfilesResult): void {
+  const { run, tenants, profileReads, secretReads } = profiles;
+  print(`## Sender profiles (SENDER_PROFILES_COLLECTION)`);
+  print();
+  print(`A burst of ${run.count} mails over ${tenants} tenants, each with its own profile and Secret Manager password, on a warm instance that had read none of them.`);
+  print();
+  print(`| Emails/s | Invocations | Writes landed | Reads (all, RPC) | Profile documents read | Secret versions read | Per email: profile reads | Per email: secret reads |`);
+  print(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
+  print(
+    `| ${run.perSecond.toFixed(1)} | ${num(run.costs.invocations)} | ${num(run.costs.writes)} | ${num(run.costs.rpcReads)} | ${profileReads} | ${secretReads} | ` +
+      `${num(profileReads / run.count)} | ${num(secretReads / run.count)} |`,
+  );
+  print();
+  print(`Each instance reads a profile at most once per PROFILE_CACHE_MS and a secret once per its cache lifetime (docs/tenants.md), so both fall towards 0 per email as traffic grows.`);
   print();
 }

@@ -19,7 +19,7 @@ import { seededRandom } from "../test/helpers/seeded-random";
 import { startSmtpSink, type SmtpSink } from "../test/helpers/smtp-sink";
 import { coldStart, type ColdStartResult } from "./cold-start";
 import { countRpcs } from "./firestore-rpcs";
-import { printReport, printSweeps } from "./report";
+import { printProfiles, printReport, printSweeps } from "./report";
 import { burst, dispatchCeiling, singleMails, type Bench, type BurstResult, type DispatchResult, type SingleResult } from "./scenarios";
 import { dueMailReleased, expiredLeasesRecovered, type SweepResult } from "./sweep";
 import { senderProfiles, type ProfilesResult } from "./profiles";
@@ -33,6 +33,8 @@ const SINGLE_MAILS = quick ? 10 : 50;
 const BURSTS = quick ? [20, 200] : [100, 1000];
 /** `--sweep-only`: just the sweep scenarios (issue 14). */
 const SWEEP_ONLY = process.argv.includes("--sweep-only");
+/** `--profiles-only`: just the sender profiles scenario (issue 20). */
+const PROFILES_ONLY = process.argv.includes("--profiles-only");
 const SWEEP_COUNTS = quick ? [1000] : [2000, 10_000];
 const POOL_OPTIONS = process.argv.find((arg) => arg.startsWith("--pool-options="))?.slice("--pool-options=".length);
 
@@ -78,6 +80,8 @@ async function main(): Promise<void> {
       client,
       rpcs: countRpcs(functionDb),
       setDelay: (next) => (delay = next),
+      delay: (event) => delay(event),
+      emulatorHost: emulator.host,
     };
 
     const sweeps: SweepResult[] = [];
@@ -89,6 +93,13 @@ async function main(): Promise<void> {
         sweeps.push(await expiredLeasesRecovered(bench, count));
       }
     };
+    if (PROFILES_ONLY) {
+      await singleMails(bench, "warm-up", 3, 0);
+      const profiles = await senderProfiles(bench, BURSTS[0], seededRandom(7));
+      print();
+      printProfiles(profiles);
+      return;
+    }
     if (SWEEP_ONLY) {
       await singleMails(bench, "warm-up", 3, 0);
       await runSweeps();

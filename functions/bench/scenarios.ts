@@ -22,6 +22,10 @@ export interface Bench {
   rpcs: RpcCounts;
   /** Sets the simulated trigger latency of the events that follow. */
   setDelay(delay: (event: TriggerEvent) => number): void;
+  /** The simulated trigger latency of an event, as last set. */
+  delay(event: TriggerEvent): number;
+  /** Where the emulator listens, for registering another trigger. */
+  emulatorHost: string;
 }
 
 /** What the function spent, per email. */

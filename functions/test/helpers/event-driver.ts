@@ -59,6 +59,8 @@ export interface Registration {
   handler?: EventHandler;
   /** Simulated trigger latency before each invocation: fixed, or chosen per event (which reorders events). */
   delayMs?: number | ((event: TriggerEvent) => number);
+  /** The document path pattern watched, when not the one `fn` was defined with (MAIL_COLLECTION is read at definition). */
+  document?: string;
 }
 
 export interface DriverStats {
@@ -119,7 +121,7 @@ export class EventDriver {
     if (!trigger) throw new Error("The function has no event trigger");
     const filters = trigger.eventFilters as Record<string, string>;
     const patterns = (trigger.eventFilterPathPatterns ?? {}) as Record<string, string>;
-    const document = patterns.document ?? filters.document;
+    const document = registration.document ?? patterns.document ?? filters.document;
     const id = `trigger-${++this.triggers}`;
     this.routes.set(`${registration.project}/${id}`, {
       ...registration,
@@ -133,7 +135,7 @@ export class EventDriver {
         eventType: trigger.eventType,
         database: filters.database ?? "(default)",
         namespace: filters.namespace ?? "(default)",
-        document: { value: document, matchType: patterns.document ? "PATH_PATTERN" : "EXACT" },
+        document: { value: document, matchType: registration.document || patterns.document ? "PATH_PATTERN" : "EXACT" },
       }),
     });
     if (!response.ok) throw new Error(`Registering the trigger failed: ${response.status} ${await response.text()}`);
