@@ -27,6 +27,11 @@ export interface SecretReader {
 
 /** Profiles with a transport kept open at once, per instance; past it the least recently used closes. */
 export const MAX_OPEN_PROFILES = 20;
+/**
+ * A refused login re-reads the profile's secrets at most this often: a
+ * password that is simply wrong must not cost a Secret Manager read per mail.
+ */
+export const RENEW_INTERVAL_MS = 10_000;
 /** Profile documents kept in memory, per instance. */
 const MAX_CACHED_PROFILES = 1_000;
 
@@ -59,6 +64,7 @@ export function createSenderProfiles(options: SenderProfilesOptions): SenderProf
   const reading = new Map<string, Promise<ProfileSpec>>();
   const previews = new WeakMap<ProfileSpec, Config>();
   const limiters = new Map<string, { rate: number; limiter: RateLimiter }>();
+  const renewedAt = new Map<string, number>();
   const pool = transportPool(options.maxOpenProfiles ?? MAX_OPEN_PROFILES);
 
   async function spec(database: string, collection: string, id: string): Promise<ProfileSpec> {
@@ -166,6 +172,9 @@ export function createSenderProfiles(options: SenderProfilesOptions): SenderProf
           return open(profile, mailPath, used);
         },
         async renew() {
+          const last = renewedAt.get(profile.id);
+          if (last !== undefined && now() - last < RENEW_INTERVAL_MS) return false;
+          renewedAt.set(profile.id, now());
           for (const version of Object.values(profile.secrets)) options.secrets.forget(version);
           const fresh = await readSecrets(profile).catch(() => undefined);
           return fresh !== undefined && used !== undefined && Object.keys(fresh).some((name) => fresh[name] !== used![name]);
@@ -180,6 +189,7 @@ export function createSenderProfiles(options: SenderProfilesOptions): SenderProf
       pool.close();
       specs.clear();
       limiters.clear();
+      renewedAt.clear();
     },
   };
 }
