@@ -50,13 +50,16 @@ function newClient(endpoint: URL | undefined): SecretManagerServiceClient {
 function fakeServerOptions(endpoint: URL): ClientOptions {
   // The auth library the client library itself uses, wherever npm placed it.
   const gaxPath = require.resolve("google-gax", { paths: [require.resolve("@google-cloud/secret-manager")] });
-  const gax = require(gaxPath) as { googleAuthLibrary: { PassThroughClient: new () => NonNullable<ClientOptions["authClient"]> } };
+  const gax = require(gaxPath) as {
+    googleAuthLibrary: { PassThroughClient: new (options: { transporterOptions: { fetchImplementation: typeof fetch } }) => NonNullable<ClientOptions["authClient"]> };
+  };
   return {
     apiEndpoint: endpoint.hostname,
     port: Number(endpoint.port),
     protocol: "http",
     fallback: true,
-    authClient: new gax.googleAuthLibrary.PassThroughClient(),
+    // Node's own fetch: the library's default loads node-fetch with a dynamic import(), which jest's module loader cannot run.
+    authClient: new gax.googleAuthLibrary.PassThroughClient({ transporterOptions: { fetchImplementation: fetch } }),
   };
 }
 

@@ -62,9 +62,17 @@ export function secretReadError(name: string, error: unknown): DeliveryError {
     return advice ? secretFailure(name, what, advice, false) : secretFailure(name, what, LATER, true);
   }
   // No answer: a refused connection, a reset, an unreadable reply, credentials not found.
-  const code = (error as { code?: unknown } | null)?.code;
-  const reason = typeof code === "string" ? code : error instanceof Error ? clip(error.message, DETAIL_LENGTH) : "";
+  const reason = networkCode(error) ?? (error instanceof Error ? clip(error.message, DETAIL_LENGTH) : "");
   return secretFailure(name, `Secret Manager could not be reached${reason ? ` (${reason})` : ""}`, LATER, true);
+}
+
+/** A system error's code (`ECONNREFUSED`), on the error or the causes fetch and its wrappers put it under. */
+function networkCode(error: unknown): string | undefined {
+  for (let at = error, depth = 0; at && depth < 4; at = (at as { cause?: unknown }).cause, depth++) {
+    const code = (at as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z_]+$/.test(code)) return code;
+  }
+  return undefined;
 }
 
 interface Answer {

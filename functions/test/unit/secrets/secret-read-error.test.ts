@@ -75,6 +75,13 @@ describe("no answer at all", () => {
     expect(error.message).toBe(`secret ${NAME} could not be read: Secret Manager could not be reached (ECONNREFUSED). It may be readable on a later attempt.`);
   });
 
+  it("finds the code under the causes that fetch and its wrappers nest it in", () => {
+    const fetchFailed = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }) });
+    const error = secretReadError(NAME, new Error("Unexpected Gaxios Error", { cause: fetchFailed }));
+    expect(error.transient).toBe(true);
+    expect(error.message).toContain("Secret Manager could not be reached (ECONNREFUSED)");
+  });
+
   it("credentials that cannot be found are transient (the function's own, not the profile's)", () => {
     const error = secretReadError(NAME, new Error("Could not load the default credentials."));
     expect(error.transient).toBe(true);
