@@ -30,9 +30,9 @@ export function createSecretManagerReader(options: SecretManagerReaderOptions): 
   let client: SecretManagerServiceClient | undefined;
   return async (name) => {
     // Built on first use and kept; a construction that throws is not kept, so the next read tries again.
-    client ??= newClient(endpoint);
+    const current = (client ??= newClient(endpoint));
     const [version] = await withDeadline(
-      () => client!.accessSecretVersion({ name }, { timeout: options.deadlineMs }).catch((error: unknown) => Promise.reject(secretReadError(name, error))),
+      () => current.accessSecretVersion({ name }, { timeout: options.deadlineMs }).catch((error: unknown) => Promise.reject(secretReadError(name, error))),
       options.deadlineMs,
       () => secretReadTimeout(name, options.deadlineMs),
     );

@@ -18,7 +18,7 @@ export interface FakeSecretManager {
   /** Base URL, for createSecretSource's `endpoint`. */
   url: string;
   /** Adds a version to `secret` (`projects/P/secrets/S`), enabled; returns its name (`…/versions/N`). */
-  addVersion(secret: string, value: string): string;
+  addVersion(secret: string, value: string | Buffer): string;
   disable(version: string): void;
   destroy(version: string): void;
   /** Requests that named this version (as asked: `…/latest` counts apart from `…/3`); every request without an argument. */
@@ -34,7 +34,7 @@ export interface FakeSecretManager {
 const ACCESS = /^\/v1\/(projects\/[^/]+\/secrets\/[^/]+)\/versions\/([^/:]+):access$/;
 
 export async function startFakeSecretManager(): Promise<FakeSecretManager> {
-  const secrets = new Map<string, Array<{ value: string; state: VersionState }>>();
+  const secrets = new Map<string, Array<{ value: Buffer; state: VersionState }>>();
   const requests: string[] = [];
   let failure: { httpStatus: number; status: string; message: string } | undefined;
   let hanging = false;
@@ -59,13 +59,13 @@ export async function startFakeSecretManager(): Promise<FakeSecretManager> {
       return error(response, 404, "NOT_FOUND", version === "latest" ? `Secret [${secret}] not found or has no versions.` : `Secret Version [${secret}/versions/${version}] not found.`);
     }
     if (found.state !== "ENABLED") return error(response, 400, "FAILED_PRECONDITION", `Secret Version [${secret}/versions/${number}] is in ${found.state} state.`);
-    reply(response, 200, { name: `${secret}/versions/${number}`, payload: { data: Buffer.from(found.value, "utf8").toString("base64") } });
+    reply(response, 200, { name: `${secret}/versions/${number}`, payload: { data: found.value.toString("base64") } });
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
 
-  const version = (name: string): { value: string; state: VersionState } => {
+  const version = (name: string): { value: Buffer; state: VersionState } => {
     const match = /^(projects\/[^/]+\/secrets\/[^/]+)\/versions\/(\d+)$/.exec(name);
     const found = match ? secrets.get(match[1])?.[Number(match[2]) - 1] : undefined;
     if (!found) throw new Error(`The fake Secret Manager has no version ${name}`);
@@ -76,7 +76,7 @@ export async function startFakeSecretManager(): Promise<FakeSecretManager> {
     url: `http://127.0.0.1:${port}`,
     addVersion(secret, value) {
       const versions = secrets.get(secret) ?? [];
-      versions.push({ value, state: "ENABLED" });
+      versions.push({ value: typeof value === "string" ? Buffer.from(value, "utf8") : value, state: "ENABLED" });
       secrets.set(secret, versions);
       return `${secret}/versions/${versions.length}`;
     },
@@ -84,7 +84,7 @@ export async function startFakeSecretManager(): Promise<FakeSecretManager> {
     destroy(name) {
       const found = version(name);
       found.state = "DESTROYED";
-      found.value = "";
+      found.value = Buffer.alloc(0);
     },
     requestCount: (name) => (name === undefined ? requests.length : requests.filter((asked) => asked === name).length),
     failWith(httpStatus, status, message = `The service is currently ${status.toLowerCase()}.`) {

@@ -107,6 +107,16 @@ describe("permanent failures name the secret version and what to do", () => {
     );
   });
 
+  it.each([
+    ["empty", Buffer.alloc(0), "its value is empty"],
+    ["not UTF-8 text", Buffer.from([0xff, 0xfe, 0x00, 0x41]), "its value is not UTF-8 text"],
+  ])("a version whose value is %s, which cannot be a password or key", async (_, value, problem) => {
+    const version = fake.addVersion(SECRET, value);
+    const error = await caught(DeliveryError, source().read(version));
+    expect(error.transient).toBe(false);
+    expect(error.message).toBe(`secret ${version} could not be read: ${problem}. Add a version holding the password or key as text, and name it (or latest).`);
+  });
+
   it("a service account without access", async () => {
     fake.failWith(403, "PERMISSION_DENIED", `Permission 'secretmanager.versions.access' denied for resource '${LATEST}' (or it may not exist).`);
     const error = await caught(DeliveryError, source().read(LATEST));
