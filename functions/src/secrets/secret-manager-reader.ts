@@ -42,24 +42,31 @@ export function createSecretManagerReader(options: SecretManagerReaderOptions): 
 
 function newClient(endpoint: URL | undefined): SecretManagerServiceClient {
   const library = require("@google-cloud/secret-manager") as typeof import("@google-cloud/secret-manager");
-  if (!endpoint) return new library.SecretManagerServiceClient();
-  return new library.SecretManagerServiceClient(fakeServerOptions(endpoint));
+  const client = endpoint ? new library.SecretManagerServiceClient(fakeServerOptions(endpoint)) : new library.SecretManagerServiceClient();
+  // The library logs every response, secret payload included, when GOOGLE_SDK_NODE_LOGGING names it (an
+  // operator debugging Firestore may set it to "*"). This client's log is silenced; the integration test
+  // with that variable set fails if a new version of the library logs some other way.
+  (client as unknown as { _log: unknown })._log = clientGax().loggingUtils.placeholder;
+  return client;
 }
+
+interface Gax {
+  googleAuthLibrary: { PassThroughClient: new (options: { transporterOptions: { fetchImplementation: typeof fetch } }) => NonNullable<ClientOptions["authClient"]> };
+  loggingUtils: { placeholder: unknown };
+}
+
+/** The google-gax the client library itself uses, wherever npm placed it. */
+const clientGax = (): Gax => require(require.resolve("google-gax", { paths: [require.resolve("@google-cloud/secret-manager")] })) as Gax;
 
 /** HTTP/1.1 JSON to the fake, with the library's own credential that adds no header and fetches no token. */
 function fakeServerOptions(endpoint: URL): ClientOptions {
-  // The auth library the client library itself uses, wherever npm placed it.
-  const gaxPath = require.resolve("google-gax", { paths: [require.resolve("@google-cloud/secret-manager")] });
-  const gax = require(gaxPath) as {
-    googleAuthLibrary: { PassThroughClient: new (options: { transporterOptions: { fetchImplementation: typeof fetch } }) => NonNullable<ClientOptions["authClient"]> };
-  };
   return {
     apiEndpoint: endpoint.hostname,
     port: Number(endpoint.port),
     protocol: "http",
     fallback: true,
     // Node's own fetch: the library's default loads node-fetch with a dynamic import(), which jest's module loader cannot run.
-    authClient: new gax.googleAuthLibrary.PassThroughClient({ transporterOptions: { fetchImplementation: fetch } }),
+    authClient: new (clientGax().googleAuthLibrary.PassThroughClient)({ transporterOptions: { fetchImplementation: fetch } }),
   };
 }
 

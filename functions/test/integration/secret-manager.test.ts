@@ -13,6 +13,14 @@ import { startFakeSecretManager, type FakeSecretManager } from "../helpers/fake-
 // The module itself, not a namespace copy, so that its functions can be spied on.
 const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
 
+/** A logger of the logging library that the Secret Manager client library uses. */
+const libraryLogger = (namespace: string): { info(...args: unknown[]): void } => {
+  const gax = require(require.resolve("google-gax", { paths: [require.resolve("@google-cloud/secret-manager")] })) as {
+    loggingUtils: { log(namespace: string): { info(...args: unknown[]): void } };
+  };
+  return gax.loggingUtils.log(namespace);
+};
+
 const SECRET = "projects/demo-secrets/secrets/acme-smtp";
 const LATEST = `${SECRET}/versions/latest`;
 /** Short, so that the tests of slow servers take a second or two; production's is SECRET_READ_DEADLINE_MS. */
@@ -205,6 +213,25 @@ describe("no value in any log", () => {
     for (const value of values) {
       expect(output).not.toContain(value);
       expect(output).not.toContain(Buffer.from(value).toString("base64"));
+    }
+  });
+
+  it("even with the client library's own debug logging on (GOOGLE_SDK_NODE_LOGGING), which logs each response", async () => {
+    const value = "debug-Never-0c3";
+    const version = fake.addVersion(SECRET, value);
+    process.env.GOOGLE_SDK_NODE_LOGGING = "*";
+    try {
+      const output = await outputDuring(async () => {
+        expect(await source().read(version)).toBe(value);
+        // The capture works: the library's logger for this namespace is on and is captured.
+        libraryLogger("secret-manager").info("canary %s", "line");
+      });
+      expect(output).toContain("canary line");
+      expect(output).not.toContain(value);
+      expect(output).not.toContain(Buffer.from(value).toString("base64"));
+      expect(output).not.toContain(Array.from(Buffer.from(value)).join(","));
+    } finally {
+      delete process.env.GOOGLE_SDK_NODE_LOGGING;
     }
   });
 });
