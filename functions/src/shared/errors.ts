@@ -13,7 +13,7 @@ export type ErrorCode =
   | "recipients-rejected" // the server refused every recipient
   | "message-rejected" // the server refused the message itself (after DATA, or the sender)
   | "provider-error" // a provider's HTTP API refused the request
-  | "lookup-failed" // the templates, users or suppression collection, or a secret version, could not be read
+  | "lookup-failed" // the templates, users or suppression collection could not be read
   | "recipients-suppressed" // every recipient is in SUPPRESSION_COLLECTION
   | "outcome-unknown" // handed over in full, then no answer: it may have been accepted; never retried automatically
   | "unknown";
