@@ -65,6 +65,22 @@ export const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
 /** Caps on nodemailer's own timeouts (its defaults are minutes); a configuration may only lower them. */
 export const SMTP_TIMEOUT_CAPS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000, dnsTimeout: 10_000 } as const;
 
+/**
+ * One read of a Secret Manager secret version (a sender profile's password or
+ * key), the client library's own retries included. Like a Firestore lookup it
+ * runs after the claim and before the send, so it gets the same bound.
+ */
+export const SECRET_READ_DEADLINE_MS = 10_000;
+
+/**
+ * How long a secret value read from Secret Manager is reused. It bounds how
+ * late an instance adopts a new version of `latest` while the old credential
+ * still works (an authentication failure drops the cached value at once), and
+ * what reading costs: each secret is read at most 12 times an hour per
+ * instance, whatever the mail rate, far under Secret Manager's access quota.
+ */
+export const SECRET_CACHE_TTL_MS = 5 * 60_000;
+
 /** One lifecycle event's publish: a slow Eventarc must not hold a delivery's invocation for long. */
 export const PUBLISH_TIMEOUT_MS = 10_000;
 

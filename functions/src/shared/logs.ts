@@ -103,6 +103,9 @@ export function sweepStoppedAtForeignDocuments(field: string, mailCollection: st
   );
 }
 
+/** A secret version fetched (not served from the cache): by name, never by value. Counts what reading secrets costs. */
+export const secretRead = (name: string, source: "secret-manager" | "local-file"): void => logger.info("Secret version read", { secret: name, source });
+
 export const oauth2TokenIssued = (host: string | undefined, expiresAt: number | undefined): void =>
   logger.info("OAuth2 access token obtained", { host, expiresAt: expiresAt ? new Date(expiresAt).toISOString() : undefined });
 

@@ -12,6 +12,7 @@ import {
   MIN_SEND_MS,
   OUTCOME_MARGIN_MS,
   OUTCOME_RETRY_BUDGET_MS,
+  SECRET_READ_DEADLINE_MS,
   SEND_DEADLINE_MS,
   sendTimeLeft,
   SMTP_TIMEOUT_CAPS,
@@ -105,5 +106,13 @@ describe("the deadlines inside one send and one attempt", () => {
 
   it("a lookup that times out still leaves the send its minimum before the lease ends", () => {
     expect(LOOKUP_DEADLINE_MS + MIN_SEND_MS + OUTCOME_MARGIN_MS).toBeLessThan(LEASE_MS);
+  });
+
+  it("a sender profile's secret read that times out, after a lookup that did, still leaves the send its minimum", () => {
+    expect(LOOKUP_DEADLINE_MS + SECRET_READ_DEADLINE_MS + MIN_SEND_MS + OUTCOME_MARGIN_MS).toBeLessThan(LEASE_MS);
+  });
+
+  it("a secret read fails with its own error before a send's deadline, when it is made as the transport is built", () => {
+    expect(SECRET_READ_DEADLINE_MS).toBeLessThan(SEND_DEADLINE_MS);
   });
 });
