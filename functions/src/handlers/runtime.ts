@@ -18,7 +18,8 @@ import { createAttachmentDownloader, type DownloadOptions } from "../attachments
 import { loopbackEndpoints, type ProviderEndpoints } from "../providers/shared/provider-endpoints";
 import { createTransport } from "../providers/select-provider";
 import * as logs from "../shared/logs";
-import { createSenderProfiles, type SecretReader, type SenderProfiles } from "../tenants/sender-profiles";
+import { createSecretSource, type SecretSourceOptions } from "../secrets/secret-source";
+import { createSenderProfiles, type SenderProfiles } from "../tenants/sender-profiles";
 
 export interface InstanceRuntime extends Runtime {
   /** The `webhooks` function's params alone, so that a broken SMTP setting does not stop it. */
@@ -33,8 +34,8 @@ export interface RuntimeOptions {
   endpoints?: ProviderEndpoints;
   /** How attachment downloads connect (exemptions on loopback only). */
   downloads?: DownloadOptions;
-  /** Where sender profiles' secrets are read. */
-  secrets?: SecretReader;
+  /** Where sender profiles' secrets are read (a fake Secret Manager on loopback). */
+  secrets?: SecretSourceOptions;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): InstanceRuntime {
@@ -81,7 +82,7 @@ export function createRuntime(options: RuntimeOptions = {}): InstanceRuntime {
     get profiles() {
       return (profiles ??= createSenderProfiles({
         db: (database) => runtime.store(database).db,
-        secrets: options.secrets ?? unavailableSecrets,
+        secrets: createSecretSource(options.secrets),
         env: () => process.env,
         endpoints,
       }));
@@ -98,8 +99,3 @@ export function createRuntime(options: RuntimeOptions = {}): InstanceRuntime {
   };
   return runtime;
 }
-
-const unavailableSecrets: SecretReader = {
-  read: (version) => Promise.reject(new Error(`Secret Manager is not available to read ${version}`)),
-  forget: () => undefined,
-};

@@ -3,7 +3,7 @@
  * profile document, its Secret Manager secrets and its pooled transport,
  * each cached with a bound, so that a warm instance reads Firestore and
  * Secret Manager rarely: a profile once per PROFILE_CACHE_MS, a secret once
- * per the secret source's lifetime or after an authentication failure.
+ * per SECRET_CACHE_TTL_MS and after a refused login (at most every RENEW_INTERVAL_MS).
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { parseConfig, type Config } from "../config";
@@ -11,6 +11,7 @@ import type { Env } from "../config/env-values";
 import type { MailTransport } from "../providers/provider";
 import { createTransport } from "../providers/select-provider";
 import type { ProviderEndpoints } from "../providers/shared/provider-endpoints";
+import type { SecretSource } from "../secrets/secret-source";
 import { PROFILE_CACHE_MS, SEND_DEADLINE_MS } from "../shared/budget";
 import { ConfigError, DeliveryError, SendEmailError, errorText } from "../shared/errors";
 import * as logs from "../shared/logs";
@@ -18,12 +19,6 @@ import { PROFILE_KEYS, readProfile, type ProfileSpec } from "./profile-document"
 import { rateLimiter, type RateLimiter } from "./rate-limit";
 import { forMailPath, tenantOf, type OpenSender, type Sender } from "./sender";
 import { transportPool } from "./transport-pool";
-
-/** Where profiles' secrets come from (src/secrets). */
-export interface SecretReader {
-  read(version: string): Promise<string>;
-  forget(version: string): void;
-}
 
 /** Profiles with a transport kept open at once, per instance; past it the least recently used closes. */
 export const MAX_OPEN_PROFILES = 20;
@@ -37,7 +32,7 @@ const MAX_CACHED_PROFILES = 1_000;
 
 export interface SenderProfilesOptions {
   db(database: string): Firestore;
-  secrets: SecretReader;
+  secrets: SecretSource;
   /** The instance's params: a profile replaces only PROFILE_KEYS. */
   env(): Env;
   endpoints?: ProviderEndpoints;

@@ -11,7 +11,7 @@ import { extensionFunctions } from "../../src/handlers/functions";
 import type { DownloadOptions } from "../../src/attachments/download-attachments";
 import { createRuntime, type InstanceRuntime, type RuntimeOptions } from "../../src/handlers/runtime";
 import type { ProviderEndpoints } from "../../src/providers/shared/provider-endpoints";
-import type { SecretReader } from "../../src/tenants/sender-profiles";
+import type { SecretSourceOptions } from "../../src/secrets/secret-source";
 
 export type { MaintenanceReport } from "../../src/handlers/maintain-queue";
 
@@ -61,8 +61,8 @@ export function testEndpoints(): ProviderEndpoints {
   return options.endpoints ?? {};
 }
 
-/** Where the runtime reads sender profiles' secrets; returns the undo. */
-export function useSecrets(secrets: SecretReader): () => void {
+/** Points the runtime's Secret Manager client at a fake on loopback; returns the undo. */
+export function useSecrets(secrets: SecretSourceOptions): () => void {
   return withOptions({ ...options, secrets });
 }
 

@@ -9,7 +9,7 @@ import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fix
 import { configureExtension, processQueue, useSecrets } from "../helpers/extension-env";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { Trigger } from "../helpers/trigger";
-import { memorySecrets } from "../helpers/memory-secrets";
+import { startFakeSecretManager, type FakeSecretManager } from "../helpers/fake-secret-manager";
 import { suppressionDocId } from "../../src/suppression/addresses";
 
 const PROJECT = "demo-sender-profiles";
@@ -18,7 +18,9 @@ const SECRET = (name: string) => `projects/${PROJECT}/secrets/${name}/versions/l
 describeWithEmulator("sender profiles", () => {
   const db = emulatorFirestore(PROJECT);
   const trigger = new Trigger(db, processQueue);
-  let secrets = memorySecrets();
+  let secretManager: FakeSecretManager;
+  /** Adds a version to the secret `version` names: what `latest` reads from now on. */
+  const setSecret = (version: string, value: string) => void secretManager.addVersion(version.replace(/\/versions\/latest$/, ""), value);
   let sinks: SmtpSink[] = [];
   let undo: () => void = () => undefined;
   let counter = 0;
@@ -27,9 +29,9 @@ describeWithEmulator("sender profiles", () => {
     const acme = await startSmtpSink({ auth: { user: "acme", password: "acme-pass-1" } });
     const globex = await startSmtpSink({ auth: { user: "globex", password: "globex-pass-1" } });
     sinks = [acme, globex];
-    secrets = memorySecrets();
-    secrets.set(SECRET("acme-smtp"), "acme-pass-1");
-    secrets.set(SECRET("globex-smtp"), "globex-pass-1");
+    secretManager = await startFakeSecretManager();
+    setSecret(SECRET("acme-smtp"), "acme-pass-1");
+    setSecret(SECRET("globex-smtp"), "globex-pass-1");
     configureExtension({
       MAIL_COLLECTION: "tenants/{tenant}/mail",
       SENDER_PROFILES_COLLECTION: "senderProfiles",
@@ -39,13 +41,14 @@ describeWithEmulator("sender profiles", () => {
       SMTP_CONNECTION_URI: "smtp://instance:instance-pass@127.0.0.1:9",
       DEFAULT_FROM: "Platform <platform@example.com>",
     });
-    undo = useSecrets(secrets);
+    undo = useSecrets({ endpoint: secretManager.url });
     await profile("acme", acme, "Acme <hello@acme.example>", "acme-smtp");
     await profile("globex", globex, "Globex <news@globex.example>", "globex-smtp");
   });
 
   afterEach(async () => {
     undo();
+    await secretManager.close();
     await Promise.all(sinks.map((sink) => sink.close()));
   });
 
@@ -68,7 +71,7 @@ describeWithEmulator("sender profiles", () => {
   });
 
   it("a broken profile fails only its own mail, naming the profile and never the secret, while the other tenant delivers a burst", async () => {
-    secrets.set(SECRET("globex-smtp"), "a-wrong-password-123");
+    setSecret(SECRET("globex-smtp"), "a-wrong-password-123");
     const burst = Array.from({ length: 20 }, (_, i) => send("acme", { to: `r${i}@example.com`, message: { subject: `A${i}`, text: "Hi" } }));
     const broken = send("globex", { to: "bob@example.com", message: { subject: "G", text: "Hi" } });
     const [delivered, failed] = await Promise.all([Promise.all(burst), broken]);
@@ -106,7 +109,7 @@ describeWithEmulator("sender profiles", () => {
     await send("acme", { to: "ann@example.com", message: { subject: "before", text: "Hi" } });
     // The server now accepts only the new password, and Secret Manager holds it; the instance still caches the old one.
     acmeSink().setAuth({ user: "acme", password: "acme-pass-2" });
-    secrets.set(SECRET("acme-smtp"), "acme-pass-2");
+    setSecret(SECRET("acme-smtp"), "acme-pass-2");
     const snap = await send("acme", { to: "ann@example.com", message: { subject: "after", text: "Hi" } });
     expect(snap.get("delivery.state")).toBe("SUCCESS");
     expect(snap.get("delivery.attempts")).toBe(1);

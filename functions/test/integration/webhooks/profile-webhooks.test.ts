@@ -6,18 +6,19 @@
 import { suppressionDocId } from "../../../src/suppression/addresses";
 import { describeWithEmulator, emulatorFirestore } from "../../helpers/emulator-fixture";
 import { configureExtension, useSecrets, webhooks } from "../../helpers/extension-env";
-import { memorySecrets } from "../../helpers/memory-secrets";
+import { startFakeSecretManager, type FakeSecretManager } from "../../helpers/fake-secret-manager";
 import { serveHttpFunction, type WebhookServer } from "../../helpers/webhook-server";
 import { mailgunBody, tracked } from "../../helpers/webhook-signing";
 
 const PROJECT = "demo-profile-webhooks";
 const KEYS = { acme: "mailgun-key-of-acme-0123456789", globex: "mailgun-key-of-globex-987654321" };
-const version = (tenant: string) => `projects/${PROJECT}/secrets/${tenant}-mailgun/versions/latest`;
+const secret = (tenant: string) => `projects/${PROJECT}/secrets/${tenant}-mailgun`;
 
 describeWithEmulator("webhooks per sender profile", () => {
   const db = emulatorFirestore(PROJECT);
   let server: WebhookServer;
   let undo: () => void = () => undefined;
+  let secretManager: FakeSecretManager;
 
   beforeAll(async () => {
     server = await serveHttpFunction(webhooks as unknown as Parameters<typeof serveHttpFunction>[0]);
@@ -35,18 +36,21 @@ describeWithEmulator("webhooks per sender profile", () => {
       SMTP_CONNECTION_URI: "smtp://127.0.0.1:9",
       DEFAULT_FROM: "platform@example.com",
     });
-    const secrets = memorySecrets();
+    secretManager = await startFakeSecretManager();
     for (const tenant of ["acme", "globex"] as const) {
-      secrets.set(version(tenant), KEYS[tenant]);
+      secretManager.addVersion(secret(tenant), KEYS[tenant]);
       await db.doc(`senderProfiles/${tenant}`).set({
         params: { SMTP_CONNECTION_URI: `smtp://${tenant}@127.0.0.1:9`, DEFAULT_FROM: `hello@${tenant}.example` },
-        secrets: { MAILGUN_WEBHOOK_SIGNING_KEY: version(tenant) },
+        secrets: { MAILGUN_WEBHOOK_SIGNING_KEY: `${secret(tenant)}/versions/latest` },
       });
       await db.doc(`tenants/${tenant}/mail/m1`).set({ to: "ada@example.com", delivery: { state: "SUCCESS" } });
     }
-    undo = useSecrets(secrets);
+    undo = useSecrets({ endpoint: secretManager.url });
   });
-  afterEach(() => undo());
+  afterEach(async () => {
+    undo();
+    await secretManager.close();
+  });
 
   // The tracking value is signed with a key derived from the profile's Mailgun key (TRACKING_SIGNING_KEY unset).
   const bounce = (path: string, tenant: keyof typeof KEYS) => ({
