@@ -103,7 +103,8 @@ function normaliseError(text) {
   const clause = text
     .split(/:\s/)[0]
     .replace(/"[^"]*"/g, '"…"')
-    .replace(/'[^']*'/g, "'…'")
+    // Quoted, not an apostrophe: "the server's reply … the provider's" stays.
+    .replace(/(^|[\s(])'[\s\S]*?'(?=[\s,.;:)]|$)/g, "$1'…'")
     .replace(/`[^`]*`/g, "`…`")
     .replace(/<[^>]*>/g, "<…>")
     .replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, "<url>")
@@ -312,7 +313,11 @@ async function main() {
   }
 }
 
-main().catch((error) => {
+module.exports = { normaliseError, mailCollection };
+
+if (require.main === module) main().catch(fail);
+
+function fail(error) {
   const message = error instanceof Error ? error.message : String(error);
   const hint = /default credentials/i.test(message)
     ? "\nLog in with `gcloud auth application-default login` (an account with the Cloud Datastore Viewer role on the project)."
@@ -321,4 +326,4 @@ main().catch((error) => {
       : "";
   console.error(`${message}${hint}`);
   process.exit(1);
-});
+}
