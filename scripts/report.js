@@ -96,10 +96,14 @@ function mailCollection(db, pattern) {
 /**
  * The clause of a `delivery.error` that names what failed, safe to print:
  * cut at the first ": " (server replies and reasons follow it), quoted
- * parts, addresses, URLs, long numbers and tokens masked, clipped.
+ * parts, addresses, URLs, long numbers and tokens masked, clipped. A sender
+ * profile's error keeps its `Sender profile "id": ` prefix (the tenant's id,
+ * as in the mail's path), so that each tenant's failures group apart.
  */
 function normaliseError(text) {
   if (typeof text !== "string" || text.trim() === "") return "(no error text)";
+  const profile = /^Sender profile "([^"\s]{1,100})": /.exec(text);
+  if (profile) return `Sender profile "${profile[1]}": ${normaliseError(text.slice(profile[0].length))}`;
   const clause = text
     .split(/:\s/)[0]
     .replace(/"[^"]*"/g, '"…"')

@@ -27,6 +27,9 @@ describe("an error text in the report", () => {
     ["Request 12345678 refused", "Request # refused"],
     ["Token dGhpcyBpcyBhIHNlY3JldCB0b2tlbg refused", "Token … refused"],
     ["Message processing lease expired.", "Message processing lease expired."],
+    // A sender profile's failures group per tenant, and its reply is cut like any other.
+    ['Sender profile "acme": SMTP authentication failed (535): 535 5.7.8 <ada@example.com> refused', 'Sender profile "acme": SMTP authentication failed (535)'],
+    ['Sender profile "acme": no such profile document', 'Sender profile "acme": no such profile document'],
     ["", "(no error text)"],
     [undefined, "(no error text)"],
     [{ text: "a client wrote a map" }, "(no error text)"],
