@@ -9,14 +9,8 @@
  */
 "use strict";
 
-const { readFileSync } = require("node:fs");
-const { createRequire } = require("node:module");
-const path = require("node:path");
 const { parseArgs } = require("node:util");
-
-const ROOT = path.resolve(__dirname, "..");
-// firebase-admin is a dependency of the extension's functions, not of the root.
-const functionsRequire = createRequire(path.join(ROOT, "functions", "package.json"));
+const { emulatorAnswers, functionsRequire, localSettings } = require("./local-settings");
 
 const USAGE = `Usage:
   npm run send -- --to ADDRESS[,ADDRESS] [--cc ..] [--bcc ..] [--from ..] [--subject TEXT] [--text TEXT] [--html HTML]
@@ -29,20 +23,6 @@ const SAMPLE_TEMPLATE = {
   text: "Hello {{name}},\n\nthis mail was rendered from the sample template 'welcome'.",
   html: "<p>Hello <b>{{name}}</b>,</p><p>this mail was rendered from the sample template <code>welcome</code>.</p>",
 };
-
-function localSettings() {
-  const firebase = JSON.parse(readFileSync(path.join(ROOT, "firebase.json"), "utf8"));
-  const params = readFileSync(path.join(ROOT, "extensions", "firestore-send-email.env.local"), "utf8");
-  const param = (name) => new RegExp(`^${name}=(.*)$`, "m").exec(params)?.[1]?.trim() || undefined;
-  const firestore = firebase.emulators?.firestore ?? {};
-  return {
-    project: process.env.GCLOUD_PROJECT || JSON.parse(readFileSync(path.join(ROOT, ".firebaserc"), "utf8")).projects.default,
-    host: process.env.FIRESTORE_EMULATOR_HOST || `${firestore.host ?? "127.0.0.1"}:${firestore.port ?? 8080}`,
-    mailCollection: param("MAIL_COLLECTION") ?? "mail",
-    templatesCollection: param("TEMPLATES_COLLECTION"),
-    viewer: `http://127.0.0.1:${process.env.MAIL_VIEWER_PORT || 1080}`,
-  };
-}
 
 function parse(argv) {
   const { values } = parseArgs({
@@ -91,15 +71,6 @@ function mailDocument(args) {
     if (args.text === undefined && args.html === undefined) doc.message.text = "Sent with npm run send.";
   }
   return doc;
-}
-
-async function emulatorAnswers(host) {
-  try {
-    await fetch(`http://${host}/`, { signal: AbortSignal.timeout(2000) });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Prints each new `delivery` state until SUCCESS or ERROR; resolves with the final delivery, or null on timeout. */

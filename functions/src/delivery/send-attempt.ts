@@ -71,6 +71,7 @@ export async function sendAndRecord(mail: MailContext, checked: CheckedMail, own
 
 async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, attemptsBefore: number): Promise<Outcome> {
   const { config } = checked;
+  const sentWith = sentWithOf(checked);
   let opened: OpenSender | undefined;
   try {
     opened = await checked.sender.open();
@@ -89,14 +90,15 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
       sent = await sendWithin(opened, message, prepared.mail, leaseEnds);
     }
     const full = prepared.suppressed.length > 0 ? { ...sent, suppressed: prepared.suppressed } : sent;
-    logs.delivered(mail.path, full);
+    logs.delivered(mail.path, full, sentWith);
     const info = boundedInfo(full);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), unknown: false };
   } catch (error) {
     const text = logs.redact(withProfile(checked.sender.profile, errorText(error)));
     const failure = error instanceof SendEmailError ? error : undefined;
-    logs.deliveryFailed(mail.path, failure?.code ?? "unknown", text);
+    const code = failure?.code ?? "unknown";
     const { state, patch } = failurePatch(config, text, failure?.transient ?? false, attemptsBefore, Date.now());
+    logs.deliveryFailed(mail.path, { code, state, message: text }, sentWith);
     return { state, info: null, error: text, patch, unknown: failure?.code === "outcome-unknown" };
   } finally {
     opened?.release();
@@ -132,6 +134,11 @@ async function prepare(mail: MailContext, config: Config, request: MailRequest, 
   message = withHeaders(message, unsubscribeHeadersFor(config, request, message, mail.path));
   const tracked = selectProvider(config).track?.(config, mail.path, message, request) ?? { message, mail: request };
   return { ...tracked, suppressed };
+}
+
+/** What the send's log lines say of who sent: the provider the mail's sender uses, and its profile if it has one. */
+function sentWithOf(checked: CheckedMail): logs.SentWith {
+  return { provider: selectProvider(checked.sender.config).name, profile: checked.sender.profile };
 }
 
 function tooLateToSend(): DeliveryError {

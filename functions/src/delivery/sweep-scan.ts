@@ -84,6 +84,7 @@ export async function scan(sweep: Sweep, spec: Scan): Promise<boolean> {
   const fields = [...DECISION_FIELDS, spec.field];
   let after: QueryDocumentSnapshot | undefined;
   let foreignPages = 0;
+  let pages = 0;
   for (;;) {
     let page: QueryDocumentSnapshot[];
     try {
@@ -94,6 +95,7 @@ export async function scan(sweep: Sweep, spec: Scan): Promise<boolean> {
       logs.sweepIndexMissing({ collectionId: mail.collectionId, field: spec.field, group: mail.group }, consoleLink(error), spec.stalled);
       return false;
     }
+    pages++;
     const own = page.filter((doc) => mail.contains(doc.ref.path));
     sweep.report.foreign += page.length - own.length;
     await apply(sweep, own.map(spec.plan).filter((plan): plan is SweepWrite => plan !== undefined));
@@ -104,7 +106,10 @@ export async function scan(sweep: Sweep, spec: Scan): Promise<boolean> {
       logs.sweepStoppedAtForeignDocuments(spec.field, mail.path, foreignPages * pageSize, parentOf(after.ref.path));
       return true;
     }
-    if (Date.now() >= sweep.endsAt) return true;
+    if (Date.now() >= sweep.endsAt) {
+      logs.sweepOutOfBudget(spec.field, mail.path, pages);
+      return true;
+    }
   }
 }
 

@@ -16,6 +16,7 @@ import addressparser from "nodemailer/lib/addressparser";
 import pLimit from "p-limit";
 import { grpcStatus, statusOf } from "../shared/firestore-status";
 import { isReservedId } from "../shared/firestore-ids";
+import * as logs from "../shared/logs";
 import { isPlainMap } from "../shared/plain-map";
 import { normalizeAddress, suppressionDocId } from "../suppression/addresses";
 import { reasonAndCode, type DeliveryReport } from "./delivery-report";
@@ -130,12 +131,20 @@ async function recordForDocument(path: string, reports: DeliveryReport[], first:
       }
       counts.recorded += plan.applied.length;
       counts.writes += writes;
+      logBouncesAndComplaints(path, plan.applied);
     }
     counts.duplicates += plan.duplicates;
     counts.missing += plan.overflow;
     return;
   }
   throw new Error(`${path} kept changing while its delivery events were recorded`);
+}
+
+/** One line per bounce or complaint applied for the first time: what the alerts of docs/operations.md count. */
+function logBouncesAndComplaints(path: string, applied: readonly DeliveryReport[]): void {
+  for (const { source, status, bounceType } of applied) {
+    if (status === "bounced" || status === "complained") logs.recipientReported({ mailPath: path, source, status, bounceType });
+  }
 }
 
 interface Plan {

@@ -112,7 +112,7 @@ describeWithEmulator("configurations the original accepted", () => {
     expect(states).toEqual(["SUCCESS", "SUCCESS"]);
     await sink.waitForMessages(2);
     const ignored = warn.mock.calls.filter(([message]) => message === "SMTP_CONNECTION_URI options were ignored");
-    expect(ignored).toEqual([["SMTP_CONNECTION_URI options were ignored", { code: "ignored-uri-options", options: ["foo"] }]]);
+    expect(ignored).toEqual([["SMTP_CONNECTION_URI options were ignored", { event: "uri-options-ignored", code: "ignored-uri-options", options: ["foo"] }]]);
     expect(JSON.stringify(warn.mock.calls)).not.toContain("s3cr3t-value");
   });
 });

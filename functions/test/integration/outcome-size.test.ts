@@ -67,6 +67,6 @@ describeWithEmulator("an outcome written beside a mail near Firestore's 1 MiB li
       truncated: true,
       counts: { accepted: 1000, rejected: 0, pending: 0 },
     });
-    expect(reductions(warn)).toEqual([[expect.stringContaining("Firestore refused delivery.info"), { path, code: "outcome-info-reduced" }]]);
+    expect(reductions(warn)).toEqual([[expect.stringContaining("Firestore refused delivery.info"), { event: "outcome-info-reduced", mailPath: path, state: "SUCCESS", code: "outcome-info-reduced" }]]);
   }, 60_000);
 });

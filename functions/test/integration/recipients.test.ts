@@ -56,7 +56,7 @@ describeWithEmulator("recipients by user id", () => {
     );
 
     const skipped = warn.mock.calls.find(([line]) => String(line).includes("user ids"));
-    expect(skipped?.[1]).toMatchObject({ path, count: 2, uids: ["ghost", "no-email"] });
+    expect(skipped?.[1]).toMatchObject({ event: "uids-without-email", mailPath: path, count: 2, uids: ["ghost", "no-email"] });
     const logged = JSON.stringify(warn.mock.calls);
     for (const address of ["ada@", "bob@", "cyd@", "explicit@"]) expect(logged).not.toContain(address);
   });

@@ -10,6 +10,9 @@ import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fix
 import { configureExtension } from "../helpers/extension-env";
 import { afterLeases, SWEEP_PARAMS } from "../helpers/sweep-params";
 
+// The module object itself, so that a spy sees what src/shared/logs.ts logs.
+const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
+
 const PROJECT = "demo-sweep-scale";
 const NOW = Date.now();
 
@@ -81,8 +84,13 @@ describeWithEmulator("the sweep at scale", () => {
 
   test("a run out of time stops after its current page, says so, and the next run continues", async () => {
     await seed(250, due);
+    const warn = jest.spyOn(functionsLogger, "warn");
     const first = await runMaintenance(NOW, { budgetMs: 0, pageSize: 100 });
     expect(first).toMatchObject({ released: 100, truncated: true });
+    // The line the out-of-budget alert counts (docs/operations.md); the other scan found nothing and finished.
+    const outOfTime = warn.mock.calls.filter(([, fields]) => (fields as { event?: string } | undefined)?.event === "sweep-out-of-budget");
+    expect(outOfTime.map(([, fields]) => fields)).toEqual([{ event: "sweep-out-of-budget", code: "sweep-out-of-budget", field: "delivery.nextAttemptTime", mailCollection: "mail", pages: 1 }]);
+    warn.mockRestore();
     // Nothing claims the first 100 here (no processQueue), so they are still due and released again.
     const second = await runMaintenance(NOW, { pageSize: 100 });
     expect(second).toMatchObject({ released: 250, truncated: false });

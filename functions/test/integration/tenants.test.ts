@@ -12,6 +12,12 @@ import { Trigger } from "../helpers/trigger";
 import { startFakeSecretManager, type FakeSecretManager } from "../helpers/fake-secret-manager";
 import { suppressionDocId } from "../../src/suppression/addresses";
 
+// The module object itself, so that a spy sees what src/shared/logs.ts logs.
+const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
+/** The structured fields of a spied logger's lines of one event. */
+const logged = (spy: jest.SpiedFunction<typeof functionsLogger.info>, event: string) =>
+  spy.mock.calls.map(([, fields]) => fields as Record<string, unknown> | undefined).filter((fields) => fields?.event === event);
+
 const PROJECT = "demo-sender-profiles";
 const SECRET = (name: string) => `projects/${PROJECT}/secrets/${name}/versions/latest`;
 
@@ -62,16 +68,24 @@ describeWithEmulator("sender profiles", () => {
   const [acmeSink, globexSink] = [() => sinks[0], () => sinks[1]];
 
   it("sends each tenant's mail through its own server with its own sender", async () => {
+    const info = jest.spyOn(functionsLogger, "info");
     const a = await send("acme", { to: "ann@example.com", message: { subject: "From Acme", text: "Hi" } });
     const g = await send("globex", { to: "bob@example.com", message: { subject: "From Globex", text: "Hi" } });
     expect([a.get("delivery.state"), g.get("delivery.state")]).toEqual(["SUCCESS", "SUCCESS"]);
     expect(acmeSink().messages.map((m) => [m.parsed.subject, m.parsed.from?.text])).toEqual([["From Acme", '"Acme" <hello@acme.example>']]);
     expect(globexSink().messages.map((m) => [m.parsed.subject, m.parsed.from?.text])).toEqual([["From Globex", '"Globex" <news@globex.example>']]);
     expect(acmeSink().authAttempts).toEqual([expect.objectContaining({ username: "acme" })]);
+    // Each delivery's log line names the tenant's profile (docs/operations.md).
+    expect(logged(info, "mail-delivered")).toEqual([
+      expect.objectContaining({ mailPath: a.ref.path, state: "SUCCESS", provider: "smtp", profile: "acme" }),
+      expect.objectContaining({ mailPath: g.ref.path, state: "SUCCESS", provider: "smtp", profile: "globex" }),
+    ]);
+    info.mockRestore();
   });
 
   it("a broken profile fails only its own mail, naming the profile and never the secret, while the other tenant delivers a burst", async () => {
     setSecret(SECRET("globex-smtp"), "a-wrong-password-123");
+    const warn = jest.spyOn(functionsLogger, "warn");
     const burst = Array.from({ length: 20 }, (_, i) => send("acme", { to: `r${i}@example.com`, message: { subject: `A${i}`, text: "Hi" } }));
     const broken = send("globex", { to: "bob@example.com", message: { subject: "G", text: "Hi" } });
     const [delivered, failed] = await Promise.all([Promise.all(burst), broken]);
@@ -81,6 +95,8 @@ describeWithEmulator("sender profiles", () => {
     expect(failed.get("delivery.error")).toMatch(/^Sender profile "globex": SMTP authentication failed/);
     expect(JSON.stringify(failed.data())).not.toContain("a-wrong-password-123");
     expect(globexSink().messages).toHaveLength(0);
+    expect(logged(warn, "delivery-failed")).toEqual([{ event: "delivery-failed", mailPath: failed.ref.path, state: "ERROR", code: "auth-failed", provider: "smtp", profile: "globex" }]);
+    warn.mockRestore();
   });
 
   it("a missing profile or a missing secret ends the mail in ERROR naming it, and sends nothing", async () => {

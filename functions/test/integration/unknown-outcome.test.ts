@@ -17,6 +17,9 @@ import { configureExtension } from "../helpers/extension-env";
 import { DEFAULT_FROM, mailHarness } from "../helpers/mail-harness";
 import { startSendGridApi } from "../helpers/sendgrid-api-server";
 
+// The module object itself, so that a spy sees what src/shared/logs.ts logs.
+const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
+
 const PROJECT = "demo-unknown-outcome";
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -39,10 +42,15 @@ describeWithEmulator("a send whose outcome is unknown", () => {
     // The socket timeout (a production param of the URI) keeps the wait for the answer short.
     configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}?socketTimeout=1000`, DEFAULT_FROM, MAX_ATTEMPTS: "3" });
     const path = h.nextPath();
+    const warn = jest.spyOn(functionsLogger, "warn");
 
     let snap = await h.trigger.create(path, message);
     expect(snap.get("delivery")).toMatchObject({ state: "ERROR", attempts: 1, leaseExpireTime: null });
     expect(snap.get("delivery.error")).toContain(`The SMTP server ${OUTCOME_UNKNOWN_NOTE} the mail`);
+    // What the unknown-outcome alert counts (docs/operations.md).
+    const failed = warn.mock.calls.filter(([, fields]) => (fields as { event?: string } | undefined)?.event === "delivery-failed");
+    expect(failed.map(([, fields]) => fields)).toEqual([{ event: "delivery-failed", mailPath: path, state: "ERROR", code: "outcome-unknown", provider: "smtp" }]);
+    warn.mockRestore();
     expect(snap.get("delivery.error")).toContain("set delivery.state to RETRY");
     expect(snap.get("delivery.nextAttemptTime")).toBeUndefined();
     expect(sink.messages.map((received) => received.parsed.subject)).toEqual(["Once"]);

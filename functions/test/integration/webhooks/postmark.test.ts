@@ -6,6 +6,9 @@ import { describeWithEmulator } from "../../helpers/emulator-fixture";
 import { POSTMARK, SUPPRESSED, webhookEnv } from "../../helpers/webhook-env";
 import { basicAuth, tracked } from "../../helpers/webhook-signing";
 
+// The module object itself, so that a spy sees what src/shared/logs.ts logs.
+const functionsLogger: typeof import("firebase-functions/logger") = jest.requireActual("firebase-functions/logger");
+
 describeWithEmulator("Postmark webhooks", () => {
   const env = webhookEnv("demo-webhook-postmark");
   let n = 0;
@@ -46,11 +49,16 @@ describeWithEmulator("Postmark webhooks", () => {
   });
 
   test("a hard bounce suppresses and its redelivery counts once; auto-replies and reactivations are acknowledged only", async () => {
+    const info = jest.spyOn(functionsLogger, "info");
     const path = await sentMail();
     const bounce = record(path, "Bounce", { ID: 2001, Type: "HardBounce", BouncedAt: at });
     expect(await (await post(bounce)).json()).toEqual({ recorded: 1, duplicates: 0, ignored: 0 });
     expect(await (await post(bounce)).json()).toEqual({ recorded: 0, duplicates: 1, ignored: 0 });
     expect((await env.db.doc(`${SUPPRESSED}/ada@example.com`).get()).get("reason")).toBe("bounced");
+    // The hard-bounce alert's line (docs/operations.md): once, not again for the redelivery, without the address.
+    const reported = info.mock.calls.filter(([, fields]) => (fields as { event?: string } | undefined)?.event === "recipient-reported");
+    expect(reported).toEqual([["A recipient's mail bounced", { event: "recipient-reported", mailPath: path, provider: "postmark", recipientStatus: "bounced", bounceType: "hard" }]]);
+    info.mockRestore();
 
     const other = await sentMail();
     expect(await (await post(record(other, "Bounce", { ID: 2002, Type: "AutoResponder", BouncedAt: at }))).json()).toMatchObject({ ignored: 1 });
