@@ -78,6 +78,10 @@ export const uidsWithoutEmail = (path: string, uids: string[]): void =>
 export const ignoredTemplateFields = (path: string, template: string, fields: string[]): void =>
   logger.warn("Unsupported attachment fields in a template were ignored", { path, template: template.slice(0, 128), fields });
 
+/** The value is not logged: it comes from a user's document. */
+export const userTemplateFieldIgnored = (path: string, field: string): void =>
+  logger.warn(`The recipient's user document has a ${field} that is not valid; the mail was rendered without it`, { path, field });
+
 export function maintenanceDone(counts: { expired: number; released: number; cleaned: number; skipped: number; foreign: number }): void {
   if (counts.expired + counts.released + counts.cleaned + counts.skipped + counts.foreign > 0) logger.info("Scheduled maintenance finished", counts);
 }
