@@ -189,16 +189,15 @@ function libraryFor(libraries: TemplateCache, name: string, partials: TemplateDo
   });
 }
 
-function compileParts(name: string, template: TemplateDocument, variant: Variant, library: Library): CompiledParts {
-  const key = template.version === undefined ? undefined : `${template.id}@${template.version}#${variant.key ?? ""}`;
+function compileParts(name: string, template: TemplateDocument, variants: Variant[], library: Library): CompiledParts {
+  const key = template.version === undefined ? undefined : `${template.id}@${template.version}#${variants.map((v) => v.key).join("\n")}`;
   return cached(library.compiled, key, MAX_COMPILED, () => {
     const compiled: CompiledParts = {};
     for (const part of PARTS) {
-      const own = variant.fields?.[part];
-      const fromVariant = own !== undefined && own !== null;
-      const source = fromVariant ? own : template.fields[part];
+      const variant = variants.find((v) => v.fields[part] !== undefined && v.fields[part] !== null);
+      const source = variant ? variant.fields[part] : template.fields[part];
       if (source === undefined || source === null) continue;
-      const where = fromVariant ? `localized.${variant.key}.${part}` : part;
+      const where = variant ? `localized.${variant.key}.${part}` : part;
       if (typeof source !== "string") throw renderError(name, where, `expected a string, got ${describeType(source)}`);
       compiled[part] = library.environments[part].compile(source, { noEscape: !HTML_PARTS.has(part) });
     }
@@ -286,18 +285,19 @@ function renderValue(environment: Environment, name: string, part: string, value
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderValue(environment, name, `${part}.${key}`, item, data, setup)]));
 }
 
-/** The parts of one `localized` entry, and its key; no key means the template's default parts. */
+/** One `localized` entry: its key as written and its parts. */
 interface Variant {
-  key?: string;
-  fields?: Record<string, unknown>;
+  key: string;
+  fields: Record<string, unknown>;
 }
 
 /**
- * The variant for `requested`: the first tag of its fallback chain (`de-CH`, then `de`) that names an entry of
- * `localized`, keys compared in canonical form. The whole map is checked, so that a mistake shows on first use.
+ * The variants for `requested` along its fallback chain (`de-CH`, then `de`), keys compared in canonical form.
+ * Each part comes from the first of them that has it, else from the template's default parts. The whole map is
+ * checked, so that a mistake shows on first use.
  */
-function chooseVariant(name: string, localized: unknown, requested: string | undefined): Variant {
-  if (localized === undefined || localized === null) return {};
+function chooseVariants(name: string, localized: unknown, requested: string | undefined): Variant[] {
+  if (localized === undefined || localized === null) return [];
   if (!isPlainMap(localized)) throw renderError(name, "localized", `expected a map of language tags to maps of parts, got ${describeType(localized)}`);
   const entries = Object.entries(localized);
   if (entries.length > TEMPLATE_LIMITS.localizedVariants) throw renderError(name, "localized", `expected at most ${TEMPLATE_LIMITS.localizedVariants} variants`);
@@ -309,24 +309,24 @@ function chooseVariant(name: string, localized: unknown, requested: string | und
     if (!isPlainMap(fields)) throw renderError(name, `localized.${shown}`, `expected a map of parts (subject, html, text, amp), got ${describeType(fields)}`);
     if (!byTag.has(tag)) byTag.set(tag, { key, fields });
   }
-  if (requested === undefined) return {};
-  return fallbackChain(requested).map((tag) => byTag.get(tag)).find((variant) => variant !== undefined) ?? {};
+  if (requested === undefined) return [];
+  return fallbackChain(requested).flatMap((tag) => byTag.get(tag) ?? []);
 }
 
-function templateSetup(name: string, template: TemplateDocument, options: RenderOptions): { setup: Setup; variant: Variant; templateLocale?: string | null } {
+function templateSetup(name: string, template: TemplateDocument, options: RenderOptions): { setup: Setup; variants: Variant[]; templateLocale?: string | null } {
   const { fields } = template;
   const useHelpers = fields.helpers ?? false;
   if (typeof useHelpers !== "boolean") throw renderError(name, "helpers", `expected true or false, got ${describeType(useHelpers)}`);
   const ownLocale = fields.locale === undefined || fields.locale === null ? undefined : canonicalLocale(fields.locale);
   if (ownLocale === undefined && fields.locale !== undefined && fields.locale !== null) throw renderError(name, "locale", `expected ${LOCALE_EXPECTED}`);
-  const variant = chooseVariant(name, fields.localized, options.locale);
+  const variants = chooseVariants(name, fields.localized, options.locale);
   // A variant speaks the requested language; the default parts speak the template's own, when it says which.
-  const locale = variant.key !== undefined ? options.locale : ownLocale ?? options.locale;
+  const locale = variants.length > 0 ? options.locale : ownLocale ?? options.locale;
   const helpers = { locale: locale ?? DEFAULT_FORMAT_LOCALE, timeZone: options.timeZone ?? DEFAULT_TIME_ZONE };
   const runtime = options.recipient ? { ...SAFE_RUNTIME, data: { recipient: options.recipient } } : SAFE_RUNTIME;
   const asked = options.locale !== undefined || (fields.localized !== undefined && fields.localized !== null);
-  const templateLocale = asked ? (variant.key ?? ownLocale ?? null) : undefined;
-  return { setup: { helpers, runtime, useHelpers }, variant, templateLocale };
+  const templateLocale = asked ? (variants[0]?.key ?? ownLocale ?? null) : undefined;
+  return { setup: { helpers, runtime, useHelpers }, variants, templateLocale };
 }
 
 /** @throws ValidationError naming the template and the part that failed. */
@@ -338,8 +338,8 @@ export function renderTemplate(
   options: RenderOptions = {},
 ): RenderedTemplate {
   const name = templateName(template);
-  const { setup, variant, templateLocale } = templateSetup(name, template, options);
-  const compiled = compileParts(name, template, variant, libraryFor(cache, name, partials, setup.useHelpers));
+  const { setup, variants, templateLocale } = templateSetup(name, template, options);
+  const compiled = compileParts(name, template, variants, libraryFor(cache, name, partials, setup.useHelpers));
   const rendered: RenderedTemplate = { ignoredFields: [] };
   if (templateLocale !== undefined) rendered.templateLocale = templateLocale;
   for (const part of PARTS) {
