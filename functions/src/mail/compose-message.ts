@@ -69,10 +69,14 @@ export async function composeMessage(mail: MailRequest, config: Config, db: Fire
 }
 
 /**
- * The one user whose fields a template may read: the mail's only `toUids` entry. With several, each would see
- * the others' fields in one shared message, so none is given.
+ * The one user whose fields a template may read: the mail's only recipient, named in `toUids`. Any other
+ * recipient would read that user's fields too: whoever writes the mail could add their own address and learn
+ * them, and with several users each would see the others'.
  */
-const profileUid = (mail: MailRequest): string | undefined => (mail.toUids.length === 1 ? mail.toUids[0] : undefined);
+function profileUid(mail: MailRequest): string | undefined {
+  const others = mail.to.length + mail.cc.length + mail.bcc.length + mail.ccUids.length + mail.bccUids.length;
+  return mail.toUids.length === 1 && others === 0 ? mail.toUids[0] : undefined;
+}
 
 /**
  * The mail's own locale and time zone win; else the user's, when USER_TEMPLATE_FIELDS lists them. A user's value

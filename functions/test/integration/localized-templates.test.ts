@@ -70,6 +70,18 @@ describeWithEmulator("localized templates, helpers and user fields", () => {
     expect(mail.text?.trim()).toBe("[Ann||]");
   });
 
+  test("a mail that names anyone beside the user gets no user field: its author could add their own address to read them", async () => {
+    await h.db.doc("users/u1").set({ email: "ann@example.com", firstName: "Ann", locale: "fr" });
+    await h.db.doc("templates/profile").set({ subject: "Hi", text: "[{{@recipient.firstName}}]", localized: { fr: { text: "Salut" } } });
+    for (const extra of [{ to: "curious@example.com" }, { cc: "curious@example.com" }, { bcc: "curious@example.com" }]) {
+      const snap = await h.trigger.create(h.nextPath(), { toUids: ["u1"], ...extra, template: { name: "profile" } });
+      expect(snap.get("delivery.state")).toBe("SUCCESS");
+      expect(snap.get("delivery.info.templateLocale")).toBeNull(); // Not even the user's locale.
+    }
+    const texts = (await h.sink.waitForMessages(3)).map((m) => m.parsed.text?.trim());
+    expect(texts).toEqual(["[]", "[]", "[]"]);
+  });
+
   test("with several uids no user's fields are given: each would see the others'", async () => {
     await h.db.doc("users/u1").set({ email: "ann@example.com", firstName: "Ann" });
     await h.db.doc("users/u2").set({ email: "bob@example.com", firstName: "Bob" });
