@@ -146,7 +146,7 @@ function toDate(helper: string, value: unknown): Date | undefined {
   let date: unknown = value;
   if (hasToDate(value)) date = value.toDate();
   else if (typeof value === "number") date = new Date(value);
-  else if (typeof value === "string" && value.length <= 100) date = new Date(value);
+  else if (typeof value === "string" && value.length <= TEMPLATE_LIMITS.parsedString) date = new Date(value);
   if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
     throw new HelperError(helper, `expected a timestamp, a date string or milliseconds since 1970, got ${describe(value)}`);
   }
@@ -155,7 +155,7 @@ function toDate(helper: string, value: unknown): Date | undefined {
 
 function toNumber(helper: string, value: unknown): number | undefined {
   if (absent(value) || value === "") return undefined;
-  const number = typeof value === "string" && value.length <= 100 ? Number(value) : value;
+  const number = typeof value === "string" && value.length <= TEMPLATE_LIMITS.parsedString ? Number(value) : value;
   if (typeof number !== "number" || !Number.isFinite(number)) throw new HelperError(helper, `expected a number, got ${describe(value)}`);
   return number;
 }

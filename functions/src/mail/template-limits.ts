@@ -15,10 +15,9 @@ export const TEMPLATE_LIMITS = Object.freeze({
   helperOutput: 2_000_000,
   /** Characters one `json` call may return. */
   jsonOutput: 100_000,
-  /** Characters of a string `upper`, `lower` or `default` takes, and of a date string `formatDate` parses. */
+  /** Characters of a string `upper` or `lower` takes. */
   helperInput: 100_000,
-  /** Fields USER_TEMPLATE_FIELDS may list. */
-  userFields: 20,
-  /** Characters in one field name of USER_TEMPLATE_FIELDS. */
-  userFieldNameLength: 64,
+  /** Characters of a string `formatDate` reads as a date or `formatNumber` as a number. */
+  parsedString: 100,
 });
+// The bounds of USER_TEMPLATE_FIELDS are the param's, in config/user-template-fields.ts.
