@@ -312,6 +312,8 @@ describe("dsn (SMTP delivery status notifications)", () => {
     ["a misspelt key", { notfy: ["failure"] }, 'Invalid field "dsn.notfy". Expected absent: "dsn" takes only "notify", "ret" and "envid".'],
   ])("refuses %s, naming the field and what was expected", (_label, dsn, message) => {
     expect(errorOf({ ...base(), dsn }).message).toBe(message);
+  });
+});
 
 describe("validateMailDocument: locale and timeZone", () => {
   const templated = (extra: Record<string, unknown>) => ({ to: "a@example.com", template: { name: "welcome" }, ...extra });
