@@ -3,7 +3,7 @@
  * helper's output, its checks, and what hostile data or options cannot make it do.
  */
 import { Timestamp } from "firebase-admin/firestore";
-import { renderTemplate, type RenderOptions, type TemplateDocument } from "../../../src/mail/templates";
+import { createTemplateCache, renderTemplate, type RenderOptions, type TemplateDocument } from "../../../src/mail/templates";
 import { HELPER_NAMES } from "../../../src/mail/template-helpers";
 import { TEMPLATE_LIMITS } from "../../../src/mail/template-limits";
 import { ValidationError } from "../../../src/shared/errors";
@@ -35,6 +35,15 @@ describe("the set is opt-in per template", () => {
   it("`helpers` must be true or false", () => {
     const message = caught(ValidationError, () => renderTemplate({ id: "t", fields: { helpers: "yes", text: "x" } }, [], {})).message;
     expect(message).toBe("Could not render template 't', part 'helpers': expected true or false, got a string");
+  });
+
+  it("partials included by such a template use them too; the same partials under a plain template do not", () => {
+    const footer: TemplateDocument = { id: "footer", fields: { partial: true, text: "{{upper company}}" }, version: "1" };
+    const cache = createTemplateCache(); // Shared, as between mails: the two must not share environments.
+    const withHelpers = renderTemplate({ id: "a", fields: { helpers: true, text: "{{> footer}}" }, version: "1" }, [footer], { company: "acme" }, cache);
+    expect(withHelpers.text).toBe("ACME");
+    const plain = () => renderTemplate({ id: "b", fields: { text: "{{> footer}}" }, version: "1" }, [footer], { company: "acme" }, cache);
+    expect(caught(ValidationError, plain).message).toContain('Missing helper: "upper"');
   });
 
   it("is not registered on the global Handlebars", () => {
