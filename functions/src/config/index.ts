@@ -10,6 +10,7 @@ import { collectionPath, problem, read, readBoolean, readChoice, readSecret, rec
 import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks, type WebhookConfig } from "./webhook-params";
 import { SENDER_PATTERN } from "./sender-pattern";
 import { parseSenderProfiles, type SenderProfiles } from "./tenant-params";
+import { readUserTemplateFields } from "./user-template-fields";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
 
 const AUTH_TYPES = ["UsernamePassword", "OAuth2"] as const;
@@ -44,6 +45,11 @@ export interface Config {
   readonly usersCollection?: string;
   /** TEMPLATES_COLLECTION: collection path of templates, each named by its `name` field or else its id. */
   readonly templatesCollection?: string;
+  /**
+   * USER_TEMPLATE_FIELDS: top-level fields of the user document of a mail's single `toUids` entry given to its
+   * template as `@recipient` (at most 20). Default none. `locale` and `timeZone`, when listed, also apply to the mail.
+   */
+  readonly userTemplateFields: readonly string[];
   /** TTL_EXPIRE_TYPE: unit of `delivery.expireAt`. Default `never`: no expireAt is written. */
   readonly ttlExpireType: TtlUnit;
   /** TTL_EXPIRE_VALUE: how many units until expiry; a whole number from 1. Default 1. */
@@ -91,6 +97,7 @@ export function parseConfig(env: Env): Config {
   const mailCollection = collectionPath(env, "MAIL_COLLECTION", problems) ?? "mail";
   const usersCollection = collectionPath(env, "USERS_COLLECTION", problems);
   const templatesCollection = collectionPath(env, "TEMPLATES_COLLECTION", problems);
+  const userTemplateFields = readUserTemplateFields(env, problems);
   const defaultFrom = readDefaultFrom(env, problems);
   const ttlExpireType = readChoice(env, "TTL_EXPIRE_TYPE", TTL_UNITS, "never", problems);
   const ttlExpireValue = readTtlValue(env, ttlExpireType, problems);
@@ -111,7 +118,7 @@ export function parseConfig(env: Env): Config {
     smtpPassword: authType === "UsernamePassword" ? readSecret(env, "SMTP_PASSWORD") : undefined,
     smtpHost: smtp.host,
     ignoredUriOptions: Object.freeze(ignoredUriOptions),
-    mailCollection, defaultFrom, defaultReplyTo: read(env, "DEFAULT_REPLY_TO"), usersCollection, templatesCollection,
+    mailCollection, defaultFrom, defaultReplyTo: read(env, "DEFAULT_REPLY_TO"), usersCollection, templatesCollection, userTemplateFields,
     ttlExpireType, ttlExpireValue, maxAttempts, retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
     allowSendGridBypass, webhooks, unsubscribe, senderProfiles,

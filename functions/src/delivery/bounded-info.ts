@@ -42,6 +42,7 @@ export function minimalInfo(info: DeliveryInfo): DeliveryInfo {
   const out: DeliveryInfo = { messageId: cut(info.messageId, INFO_LIMITS.id), accepted: [], rejected: [], pending: [], response: cut(info.response, INFO_LIMITS.minimalResponse) };
   if (info.sendgridQueueId !== undefined) out.sendgridQueueId = cut(info.sendgridQueueId, INFO_LIMITS.id);
   if (info.suppressed) out.suppressed = [];
+  if (info.templateLocale !== undefined) out.templateLocale = info.templateLocale; // At most 64 characters (mail/template-limits.ts).
   return { ...out, truncated: true, counts: info.counts ?? countsOf(info) };
 }
 

@@ -75,7 +75,7 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
   let opened: OpenSender | undefined;
   try {
     opened = await checked.sender.open();
-    const composed = checked.message ?? (await composeMessage(checked.mail, opened.config, mail.store.db, mail.runtime.templates, mail.path));
+    const { message: composed, info: composedInfo } = checked.message ? { message: checked.message, info: {} } : await composeMessage(checked.mail, opened.config, mail.store.db, mail.runtime.templates, mail.path);
     const prepared = await prepare(mail, opened.config, checked.mail, composed);
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
     const message = await mail.runtime.download(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()) });
@@ -89,7 +89,7 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
       opened = await checked.sender.open();
       sent = await sendWithin(opened, message, prepared.mail, leaseEnds);
     }
-    const full = prepared.suppressed.length > 0 ? { ...sent, suppressed: prepared.suppressed } : sent;
+    const full = prepared.suppressed.length > 0 ? { ...sent, ...composedInfo, suppressed: prepared.suppressed } : { ...sent, ...composedInfo };
     logs.delivered(mail.path, full, sentWith);
     const info = boundedInfo(full);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), unknown: false };

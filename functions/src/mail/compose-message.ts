@@ -1,7 +1,8 @@
 /**
  * A validated mail document as the message nodemailer sends: template rendered, recipients looked up by uid,
  * defaults filled in. The Firestore reads run only after the document is claimed, so that a stale or
- * duplicate event, which loses its claim, costs none.
+ * duplicate event, which loses its claim, costs none. Templates and users are read together, except when the
+ * template needs its recipient's fields (USER_TEMPLATE_FIELDS): then the user document comes first.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";
@@ -10,10 +11,11 @@ import { ValidationError } from "../shared/errors";
 import * as logs from "../shared/logs";
 import { withDeadline } from "../shared/deadline";
 import { preparePayload } from "./prepare-payload";
-import { resolveRecipients, usersUnavailable } from "./recipients";
+import { resolveRecipients, usersUnavailable, type ResolvedRecipients } from "./recipients";
 import { LOOKUP_DEADLINE_MS } from "../shared/budget";
-import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable, type TemplateCache } from "./templates";
-import type { MailMessage, MailRequest, TemplateRequest } from "../shared/types";
+import { canonicalLocale, canonicalTimeZone } from "./locale";
+import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable, type RenderOptions, type TemplateCache } from "./templates";
+import type { DeliveryInfo, MailMessage, MailRequest, TemplateRequest } from "../shared/types";
 
 const TIMED_OUT = `Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s. Try again by setting delivery.state to RETRY.`;
 const inTime = <T>(work: () => Promise<T>, unavailable: (reason: string) => Error): Promise<T> =>
@@ -24,11 +26,17 @@ const hasUids = (mail: MailRequest): boolean => mail.toUids.length + mail.ccUids
 /** Templates or users to read. */
 export const needsLookups = (mail: MailRequest): boolean => mail.template !== undefined || hasUids(mail);
 
+/** The message, and what composing it adds to `delivery.info`. */
+export interface ComposedMessage {
+  message: SendMailOptions;
+  info: Pick<DeliveryInfo, "templateLocale">;
+}
+
 /**
  * `templates` keeps compiled templates between mails; `path` (the mail document's) only labels log lines.
  * @throws ValidationError when the document cannot be sent as written; `lookup-failed` when Firestore fails or is late.
  */
-export async function composeMessage(mail: MailRequest, config: Config, db: Firestore, templates: TemplateCache, path = ""): Promise<SendMailOptions> {
+export async function composeMessage(mail: MailRequest, config: Config, db: Firestore, templates: TemplateCache, path = ""): Promise<ComposedMessage> {
   const { usersCollection, templatesCollection } = config;
   const { template } = mail;
   if (hasUids(mail) && !usersCollection) throw new ValidationError("Must specify a users collection to send using uids.");
@@ -38,23 +46,65 @@ export async function composeMessage(mail: MailRequest, config: Config, db: Fire
       `Cannot render template '${template.name}': templates are not configured. Set the TEMPLATES_COLLECTION param to the collection that holds your templates.`,
     );
   }
-  const [message, found] = await Promise.all([
-    template && templatesCollection
-      ? inTime(() => render(db, templatesCollection, template, mail.message, templates, path), (reason) => templatesUnavailable(templatesCollection, reason))
-      : mail.message,
+  const profile = template && config.userTemplateFields.length > 0 ? profileUid(mail) : undefined;
+  const lookup =
     hasUids(mail) && usersCollection
-      ? inTime(() => resolveRecipients(db, usersCollection, { to: mail.toUids, cc: mail.ccUids, bcc: mail.bccUids }), (reason) => usersUnavailable(usersCollection, reason))
-      : undefined,
+      ? inTime(
+          () => resolveRecipients(db, usersCollection, { to: mail.toUids, cc: mail.ccUids, bcc: mail.bccUids }, profile === undefined ? undefined : { uid: profile, fields: config.userTemplateFields }),
+          (reason) => usersUnavailable(usersCollection, reason),
+        )
+      : undefined;
+  const options = profile !== undefined ? renderOptions(mail, await lookup, path) : renderOptions(mail, undefined, path);
+  const [rendered, found] = await Promise.all([
+    template && templatesCollection
+      ? inTime(() => render(db, templatesCollection, template, mail.message, templates, options, path), (reason) => templatesUnavailable(templatesCollection, reason))
+      : { message: mail.message, templateLocale: undefined },
+    lookup,
   ]);
   if (found && found.unresolved.length > 0) logs.uidsWithoutEmail(path, found.unresolved);
   // Addresses found by uid come after the document's own.
   const recipients = found && { to: [...mail.to, ...found.to], cc: [...mail.cc, ...found.cc], bcc: [...mail.bcc, ...found.bcc] };
-  return preparePayload({ ...mail, message, ...recipients }, config);
+  const message = preparePayload({ ...mail, message: rendered.message, ...recipients }, config);
+  return { message, info: rendered.templateLocale === undefined ? {} : { templateLocale: rendered.templateLocale } };
 }
 
-async function render(db: Firestore, collection: string, request: TemplateRequest, message: MailMessage | undefined, templates: TemplateCache, path: string): Promise<MailMessage> {
+/**
+ * The one user whose fields a template may read: the mail's only recipient, named in `toUids`. Any other
+ * recipient would read that user's fields too: whoever writes the mail could add their own address and learn
+ * them, and with several users each would see the others'.
+ */
+function profileUid(mail: MailRequest): string | undefined {
+  const others = mail.to.length + mail.cc.length + mail.bcc.length + mail.ccUids.length + mail.bccUids.length;
+  return mail.toUids.length === 1 && others === 0 ? mail.toUids[0] : undefined;
+}
+
+/**
+ * The mail's own locale and time zone win; else the user's, when USER_TEMPLATE_FIELDS lists them. A user's value
+ * that is not one is skipped with a warning rather than failing the mail: the user document is not the mail's
+ * author's to fix, and a password reset should still arrive.
+ */
+function renderOptions(mail: MailRequest, found: ResolvedRecipients | undefined, path: string): RenderOptions {
+  const recipient = found?.profile;
+  const fromUser = (field: "locale" | "timeZone", canonical: (value: unknown) => string | undefined): string | undefined => {
+    if (mail[field] !== undefined || recipient?.[field] === undefined) return mail[field];
+    const value = canonical(recipient[field]);
+    if (value === undefined) logs.userTemplateFieldIgnored(path, field);
+    return value;
+  };
+  return { locale: fromUser("locale", canonicalLocale), timeZone: fromUser("timeZone", canonicalTimeZone), recipient };
+}
+
+async function render(
+  db: Firestore,
+  collection: string,
+  request: TemplateRequest,
+  message: MailMessage | undefined,
+  templates: TemplateCache,
+  options: RenderOptions,
+  path: string,
+): Promise<{ message: MailMessage; templateLocale?: string | null }> {
   const { template, partials } = await loadTemplate(db, collection, request.name);
-  const rendered = renderTemplate(template, partials, request.data, templates);
+  const rendered = renderTemplate(template, partials, request.data, templates, options);
   if (rendered.ignoredFields.length > 0) logs.ignoredTemplateFields(path, request.name, rendered.ignoredFields);
-  return applyTemplate(message, rendered);
+  return { message: applyTemplate(message, rendered), templateLocale: rendered.templateLocale };
 }

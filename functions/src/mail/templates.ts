@@ -6,6 +6,10 @@
  * Read at send time, not kept by a listener, so that a mail gets the template as it was when written even on an
  * instance idle in between; compiled templates are cached by update time. Attachments are rendered field by field
  * rather than as one JSON text, so that quotes or newlines in data cannot break them and `&` in a URL is not HTML-escaped.
+ *
+ * A template may have variants by locale (`localized`, chosen by the mail's locale with a fallback chain), turn on the
+ * fixed helper set (`helpers: true`, template-helpers.ts), and receive the single recipient's allowed user fields as
+ * `@recipient`: a data variable, so that it can never shadow a key of `template.data`.
  */
 import type HandlebarsModule from "handlebars";
 import type { CollectionReference, DocumentSnapshot, Firestore } from "firebase-admin/firestore";
@@ -14,6 +18,9 @@ import { isReservedId } from "../shared/firestore-ids";
 import { isTransientStatus } from "../shared/firestore-status";
 import { isPlainMap } from "../shared/plain-map";
 import type { MailAttachment, MailMessage } from "../shared/types";
+import { canonicalLocale, fallbackChain, LOCALE_EXPECTED } from "./locale";
+import { registerHelpers, withHelpers, type HelperContext } from "./template-helpers";
+import { TEMPLATE_LIMITS } from "./template-limits";
 import { hasOverlongWord, parseAttachments } from "./validation";
 
 const PARTS = ["subject", "html", "text", "amp"] as const;
@@ -29,12 +36,31 @@ export interface TemplateDocument {
   version?: string;
 }
 
+/** What a render is given beside `template.data`. */
+export interface RenderOptions {
+  /** The locale the mail asks for (its `locale`, else its recipient's), canonical: picks the variant and formats. */
+  locale?: string;
+  /** Where helpers show times, canonical. Default UTC. */
+  timeZone?: string;
+  /** The allowed fields of the recipient's user document, `@recipient` in the template. */
+  recipient?: Record<string, unknown>;
+}
+
+/** Helpers format in this locale when neither the mail nor the template names one. */
+export const DEFAULT_FORMAT_LOCALE = "en-US";
+export const DEFAULT_TIME_ZONE = "UTC";
+
 /** What a template contributes to the message; a part that is absent leaves the document's own. */
 export interface RenderedTemplate extends Partial<Record<Part, string>> {
   /** Present when the template has `attachments`: they replace the message's. */
   attachments?: MailAttachment[];
   /** Unsupported attachment fields that were dropped, for the caller to log. */
   ignoredFields: string[];
+  /**
+   * For `delivery.info.templateLocale`: the `localized` key used, else the template's `locale`, else null (its
+   * default parts, language unstated). Undefined when neither the mail asked for a locale nor the template has variants.
+   */
+  templateLocale?: string | null;
 }
 
 /** Not the mail document's fault: transient unless Firestore refused the read outright, so that an automatic retry may succeed. */
@@ -43,6 +69,9 @@ export const templatesUnavailable = (collection: string, reason: string, transie
 
 const renderError = (name: string, part: string, reason: string): ValidationError =>
   new ValidationError(`Could not render template '${name}', part '${part}': ${reason}`);
+
+/** Prototype access stays off whatever Handlebars' defaults become: data must not reach `constructor` and what lies behind it. */
+const SAFE_RUNTIME = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const;
 
 export function templateName(document: TemplateDocument): string {
   const name = document.fields.name;
@@ -71,13 +100,18 @@ async function readOrUnavailable<T>(collection: string, work: () => Promise<T>):
   }
 }
 
+/** The strings of a template's parts, its localized variants' included. */
+function partSources(fields: Record<string, unknown>): string[] {
+  const variants = isPlainMap(fields.localized) ? Object.values(fields.localized).filter(isPlainMap) : [];
+  return [fields, ...variants].flatMap((source) => PARTS.map((part) => source[part])).filter((value): value is string => typeof value === "string");
+}
+
 /** @throws ValidationError when there is no template `name` (a partial is not one). */
 export async function loadTemplate(db: Firestore, collection: string, name: string): Promise<{ template: TemplateDocument; partials: TemplateDocument[] }> {
   const templates = db.collection(collection);
   const template = await findTemplate(templates, collection, name);
   if (!template) throw new ValidationError(`Tried to render non-existent template '${name}'`);
-  const { fields } = template;
-  if (!PARTS.some((part) => typeof fields[part] === "string" && INCLUDES_PARTIAL.test(fields[part]))) return { template, partials: [] };
+  if (!partSources(template.fields).some((source) => INCLUDES_PARTIAL.test(source))) return { template, partials: [] };
   // Firestore cannot ask for "truthy": `!= false` leaves out documents without the field or with `false`, the rest is filtered here.
   const partials = await readOrUnavailable(collection, () => templates.where("partial", "!=", false).get());
   return { template, partials: partials.docs.map(toDocument).filter(isPartial) };
@@ -130,10 +164,18 @@ function cached<T>(cache: Map<string, T>, key: string | undefined, max: number, 
   return value;
 }
 
-function libraryFor(libraries: TemplateCache, name: string, partials: TemplateDocument[]): Library {
-  const key = partials.every((p) => p.version) ? partials.map((p) => `${p.id}@${p.version}`).sort().join("\n") : undefined;
+/** A Handlebars environment of its own, with the helper set when the template asks for it. */
+function createEnvironment(helpers: boolean): Environment {
+  const environment = loadHandlebars().create();
+  if (helpers) registerHelpers(environment);
+  return environment;
+}
+
+function libraryFor(libraries: TemplateCache, name: string, partials: TemplateDocument[], helpers: boolean): Library {
+  const partialsKey = partials.every((p) => p.version) ? partials.map((p) => `${p.id}@${p.version}`).sort().join("\n") : undefined;
+  const key = partialsKey === undefined ? undefined : `${helpers ? "helpers" : "plain"}\n${partialsKey}`;
   return cached(libraries, key, MAX_LIBRARIES, () => {
-    const environments = Object.fromEntries(PARTS.map((part) => [part, loadHandlebars().create()])) as Record<Part, Environment>;
+    const environments = Object.fromEntries(PARTS.map((part) => [part, createEnvironment(helpers)])) as Record<Part, Environment>;
     for (const partial of partials) {
       for (const part of PARTS) {
         const source = partial.fields[part];
@@ -147,14 +189,16 @@ function libraryFor(libraries: TemplateCache, name: string, partials: TemplateDo
   });
 }
 
-function compileParts(name: string, template: TemplateDocument, library: Library): CompiledParts {
-  const key = template.version === undefined ? undefined : `${template.id}@${template.version}`;
+function compileParts(name: string, template: TemplateDocument, variants: Variant[], library: Library): CompiledParts {
+  const key = template.version === undefined ? undefined : `${template.id}@${template.version}#${variants.map((v) => v.key).join("\n")}`;
   return cached(library.compiled, key, MAX_COMPILED, () => {
     const compiled: CompiledParts = {};
     for (const part of PARTS) {
-      const source = template.fields[part];
+      const variant = variants.find((v) => v.fields[part] !== undefined && v.fields[part] !== null);
+      const source = variant ? variant.fields[part] : template.fields[part];
       if (source === undefined || source === null) continue;
-      if (typeof source !== "string") throw renderError(name, part, `expected a string, got ${describeType(source)}`);
+      const where = variant ? `localized.${variant.key}.${part}` : part;
+      if (typeof source !== "string") throw renderError(name, where, `expected a string, got ${describeType(source)}`);
       compiled[part] = library.environments[part].compile(source, { noEscape: !HTML_PARTS.has(part) });
     }
     return compiled;
@@ -162,9 +206,9 @@ function compileParts(name: string, template: TemplateDocument, library: Library
 }
 
 /** Handlebars compiles lazily, on first run: compile errors surface here too. */
-function runPart(name: string, part: string, render: () => string): string {
+function runPart(name: string, part: string, helpers: HelperContext, render: () => string): string {
   try {
-    return render();
+    return withHelpers(helpers, render);
   } catch (error) {
     const text = errorText(error);
     // Strict mode says `"x" not defined in [object Object] - 1:5`: what follows "in" is a piece of the data, so it goes.
@@ -183,14 +227,22 @@ function describeType(value: unknown): string {
 }
 
 
+/** How a template renders, as its fields and the mail decide. */
+interface Setup {
+  helpers: HelperContext;
+  /** Handlebars runtime options: prototype access off, and `@recipient` when there is one. */
+  runtime: HandlebarsModule.RuntimeOptions;
+  useHelpers: boolean;
+}
+
 /** Attachments take no partials; they are strict, so a missing variable fails instead of producing an empty URL. */
-function renderAttachments(name: string, source: unknown, data: Record<string, unknown>, ignored: string[]): MailAttachment[] {
-  const environment = loadHandlebars().create();
+function renderAttachments(name: string, source: unknown, data: Record<string, unknown>, setup: Setup, ignored: string[]): MailAttachment[] {
+  const environment = createEnvironment(setup.useHelpers);
   if (!Array.isArray(source)) throw renderError(name, "attachments", `expected an array of maps, got ${describeType(source)}`);
   const rendered = source.map((attachment: unknown, index) => {
     const part = `attachments[${index}]`;
     if (!isPlainMap(attachment)) throw renderError(name, part, `expected a map, got ${describeType(attachment)}`);
-    const result = renderValue(environment, name, part, attachment, data) as Record<string, unknown>;
+    const result = renderValue(environment, name, part, attachment, data, setup) as Record<string, unknown>;
     if (attachment.httpHeaders !== undefined && attachment.httpHeaders !== null) {
       for (const key of ["path", "href"] as const) checkOrigin(name, `${part}.${key}`, attachment[key], result[key]);
     }
@@ -223,31 +275,83 @@ function checkOrigin(name: string, part: string, source: unknown, rendered: unkn
 }
 
 /** Strings are rendered; maps and arrays (attachment headers) are walked; anything else (bytes) is kept. */
-function renderValue(environment: Environment, name: string, part: string, value: unknown, data: Record<string, unknown>): unknown {
+function renderValue(environment: Environment, name: string, part: string, value: unknown, data: Record<string, unknown>, setup: Setup): unknown {
   if (typeof value === "string") {
     if (!value.includes("{{")) return value; // Most attachment fields, and every base64 body.
-    return runPart(name, part, () => environment.compile(value, { noEscape: true, strict: true })(data));
+    return runPart(name, part, setup.helpers, () => environment.compile(value, { noEscape: true, strict: true })(data, setup.runtime));
   }
-  if (Array.isArray(value)) return value.map((item, index) => renderValue(environment, name, `${part}[${index}]`, item, data));
+  if (Array.isArray(value)) return value.map((item, index) => renderValue(environment, name, `${part}[${index}]`, item, data, setup));
   if (!isPlainMap(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderValue(environment, name, `${part}.${key}`, item, data)]));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderValue(environment, name, `${part}.${key}`, item, data, setup)]));
+}
+
+/** One `localized` entry: its key as written and its parts. */
+interface Variant {
+  key: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * The variants for `requested` along its fallback chain (`de-CH`, then `de`), keys compared in canonical form.
+ * Each part comes from the first of them that has it, else from the template's default parts. The whole map is
+ * checked, so that a mistake shows on first use.
+ */
+function chooseVariants(name: string, localized: unknown, requested: string | undefined): Variant[] {
+  if (localized === undefined || localized === null) return [];
+  if (!isPlainMap(localized)) throw renderError(name, "localized", `expected a map of language tags to maps of parts, got ${describeType(localized)}`);
+  const entries = Object.entries(localized);
+  if (entries.length > TEMPLATE_LIMITS.localizedVariants) throw renderError(name, "localized", `expected at most ${TEMPLATE_LIMITS.localizedVariants} variants`);
+  const byTag = new Map<string, Variant>();
+  for (const [key, fields] of entries) {
+    const tag = canonicalLocale(key);
+    const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key;
+    if (!tag) throw renderError(name, `localized.${shown}`, `expected the key to be ${LOCALE_EXPECTED}`);
+    if (!isPlainMap(fields)) throw renderError(name, `localized.${shown}`, `expected a map of parts (subject, html, text, amp), got ${describeType(fields)}`);
+    if (!byTag.has(tag)) byTag.set(tag, { key, fields });
+  }
+  if (requested === undefined) return [];
+  return fallbackChain(requested).flatMap((tag) => byTag.get(tag) ?? []);
+}
+
+function templateSetup(name: string, template: TemplateDocument, options: RenderOptions): { setup: Setup; variants: Variant[]; templateLocale?: string | null } {
+  const { fields } = template;
+  const useHelpers = fields.helpers ?? false;
+  if (typeof useHelpers !== "boolean") throw renderError(name, "helpers", `expected true or false, got ${describeType(useHelpers)}`);
+  const ownLocale = fields.locale === undefined || fields.locale === null ? undefined : canonicalLocale(fields.locale);
+  if (ownLocale === undefined && fields.locale !== undefined && fields.locale !== null) throw renderError(name, "locale", `expected ${LOCALE_EXPECTED}`);
+  const variants = chooseVariants(name, fields.localized, options.locale);
+  // A variant speaks the requested language; the default parts speak the template's own, when it says which.
+  const locale = variants.length > 0 ? options.locale : ownLocale ?? options.locale;
+  const helpers = { locale: locale ?? DEFAULT_FORMAT_LOCALE, timeZone: options.timeZone ?? DEFAULT_TIME_ZONE };
+  const runtime = options.recipient ? { ...SAFE_RUNTIME, data: { recipient: options.recipient } } : SAFE_RUNTIME;
+  const asked = options.locale !== undefined || (fields.localized !== undefined && fields.localized !== null);
+  const templateLocale = asked ? (variants[0]?.key ?? ownLocale ?? null) : undefined;
+  return { setup: { helpers, runtime, useHelpers }, variants, templateLocale };
 }
 
 /** @throws ValidationError naming the template and the part that failed. */
-export function renderTemplate(template: TemplateDocument, partials: TemplateDocument[], data: Record<string, unknown>, cache = createTemplateCache()): RenderedTemplate {
+export function renderTemplate(
+  template: TemplateDocument,
+  partials: TemplateDocument[],
+  data: Record<string, unknown>,
+  cache = createTemplateCache(),
+  options: RenderOptions = {},
+): RenderedTemplate {
   const name = templateName(template);
-  const compiled = compileParts(name, template, libraryFor(cache, name, partials));
+  const { setup, variants, templateLocale } = templateSetup(name, template, options);
+  const compiled = compileParts(name, template, variants, libraryFor(cache, name, partials, setup.useHelpers));
   const rendered: RenderedTemplate = { ignoredFields: [] };
+  if (templateLocale !== undefined) rendered.templateLocale = templateLocale;
   for (const part of PARTS) {
     const render = compiled[part];
-    if (render) rendered[part] = runPart(name, part, () => render(data));
+    if (render) rendered[part] = runPart(name, part, setup.helpers, () => render(data, setup.runtime));
   }
   // The subject becomes a header line: the document's data must not make it unfoldable.
   if (rendered.subject !== undefined && hasOverlongWord(rendered.subject)) {
     throw renderError(name, "subject", "the rendered subject has a word longer than 900 characters");
   }
   const attachments = template.fields.attachments;
-  if (attachments !== undefined && attachments !== null) rendered.attachments = renderAttachments(name, attachments, data, rendered.ignoredFields);
+  if (attachments !== undefined && attachments !== null) rendered.attachments = renderAttachments(name, attachments, data, setup, rendered.ignoredFields);
   return rendered;
 }
 

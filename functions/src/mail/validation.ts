@@ -11,6 +11,7 @@ import { DOWNLOAD_LIMITS } from "../attachments/limits";
 import { ValidationError } from "../shared/errors";
 import { isPlainMap } from "../shared/plain-map";
 import type { MailAttachment, MailDsn, MailMessage, MailRequest, TemplateRequest } from "../shared/types";
+import { canonicalLocale, canonicalTimeZone, LOCALE_EXPECTED, TIME_ZONE_EXPECTED } from "./locale";
 
 /** Bounds that keep one malicious document from costing much memory, CPU or network. */
 export const LIMITS = Object.freeze({
@@ -344,7 +345,7 @@ function parseDsn(value: unknown, path: string): MailDsn {
  */
 const optionalLine = (value: unknown, path: string): string | undefined => (value === "" ? undefined : expectLine(value, path));
 
-type OptionalField = Exclude<keyof MailRequest, "to" | "cc" | "bcc" | "toUids" | "ccUids" | "bccUids">;
+type OptionalField = Exclude<keyof MailRequest, "to" | "cc" | "bcc" | "toUids" | "ccUids" | "bccUids" | "locale" | "timeZone">;
 
 /** The optional top-level fields, checked in this order. */
 const TOP_LEVEL_PARSERS: { [K in OptionalField]-?: FieldParser<MailRequest[K]> } = {
@@ -357,6 +358,12 @@ const TOP_LEVEL_PARSERS: { [K in OptionalField]-?: FieldParser<MailRequest[K]> }
   categories: (value, path) => expectStringArray(value, path, "an array of strings", LIMITS.categories),
   unsubscribe: (value, path) => (typeof value === "boolean" ? value : fail(path, "true or false")),
   dsn: parseDsn,
+};
+
+/** Read for a template only: documents without one keep whatever their clients store under these names, as before. */
+const TEMPLATE_FIELD_PARSERS: { [K in "locale" | "timeZone"]-?: FieldParser<MailRequest[K]> } = {
+  locale: (value, path) => canonicalLocale(value) ?? fail(path, LOCALE_EXPECTED),
+  timeZone: (value, path) => canonicalTimeZone(value) ?? fail(path, TIME_ZONE_EXPECTED),
 };
 
 /**
@@ -374,6 +381,10 @@ export function validateMailDocument(data: Record<string, unknown>): ValidationR
     throw new ValidationError(`Invalid recipients. Expected at most ${LIMITS.recipients} addresses and user ids across to, cc, bcc, toUids, ccUids and bccUids.`);
   }
   for (const [field, parse] of Object.entries(TOP_LEVEL_PARSERS) as Array<[OptionalField, FieldParser]>) {
+    const value = data[field] === null || data[field] === undefined ? undefined : parse(data[field], field, ignoredFields);
+    if (value !== undefined) (mail as unknown as Record<string, unknown>)[field] = value;
+  }
+  for (const [field, parse] of mail.template ? Object.entries(TEMPLATE_FIELD_PARSERS) : []) {
     const value = data[field] === null || data[field] === undefined ? undefined : parse(data[field], field, ignoredFields);
     if (value !== undefined) (mail as unknown as Record<string, unknown>)[field] = value;
   }

@@ -144,6 +144,10 @@ export const uidsWithoutEmail = (path: string, uids: string[]): void =>
 export const ignoredTemplateFields = (path: string, template: string, fields: string[]): void =>
   logger.warn("Unsupported attachment fields in a template were ignored", { event: "template-fields-ignored", mailPath: path, template: template.slice(0, 128), fields });
 
+/** The value is not logged: it comes from a user's document. */
+export const userTemplateFieldIgnored = (path: string, field: string): void =>
+  logger.warn(`The recipient's user document has a ${field} that is not valid; the mail was rendered without it`, { event: "user-template-field-ignored", mailPath: path, field });
+
 /** `truncated`: due work may remain for the next run (see sweepOutOfBudget and sweepStoppedAtForeignDocuments for why). */
 export function maintenanceDone(counts: { expired: number; released: number; cleaned: number; skipped: number; foreign: number; truncated: boolean }): void {
   const { expired, released, cleaned, skipped, foreign, truncated } = counts;

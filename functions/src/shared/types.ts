@@ -18,6 +18,8 @@ export interface DeliveryInfo {
   response: string | null;
   /** SendGrid only: its id for the queued message (the API's `X-Message-Id`). */
   sendgridQueueId?: string | null;
+  /** The template variant used (mail-documents.md#localized-templates); only when a locale was asked for or the template has variants. */
+  templateLocale?: string | null;
   /** Recipients left out because SUPPRESSION_COLLECTION lists them; only when there were any. */
   suppressed?: string[];
   /** Only when something was shortened to fit the document (delivery/bounded-info.ts); `counts` has the full numbers. */
@@ -95,6 +97,10 @@ export interface MailRequest {
   unsubscribe?: boolean;
   /** SMTP delivery status notifications (RFC 3461); other providers ignore it. */
   dsn?: MailDsn;
+  /** A BCP 47 tag, canonical: picks the template's localized variant and the helpers' formats. */
+  locale?: string;
+  /** An IANA time zone, canonical: where the template helpers show times. Default UTC. */
+  timeZone?: string;
 }
 
 /** `dsn`: what the SMTP server is asked to report back to the envelope sender, and how. Every field is optional. */

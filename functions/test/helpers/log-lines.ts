@@ -44,6 +44,7 @@ const CALLS: Record<LogFunction, Array<() => void>> = {
   ignoredUriOptions: [() => logs.ignoredUriOptions(["foo"])],
   transportReady: [() => logs.transportReady("smtp", "smtp.example.com", true)],
   transportInitFailed: [() => logs.transportInitFailed(new Error("boom"))],
+  userTemplateFieldIgnored: [() => logs.userTemplateFieldIgnored(PATH, "timeZone")],
   secretRead: [() => logs.secretRead("projects/p/secrets/acme-smtp/versions/latest", "secret-manager")],
   delivered: [
     () => logs.delivered(PATH, { messageId: "<m@example.com>", accepted: ["ada@example.com"], rejected: [] }, SMTP),

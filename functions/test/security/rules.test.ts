@@ -146,6 +146,10 @@ describeWithEmulator("examples/firestore.rules, as shipped", () => {
       await assertSucceeds(setDoc(mail(t.alice()), { ...welcome(), sendAt: inADay() }));
     });
 
+    it("chooses the template's language and time zone", async () => {
+      await assertSucceeds(setDoc(mail(t.alice()), { ...welcome(), locale: "de-CH", timeZone: "Europe/Zurich" }));
+    });
+
     it("reads its own mail, one by one and by a query on uid", async () => {
       await t.seed("mail/m1", sent());
       await assertSucceeds(getDoc(mail(t.alice())));
@@ -233,6 +237,11 @@ describeWithEmulator("examples/firestore.rules, as shipped", () => {
     it("refuses callers without a verified email address", async () => {
       await assertFails(setDoc(mail(t.as("alice", { email: "alice@example.com", email_verified: false })), welcome()));
       await assertFails(setDoc(mail(t.as("alice", { firebase: { sign_in_provider: "anonymous" } }), "m2"), welcome()));
+    });
+
+    it("refuses a locale or timeZone that is not a short string", async () => {
+      await assertFails(setDoc(mail(t.alice()), { ...welcome(), locale: { tag: "de" } }));
+      await assertFails(setDoc(mail(t.alice(), "m2"), { ...welcome(), timeZone: "x".repeat(65) }));
     });
 
     it("refuses a sendAt that is not a timestamp", async () => {

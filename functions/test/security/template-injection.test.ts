@@ -154,4 +154,36 @@ describeWithEmulator("template injection", () => {
       expect(snap.get("delivery.error")).toContain("user information");
     });
   });
+
+  describe("the template helpers (helpers: true) against hostile data", () => {
+    async function renderWithHelpers(text: string, data: Record<string, unknown>) {
+      await h.db.doc("templates/h").set({ helpers: true, subject: "Subject", text });
+      const started = Date.now();
+      const snap = await h.trigger.create(h.nextPath(), { to: TO, template: { name: "h", data } });
+      return { state: snap.get("delivery.state") as string, error: snap.get("delivery.error") as string | null, seconds: (Date.now() - started) / 1000 };
+    }
+
+    it("data that makes a loop multiply a large value ends in ERROR quickly, naming the template and the helper", async () => {
+      const result = await renderWithHelpers("{{#each items}}{{json ../blob}}{{/each}}", { items: Array.from({ length: 5000 }, (_, i) => i), blob: "x".repeat(90_000) });
+      expect(result.state).toBe("ERROR");
+      expect(result.error).toMatch(/^Could not render template 'h', part 'text': helper 'json': helpers returned more than/);
+      expect(result.seconds).toBeLessThan(10);
+      expect(h.sink.messages).toHaveLength(0);
+    });
+
+    it("json output cannot break out of a script element, even in triple braces", async () => {
+      await h.db.doc("templates/h").set({ helpers: true, subject: "Subject", html: "<script>var d = {{{json payload}}};</script>" });
+      const snap = await h.trigger.create(h.nextPath(), { to: TO, template: { name: "h", data: { payload: { x: "</script><img src=x onerror=alert(1)>" } } } });
+      expect(snap.get("delivery.state")).toBe("SUCCESS");
+      const html = h.sink.messages[0].parsed.html || "";
+      expect(html).not.toContain("</script><img");
+      expect(html.match(/<\/script>/g)).toHaveLength(1);
+    });
+
+    it("data cannot reach a prototype through a helper's arguments or options", async () => {
+      const result = await renderWithHelpers('[{{json (lookup this "constructor")}}|{{formatDate at constructor=1}}]', { at: "2026-01-01" });
+      expect(result.state).toBe("ERROR");
+      expect(result.error).toContain("helper 'formatDate': unknown option 'constructor'");
+    });
+  });
 });

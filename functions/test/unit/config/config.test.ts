@@ -35,6 +35,7 @@ describe("parseConfig: defaults", () => {
       ignoredUriOptions: [],
       mailCollection: "mail",
       defaultFrom: "noreply@example.com",
+      userTemplateFields: [],
       ttlExpireType: "never",
       ttlExpireValue: 1,
       maxAttempts: 1,
@@ -257,5 +258,36 @@ describe("secrets", () => {
   it("are scrubbed in their decoded form too", () => {
     parseConfig({ ...MINIMAL, SMTP_PASSWORD: "dec%23oded%40pw" });
     expect(redact("pass dec#oded@pw")).toBe("pass [REDACTED]");
+  });
+});
+
+describe("parseConfig: USER_TEMPLATE_FIELDS", () => {
+  it("reads a comma-separated list, trimmed, without duplicates or empty entries", () => {
+    expect(parseConfig({ ...MINIMAL, USER_TEMPLATE_FIELDS: " firstName, locale,,timeZone , firstName" }).userTemplateFields).toEqual([
+      "firstName",
+      "locale",
+      "timeZone",
+    ]);
+  });
+
+  it("is frozen, so that no mail can widen it", () => {
+    expect(Object.isFrozen(parseConfig({ ...MINIMAL, USER_TEMPLATE_FIELDS: "firstName" }).userTemplateFields)).toBe(true);
+  });
+
+  it.each([
+    ["a path into a map", "profile.name"],
+    ["a wildcard", "*"],
+    ["a name starting with a digit", "1st"],
+    ["a name with a space", "first name"],
+    ["a name over 64 characters", "a".repeat(65)],
+  ])("refuses %s, naming the param and the entry", (_, field) => {
+    const message = problemsOf({ ...MINIMAL, USER_TEMPLATE_FIELDS: `firstName,${field}` });
+    expect(message).toContain("USER_TEMPLATE_FIELDS must list top-level field names");
+    expect(message).not.toContain("firstName");
+  });
+
+  it("refuses more than 20 fields", () => {
+    const fields = Array.from({ length: 21 }, (_, i) => `field${i}`).join(",");
+    expect(problemsOf({ ...MINIMAL, USER_TEMPLATE_FIELDS: fields })).toBe("USER_TEMPLATE_FIELDS must list at most 20 fields, got 21");
   });
 });

@@ -257,3 +257,118 @@ describe("composeMessage when templates cannot be read", () => {
     await outcome;
   });
 });
+
+describe("renderTemplate: localized variants", () => {
+  const welcome = template(
+    "welcome",
+    {
+      locale: "en",
+      subject: "Welcome, {{name}}",
+      text: "Hello {{name}}",
+      html: "<p>Hello {{name}}</p>",
+      localized: {
+        de: { subject: "Willkommen, {{name}}", text: "Hallo {{name}}" },
+        "de-AT": { subject: "Servus, {{name}}" },
+        "PT-br": { subject: "Bem-vindo, {{name}}" },
+      },
+    },
+    "1.0",
+  );
+  const render = (locale?: string, cache = createTemplateCache()) => renderTemplate(welcome, [], { name: "Ann" }, cache, { locale });
+
+  it("falls back from de-CH to de, and says so", () => {
+    expect(render("de-CH")).toEqual({
+      subject: "Willkommen, Ann",
+      text: "Hallo Ann",
+      html: "<p>Hello Ann</p>", // The variant has no html: the default's.
+      ignoredFields: [],
+      templateLocale: "de",
+    });
+  });
+
+  it("takes each part from the most specific variant that has it, then the less specific, then the default", () => {
+    expect(render("de-AT")).toMatchObject({ subject: "Servus, Ann", text: "Hallo Ann", html: "<p>Hello Ann</p>", templateLocale: "de-AT" });
+  });
+
+  it("compares keys in canonical form and reports the key as written", () => {
+    expect(render("pt-BR")).toMatchObject({ subject: "Bem-vindo, Ann", templateLocale: "PT-br" });
+  });
+
+  it("uses the default parts for a locale without a variant, reporting the template's own locale", () => {
+    expect(render("fr")).toMatchObject({ subject: "Welcome, Ann", templateLocale: "en" });
+    expect(render(undefined)).toMatchObject({ subject: "Welcome, Ann", templateLocale: "en" });
+  });
+
+  it("reports null when the default parts were used and the template names no locale", () => {
+    const plain = template("plain", { subject: "Hi", localized: { de: { subject: "Hallo" } } });
+    expect(renderTemplate(plain, [], {}, undefined, { locale: "fr" }).templateLocale).toBeNull();
+  });
+
+  it("reports nothing for a template without variants and a mail without a locale, as before", () => {
+    expect(renderTemplate(template("old", { subject: "Hi" }), [], {})).not.toHaveProperty("templateLocale");
+  });
+
+  it("keeps each variant's compiled parts apart in the cache", () => {
+    const cache = createTemplateCache();
+    expect(render("de", cache).subject).toBe("Willkommen, Ann");
+    expect(render("en", cache).subject).toBe("Welcome, Ann");
+    expect(render("de", cache).subject).toBe("Willkommen, Ann");
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["a key that is not a locale", { localized: { "not a tag": { subject: "x" } } }, "part 'localized.not a tag': expected the key to be a BCP 47 language tag"],
+    ["an entry that is not a map", { localized: { de: "Hallo" } }, "part 'localized.de': expected a map of parts (subject, html, text, amp), got a string"],
+    ["a variant part that is not a string", { localized: { de: { subject: 5 } } }, "part 'localized.de.subject': expected a string, got a number"],
+    ["a map that is not one", { localized: ["de"] }, "part 'localized': expected a map of language tags to maps of parts, got an array"],
+    ["a locale that is not one", { locale: "english" + "!" }, "part 'locale': expected a BCP 47 language tag"],
+  ])("%s ends in an error naming the template and the field", (_, fields, expected) => {
+    const message = renderError(() => renderTemplate(template("t", { subject: "x", ...fields }), [], {}, undefined, { locale: "de" }));
+    expect(message).toContain(`Could not render template 't', ${expected}`);
+  });
+
+  it("refuses more variants than its limit", () => {
+    const localized = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-v${i}`, { subject: "x" }]));
+    expect(renderError(() => renderTemplate(template("t", { localized }), [], {}))).toBe("Could not render template 't', part 'localized': expected at most 100 variants");
+  });
+
+  it("a variant includes partials like the default parts", () => {
+    const footer = partial("footer", { text: "-- {{company}}" });
+    const letter = template("letter", { text: "Hi", localized: { de: { text: "Hallo\n{{> footer}}" } } });
+    expect(renderTemplate(letter, [footer], { company: "ACME" }, undefined, { locale: "de" }).text).toBe("Hallo\n-- ACME");
+  });
+
+  it("helpers format in the requested locale when a variant was found, else in the template's own", () => {
+    const dated = template("dated", { helpers: true, locale: "en-US", text: "{{formatNumber n}}", localized: { de: { text: "{{formatNumber n}}" } } });
+    const number = (locale: string) => renderTemplate(dated, [], { n: 1234.5 }, undefined, { locale }).text;
+    expect(number("de-AT")).toMatch(/^1\s?234,5$/); // de-AT, the mail's own locale, through the de variant.
+    expect(number("fr")).toBe("1,234.5"); // The default parts are English.
+  });
+});
+
+describe("renderTemplate: @recipient", () => {
+  const recipient = { firstName: "Ann", plan: "pro" };
+
+  it("gives the recipient's fields as @recipient, in every part and inside blocks", () => {
+    const t = template("t", { subject: "Hi {{@recipient.firstName}}", html: "{{#each items}}<i>{{@recipient.plan}}</i>{{/each}}" });
+    expect(renderTemplate(t, [], { items: [1, 2] }, undefined, { recipient })).toMatchObject({ subject: "Hi Ann", html: "<i>pro</i><i>pro</i>" });
+  });
+
+  it("never shadows template.data, which keeps its own `recipient`", () => {
+    const t = template("t", { text: "{{recipient}}|{{@recipient.firstName}}" });
+    expect(renderTemplate(t, [], { recipient: "from data" }, undefined, { recipient }).text).toBe("from data|Ann");
+  });
+
+  it("is empty without a recipient, as before", () => {
+    expect(renderTemplate(template("t", { text: "[{{@recipient.firstName}}]" }), [], {}).text).toBe("[]");
+  });
+
+  it("is usable in attachments", () => {
+    const t = template("t", { attachments: [{ filename: "{{@recipient.firstName}}.txt", content: "x" }] });
+    expect(renderTemplate(t, [], {}, undefined, { recipient }).attachments).toEqual([{ filename: "Ann.txt", content: "x" }]);
+  });
+
+  it("does not reach prototypes", () => {
+    const t = template("t", { text: "[{{@recipient.constructor}}{{@recipient.__proto__}}{{lookup @recipient 'constructor'}}]" });
+    expect(renderTemplate(t, [], {}, undefined, { recipient }).text).toBe("[]");
+  });
+});

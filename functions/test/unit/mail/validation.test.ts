@@ -314,3 +314,40 @@ describe("dsn (SMTP delivery status notifications)", () => {
     expect(errorOf({ ...base(), dsn }).message).toBe(message);
   });
 });
+
+describe("validateMailDocument: locale and timeZone", () => {
+  const templated = (extra: Record<string, unknown>) => ({ to: "a@example.com", template: { name: "welcome" }, ...extra });
+  const failure = (doc: Record<string, unknown>): string => caught(ValidationError, () => validateMailDocument(doc)).message;
+
+  it("are read in canonical form with a template", () => {
+    const { mail } = validateMailDocument(templated({ locale: "de-ch", timeZone: "europe/zurich" }));
+    expect(mail).toMatchObject({ locale: "de-CH", timeZone: "Europe/Zurich" });
+  });
+
+  it("take a locale written with an underscore, as apps often store it", () => {
+    expect(validateMailDocument(templated({ locale: "pt_BR" })).mail.locale).toBe("pt-BR");
+  });
+
+  it("null means absent", () => {
+    const { mail } = validateMailDocument(templated({ locale: null, timeZone: null }));
+    expect(mail).not.toHaveProperty("locale");
+    expect(mail).not.toHaveProperty("timeZone");
+  });
+
+  it.each([
+    ["locale", "not a locale", 'Invalid field "locale". Expected a BCP 47 language tag such as "de" or "de-CH" (at most 64 characters).'],
+    ["locale", 5, 'Invalid field "locale". Expected a BCP 47 language tag'],
+    ["locale", `de-${"a".repeat(70)}`, 'Invalid field "locale". Expected a BCP 47 language tag'],
+    ["timeZone", "Mars/Olympus", 'Invalid field "timeZone". Expected an IANA time zone such as "Europe/Zurich" or "UTC" (at most 64 characters).'],
+    ["timeZone", { zone: "UTC" }, 'Invalid field "timeZone". Expected an IANA time zone'],
+  ])("a bad %s (%p) ends in an error naming the field", (field, value, expected) => {
+    expect(failure(templated({ [field]: value }))).toContain(expected);
+  });
+
+  it("are not read without a template: documents valid before stay valid", () => {
+    const { mail, ignoredFields } = validateMailDocument({ to: "a@example.com", message: { text: "t" }, locale: "english (UK)", timeZone: "CET+1" });
+    expect(mail).not.toHaveProperty("locale");
+    expect(mail).not.toHaveProperty("timeZone");
+    expect(ignoredFields).toEqual([]);
+  });
+});
