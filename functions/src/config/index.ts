@@ -10,6 +10,7 @@ import { collectionPath, problem, read, readBoolean, readChoice, readSecret, rec
 import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks, type WebhookConfig } from "./webhook-params";
 import { SENDER_PATTERN } from "./sender-pattern";
 import { parseSenderProfiles, type SenderProfiles } from "./tenant-params";
+import { parseStorageAttachments, type StorageAttachments } from "./storage-attachments";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
 
 const AUTH_TYPES = ["UsernamePassword", "OAuth2"] as const;
@@ -67,6 +68,8 @@ export interface Config {
   readonly senderProfiles?: SenderProfiles;
   /** The sender profile this config was built from; unset for the instance's own params. */
   readonly profile?: string;
+  /** STORAGE_ATTACHMENTS_PATH: where attachments given as Cloud Storage objects are read. Unset: such attachments end in ERROR. */
+  readonly storageAttachments?: StorageAttachments;
 }
 
 /** What the webhooks endpoint needs: its own params only, so that a broken SMTP setting does not stop it. */
@@ -99,6 +102,7 @@ export function parseConfig(env: Env): Config {
   const { webhooks, unsubscribe } = parseDeliveryStatusParams(env, mailCollection, problems);
   const allowSendGridBypass = readBoolean(env, "ALLOW_SENDGRID_BYPASS", false, problems);
   const senderProfiles = parseSenderProfiles(env, mailCollection, problems);
+  const storageAttachments = parseStorageAttachments(env, mailCollection, problems);
 
   if (problems.length > 0 || !smtp || !authType || !ttlExpireType) {
     // Every delivery.error repeats this text; a secret that slipped into a problem anyway goes no further.
@@ -114,7 +118,7 @@ export function parseConfig(env: Env): Config {
     mailCollection, defaultFrom, defaultReplyTo: read(env, "DEFAULT_REPLY_TO"), usersCollection, templatesCollection,
     ttlExpireType, ttlExpireValue, maxAttempts, retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
-    allowSendGridBypass, webhooks, unsubscribe, senderProfiles,
+    allowSendGridBypass, webhooks, unsubscribe, senderProfiles, storageAttachments,
   });
 }
 
