@@ -6,12 +6,12 @@
  * use, as most instances never read Storage.
  */
 import type { Readable } from "node:stream";
-import type { Bucket } from "@google-cloud/storage";
+import type { Storage } from "firebase-admin/storage";
 import { DownloadFailure, TooLargeFailure } from "./https-download";
 import type { StorageObject } from "./storage-location";
 
 /** A bucket by name; the downloader builds one from the default Admin app, once. */
-export type BucketOf = (name: string) => Bucket;
+export type BucketOf = (name: string) => ReturnType<Storage["bucket"]>;
 
 export async function loadBuckets(): Promise<BucketOf> {
   const [{ getApps, initializeApp }, { getStorage }] = await Promise.all([import("firebase-admin/app"), import("firebase-admin/storage")]);
@@ -83,7 +83,7 @@ function readAll(stream: Readable, maxBytes: number, signal: AbortSignal): Promi
 /** The client library's errors carry the HTTP status as a numeric `code`; network errors a string one. */
 function storageFailure(error: unknown, where: string, signal: AbortSignal, deadlineMs: number): DownloadFailure {
   if (error instanceof DownloadFailure) return error;
-  if (signal.aborted) return new DownloadFailure(`the attachments were not all read within ${deadlineMs / 1000} s`, "timeout", true);
+  if (signal.aborted) return new DownloadFailure(`the attachments were not all downloaded within ${deadlineMs / 1000} s`, "timeout", true);
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 404) return new DownloadFailure(`there is no object ${where}`, "invalid-document", false);
   if (code === 401 || code === 403) {
