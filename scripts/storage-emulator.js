@@ -8,7 +8,8 @@
  *
  * `node scripts/storage-emulator.js [--port N] [--project ID]` serves on
  * 127.0.0.1 (port 0: a free one) and prints `storage emulator listening on
- * 127.0.0.1:PORT` once it answers; scripts/start.js starts it in-process.
+ * 127.0.0.1:PORT` once it answers (the tests start it so); scripts/start.js
+ * starts it in-process and hands its address to the Functions emulator.
  */
 "use strict";
 
@@ -17,6 +18,8 @@ const { tmpdir } = require("node:os");
 const path = require("node:path");
 
 const HOST = "127.0.0.1";
+/** Where `npm start` serves it (firebase-tools' usual Storage port); STORAGE_EMULATOR_PORT changes it. */
+const LOCAL_PORT = Number(process.env.STORAGE_EMULATOR_PORT || 9199);
 
 /** Starts the emulator; resolves to `{ host, port, stop() }`. */
 async function startStorageEmulator({ port = 0, projectId = "demo-send-email" } = {}) {
@@ -70,4 +73,4 @@ if (require.main === module) {
   );
 }
 
-module.exports = { startStorageEmulator };
+module.exports = { startStorageEmulator, LOCAL_PORT };
