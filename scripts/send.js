@@ -217,6 +217,8 @@ async function attachFiles(doc, files, mailPath, settings, collection) {
     throw new Error(`No Storage emulator answers at ${settings.storageHost}. Start the local stack with \`npm start\` (it runs one).`);
   }
   process.env.FIREBASE_STORAGE_EMULATOR_HOST = settings.storageHost;
+  // The client library would otherwise look for a metadata server (for a project id) that this machine has not.
+  process.env.METADATA_SERVER_DETECTION ??= "none";
   const { getStorage } = functionsRequire("firebase-admin/storage");
   const bucket = getStorage().bucket(location.bucket);
   doc.message = doc.message ?? { subject: "Hello from firestore-send-email", text: "Sent with npm run send." };
