@@ -89,7 +89,7 @@ export function createAttachmentDownloader(options: DownloadOptions = {}): Attac
     const download: Download = {
       signal, limits, deadlineMs,
       connect: urls > 0 ? async () => ({ ...(await connect()), deadlineMs }) : undefined,
-      storage: stored > 0 ? { scope: () => scopeOf(call), buckets: storage } : undefined,
+      storage: { scope: () => scopeOf(call), buckets: storage },
     };
     let used = 0;
     const attachments: Attachment[] = [];
@@ -108,17 +108,17 @@ type Download = {
   limits: DownloadLimits;
   deadlineMs: number;
   connect?: () => Promise<Connector>;
-  storage?: { scope: () => StorageScope; buckets: () => Promise<BucketOf> };
+  storage: { scope: () => StorageScope; buckets: () => Promise<BucketOf> };
 };
 
-/** Where this mail may read Cloud Storage objects. @throws DeliveryError when STORAGE_ATTACHMENTS_PATH is not set. */
-function scopeOf(call: DownloadCall): StorageScope {
-  const settings = call.config?.storageAttachments;
-  if (!settings || call.mailPath === undefined) throw new StorageOff();
-  return storageScope(settings, call.config!.mailCollection, call.mailPath);
+/** Where this mail may read Cloud Storage objects. @throws StorageAttachmentsOff when STORAGE_ATTACHMENTS_PATH is not set. */
+function scopeOf({ config, mailPath }: DownloadCall): StorageScope {
+  if (!config?.storageAttachments || mailPath === undefined) throw new StorageAttachmentsOff();
+  return storageScope(config.storageAttachments, config.mailCollection, mailPath);
 }
 
-class StorageOff extends Error {}
+/** The instance has not opted in: its error names the param rather than the object. */
+class StorageAttachmentsOff extends Error {}
 
 async function resolveOne(attachment: Attachment, index: number, budget: number, download: Download): Promise<Attachment> {
   if (namesStorageObject(attachment)) return resolveStored(attachment, index, budget, download);
@@ -149,12 +149,12 @@ async function resolveStored(attachment: SourcedAttachment, index: number, budge
   const { path: _path, href: _href, httpHeaders: _headers, storagePath: _storagePath, encoding: _encoding, ...rest } = attachment;
   const maxBytes = Math.min(limits.attachmentBytes, budget);
   try {
-    const object = storageObject(attachment, storage!.scope());
-    const read = await readStorageObject(object, maxBytes, signal, deadlineMs, await storage!.buckets());
+    const object = storageObject(attachment, storage.scope());
+    const read = await readStorageObject(object, maxBytes, signal, deadlineMs, await storage.buckets());
     const filename = typeof attachment.filename === "string" && attachment.filename !== "" ? attachment.filename : object.name.split("/").pop();
     return { ...rest, content: read.bytes, filename, ...(rest.contentType || !read.contentType ? {} : { contentType: read.contentType }) };
   } catch (error) {
-    if (error instanceof StorageOff) {
+    if (error instanceof StorageAttachmentsOff) {
       throw new DeliveryError(
         "invalid-document",
         `The attachment ${attachmentName(attachment, index)} names a Cloud Storage object, but STORAGE_ATTACHMENTS_PATH is not set, so Cloud Storage attachments are off. Set STORAGE_ATTACHMENTS_PATH, or give the attachment as content or a public https URL.`,
