@@ -25,6 +25,8 @@ function localSettings() {
     database: param("DATABASE") ?? "(default)",
     mailCollection: param("MAIL_COLLECTION") ?? "mail",
     templatesCollection: param("TEMPLATES_COLLECTION"),
+    storageAttachments: param("STORAGE_ATTACHMENTS_PATH"),
+    storageHost: process.env.FIREBASE_STORAGE_EMULATOR_HOST || `127.0.0.1:${require("./storage-emulator").LOCAL_PORT}`,
     viewer: `http://127.0.0.1:${process.env.MAIL_VIEWER_PORT || 1080}`,
   };
 }

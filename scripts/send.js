@@ -5,18 +5,22 @@
  *
  *   npm run send -- --to a@example.com --subject "Hello" --text "Hi there"
  *   npm run send -- --to a@example.com --template welcome --data '{"name":"Ada"}'
+ *   npm run send -- --to a@example.com --attach ./invoice.pdf
  *   npm run send -- --retry <documentId>
  */
 "use strict";
 
+const { existsSync } = require("node:fs");
+const path = require("node:path");
 const { parseArgs } = require("node:util");
-const { emulatorAnswers, functionsRequire, localSettings } = require("./local-settings");
+const { ROOT, emulatorAnswers, functionsRequire, localSettings } = require("./local-settings");
 
 const USAGE = `Usage:
   npm run send -- --to ADDRESS[,ADDRESS] [--cc ..] [--bcc ..] [--from ..] [--subject TEXT] [--text TEXT] [--html HTML]
   npm run send -- --to ADDRESS --template NAME [--data JSON]
   npm run send -- --retry DOCUMENT_ID
-Options: --timeout SECONDS (default 60), --collection PATH (default from the extension's params).`;
+Options: --attach FILE (repeatable: uploaded to the Storage emulator under STORAGE_ATTACHMENTS_PATH, attached by storagePath),
+  --timeout SECONDS (default 60), --collection PATH (default from the extension's params).`;
 
 const SAMPLE_TEMPLATE = {
   subject: "Welcome, {{name}}!",
@@ -38,6 +42,7 @@ function parse(argv) {
       template: { type: "string" },
       data: { type: "string" },
       retry: { type: "string" },
+      attach: { type: "string", multiple: true },
       collection: { type: "string" },
       timeout: { type: "string", default: "60" },
       help: { type: "boolean", short: "h" },
@@ -133,7 +138,9 @@ async function main() {
   } else {
     const doc = mailDocument(args);
     if (doc.template) await ensureSampleTemplate(db, settings, doc.template.name);
-    ref = await db.collection(collection).add(doc);
+    ref = db.collection(collection).doc();
+    if (args.attach) await attachFiles(doc, args.attach, ref.path, settings, collection);
+    await ref.create(doc);
     console.log(`Wrote ${ref.path} to the Firestore emulator at ${settings.host}. Following delivery:`);
   }
 
@@ -155,6 +162,45 @@ async function main() {
     process.exitCode = 1;
   }
   await db.terminate();
+}
+
+/**
+ * Uploads each file to the Storage emulator, where the extension will look
+ * for this mail's attachments (STORAGE_ATTACHMENTS_PATH filled from the
+ * mail's path, with the extension's own code in functions/lib), and names
+ * it in the mail by `storagePath`.
+ */
+async function attachFiles(doc, files, mailPath, settings, collection) {
+  if (!settings.storageAttachments) {
+    throw new Error("STORAGE_ATTACHMENTS_PATH is not set in extensions/firestore-send-email.env.local, so --attach has nowhere to upload.");
+  }
+  const lib = path.join(ROOT, "functions", "lib");
+  if (!existsSync(path.join(lib, "config", "storage-attachments.js"))) throw new Error("functions/lib is not built: run `npm start` (it builds it) or `npm run build`.");
+  const { parseStorageAttachments } = require(path.join(lib, "config", "storage-attachments.js"));
+  const { fillPattern, matchPattern, parentOf } = require(path.join(lib, "shared", "path-pattern.js"));
+  const problems = [];
+  const location = parseStorageAttachments({ STORAGE_ATTACHMENTS_PATH: settings.storageAttachments }, collection, problems);
+  if (!location) throw new Error(problems.join("\n"));
+  const values = matchPattern(collection, parentOf(mailPath));
+  const prefix = location.prefix === "" ? "" : `${fillPattern(location.prefix, values)}/`;
+
+  if (!(await emulatorAnswers(settings.storageHost))) {
+    throw new Error(`No Storage emulator answers at ${settings.storageHost}. Start the local stack with \`npm start\` (it runs one).`);
+  }
+  process.env.FIREBASE_STORAGE_EMULATOR_HOST = settings.storageHost;
+  // The client library would otherwise look for a metadata server (for a project id) that this machine has not.
+  process.env.METADATA_SERVER_DETECTION ??= "none";
+  const { getStorage } = functionsRequire("firebase-admin/storage");
+  const bucket = getStorage().bucket(location.bucket);
+  doc.message = doc.message ?? { subject: "Hello from firestore-send-email", text: "Sent with npm run send." };
+  doc.message.attachments = [];
+  for (const file of files) {
+    const name = path.basename(file);
+    // The client library guesses the content type from the file name; the extension passes it on.
+    await bucket.upload(file, { destination: `${prefix}${name}`, resumable: false });
+    console.log(`Uploaded ${file} to gs://${location.bucket}/${prefix}${name} (Storage emulator ${settings.storageHost}).`);
+    doc.message.attachments.push({ storagePath: name });
+  }
 }
 
 /** The README's template example uses "welcome"; create it on first use so the example works as written. */

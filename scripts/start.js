@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * `npm start`: the extension running locally. Starts the mail viewer
- * (maildev, 127.0.0.1 only), builds functions/, and runs the Firebase
- * Emulator Suite with the extension installed from this folder (firebase.json
- * "extensions", params in extensions/firestore-send-email.env.local), and
+ * (maildev, 127.0.0.1 only) and the Cloud Storage emulator
+ * (scripts/storage-emulator.js, for attachments), builds functions/, and
+ * runs the Firebase Emulator Suite with the extension installed from this
+ * folder (firebase.json "extensions", params in
+ * extensions/firestore-send-email.env.local), and
  * loads the example rules (examples/firestore.rules) into its Firestore
  * emulator, reloading them when the file changes. Prints where everything
  * is; Ctrl-C stops everything, leaving no process behind.
@@ -14,6 +16,7 @@ const { readFileSync, unwatchFile, watchFile } = require("node:fs");
 const path = require("node:path");
 const { prepareEmulators, EmulatorSetupError } = require("./emulator-setup");
 const stack = require("./emulator-stack");
+const storageEmulator = require("./storage-emulator");
 
 const ENV_FILE = path.join("extensions", `${stack.INSTANCE_ID}.env.local`);
 const READY_TIMEOUT_MS = 240_000;
@@ -36,6 +39,7 @@ function readConfig() {
     eventarc: `${emulators.eventarc?.host ?? "127.0.0.1"}:${emulators.eventarc?.port ?? 9299}`,
     functions: `${emulators.functions?.host ?? "127.0.0.1"}:${emulators.functions?.port ?? 5001}`,
     mailCollection: /^MAIL_COLLECTION=(.*)$/m.exec(params)?.[1]?.trim() || "mail",
+    storageAttachments: /^STORAGE_ATTACHMENTS_PATH=(.*)$/m.exec(params)?.[1]?.trim() || undefined,
   };
 }
 
@@ -57,6 +61,7 @@ async function main() {
   for (const [what, port] of [
     ["The mail viewer's SMTP port (SMTP_CONNECTION_URI)", config.smtpPort],
     ["The mail viewer's web port (MAIL_VIEWER_PORT)", config.webPort],
+    ["The Storage emulator's port (STORAGE_EMULATOR_PORT)", storageEmulator.LOCAL_PORT],
   ]) {
     if (!(await stack.portIsFree(port))) {
       console.error(`${what} ${port} is already in use on 127.0.0.1. Is another \`npm start\` running? Stop it, or change the port.`);
@@ -68,12 +73,19 @@ async function main() {
   stack.buildFunctions();
 
   const viewer = await stack.startMailViewer({ smtpPort: config.smtpPort, webPort: config.webPort });
-  console.log(`Mail viewer (maildev) listening: SMTP 127.0.0.1:${viewer.smtpPort}, web ${viewer.webUrl}\n`);
+  console.log(`Mail viewer (maildev) listening: SMTP 127.0.0.1:${viewer.smtpPort}, web ${viewer.webUrl}`);
+  // Outside firebase-tools, whose own start would download a rules runtime; the functions get its address from the environment.
+  const storage = await storageEmulator.startStorageEmulator({ port: storageEmulator.LOCAL_PORT, projectId: config.project }).catch(async (error) => {
+    await viewer.stop();
+    throw error;
+  });
+  const storageHost = `${storage.host}:${storage.port}`;
+  console.log(`Storage emulator listening: ${storageHost}\n`);
 
   const logsBefore = stack.debugLogs();
   const firebase = stack.spawnFirebase(
     ["emulators:start", "--project", config.project, "--only", needed.join(",")],
-    { env: setup.env, stdio: ["ignore", "pipe", "pipe"] },
+    { env: { ...setup.env, FIREBASE_STORAGE_EMULATOR_HOST: storageHost, STORAGE_EMULATOR_HOST: `http://${storageHost}` }, stdio: ["ignore", "pipe", "pipe"] },
   );
 
   let stopping = false;
@@ -85,6 +97,7 @@ async function main() {
     console.log("\nStopping the emulators and the mail viewer …");
     await stack.stopGroup(firebase);
     await viewer.stop();
+    await storage.stop().catch(() => undefined);
     stack.removeNewDebugLogs(logsBefore);
     console.log("Stopped.");
     process.exit(code);
@@ -128,7 +141,7 @@ async function main() {
       if (now.mtimeMs === before.mtimeMs || stopping) return;
       loadRules(config).catch((error) => console.error(`${error.message}\nThe emulator keeps the previous rules.`));
     });
-    printSummary(config, viewer, extensionLoaded);
+    printSummary(config, viewer, storageHost, extensionLoaded);
   }
   relay(firebase.stdout, process.stdout);
   relay(firebase.stderr, process.stderr);
@@ -151,18 +164,21 @@ async function loadRules(config) {
   for (const warning of warnings) console.warn(`  ${warning}`);
 }
 
-function printSummary(config, viewer, extensionLoaded) {
+function printSummary(config, viewer, storageHost, extensionLoaded) {
   const lines = [
     "",
     "┌─ firestore-send-email is running locally ─────────────────────────────────",
     `│ Firestore emulator   ${config.firestore}   (project ${config.project}, collection "${config.mailCollection}")`,
     `│ Mail viewer          ${viewer.webUrl}   (SMTP sink 127.0.0.1:${viewer.smtpPort})`,
     `│ Functions / Eventarc ${config.functions} / ${config.eventarc}`,
+    `│ Storage emulator     ${storageHost}   (attachments: ${config.storageAttachments ?? "STORAGE_ATTACHMENTS_PATH not set"})`,
     `│ Extension params     ${ENV_FILE}`,
     `│ Security rules       ${path.relative(stack.ROOT, stack.EXAMPLE_RULES)} (the example: loaded by npm start only, never deployed)`,
     "│",
     "│ Send a mail, in another terminal:",
     '│   npm run send -- --to someone@example.com --subject "Hello" --text "It works"',
+    "│ Attach a local file (uploaded to the Storage emulator, sent by storagePath):",
+    '│   npm run send -- --to someone@example.com --attach ./invoice.pdf',
     "│ Retry a failed one:",
     "│   npm run send -- --retry <documentId>",
     "│",

@@ -1,7 +1,8 @@
 /**
  * The one place attachments are fetched, for every transport: between
- * composing and sending, each `data:` URI and https URL becomes content, so
- * a transport only ever sees bytes (nodemailer's own URL access stays off).
+ * composing and sending, each `data:` URI, https URL and Cloud Storage object
+ * becomes content, so a transport only ever sees bytes (nodemailer's own URL
+ * access stays off).
  * A failed download fails the send with a DeliveryError naming the
  * attachment and the reason; never the URL's path or query (they often
  * carry tokens), never an httpHeaders value.
@@ -10,11 +11,14 @@ import type { SendMailOptions } from "nodemailer";
 import type { Attachment } from "nodemailer/lib/mailer";
 import { detectExtension, detectMimeType } from "nodemailer/lib/mime-funcs";
 import ipaddr from "ipaddr.js";
+import type { Config } from "../config";
 import { DeliveryError } from "../shared/errors";
 import { checkedLookup, type Lookup } from "./address-policy";
 import { decodeDataUri } from "./data-uri";
 import { DownloadFailure, downloadUrl, filteringAgent, TooLargeFailure, type Connector } from "./https-download";
 import { DOWNLOAD_LIMITS } from "./limits";
+import { namesStorageObject, storageObject, storageScope, StorageLocationRefused, type SourcedAttachment, type StorageScope } from "./storage-location";
+import { loadBuckets, readStorageObject, type BucketOf } from "./storage-read";
 
 export type DownloadLimits = { readonly [K in keyof typeof DOWNLOAD_LIMITS]: number };
 
@@ -29,8 +33,17 @@ export interface DownloadOptions {
   limits?: Partial<DownloadLimits>;
 }
 
-/** `call.deadlineMs` shortens the downloads' deadline to what the attempt has left. */
-export type AttachmentDownloader = (message: SendMailOptions, call?: { deadlineMs?: number }) => Promise<SendMailOptions>;
+/**
+ * `call.deadlineMs` shortens the downloads' deadline to what the attempt has left; `mailPath` and `config` say
+ * which Cloud Storage location the mail may read (STORAGE_ATTACHMENTS_PATH filled from the mail's path).
+ */
+export type AttachmentDownloader = (message: SendMailOptions, call?: DownloadCall) => Promise<SendMailOptions>;
+
+export interface DownloadCall {
+  deadlineMs?: number;
+  mailPath?: string;
+  config?: Pick<Config, "mailCollection" | "storageAttachments">;
+}
 
 /**
  * A copy of `message` whose attachments carry content instead of a
@@ -55,17 +68,29 @@ export function createAttachmentDownloader(options: DownloadOptions = {}): Attac
     connector.catch(() => (connector = undefined));
     return connector;
   };
+  let buckets: Promise<BucketOf> | undefined;
+  const storage = (): Promise<BucketOf> => {
+    buckets ??= loadBuckets();
+    buckets.catch(() => (buckets = undefined));
+    return buckets;
+  };
 
   return async (message, call = {}) => {
     const list = message.attachments;
-    if (!Array.isArray(list) || !list.some((attachment) => locationOf(attachment) !== undefined)) return message;
-    const urls = list.filter((attachment) => isUrl(locationOf(attachment))).length;
-    if (urls > limits.urlAttachments) {
-      throw new DeliveryError("invalid-document", `The message has ${urls} attachments given as URLs; at most ${limits.urlAttachments} are downloaded.`);
+    if (!Array.isArray(list) || !list.some((attachment) => locationOf(attachment) !== undefined || namesStorageObject(attachment))) return message;
+    const stored = list.filter(namesStorageObject).length;
+    const urls = list.filter((attachment) => !namesStorageObject(attachment) && isUrl(locationOf(attachment))).length;
+    if (urls + stored > limits.urlAttachments) {
+      const what = stored === 0 ? "given as URLs" : "given as URLs or Cloud Storage objects";
+      throw new DeliveryError("invalid-document", `The message has ${urls + stored} attachments ${what}; at most ${limits.urlAttachments} are downloaded.`);
     }
     const deadlineMs = Math.max(1, Math.min(limits.deadlineMs, call.deadlineMs ?? limits.deadlineMs));
     const signal = AbortSignal.timeout(deadlineMs);
-    const download: Download = { signal, limits, connect: urls > 0 ? async () => ({ ...(await connect()), deadlineMs }) : undefined };
+    const download: Download = {
+      signal, limits, deadlineMs,
+      connect: urls > 0 ? async () => ({ ...(await connect()), deadlineMs }) : undefined,
+      storage: { scope: () => scopeOf(call), buckets: storage },
+    };
     let used = 0;
     const attachments: Attachment[] = [];
     for (const [index, attachment] of list.entries()) {
@@ -78,9 +103,26 @@ export function createAttachmentDownloader(options: DownloadOptions = {}): Attac
   };
 }
 
-type Download = { signal: AbortSignal; limits: DownloadLimits; connect?: () => Promise<Connector> };
+type Download = {
+  signal: AbortSignal;
+  limits: DownloadLimits;
+  deadlineMs: number;
+  connect?: () => Promise<Connector>;
+  storage: { scope: () => StorageScope; buckets: () => Promise<BucketOf> };
+};
 
-async function resolveOne(attachment: Attachment, index: number, budget: number, { signal, limits, connect }: Download): Promise<Attachment> {
+/** Where this mail may read Cloud Storage objects. @throws StorageAttachmentsOff when STORAGE_ATTACHMENTS_PATH is not set. */
+function scopeOf({ config, mailPath }: DownloadCall): StorageScope {
+  if (!config?.storageAttachments || mailPath === undefined) throw new StorageAttachmentsOff();
+  return storageScope(config.storageAttachments, config.mailCollection, mailPath);
+}
+
+/** The instance has not opted in: its error names the param rather than the object. */
+class StorageAttachmentsOff extends Error {}
+
+async function resolveOne(attachment: Attachment, index: number, budget: number, download: Download): Promise<Attachment> {
+  if (namesStorageObject(attachment)) return resolveStored(attachment, index, budget, download);
+  const { signal, limits, connect } = download;
   const location = locationOf(attachment);
   if (location === undefined) return attachment;
   const { path: _path, href: _href, httpHeaders, ...rest } = attachment;
@@ -99,6 +141,30 @@ async function resolveOne(attachment: Attachment, index: number, budget: number,
   } catch (error) {
     if (error instanceof TooLargeFailure && maxBytes < limits.attachmentBytes) throw tooLargeTogether(attachment, index, limits);
     throw attachmentError(attachment, index, error);
+  }
+}
+
+/** An attachment named as a Cloud Storage object: checked against the mail's location, then read with the Admin SDK. */
+async function resolveStored(attachment: SourcedAttachment, index: number, budget: number, { signal, limits, deadlineMs, storage }: Download): Promise<Attachment> {
+  const { path: _path, href: _href, httpHeaders: _headers, storagePath: _storagePath, encoding: _encoding, ...rest } = attachment;
+  const maxBytes = Math.min(limits.attachmentBytes, budget);
+  try {
+    const object = storageObject(attachment, storage.scope());
+    const read = await readStorageObject(object, maxBytes, signal, deadlineMs, await storage.buckets());
+    const filename = typeof attachment.filename === "string" && attachment.filename !== "" ? attachment.filename : object.name.split("/").pop();
+    return { ...rest, content: read.bytes, filename, ...(rest.contentType || !read.contentType ? {} : { contentType: read.contentType }) };
+  } catch (error) {
+    if (error instanceof StorageAttachmentsOff) {
+      throw new DeliveryError(
+        "invalid-document",
+        `The attachment ${attachmentName(attachment, index)} names a Cloud Storage object, but STORAGE_ATTACHMENTS_PATH is not set, so Cloud Storage attachments are off. Set STORAGE_ATTACHMENTS_PATH, or give the attachment as content or a public https URL.`,
+      );
+    }
+    if (error instanceof StorageLocationRefused) {
+      throw new DeliveryError("invalid-document", `The attachment ${attachmentName(attachment, index)} was not read from Cloud Storage: ${error.message}.`);
+    }
+    if (error instanceof TooLargeFailure && maxBytes < limits.attachmentBytes) throw tooLargeTogether(attachment, index, limits);
+    throw attachmentError(attachment, index, error, "read from Cloud Storage");
   }
 }
 
@@ -142,11 +208,13 @@ function attachmentName(attachment: Attachment, index: number): string {
   return `message.attachments[${index}]${shown}`;
 }
 
-function attachmentError(attachment: Attachment, index: number, error: unknown): DeliveryError {
+function attachmentError(attachment: Attachment, index: number, error: unknown, verb = "downloaded"): DeliveryError {
   if (error instanceof DeliveryError) return error;
   const failure = error instanceof DownloadFailure ? error : new DownloadFailure("of an unexpected error", "unknown", true);
-  const advice = failure.transient ? "It will be tried again if retries are enabled." : "Give the attachment as content or a public https URL.";
-  return new DeliveryError(failure.code, `The attachment ${attachmentName(attachment, index)} could not be downloaded: ${failure.message}. ${advice}`, {
+  const advice = failure.transient
+    ? "It will be tried again if retries are enabled."
+    : verb === "downloaded" ? "Give the attachment as content or a public https URL." : "Check the object, or give the attachment as content.";
+  return new DeliveryError(failure.code, `The attachment ${attachmentName(attachment, index)} could not be ${verb}: ${failure.message}. ${advice}`, {
     transient: failure.transient,
   });
 }

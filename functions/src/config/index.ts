@@ -11,6 +11,7 @@ import { deliveryStatusSecrets, parseDeliveryStatusParams, type UnsubscribeLinks
 import { SENDER_PATTERN } from "./sender-pattern";
 import { parseSenderProfiles, type SenderProfiles } from "./tenant-params";
 import { readUserTemplateFields } from "./user-template-fields";
+import { parseStorageAttachments, type StorageAttachments } from "./storage-attachments";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
 
 const AUTH_TYPES = ["UsernamePassword", "OAuth2"] as const;
@@ -73,6 +74,8 @@ export interface Config {
   readonly senderProfiles?: SenderProfiles;
   /** The sender profile this config was built from; unset for the instance's own params. */
   readonly profile?: string;
+  /** STORAGE_ATTACHMENTS_PATH: where attachments given as Cloud Storage objects are read. Unset: such attachments end in ERROR. */
+  readonly storageAttachments?: StorageAttachments;
 }
 
 /** What the webhooks endpoint needs: its own params only, so that a broken SMTP setting does not stop it. */
@@ -106,6 +109,7 @@ export function parseConfig(env: Env): Config {
   const { webhooks, unsubscribe } = parseDeliveryStatusParams(env, mailCollection, problems);
   const allowSendGridBypass = readBoolean(env, "ALLOW_SENDGRID_BYPASS", false, problems);
   const senderProfiles = parseSenderProfiles(env, mailCollection, problems);
+  const storageAttachments = parseStorageAttachments(env, mailCollection, problems);
 
   if (problems.length > 0 || !smtp || !authType || !ttlExpireType) {
     // Every delivery.error repeats this text; a secret that slipped into a problem anyway goes no further.
@@ -121,7 +125,7 @@ export function parseConfig(env: Env): Config {
     mailCollection, defaultFrom, defaultReplyTo: read(env, "DEFAULT_REPLY_TO"), usersCollection, templatesCollection, userTemplateFields,
     ttlExpireType, ttlExpireValue, maxAttempts, retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
-    allowSendGridBypass, webhooks, unsubscribe, senderProfiles,
+    allowSendGridBypass, webhooks, unsubscribe, senderProfiles, storageAttachments,
   });
 }
 

@@ -78,7 +78,7 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
     const { message: composed, info: composedInfo } = checked.message ? { message: checked.message, info: {} } : await composeMessage(checked.mail, opened.config, mail.store.db, mail.runtime.templates, mail.path);
     const prepared = await prepare(mail, opened.config, checked.mail, composed);
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
-    const message = await mail.runtime.download(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()) });
+    const message = await mail.runtime.download(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()), mailPath: mail.path, config });
     let sent;
     try {
       sent = await sendWithin(opened, message, prepared.mail, leaseEnds);

@@ -3,7 +3,7 @@
  * `sendMail`. Pure: the input is never mutated, and every array and map in the output is a fresh copy.
  */
 import type { SendMailOptions } from "nodemailer";
-import type { Attachment } from "nodemailer/lib/mailer";
+import type { SourcedAttachment } from "../attachments/storage-location";
 import type { Config } from "../config";
 import { ValidationError } from "../shared/errors";
 import type { MailAttachment, MailMessage, MailRequest } from "../shared/types";
@@ -28,10 +28,10 @@ export function withHeaders(options: SendMailOptions, extra: HeaderMap): SendMai
 
 const COPIED_ATTACHMENT_FIELDS = ["filename", "contentType", "contentDisposition", "cid", "encoding"] as const;
 
-function toAttachment(source: MailAttachment, index: number): Attachment {
+function toAttachment(source: MailAttachment, index: number): SourcedAttachment {
   // nodemailer sends `raw` as the whole part and ignores every other source, so nothing is fetched for it.
   if (source.raw !== undefined) return { raw: source.raw };
-  const attachment: Attachment = {};
+  const attachment: SourcedAttachment = {};
   for (const key of ["path", "href"] as const) {
     // Checked again: rendered templates produce attachments too, and no local file or internal URL may reach nodemailer.
     if (source[key] !== undefined) attachment[key] = checkAttachmentLocation(source[key], `message.attachments[${index}].${key}`);
@@ -45,6 +45,7 @@ function toAttachment(source: MailAttachment, index: number): Attachment {
   if (source.headers !== undefined) attachment.headers = copyHeaders(source.headers);
   // For attachments/download-attachments.ts, never read by nodemailer.
   if (source.httpHeaders !== undefined) attachment.httpHeaders = { ...source.httpHeaders };
+  if (source.storagePath !== undefined) attachment.storagePath = source.storagePath;
   return attachment;
 }
 

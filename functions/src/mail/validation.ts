@@ -130,6 +130,8 @@ function parseHeaders(value: unknown, path: string): HeaderMap {
  * checked too, as nodemailer reads `https:host`, ` https://…` and `DATA:…` as file names.
  */
 export function checkAttachmentLocation(value: string, path: string): string {
+  // A Cloud Storage object: the downloader checks it against STORAGE_ATTACHMENTS_PATH and the mail's own path, or refuses it.
+  if (/^gs:/i.test(value)) return value;
   if (value.startsWith("data:")) {
     // Without a comma nodemailer cannot parse the URI and falls back to reading a file.
     if (!value.includes(",")) fail(path, "a data URI of the form data:[<type>][;base64],<data>");
@@ -187,7 +189,15 @@ const ATTACHMENT_PARSERS: { [K in keyof MailAttachment]-?: FieldParser<MailAttac
   headers: parseHeaders,
   httpHeaders: parseHttpHeaders,
   raw: expectString,
+  storagePath: (value, path) => {
+    const text = expectString(value, path);
+    if (text === "" || Buffer.byteLength(text, "utf8") > STORAGE_PATH_BYTES) fail(path, `a Cloud Storage object name of 1 to ${STORAGE_PATH_BYTES} bytes`);
+    return text;
+  },
 };
+
+/** Cloud Storage's own limit on an object name. */
+const STORAGE_PATH_BYTES = 1024;
 
 /** Copies the fields a table knows, validating each; reports and drops the rest. */
 function pickFields(source: Record<string, unknown>, parsers: Record<string, FieldParser>, prefix: string, ignored: string[]): Record<string, unknown> {
@@ -208,14 +218,19 @@ export function parseAttachments(value: unknown, path: string, ignored: string[]
     const itemPath = `${path}[${index}]`;
     if (!isPlainMap(item)) fail(itemPath, "a map");
     const attachment = pickFields(item, ATTACHMENT_PARSERS, itemPath, ignored) as MailAttachment;
-    if (attachment.content === undefined && attachment.path === undefined && attachment.href === undefined && attachment.raw === undefined) {
-      fail(itemPath, "a map with \"content\", \"path\", \"href\" or \"raw\"");
+    const sources = (["content", "path", "href", "raw"] as const).filter((key) => attachment[key] !== undefined);
+    if (attachment.storagePath !== undefined && sources.length > 0) {
+      fail(itemPath, `a map with "storagePath" or ${sources.map((key) => `"${key}"`).join(" or ")}, not both`);
     }
+    if (sources.length === 0 && attachment.storagePath === undefined) fail(itemPath, "a map with \"content\", \"path\", \"href\", \"storagePath\" or \"raw\"");
     return attachment;
   });
-  // Each URL attachment is at least one download within the send's time budget.
+  // Each URL or Cloud Storage attachment is at least one read within the send's time budget.
   const urls = attachments.filter((attachment) => attachment.raw === undefined && /^https:/i.test(attachment.path ?? attachment.href ?? "")).length;
-  if (urls > DOWNLOAD_LIMITS.urlAttachments) fail(path, `an array with at most ${DOWNLOAD_LIMITS.urlAttachments} attachments given as https URLs`);
+  const stored = attachments.filter((attachment) => attachment.raw === undefined && (attachment.storagePath !== undefined || /^gs:/i.test(attachment.path ?? attachment.href ?? ""))).length;
+  if (urls + stored > DOWNLOAD_LIMITS.urlAttachments) {
+    fail(path, `an array with at most ${DOWNLOAD_LIMITS.urlAttachments} attachments given as https URLs${stored > 0 ? " or Cloud Storage objects" : ""}`);
+  }
   return attachments;
 }
 

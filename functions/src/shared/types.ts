@@ -41,7 +41,7 @@ export interface MailAttachment {
   filename?: string;
   /** A string (decoded with `encoding`) or raw bytes. */
   content?: string | Buffer | Uint8Array;
-  /** A `data:` URI or an `https:` URL; local file paths are refused. */
+  /** A `data:` URI, an `https:` URL or a `gs://` Cloud Storage location; local file paths are refused. */
   path?: string;
   href?: string;
   contentType?: string;
@@ -53,6 +53,8 @@ export interface MailAttachment {
   httpHeaders?: Record<string, string>;
   /** The whole MIME part as the author built it; takes precedence over every other source. */
   raw?: string;
+  /** A Cloud Storage object name relative to STORAGE_ATTACHMENTS_PATH filled from the mail's path (`invoices/42.pdf`). */
+  storagePath?: string;
 }
 
 /** The `message` map of a mail document, after validation. */

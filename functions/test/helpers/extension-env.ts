@@ -124,6 +124,7 @@ const PARAMS = [
   "TRACKING_SIGNING_KEY",
   "SENDER_PROFILES_COLLECTION",
   "SUPPRESSION_SCOPE",
+  "STORAGE_ATTACHMENTS_PATH",
 ];
 
 /** Replaces the extension's params with `params` (unset ones are removed) and drops cached config and transports. */

@@ -19,10 +19,10 @@ function loadedAtImport(setup = `require("./src/index");`): Set<string> {
   return new Set(out.split("\n").filter(Boolean));
 }
 
-test("importing the functions loads no gRPC stack, template engine, download filter or Secret Manager client", () => {
+test("importing the functions loads no gRPC stack, template engine, download filter, Secret Manager or Cloud Storage client", () => {
   const loaded = loadedAtImport();
   expect(loaded.has("firebase-functions")).toBe(true); // the probe itself works
-  for (const lazy of ["google-gax", "@grpc/grpc-js", "handlebars", "request-filtering-agent", "@google-cloud/secret-manager"]) {
+  for (const lazy of ["google-gax", "@grpc/grpc-js", "handlebars", "request-filtering-agent", "@google-cloud/secret-manager", "@google-cloud/storage"]) {
     expect([lazy, loaded.has(lazy)]).toEqual([lazy, false]);
   }
 }, 60_000);

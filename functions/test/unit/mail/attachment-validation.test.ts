@@ -70,3 +70,29 @@ describe("URL attachments", () => {
     );
   });
 });
+
+describe("Cloud Storage attachments", () => {
+  it("accepts storagePath and gs:// locations, which the downloader checks against STORAGE_ATTACHMENTS_PATH", () => {
+    const attachments = [{ filename: "42.pdf", storagePath: "invoices/42.pdf" }, { path: "gs://b-1/tenants/a/x.pdf" }, { href: "gs://b-1/y.pdf" }];
+    const { mail } = validateMailDocument(withAttachments(attachments));
+    expect(mail.message?.attachments).toEqual(attachments);
+    const payload = preparePayload(mail, { defaultFrom: "shop@example.com" });
+    expect(payload.attachments).toEqual(attachments);
+  });
+
+  it.each([
+    ["not a string", { storagePath: 42 }, "message.attachments[0].storagePath' must be a string"],
+    ["empty", { storagePath: "" }, "message.attachments[0].storagePath' must be a Cloud Storage object name of 1 to 1024 bytes"],
+    ["too long", { storagePath: "a".repeat(1025) }, "message.attachments[0].storagePath' must be a Cloud Storage object name of 1 to 1024 bytes"],
+    ["with content", { storagePath: "a.pdf", content: "x" }, `message.attachments[0]' must be a map with "storagePath" or "content", not both`],
+    ["with a path", { storagePath: "a.pdf", path: URL }, `message.attachments[0]' must be a map with "storagePath" or "path", not both`],
+  ])("refuses a storagePath %s", (_label, attachment, expected) => {
+    expect(errorOf(withAttachments([attachment]))).toContain(expected);
+  });
+
+  it("counts Cloud Storage attachments with URL attachments against the same cap", () => {
+    const attachments = [...Array.from({ length: 6 }, () => ({ path: URL })), ...Array.from({ length: 5 }, (_, i) => ({ storagePath: `f${i}.pdf` }))];
+    expect(errorOf(withAttachments(attachments))).toContain("must be an array with at most 10 attachments given as https URLs or Cloud Storage objects");
+    expect(() => validateMailDocument(withAttachments(attachments.slice(1)))).not.toThrow();
+  });
+});

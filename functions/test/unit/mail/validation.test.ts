@@ -158,7 +158,7 @@ describe("validateMailDocument: error texts", () => {
     ["encoding", withField("message.attachments[0].encoding", "rot13"),
       `Invalid message configuration: Field 'message.attachments[0].encoding' must be a known encoding such as "base64", "hex" or "utf8"`],
     ["no content", withField("message.attachments", [{ filename: "a" }]),
-      `Invalid message configuration: Field 'message.attachments[0]' must be a map with "content", "path", "href" or "raw"`],
+      `Invalid message configuration: Field 'message.attachments[0]' must be a map with "content", "path", "href", "storagePath" or "raw"`],
     ["too many recipients", withField("to", Array.from({ length: 1001 }, (_, i) => `u${i}@x.io`)),
       "Invalid recipients. Expected at most 1000 addresses and user ids across to, cc, bcc, toUids, ccUids and bccUids."],
     ["local path", attachmentPath("/proc/self/environ"), `Invalid message configuration: Field 'message.attachments[0].path' ${SCHEME}`],
@@ -169,7 +169,7 @@ describe("validateMailDocument: error texts", () => {
 
   it.each([
     "/proc/self/environ", "../secrets.json", "C:\\Windows\\win.ini", "\\\\server\\share\\f", "file:///etc/passwd",
-    "http://example.com/a.pdf", "ftp://example.com/a", "gs://bucket/a", "javascript:alert(1)", " https://example.com/a",
+    "http://example.com/a.pdf", "ftp://example.com/a", "javascript:alert(1)", " https://example.com/a",
     "https:example.com/a", "https:/example.com/a", "DATA:text/plain,hi", "data:text/plain;base64", "https://exa mple.com/",
   ])("refuses the attachment location %j", (location) => {
     for (const key of ["path", "href"]) {
