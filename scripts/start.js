@@ -12,13 +12,15 @@
  */
 "use strict";
 
-const { readFileSync, unwatchFile, watchFile } = require("node:fs");
+const { existsSync, readFileSync, unwatchFile, watchFile } = require("node:fs");
 const path = require("node:path");
 const { prepareEmulators, EmulatorSetupError } = require("./emulator-setup");
 const stack = require("./emulator-stack");
 const storageEmulator = require("./storage-emulator");
 
 const ENV_FILE = path.join("extensions", `${stack.INSTANCE_ID}.env.local`);
+/** Secret Manager version name → value, for sender profiles tried locally; not committed (.gitignore). */
+const SECRETS_FILE = path.join("extensions", "secrets.local.json");
 const READY_TIMEOUT_MS = 240_000;
 
 function readConfig() {
@@ -82,10 +84,15 @@ async function main() {
   const storageHost = `${storage.host}:${storage.port}`;
   console.log(`Storage emulator listening: ${storageHost}\n`);
 
+  // Sender profiles' secrets, locally: the functions read this file instead of Secret Manager (docs/tenants.md).
+  const secretsFile = path.join(stack.ROOT, SECRETS_FILE);
+  const secretsEnv = existsSync(secretsFile) ? { FIRESTORE_SEND_EMAIL_SECRETS_FILE: secretsFile } : {};
+  if (secretsEnv.FIRESTORE_SEND_EMAIL_SECRETS_FILE) console.log(`Sender profiles' secrets read from ${SECRETS_FILE}\n`);
+
   const logsBefore = stack.debugLogs();
   const firebase = stack.spawnFirebase(
     ["emulators:start", "--project", config.project, "--only", needed.join(",")],
-    { env: { ...setup.env, FIREBASE_STORAGE_EMULATOR_HOST: storageHost, STORAGE_EMULATOR_HOST: `http://${storageHost}` }, stdio: ["ignore", "pipe", "pipe"] },
+    { env: { ...setup.env, ...secretsEnv, FIREBASE_STORAGE_EMULATOR_HOST: storageHost, STORAGE_EMULATOR_HOST: `http://${storageHost}` }, stdio: ["ignore", "pipe", "pipe"] },
   );
 
   let stopping = false;
