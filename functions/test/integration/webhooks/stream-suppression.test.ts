@@ -68,6 +68,11 @@ describeWithEmulator("suppression per mail stream, from webhooks", () => {
     // Edited after the send: not a stream this extension would have sent on, so the widest reading.
     await sendGrid(await sentMail({ stream: "News Letter" }), "spamreport");
     expect(await suppression()).toMatchObject({ reason: "complained" });
+    // A dotted name would be a field path inside the entry: refused the same way, nothing written under it.
+    await env.db.doc(`${SUPPRESSED}/ada@example.com`).delete();
+    await sendGrid(await sentMail({ stream: "newsletter.reason" }), "unsubscribe");
+    expect(await suppression()).toEqual(expect.objectContaining({ reason: "unsubscribed" }));
+    expect(await suppression()).not.toHaveProperty("streams");
   });
 
   test("a stream's report on an address suppressed for every stream leaves it suppressed for every stream", async () => {
