@@ -128,7 +128,7 @@ async function prepare(mail: MailContext, config: Config, request: MailRequest, 
   let suppressed: string[] = [];
   const collection = config.webhooks.suppressionCollection;
   if (collection) {
-    ({ message, suppressed } = await dropSuppressed(mail.store.db, collection, message));
+    ({ message, suppressed } = await dropSuppressed(mail.store.db, collection, message, request.stream));
     if (suppressed.length > 0) logs.recipientsSuppressed(mail.path, suppressed.length, messageRecipients(message).length);
   }
   message = withHeaders(message, unsubscribeHeadersFor(config, request, message, mail.path));

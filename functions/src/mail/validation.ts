@@ -10,6 +10,7 @@ import addressparser from "nodemailer/lib/addressparser";
 import { DOWNLOAD_LIMITS } from "../attachments/limits";
 import { ValidationError } from "../shared/errors";
 import { isPlainMap } from "../shared/plain-map";
+import { isStreamName } from "../suppression/streams";
 import type { MailAttachment, MailDsn, MailMessage, MailRequest, TemplateRequest } from "../shared/types";
 import { canonicalLocale, canonicalTimeZone, LOCALE_EXPECTED, TIME_ZONE_EXPECTED } from "./locale";
 
@@ -373,6 +374,7 @@ const TOP_LEVEL_PARSERS: { [K in OptionalField]-?: FieldParser<MailRequest[K]> }
   categories: (value, path) => expectStringArray(value, path, "an array of strings", LIMITS.categories),
   unsubscribe: (value, path) => (typeof value === "boolean" ? value : fail(path, "true or false")),
   dsn: parseDsn,
+  stream: (value, path) => (isStreamName(value) ? value : fail(path, `a stream name: 1 to 63 lower-case letters, digits, "-" or "_", starting with a letter or digit, such as "transactional" or "newsletter"`)),
 };
 
 /** Read for a template only: documents without one keep whatever their clients store under these names, as before. */

@@ -103,6 +103,12 @@ export interface MailRequest {
   locale?: string;
   /** An IANA time zone, canonical: where the template helpers show times. Default UTC. */
   timeZone?: string;
+  /**
+   * The mail stream (`newsletter`, `transactional`…; suppression/streams.ts): unsubscribes and complaints about
+   * this mail suppress only this stream, and `transactional` mail gets no unsubscribe link unless it asks. Unset:
+   * as before streams, stopped by any suppression of the address.
+   */
+  stream?: string;
 }
 
 /** `dsn`: what the SMTP server is asked to report back to the envelope sender, and how. Every field is optional. */

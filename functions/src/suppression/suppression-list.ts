@@ -1,9 +1,16 @@
-/** The send path's view of SUPPRESSION_COLLECTION; deleting an address's document lifts its suppression. */
+/**
+ * The send path's view of SUPPRESSION_COLLECTION: one batched read of one document per address. Deleting an
+ * address's document lifts its suppression; deleting `streams.<name>` lifts one stream's (suppression/streams.ts).
+ */
 import type { Firestore } from "firebase-admin/firestore";
 import { normalizeAddress, suppressionDocId } from "./addresses";
+import { SCOPE_FIELDS, suppressesStream } from "./streams";
 
-/** The subset of `addresses` that is suppressed, as given (not normalised), in their order. */
-export async function suppressedRecipients(db: Firestore, collection: string, addresses: readonly string[]): Promise<string[]> {
+/**
+ * The subset of `addresses` that is suppressed for a mail on `stream` (undefined: the mail names none), as given
+ * (not normalised), in their order.
+ */
+export async function suppressedRecipients(db: Firestore, collection: string, addresses: readonly string[], stream?: string): Promise<string[]> {
   const byId = new Map<string, string[]>();
   for (const address of addresses) {
     const normalized = normalizeAddress(address);
@@ -13,8 +20,8 @@ export async function suppressedRecipients(db: Firestore, collection: string, ad
   }
   if (byId.size === 0) return [];
   const refs = [...byId.keys()].map((id) => db.collection(collection).doc(id));
-  // Only existence matters: an empty field mask reads no field values.
-  const snapshots = await db.getAll(...refs, { fieldMask: [] });
-  const suppressed = new Set(snapshots.filter((s) => s.exists).flatMap((s) => byId.get(s.id) ?? []));
+  // Only the fields that say which streams a document stops are read, never the rest of the entry.
+  const snapshots = await db.getAll(...refs, { fieldMask: [...SCOPE_FIELDS] });
+  const suppressed = new Set(snapshots.filter((s) => s.exists && suppressesStream(s.data() ?? {}, stream)).flatMap((s) => byId.get(s.id) ?? []));
   return addresses.filter((address) => suppressed.has(address));
 }

@@ -8,10 +8,11 @@ import { signUnsubscribeToken } from "./unsubscribe-token";
 
 export const UNSUBSCRIBE_PATH = "/unsubscribe";
 
-export function unsubscribeHeaders(settings: Omit<UnsubscribeLinks, "byDefault">, mailPath: string, address: string): Record<string, string> {
+/** `stream`: the mail's, carried in the token so that the link unsubscribes from that stream only. */
+export function unsubscribeHeaders(settings: Omit<UnsubscribeLinks, "byDefault">, mailPath: string, address: string, stream?: string): Record<string, string> {
   const normalized = normalizeAddress(address);
   if (!normalized) throw new Error("An unsubscribe link needs a valid recipient address");
-  const token = signUnsubscribeToken(settings.signingKey, { address: normalized, mailPath });
+  const token = signUnsubscribeToken(settings.signingKey, { address: normalized, mailPath, ...(stream !== undefined && { stream }) });
   const targets = [`<${settings.endpointUrl.replace(/\/+$/, "")}${UNSUBSCRIBE_PATH}?t=${token}>`];
   if (settings.mailto) targets.push(`<mailto:${settings.mailto}?subject=unsubscribe>`);
   return { "List-Unsubscribe": targets.join(", "), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };

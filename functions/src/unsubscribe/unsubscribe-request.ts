@@ -1,12 +1,14 @@
 /**
  * Whether a mail carries a one-click unsubscribe link: when its document says `unsubscribe: true`, or
- * UNSUBSCRIBE_DEFAULT is on and it does not say `false`. The link names one recipient, so only a mail with one can.
+ * UNSUBSCRIBE_DEFAULT is on and it does not say `false`, unless it is on the transactional stream (a password reset
+ * must not invite its reader to stop password resets). The link names one recipient, so only a mail with one can.
  */
 import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config";
 import { ValidationError } from "../shared/errors";
 import * as logs from "../shared/logs";
 import { messageRecipients } from "../suppression/message-recipients";
+import { TRANSACTIONAL_STREAM } from "../suppression/streams";
 import type { MailRequest } from "../shared/types";
 import { countRecipients } from "../mail/validation";
 import { unsubscribeHeaders } from "./unsubscribe-headers";
@@ -30,11 +32,11 @@ export function checkUnsubscribeRequest(mail: MailRequest, config: Pick<Config, 
 /** The List-Unsubscribe headers for the composed message (after suppression), or none. */
 export function unsubscribeHeadersFor(config: Pick<Config, "unsubscribe">, mail: MailRequest, message: SendMailOptions, path: string): Record<string, string> {
   const links = config.unsubscribe;
-  if (!links || !(mail.unsubscribe ?? links.byDefault)) return {};
+  if (!links || !(mail.unsubscribe ?? (mail.stream !== TRANSACTIONAL_STREAM && links.byDefault))) return {};
   const recipients = messageRecipients(message);
   if (recipients.length !== 1) {
     logs.unsubscribeLinkSkipped(path, recipients.length);
     return {};
   }
-  return unsubscribeHeaders(links, path, recipients[0].address);
+  return unsubscribeHeaders(links, path, recipients[0].address, mail.stream);
 }

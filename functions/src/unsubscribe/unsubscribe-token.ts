@@ -2,7 +2,8 @@
  * The token of a one-click unsubscribe link names the recipient and the mail: nobody can make or alter one
  * without UNSUBSCRIBE_SIGNING_KEY, and nobody who sees the URL can read the address from it.
  *
- * `v2.<ciphertext>.<tag>` (base64url): JSON `[address, mail path]` under AES-256-GCM, key and nonce derived from
+ * `v2.<ciphertext>.<tag>` (base64url): JSON `[address, mail path]`, or `[address, mail path, stream]` for a mail
+ * that names its stream, under AES-256-GCM, key and nonce derived from
  * the signing key with HMAC-SHA256 and purpose labels; the nonce also from the plaintext (as in SIV), so a
  * recipient of a mail always gets the same token and two claims never share a nonce. `v1.<JSON>.<HMAC>`, readable
  * but signed, is in links already sent: accepted, never produced. Only the one canonical base64url spelling
@@ -10,12 +11,15 @@
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
 import { sameBytes } from "../shared/constant-time";
+import { isStreamName } from "../suppression/streams";
 
 export interface UnsubscribeClaim {
   /** The recipient, normalised. */
   address: string;
   /** The mail document the link was sent in. */
   mailPath: string;
+  /** The mail's stream: the unsubscribe suppresses only it. Absent (links sent before streams too): every stream. */
+  stream?: string;
 }
 
 /** Links stay far below URL limits; anything longer is not ours. */
@@ -24,7 +28,8 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
 export function signUnsubscribeToken(key: string, claim: UnsubscribeClaim): string {
-  const plaintext = Buffer.from(JSON.stringify([claim.address, claim.mailPath]), "utf8");
+  const fields = claim.stream === undefined ? [claim.address, claim.mailPath] : [claim.address, claim.mailPath, claim.stream];
+  const plaintext = Buffer.from(JSON.stringify(fields), "utf8");
   const nonce = derive(key, "nonce", plaintext).subarray(0, NONCE_BYTES);
   const cipher = createCipheriv("aes-256-gcm", derive(key, "key"), nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(AAD);
@@ -79,6 +84,7 @@ function readClaim(plaintext: Buffer): UnsubscribeClaim | undefined {
   } catch {
     return undefined;
   }
-  if (!Array.isArray(claim) || claim.length !== 2 || typeof claim[0] !== "string" || typeof claim[1] !== "string") return undefined;
-  return { address: claim[0], mailPath: claim[1] };
+  if (!Array.isArray(claim) || (claim.length !== 2 && claim.length !== 3) || typeof claim[0] !== "string" || typeof claim[1] !== "string") return undefined;
+  if (claim.length === 3 && !isStreamName(claim[2])) return undefined;
+  return { address: claim[0], mailPath: claim[1], ...(claim.length === 3 && { stream: claim[2] as string }) };
 }

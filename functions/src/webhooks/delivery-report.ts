@@ -25,6 +25,11 @@ export interface DeliveryReport {
   reason?: string;
   /** The SMTP status or reply code reported, such as `5.1.1` or `550`. */
   code?: string;
+  /**
+   * Only for the one-click link: the stream its signed token names (absent: every stream). Providers' reports are
+   * about the stream their mail document names.
+   */
+  stream?: string;
 }
 
 export interface ParsedReports {

@@ -11,7 +11,7 @@
  * Firestore refuses has its reports left out; the others are recorded.
  */
 import { createHash } from "node:crypto";
-import { FieldValue, Timestamp, type DocumentSnapshot, type Firestore, type WriteBatch } from "firebase-admin/firestore";
+import { FieldPath, FieldValue, Timestamp, type DocumentSnapshot, type Firestore, type WriteBatch } from "firebase-admin/firestore";
 import addressparser from "nodemailer/lib/addressparser";
 import pLimit from "p-limit";
 import { grpcStatus, statusOf } from "../shared/firestore-status";
@@ -19,6 +19,7 @@ import { isReservedId } from "../shared/firestore-ids";
 import * as logs from "../shared/logs";
 import { isPlainMap } from "../shared/plain-map";
 import { normalizeAddress, suppressionDocId } from "../suppression/addresses";
+import { isStreamName, STREAMS_FIELD } from "../suppression/streams";
 import { reasonAndCode, type DeliveryReport } from "./delivery-report";
 import { mergeReport, readEntry, suppressionReason, type RecipientEntry } from "./recipient-status";
 
@@ -31,11 +32,14 @@ export const MAX_RECIPIENTS = 1000;
 /** Documents written at once, and read per getAll (so that one slow answer does not hold everything). */
 const CONCURRENCY = 25;
 const READ_CHUNK = 200;
+/** The key of a suppression for every stream, among streams' names (which cannot contain "*"). */
+const EVERY = "*";
 /** Rounds of read-merge-write per document before giving up (the provider then retries). */
 const MAX_ROUNDS = 6;
 /** Where a report's recipient must be listed. */
 const ADDRESS_FIELDS = ["to", "cc", "bcc", "delivery.info.accepted", "delivery.info.rejected"];
-const READ_MASK = [DELIVERY_STATUS_FIELD, ...ADDRESS_FIELDS];
+/** `stream`: which stream an unsubscribe or complaint about the mail suppresses (suppression/streams.ts). */
+const READ_MASK = [DELIVERY_STATUS_FIELD, "stream", ...ADDRESS_FIELDS];
 
 export interface RecordSettings {
   db: Firestore;
@@ -120,7 +124,7 @@ async function recordForDocument(path: string, reports: DeliveryReport[], first:
     if (plan.applied.length > 0) {
       const batch = db.batch();
       batch.update(ref, { [DELIVERY_STATUS_FIELD]: { recipients: plan.recipients } }, { lastUpdateTime: snapshot.updateTime });
-      const writes = 1 + addSideEffects(batch, path, plan.applied, settings);
+      const writes = 1 + addSideEffects(batch, path, plan.applied, settings, streamOf(snapshot));
       try {
         await batch.commit();
       } catch (error) {
@@ -203,19 +207,49 @@ function mailRecipients(snapshot: DocumentSnapshot): Set<string> {
   return found;
 }
 
+/** The mail's own stream, when it names a valid one; a mail without one is on every stream. */
+function streamOf(snapshot: DocumentSnapshot): string | undefined {
+  const value: unknown = snapshot.get("stream");
+  return isStreamName(value) ? value : undefined;
+}
+
+/**
+ * The stream a suppressing report stops, or undefined for every stream: a hard bounce stops every stream (the
+ * address does not exist), an unsubscribe link the stream its token names, other reports their mail's stream.
+ */
+function suppressedStream(report: DeliveryReport, mailStream: string | undefined): string | undefined {
+  if (report.status === "bounced") return undefined;
+  return report.source === "unsubscribe-link" ? report.stream : mailStream;
+}
+
 /** Suppression and history writes for newly applied reports; returns how many were added to the batch. */
-function addSideEffects(batch: WriteBatch, path: string, reports: DeliveryReport[], settings: RecordSettings): number {
+function addSideEffects(batch: WriteBatch, path: string, reports: DeliveryReport[], settings: RecordSettings, mailStream: string | undefined): number {
   const { db, suppressionCollection } = settings;
-  // One write per address (a batch may not name a document twice); the latest reason stands.
-  const latest = new Map<string, DeliveryReport>();
+  // One write per address (a batch may not name a document twice); per stream (EVERY for all), the latest reason stands.
+  const latest = new Map<string, Map<string, DeliveryReport>>();
   for (const report of suppressionCollection ? reports : []) {
-    const before = latest.get(report.recipient);
-    if (suppressionReason(report) && (!before || report.timeMs >= before.timeMs)) latest.set(report.recipient, report);
+    if (!suppressionReason(report)) continue;
+    const byStream = latest.get(report.recipient) ?? new Map<string, DeliveryReport>();
+    latest.set(report.recipient, byStream);
+    const stream = suppressedStream(report, mailStream) ?? EVERY;
+    const before = byStream.get(stream);
+    if (!before || report.timeMs >= before.timeMs) byStream.set(stream, report);
   }
-  for (const report of latest.values()) {
-    const { recipient, timeMs, source, reason } = report;
-    const record = { address: recipient, reason: suppressionReason(report), time: Timestamp.fromMillis(timeMs), mail: path, source, ...(reason && { detail: reason }) };
-    batch.set(db.collection(suppressionCollection!(path)).doc(suppressionDocId(recipient)), record);
+  const entry = (report: DeliveryReport) => {
+    const { timeMs, source, reason } = report;
+    return { reason: suppressionReason(report), time: Timestamp.fromMillis(timeMs), mail: path, source, ...(reason && { detail: reason }) };
+  };
+  for (const [recipient, byStream] of latest) {
+    const ref = db.collection(suppressionCollection!(path)).doc(suppressionDocId(recipient));
+    const every = byStream.get(EVERY);
+    if (every) {
+      // Replaces any per-stream entries: they are covered.
+      batch.set(ref, { address: recipient, ...entry(every) });
+      continue;
+    }
+    // Merged into the address's document: a document for every stream stays so, other streams' entries stay.
+    const streams = Object.fromEntries([...byStream].map(([stream, report]) => [stream, entry(report)]));
+    batch.set(ref, { address: recipient, [STREAMS_FIELD]: streams }, { mergeFields: ["address", ...Object.keys(streams).map((stream) => new FieldPath(STREAMS_FIELD, stream))] });
   }
   // Provider ids are free text: hashed into a valid, fixed-size document id.
   const history = new Map<string, DeliveryReport>();

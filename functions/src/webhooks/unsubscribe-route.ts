@@ -1,6 +1,7 @@
 /**
  * /unsubscribe?t=<token>: a POST (one-click, or the page's button) with a genuine token records `unsubscribed` and
- * suppresses the address. A GET only shows the page: link scanners fetch every link, and must unsubscribe nobody.
+ * suppresses the address (on the token's stream only, when it names one). A GET only shows the page: link
+ * scanners fetch every link, and must unsubscribe nobody.
  */
 import type { DeliveryReport } from "./delivery-report";
 import { recordReports, type RecordSettings } from "./record-reports";
@@ -22,8 +23,8 @@ export async function handleUnsubscribe(request: WebhookRequest, signingKey: str
   if (request.method === "GET") return page(200, "confirm", claim.address);
 
   // One id per link: pressing it again changes nothing.
-  const { eventId, mailPath, address } = claim;
-  const report: DeliveryReport = { source: "unsubscribe-link", eventId, mailPath, recipient: address, status: "unsubscribed", timeMs: nowMs };
+  const { eventId, mailPath, address, stream } = claim;
+  const report: DeliveryReport = { source: "unsubscribe-link", eventId, mailPath, recipient: address, status: "unsubscribed", timeMs: nowMs, ...(stream !== undefined && { stream }) };
   try {
     await recordReports([report], settings);
   } catch (error) {

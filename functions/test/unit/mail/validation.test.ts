@@ -351,3 +351,33 @@ describe("validateMailDocument: locale and timeZone", () => {
     expect(ignoredFields).toEqual([]);
   });
 });
+
+describe("stream (mail streams)", () => {
+  const streamOf = (stream: unknown) => validateMailDocument({ ...base(), stream }).mail.stream;
+
+  it.each(["transactional", "newsletter", "a", "0", "product-updates", "billing_2026", "x".repeat(63)])("accepts %p", (stream) => {
+    expect(streamOf(stream)).toBe(stream);
+  });
+
+  it("is absent when the document has none (null too), so that such documents behave as before", () => {
+    expect(validateMailDocument(base()).mail).not.toHaveProperty("stream");
+    expect(validateMailDocument({ ...base(), stream: null }).mail).not.toHaveProperty("stream");
+  });
+
+  const EXPECTED = 'Invalid field "stream". Expected a stream name: 1 to 63 lower-case letters, digits, "-" or "_", starting with a letter or digit, such as "transactional" or "newsletter".';
+  it.each<[string, unknown]>([
+    ["an empty string", ""],
+    ["capitals", "Newsletter"],
+    ["a leading dash", "-news"],
+    ["a dot (a field path separator)", "news.letter"],
+    ["a star", "*"],
+    ["a space", "news letter"],
+    ["64 characters", "x".repeat(64)],
+    ["a number", 7],
+    ["an array", ["newsletter"]],
+    ["a map", { name: "newsletter" }],
+    ["non-ASCII", "actualités"],
+  ])("refuses %s, naming the field", (_label, stream) => {
+    expect(errorOf({ ...base(), stream }).message).toBe(EXPECTED);
+  });
+});

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { mailgunSmtpHeaders } from "../../../src/providers/mailgun/webhook";
 import { parseConfig } from "../../../src/config";
 import { postmarkSmtpHeaders } from "../../../src/providers/postmark/webhook";
@@ -21,6 +22,26 @@ describe("unsubscribe tokens", () => {
     // One recipient of one mail always gets the same link, and so the same event id.
     expect(signUnsubscribeToken(KEY, { address: "ada@example.com", mailPath: "mail/a" })).toBe(token);
     expect(signUnsubscribeToken(KEY, { address: "bob@example.com", mailPath: "mail/a" })).not.toBe(token);
+  });
+
+  test("a token may name the mail's stream; one without (every link sent before streams) names none", () => {
+    const streamed = signUnsubscribeToken(KEY, { address: "ada@example.com", mailPath: "mail/a", stream: "newsletter" });
+    expect(verifyUnsubscribeToken(KEY, streamed)).toMatchObject({ address: "ada@example.com", mailPath: "mail/a", stream: "newsletter" });
+    expect(signUnsubscribeToken(KEY, { address: "ada@example.com", mailPath: "mail/a", stream: "offers" })).not.toBe(streamed);
+    const plain = verifyUnsubscribeToken(KEY, signUnsubscribeToken(KEY, { address: "ada@example.com", mailPath: "mail/a" }));
+    expect(plain).not.toHaveProperty("stream");
+    // A v1 link (readable, signed) from before streams: every stream.
+    const payload = Buffer.from(JSON.stringify(["ada@example.com", "mail/a"])).toString("base64url");
+    const mac = createHmac("sha256", KEY).update(`firestore-send-email unsubscribe v1.${payload}`).digest("base64url");
+    expect(verifyUnsubscribeToken(KEY, `v1.${payload}.${mac}`)).toEqual(expect.objectContaining({ address: "ada@example.com", mailPath: "mail/a" }));
+    expect(verifyUnsubscribeToken(KEY, `v1.${payload}.${mac}`)).not.toHaveProperty("stream");
+  });
+
+  test("a genuine token whose stream is not a stream name, or with a fourth field, is refused", () => {
+    expect(verifyUnsubscribeToken(KEY, signUnsubscribeToken(KEY, { address: "a@x.io", mailPath: "mail/a", stream: "News.Letter" }))).toBeUndefined();
+    const payload = Buffer.from(JSON.stringify(["a@x.io", "mail/a", "news", "more"])).toString("base64url");
+    const mac = createHmac("sha256", KEY).update(`firestore-send-email unsubscribe v1.${payload}`).digest("base64url");
+    expect(verifyUnsubscribeToken(KEY, `v1.${payload}.${mac}`)).toBeUndefined();
   });
 
   test.each([["v2.x.y"], ["v3.x.y"], ["v1.x"], ["v1..sig"], [42], [undefined], ["v1.a.b.c"], [`v1.${"a".repeat(5000)}.b`]])("rejects %p", (token) => {
