@@ -73,28 +73,38 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
   const { config } = checked;
   const sentWith = sentWithOf(checked);
   let opened: OpenSender | undefined;
+  // Only a failure of the sender itself names the profile: a missing template is the mail's, not the tenant's sender's.
+  let bySender = false;
+  const throughSender = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      bySender = true;
+      throw error;
+    }
+  };
   try {
-    opened = await checked.sender.open();
+    opened = await throughSender(() => checked.sender.open());
     const { message: composed, info: composedInfo } = checked.message ? { message: checked.message, info: {} } : await composeMessage(checked.mail, opened.config, mail.store.db, mail.runtime.templates, mail.path);
     const prepared = await prepare(mail, opened.config, checked.mail, composed);
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
     const message = await mail.runtime.download(prepared.message, { deadlineMs: downloadTimeLeft(leaseEnds, Date.now()), mailPath: mail.path, config });
     let sent;
     try {
-      sent = await sendWithin(opened, message, prepared.mail, leaseEnds);
+      sent = await throughSender(() => sendWithin(opened!, message, prepared.mail, leaseEnds));
     } catch (error) {
       // A refused login sent nothing: after a secret's rotation, one more try with its new value.
       if (!(error instanceof SendEmailError && error.code === "auth-failed" && (await checked.sender.renew()))) throw error;
       opened.release();
-      opened = await checked.sender.open();
-      sent = await sendWithin(opened, message, prepared.mail, leaseEnds);
+      opened = await throughSender(() => checked.sender.open());
+      sent = await throughSender(() => sendWithin(opened!, message, prepared.mail, leaseEnds));
     }
     const full = prepared.suppressed.length > 0 ? { ...sent, ...composedInfo, suppressed: prepared.suppressed } : { ...sent, ...composedInfo };
     logs.delivered(mail.path, full, sentWith);
     const info = boundedInfo(full);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), unknown: false };
   } catch (error) {
-    const text = logs.redact(withProfile(checked.sender.profile, errorText(error)));
+    const text = logs.redact(bySender ? withProfile(checked.sender.profile, errorText(error)) : errorText(error));
     const failure = error instanceof SendEmailError ? error : undefined;
     const code = failure?.code ?? "unknown";
     const { state, patch } = failurePatch(config, text, failure?.transient ?? false, attemptsBefore, Date.now());
