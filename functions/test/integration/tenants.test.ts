@@ -6,7 +6,8 @@
  * nothing a mail author writes can reach another tenant's profile.
  */
 import { describeWithEmulator, emulatorFirestore } from "../helpers/emulator-fixture";
-import { configureExtension, processQueue, useSecrets } from "../helpers/extension-env";
+import { configureExtension, processQueue, redirectProviders, useSecrets } from "../helpers/extension-env";
+import { startSendGridApi } from "../helpers/sendgrid-api-server";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink";
 import { Trigger } from "../helpers/trigger";
 import { startFakeSecretManager, type FakeSecretManager } from "../helpers/fake-secret-manager";
@@ -160,5 +161,25 @@ describeWithEmulator("sender profiles", () => {
     expect(globex.get("delivery.state")).toBe("SUCCESS");
     expect(globexSink().messages.map((m) => m.parsed.subject)).toEqual(["G"]);
     expect(acmeSink().messages).toHaveLength(0);
+  });
+
+  it("a profile may send through SendGrid's API with its own API key, beside a tenant on SMTP", async () => {
+    const api = await startSendGridApi({ apiKey: "SG.globex-key" });
+    const restore = redirectProviders({ sendGridApiUrl: api.url });
+    try {
+      setSecret(SECRET("globex-sendgrid"), "SG.globex-key");
+      await db.doc("senderProfiles/globex").set({
+        params: { SMTP_CONNECTION_URI: "smtps://apikey@smtp.sendgrid.net:465", DEFAULT_FROM: "Globex <news@globex.example>" },
+        secrets: { SMTP_PASSWORD: SECRET("globex-sendgrid") },
+      });
+      const g = await send("globex", { to: "bob@example.com", message: { subject: "Via SendGrid", text: "Hi" } });
+      const a = await send("acme", { to: "ann@example.com", message: { subject: "Via SMTP", text: "Hi" } });
+      expect([g.get("delivery.state"), a.get("delivery.state")]).toEqual(["SUCCESS", "SUCCESS"]);
+      expect(api.accepted.map((request) => [request.authorization, (request.body.from as { email: string }).email])).toEqual([["Bearer SG.globex-key", "news@globex.example"]]);
+      expect(acmeSink().messages.map((m) => m.parsed.subject)).toEqual(["Via SMTP"]);
+    } finally {
+      restore();
+      await api.close();
+    }
   });
 });
