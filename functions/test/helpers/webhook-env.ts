@@ -10,6 +10,8 @@ import { createPublicKey } from "node:crypto";
 import { WEBHOOK_LIMITS, type WebhookConfig } from "../../src/config/webhook-params";
 import { PROVIDER_WEBHOOKS } from "../../src/providers/select-provider";
 import { emulatorFirestore } from "./emulator-fixture";
+import { configureExtension } from "./extension-env";
+import { mailHarness, type MailHarness } from "./mail-harness";
 import { startWebhookServer, type WebhookServer } from "./webhook-server";
 import { sendGridKeys, TRACKING_SECRET, type SendGridKeys } from "./webhook-signing";
 
@@ -87,4 +89,37 @@ export function webhookEnv(projectId: string): WebhookEnv {
       config = { ...config, ...overrides };
     },
   };
+}
+
+export interface SendPathEnv {
+  readonly h: MailHarness;
+  readonly keys: SendGridKeys;
+  /** The endpoint over `h.db` with every provider configured (after beforeAll). */
+  readonly server: WebhookServer;
+  /** The params of suppression and unsubscribe links pointing at `server`, with `extra` on top. */
+  statusParams(extra?: Record<string, string>): Record<string, string>;
+}
+
+/** The set-up of a send-path test with delivery status: a mail harness, and the webhook endpoint it reports to. */
+export function sendPathEnv(projectId: string): SendPathEnv {
+  const h = mailHarness(projectId);
+  const keys = sendGridKeys();
+  let server: WebhookServer | undefined;
+  beforeAll(async () => {
+    server = await startWebhookServer(testEndpoint(() => fullConfig(keys), () => h.db));
+  });
+  afterAll(async () => {
+    await server?.close();
+    configureExtension({});
+  });
+  const env: SendPathEnv = {
+    h,
+    keys,
+    get server() {
+      if (!server) throw new Error("the webhook server starts in beforeAll");
+      return server;
+    },
+    statusParams: (extra = {}) => ({ SUPPRESSION_COLLECTION: SUPPRESSED, UNSUBSCRIBE_SIGNING_KEY: UNSUBSCRIBE_KEY, WEBHOOK_URL: env.server.url, ...extra }),
+  };
+  return env;
 }

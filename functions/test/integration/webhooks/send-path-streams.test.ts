@@ -8,26 +8,12 @@
  */
 import { FieldValue } from "firebase-admin/firestore";
 import { describeWithEmulator } from "../../helpers/emulator-fixture";
-import { configureExtension } from "../../helpers/extension-env";
-import { mailHarness } from "../../helpers/mail-harness";
-import { fullConfig, SUPPRESSED, testEndpoint, UNSUBSCRIBE_KEY } from "../../helpers/webhook-env";
-import { startWebhookServer, type WebhookServer } from "../../helpers/webhook-server";
-import { sendGridHeaders, sendGridKeys, tracked } from "../../helpers/webhook-signing";
+import { sendPathEnv, SUPPRESSED } from "../../helpers/webhook-env";
+import { sendGridHeaders, tracked } from "../../helpers/webhook-signing";
 
 describeWithEmulator("mail streams on the send path", () => {
-  const h = mailHarness("demo-webhook-streams-send");
-  const keys = sendGridKeys();
-  let server: WebhookServer;
-
-  beforeAll(async () => {
-    server = await startWebhookServer(testEndpoint(() => fullConfig(keys), () => h.db));
-  });
-  afterAll(async () => {
-    await server.close();
-    configureExtension({});
-  });
-
-  const statusParams = (extra: Record<string, string> = {}) => ({ SUPPRESSION_COLLECTION: SUPPRESSED, UNSUBSCRIBE_SIGNING_KEY: UNSUBSCRIBE_KEY, WEBHOOK_URL: server.url, ...extra });
+  const env = sendPathEnv("demo-webhook-streams-send");
+  const { h, keys, statusParams } = env;
   const subjects = () => h.sink.messages.map((message) => message.parsed.subject);
   const header = (index: number, name: string) => {
     const line = h.sink.messages[index].parsed.headerLines.find((entry) => entry.key === name)?.line;
@@ -37,7 +23,7 @@ describeWithEmulator("mail streams on the send path", () => {
 
   async function sendGridEvent(path: string, event: string, extra: Record<string, unknown> = {}): Promise<void> {
     const body = JSON.stringify([{ email: "ada@example.com", timestamp: Math.floor(Date.now() / 1000), event, sg_event_id: `${event}-${path}`, ...tracked(path, "sendgrid"), ...extra }]);
-    expect((await server.post("/sendgrid", body, sendGridHeaders(keys, body))).status).toBe(200);
+    expect((await env.server.post("/sendgrid", body, sendGridHeaders(keys, body))).status).toBe(200);
   }
 
   async function followLink(index: number): Promise<void> {

@@ -9,26 +9,14 @@
 import * as suppressionList from "../../../src/suppression/suppression-list";
 import { describeWithEmulator } from "../../helpers/emulator-fixture";
 import { configureExtension, redirectProviders } from "../../helpers/extension-env";
-import { DEFAULT_FROM, mailHarness } from "../../helpers/mail-harness";
+import { DEFAULT_FROM } from "../../helpers/mail-harness";
 import { startSendGridApi } from "../../helpers/sendgrid-api-server";
-import { fullConfig, SUPPRESSED, testEndpoint, UNSUBSCRIBE_KEY } from "../../helpers/webhook-env";
-import { startWebhookServer, type WebhookServer } from "../../helpers/webhook-server";
-import { sendGridHeaders, sendGridKeys, tracked, TRACKING_SECRET } from "../../helpers/webhook-signing";
+import { sendPathEnv, SUPPRESSED } from "../../helpers/webhook-env";
+import { sendGridHeaders, tracked, TRACKING_SECRET } from "../../helpers/webhook-signing";
 
 describeWithEmulator("the send path with delivery status", () => {
-  const h = mailHarness("demo-webhook-send-path");
-  const keys = sendGridKeys();
-  let server: WebhookServer;
-
-  beforeAll(async () => {
-    server = await startWebhookServer(testEndpoint(() => fullConfig(keys), () => h.db));
-  });
-  afterAll(async () => {
-    await server.close();
-    configureExtension({});
-  });
-
-  const statusParams = () => ({ SUPPRESSION_COLLECTION: SUPPRESSED, UNSUBSCRIBE_SIGNING_KEY: UNSUBSCRIBE_KEY, WEBHOOK_URL: server.url });
+  const env = sendPathEnv("demo-webhook-send-path");
+  const { h, keys, statusParams } = env;
   const recipientsOf = (index: number) => h.sink.messages[index].envelope.rcptTo;
   /** A header of the index-th received message as sent (mailparser turns List-* headers into a structure). */
   const header = (index: number, name: string) => {
@@ -38,7 +26,7 @@ describeWithEmulator("the send path with delivery status", () => {
 
   async function bounce(path: string, email: string): Promise<void> {
     const body = JSON.stringify([{ email, timestamp: Math.floor(Date.now() / 1000), event: "bounce", type: "bounce", sg_event_id: `b-${path}`, ...tracked(path, "sendgrid") }]);
-    expect((await server.post("/sendgrid", body, sendGridHeaders(keys, body))).status).toBe(200);
+    expect((await env.server.post("/sendgrid", body, sendGridHeaders(keys, body))).status).toBe(200);
   }
 
   test("a hard bounce suppresses the address on the next send; deleting its document lifts it", async () => {
@@ -72,7 +60,7 @@ describeWithEmulator("the send path with delivery status", () => {
     await h.trigger.create(path, { to: "ada@example.com", unsubscribe: true, message: { subject: "News", text: "Hi" } });
     expect(header(0, "list-unsubscribe-post")).toBe("List-Unsubscribe=One-Click");
     const link = /^<([^>]+)>$/.exec(header(0, "list-unsubscribe")!)![1];
-    expect(link.startsWith(`${server.url}/unsubscribe?t=v2.`)).toBe(true);
+    expect(link.startsWith(`${env.server.url}/unsubscribe?t=v2.`)).toBe(true);
 
     // What a mailbox provider does on "Unsubscribe" (RFC 8058).
     const response = await fetch(link, { method: "POST", body: "List-Unsubscribe=One-Click", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
