@@ -13,7 +13,6 @@
  * A write cut off by its deadline may still land; it is then simply not
  * referenced.
  */
-import type { Firestore } from "firebase-admin/firestore";
 import type { ArchiveSettings } from "../config/archive-params";
 import { storageScope } from "../attachments/storage-location";
 import { loadBuckets } from "../attachments/storage-read";
@@ -30,8 +29,13 @@ import { ARCHIVE_LIMITS } from "./limits";
 /** The subcollection of a mail document that holds its archived messages. */
 export const ARCHIVE_SUBCOLLECTION = "archive";
 
+/** Where archive documents are written: the attempt's MailStore, which counts the write. */
+export interface DocumentWriter {
+  writeDocument(path: string, data: Record<string, unknown>): Promise<void>;
+}
+
 export interface ArchiveCall {
-  db: Firestore;
+  store: DocumentWriter;
   settings: ArchiveSettings;
   mailCollection: string;
   /** When the attempt's lease ends: the write is cut to keep the outcome's margin. */
@@ -72,7 +76,7 @@ async function write(sent: SentMessage, call: ArchiveCall, record: ArchivedMessa
   const bytes = Buffer.byteLength(json, "utf8");
   if (bytes <= ARCHIVE_LIMITS.documentBytes) {
     const path = `${sent.mailPath}/${ARCHIVE_SUBCOLLECTION}/${sent.attemptId}`;
-    await call.db.doc(path).set(record);
+    await call.store.writeDocument(path, { ...record });
     return { path };
   }
   const { storage } = call.settings;

@@ -103,7 +103,7 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
     const full = prepared.suppressed.length > 0 ? { ...sent, ...composedInfo, suppressed: prepared.suppressed } : { ...sent, ...composedInfo };
     logs.delivered(mail.path, full, sentWith);
     // Opt-in (ARCHIVE_SENT_MAIL): one write of what was sent; it never throws, and a failure only leaves the reference out.
-    const archived = config.archive && (await archiveMessage({ mailPath: mail.path, attemptId, message, messageId: sent.messageId }, { db: mail.store.db, settings: config.archive, mailCollection: config.mailCollection, leaseEnds }));
+    const archived = config.archive && (await archiveMessage({ mailPath: mail.path, attemptId, message, messageId: sent.messageId }, { store: mail.store, settings: config.archive, mailCollection: config.mailCollection, leaseEnds }));
     const info = boundedInfo(archived ? { ...full, archive: archived } : full);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), unknown: false };
   } catch (error) {

@@ -62,7 +62,7 @@ describe("archivedMessage", () => {
         { filename: "invoice.pdf", content: pdf, contentType: "application/pdf", httpHeaders: { Authorization: "Bearer SECRET-TOKEN" }, path: "https://files.example.com/i.pdf?token=SECRET" } as never,
         { filename: "notes.txt", content: "héllo" },
         { filename: "logo.png", content: pdf.toString("base64"), encoding: "base64" },
-        { content: new Uint8Array([1, 2, 3]) },
+        { content: new Uint8Array([1, 2, 3]) as never },
         { raw: RAW },
       ],
     });
