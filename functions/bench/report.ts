@@ -2,7 +2,7 @@
 import { availableParallelism, cpus, totalmem } from "node:os";
 import type { ColdStartResult } from "./cold-start";
 import { print } from "./quiet-logs";
-import type { BurstResult, Costs, DispatchResult, SingleResult } from "./scenarios";
+import { ARCHIVED, type BurstResult, type Costs, type DispatchResult, type SingleResult } from "./scenarios";
 import type { SweepResult } from "./sweep";
 import type { ProfilesResult } from "./profiles";
 
@@ -93,11 +93,17 @@ export function printReport(results: Results): void {
         `${num(c.rpcWrites)} | ${num(c.rpcReads)} | ${num(c.rpcQueries)} | ${num(c.rpcTransactions)} | ${c.smtpSessions} | ${c.delivered} |`,
     );
   }
-  const all = rows.map(([, c]) => c);
+  // The archive's burst pays its one write on purpose; it has its own target below.
+  const all = rows.filter(([name]) => !name.endsWith(`, ${ARCHIVED}`)).map(([, c]) => c);
+  const archived = results.bursts.find((run) => run.label === ARCHIVED)?.costs;
   // The floor of the design (issue 17): the echo of the extension's own PENDING write claims nothing, so no write loses.
   const happy = all.every((c) => c.invocations <= 4 && c.writes === 3 && c.reads === 0 && c.lostWrites === 0 && c.transactions === 0 && c.rpcTransactions === 0);
   print();
   print(`Target (at most 4 invocations, 3 writes, 0 losing writes, 0 reads, 0 transactions per email): ${verdict(happy)}.`);
+  if (archived) {
+    const oneMore = archived.invocations <= 4 && archived.writes === 4 && archived.reads === 0 && archived.lostWrites === 0 && archived.transactions === 0;
+    print(`With ARCHIVE_SENT_MAIL (target: the same plus exactly 1 write, the archive document): ${num(archived.writes)} writes per email: ${verdict(oneMore)}.`);
+  }
   print();
 
   if (results.profiles) printProfiles(results.profiles);

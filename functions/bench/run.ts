@@ -20,7 +20,7 @@ import { startSmtpSink, type SmtpSink } from "../test/helpers/smtp-sink";
 import { coldStart, type ColdStartResult } from "./cold-start";
 import { countRpcs } from "./firestore-rpcs";
 import { printProfiles, printReport, printSweeps } from "./report";
-import { burst, dispatchCeiling, singleMails, type Bench, type BurstResult, type DispatchResult, type SingleResult } from "./scenarios";
+import { ARCHIVED, burst, dispatchCeiling, singleMails, type Bench, type BurstResult, type DispatchResult, type SingleResult } from "./scenarios";
 import { dueMailReleased, expiredLeasesRecovered, type SweepResult } from "./sweep";
 import { senderProfiles, type ProfilesResult } from "./profiles";
 
@@ -138,6 +138,10 @@ async function main(): Promise<void> {
     configureExtension({ SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}?pool=false`, DEFAULT_FROM: FROM });
     single.push(await singleMails(bench, "unpooled", SINGLE_MAILS, 0));
     bursts.push(await burst(bench, "unpooled", BURSTS[0], random));
+
+    print(`Archive of sent mail…`);
+    configureExtension({ SMTP_CONNECTION_URI: pooled, DEFAULT_FROM: FROM, ARCHIVE_SENT_MAIL: "true" });
+    bursts.push(await burst(bench, ARCHIVED, BURSTS[0], random));
 
     print(`Sender profiles…`);
     const profiles: ProfilesResult = await senderProfiles(bench, BURSTS[0], random);

@@ -155,6 +155,9 @@ export interface BurstResult {
  * `count` mails written at once; every event is delayed by a random 0–`jitterMs`
  * so that the function sees them concurrently and out of order.
  */
+/** The label of the burst sent with ARCHIVE_SENT_MAIL: one more write per email, by design. */
+export const ARCHIVED = "archived";
+
 export async function burst(
   bench: Bench,
   label: string,

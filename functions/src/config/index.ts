@@ -12,6 +12,7 @@ import { SENDER_PATTERN } from "./sender-pattern";
 import { parseSenderProfiles, type SenderProfiles } from "./tenant-params";
 import { readUserTemplateFields } from "./user-template-fields";
 import { parseStorageAttachments, type StorageAttachments } from "./storage-attachments";
+import { parseArchiveParams, type ArchiveSettings } from "./archive-params";
 import { decodePassword, passwordInUri, smtpOptionsFromUri } from "./smtp-uri";
 
 const AUTH_TYPES = ["UsernamePassword", "OAuth2"] as const;
@@ -76,6 +77,8 @@ export interface Config {
   readonly profile?: string;
   /** STORAGE_ATTACHMENTS_PATH: where attachments given as Cloud Storage objects are read. Unset: such attachments end in ERROR. */
   readonly storageAttachments?: StorageAttachments;
+  /** ARCHIVE_SENT_MAIL (default false) and ARCHIVE_STORAGE_PATH: a copy of every accepted message. Unset: nothing is archived. */
+  readonly archive?: ArchiveSettings;
 }
 
 /** What the webhooks endpoint needs: its own params only, so that a broken SMTP setting does not stop it. */
@@ -110,6 +113,7 @@ export function parseConfig(env: Env): Config {
   const allowSendGridBypass = readBoolean(env, "ALLOW_SENDGRID_BYPASS", false, problems);
   const senderProfiles = parseSenderProfiles(env, mailCollection, problems);
   const storageAttachments = parseStorageAttachments(env, mailCollection, problems);
+  const archive = parseArchiveParams(env, mailCollection, problems);
 
   if (problems.length > 0 || !smtp || !authType || !ttlExpireType) {
     // Every delivery.error repeats this text; a secret that slipped into a problem anyway goes no further.
@@ -125,7 +129,7 @@ export function parseConfig(env: Env): Config {
     mailCollection, defaultFrom, defaultReplyTo: read(env, "DEFAULT_REPLY_TO"), usersCollection, templatesCollection, userTemplateFields,
     ttlExpireType, ttlExpireValue, maxAttempts, retryBackoffSeconds,
     tlsOptions: tlsOptions && Object.freeze(tlsOptions),
-    allowSendGridBypass, webhooks, unsubscribe, senderProfiles, storageAttachments,
+    allowSendGridBypass, webhooks, unsubscribe, senderProfiles, storageAttachments, archive,
   });
 }
 

@@ -1,6 +1,7 @@
 /**
  * STORAGE_ATTACHMENTS_PATH: where attachments named as Cloud Storage objects
- * may be read from. Its `{name}` segments are filled from the mail's own
+ * may be read from (and ARCHIVE_STORAGE_PATH, where archived messages too
+ * large for a document are written, parsed the same way). Its `{name}` segments are filled from the mail's own
  * path (MAIL_COLLECTION's wildcards), never from the document, so the
  * tenant whose files a mail may attach is the one whose collection it was
  * written in, which the security rules control.
@@ -18,29 +19,36 @@ export interface StorageAttachments {
   readonly prefix: string;
 }
 
-const PARAM = "STORAGE_ATTACHMENTS_PATH";
-const EXPECTED = `${PARAM} must be gs://BUCKET or gs://BUCKET/PREFIX, such as gs://my-app.appspot.com/tenants/{tenant}/attachments`;
 /** Cloud Storage's bucket names: 3 to 222 characters, dot-separated parts of at most 63. */
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 
 /** Undefined when the param is unset (Cloud Storage attachments off); a problem names what is wrong. */
 export function parseStorageAttachments(env: Env, mailCollection: string, problems: string[]): StorageAttachments | undefined {
-  const value = read(env, PARAM);
+  return parseStoragePath(env, "STORAGE_ATTACHMENTS_PATH", "attachments", mailCollection, problems);
+}
+
+/**
+ * A `gs://BUCKET/PREFIX` param whose `{name}` segments are MAIL_COLLECTION's wildcards; `example` is the last
+ * segment its message suggests. Undefined when unset.
+ */
+export function parseStoragePath(env: Env, param: string, example: string, mailCollection: string, problems: string[]): StorageAttachments | undefined {
+  const expected = `${param} must be gs://BUCKET or gs://BUCKET/PREFIX, such as gs://my-app.appspot.com/tenants/{tenant}/${example}`;
+  const value = read(env, param);
   if (value === undefined) return undefined;
-  if (!value.startsWith("gs://")) return problem(problems, `${EXPECTED}, got ${receivedName(value)}`);
+  if (!value.startsWith("gs://")) return problem(problems, `${expected}, got ${receivedName(value)}`);
   const [bucket, ...segments] = value.slice("gs://".length).replace(/\/$/, "").split("/");
   if (!BUCKET.test(bucket) || bucket.split(".").some((part) => part.length > 63 || part === "")) {
-    return problem(problems, `${EXPECTED}: the bucket must be a Cloud Storage bucket name (lower-case letters, digits, "-", "_" and "."), got ${receivedName(value)}`);
+    return problem(problems, `${expected}: the bucket must be a Cloud Storage bucket name (lower-case letters, digits, "-", "_" and "."), got ${receivedName(value)}`);
   }
   const reason = segments.map(segmentProblem).find((text) => text !== undefined);
-  if (reason) return problem(problems, `${EXPECTED}: its prefix has ${reason}, got ${receivedName(value)}`);
+  if (reason) return problem(problems, `${expected}: its prefix has ${reason}, got ${receivedName(value)}`);
   const known = new Set(wildcardNames(mailCollection));
   const unknown = segments.flatMap((segment) => wildcardName(segment) ?? []).filter((name) => !known.has(name));
   if (unknown.length > 0) {
     return problem(
       problems,
-      `${PARAM} uses ${unknown.map((name) => `{${name}}`).join(", ")}, which MAIL_COLLECTION ("${mailCollection}") has no wildcard for: ` +
-        `each {name} in ${PARAM} is filled from the mail's own path, so it must be a wildcard segment of MAIL_COLLECTION (such as tenants/{tenant}/mail)`,
+      `${param} uses ${unknown.map((name) => `{${name}}`).join(", ")}, which MAIL_COLLECTION ("${mailCollection}") has no wildcard for: ` +
+        `each {name} in ${param} is filled from the mail's own path, so it must be a wildcard segment of MAIL_COLLECTION (such as tenants/{tenant}/mail)`,
     );
   }
   return Object.freeze({ bucket, prefix: segments.join("/") });

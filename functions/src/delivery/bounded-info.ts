@@ -43,6 +43,7 @@ export function minimalInfo(info: DeliveryInfo): DeliveryInfo {
   if (info.sendgridQueueId !== undefined) out.sendgridQueueId = cut(info.sendgridQueueId, INFO_LIMITS.id);
   if (info.suppressed) out.suppressed = [];
   if (info.templateLocale !== undefined) out.templateLocale = info.templateLocale; // At most 64 characters (mail/template-limits.ts).
+  if (info.archive !== undefined) out.archive = info.archive; // A hash and a path of at most about 1.5 KB: the archive was written, so it is kept.
   return { ...out, truncated: true, counts: info.counts ?? countsOf(info) };
 }
 

@@ -4,6 +4,7 @@
  * outcome so that a late result never overwrites a newer attempt.
  */
 import type { Timestamp } from "firebase-admin/firestore";
+import { archiveMessage } from "../archive/archive-message";
 import type { EventBatch } from "../lifecycle/event-batch";
 import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config";
@@ -56,7 +57,7 @@ interface Outcome {
 export async function sendAndRecord(mail: MailContext, checked: CheckedMail, owner: AttemptOwner, lease: Timestamp, claimed: Timestamp): Promise<void> {
   // Counted as observers count it: from the claim's landing if that came late.
   const leaseEnds = leaseEnd(lease.toMillis(), claimed.toMillis());
-  const sent = await send(mail, checked, leaseEnds, owner.attemptsBefore);
+  const sent = await send(mail, checked, leaseEnds, owner.attemptsBefore, owner.attemptId);
   const recorded = await record(mail.store, mail.path, claimed, owner, sent);
   if (!recorded) {
     logs.lateResultDiscarded(mail.path, sent.state);
@@ -69,7 +70,7 @@ export async function sendAndRecord(mail: MailContext, checked: CheckedMail, own
   mail.events.moved({ from, to, attempts: owner.attemptsBefore + 1, error: outcome.error, info: outcome.info });
 }
 
-async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, attemptsBefore: number): Promise<Outcome> {
+async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, attemptsBefore: number, attemptId: string): Promise<Outcome> {
   const { config } = checked;
   const sentWith = sentWithOf(checked);
   let opened: OpenSender | undefined;
@@ -101,7 +102,9 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
     }
     const full = prepared.suppressed.length > 0 ? { ...sent, ...composedInfo, suppressed: prepared.suppressed } : { ...sent, ...composedInfo };
     logs.delivered(mail.path, full, sentWith);
-    const info = boundedInfo(full);
+    // Opt-in (ARCHIVE_SENT_MAIL): one write of what was sent; it never throws, and a failure only leaves the reference out.
+    const archived = config.archive && (await archiveMessage({ mailPath: mail.path, attemptId, message, messageId: sent.messageId }, { store: mail.store, settings: config.archive, mailCollection: config.mailCollection, leaseEnds }));
+    const info = boundedInfo(archived ? { ...full, archive: archived } : full);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), unknown: false };
   } catch (error) {
     const text = logs.redact(bySender ? withProfile(checked.sender.profile, errorText(error)) : errorText(error));

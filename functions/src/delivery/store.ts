@@ -182,6 +182,15 @@ export class MailStore {
     }
   }
 
+  /**
+   * Writes a whole document that belongs to this attempt alone (the archive of what it sent, named by its attempt
+   * id): no precondition, as a repeat writes the same data. One write; the client library's own retries only.
+   */
+  async writeDocument(path: string, data: Record<string, unknown>): Promise<void> {
+    this.counts.writes++;
+    await this.db.doc(path).set(data);
+  }
+
   /** After a write of unknown outcome: the update time if the document carries `mark`, else why not. */
   private async readBack(ref: DocumentReference, updateTime: Timestamp, mark: Mark): Promise<Timestamp | "other" | "unchanged" | "unreadable"> {
     this.counts.reads++;

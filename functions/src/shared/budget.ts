@@ -96,6 +96,21 @@ export function sendTimeLeft(leaseExpiresMs: number, nowMs: number, sendDeadline
   return Math.min(sendDeadlineMs, leaseExpiresMs - OUTCOME_MARGIN_MS - nowMs);
 }
 
+/**
+ * The archive of a sent message (ARCHIVE_SENT_MAIL): one write between the
+ * send and the outcome write, taken only from what the lease has left beyond
+ * the outcome margin, so it never delays the outcome past the lease.
+ */
+export const ARCHIVE_DEADLINE_MS = 5_000;
+
+/** An archive write given less than this is not started. */
+export const MIN_ARCHIVE_MS = 1_000;
+
+/** How long an archive write starting at `nowMs` may take: its deadline, cut to keep the outcome margin before the lease ends. */
+export function archiveTimeLeft(leaseExpiresMs: number, nowMs: number): number {
+  return Math.min(ARCHIVE_DEADLINE_MS, leaseExpiresMs - OUTCOME_MARGIN_MS - nowMs);
+}
+
 /** How long attachment downloads starting at `nowMs` may take, leaving the send at least MIN_SEND_MS. */
 export function downloadTimeLeft(leaseExpiresMs: number, nowMs: number): number {
   return leaseExpiresMs - OUTCOME_MARGIN_MS - MIN_SEND_MS - nowMs;

@@ -114,6 +114,13 @@ export function outcomeInfoReduced(path: string, reason: string): void {
   );
 }
 
+/**
+ * An accepted message was not archived (ARCHIVE_SENT_MAIL): the mail's outcome stands, without
+ * `delivery.info.archive`. `code` says why; the reason never holds the message's content.
+ */
+export const archiveFailed = (path: string, code: string, reason: string): void =>
+  logger.warn(`The mail was delivered, but its copy was not archived: ${reason}`, { event: "archive-failed", mailPath: path, state: "SUCCESS" satisfies State, code });
+
 export const writeLost = (path: string, step: string): void =>
   logger.debug("Another invocation changed the document first; stopping", { event: "write-lost", mailPath: path, step });
 

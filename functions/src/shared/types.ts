@@ -25,6 +25,18 @@ export interface DeliveryInfo {
   /** Only when something was shortened to fit the document (delivery/bounded-info.ts); `counts` has the full numbers. */
   truncated?: true;
   counts?: DeliveryCounts;
+  /** With ARCHIVE_SENT_MAIL, where this attempt's copy of the message was stored, and its hash; absent when it could not be. */
+  archive?: ArchiveReference;
+}
+
+/** `delivery.info.archive`: one of `path` and `storageUri` (mail-documents.md#the-archive-of-what-was-sent). */
+export interface ArchiveReference {
+  /** Hex SHA-256 of the archived record's canonical JSON (archive/canonical-json.ts). */
+  sha256: string;
+  /** The archive document, `{mail path}/archive/{attempt id}`. */
+  path?: string;
+  /** The Cloud Storage object, `gs://BUCKET/NAME`, when the record did not fit a document. */
+  storageUri?: string;
 }
 
 /** The full length of each address list of a `DeliveryInfo`. */

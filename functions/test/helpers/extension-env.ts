@@ -125,6 +125,8 @@ const PARAMS = [
   "SENDER_PROFILES_COLLECTION",
   "SUPPRESSION_SCOPE",
   "STORAGE_ATTACHMENTS_PATH",
+  "ARCHIVE_SENT_MAIL",
+  "ARCHIVE_STORAGE_PATH",
 ];
 
 /** Replaces the extension's params with `params` (unset ones are removed) and drops cached config and transports. */

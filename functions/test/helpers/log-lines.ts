@@ -68,6 +68,7 @@ const CALLS: Record<LogFunction, Array<() => void>> = {
   unknownState: [() => logs.unknownState(PATH, "WAITING")],
   leaseExpired: [() => logs.leaseExpired(PATH, 1)],
   outcomeInfoReduced: [() => logs.outcomeInfoReduced(PATH, "too large")],
+  archiveFailed: [() => logs.archiveFailed(PATH, "archive-too-large", "the record is 950000 bytes, more than a document holds (921600)")],
   writeLost: [() => logs.writeLost(PATH, "claim")],
   lateResultDiscarded: [() => logs.lateResultDiscarded(PATH, "SUCCESS")],
   ignoredMessageFields: [() => logs.ignoredMessageFields(PATH, ["foo"])],

@@ -169,4 +169,21 @@ describeWithOwnEmulator("operations per email", () => {
     expect(now.updateTime?.isEqual(finished.updateTime!)).toBe(true);
     expect(now.get("delivery.attempts")).toBe(1);
   });
+  // Last: it rebuilds the runtime, and the tests above count SMTP sessions since the start.
+  test("with ARCHIVE_SENT_MAIL: exactly one more write per mail (its archive document), no more invocations, reads or transactions", async () => {
+    const params = { SMTP_CONNECTION_URI: `smtp://127.0.0.1:${sink.port}?pool=true`, DEFAULT_FROM: "Shop <shop@example.com>" };
+    configureExtension({ ...params, ARCHIVE_SENT_MAIL: "true" });
+    try {
+      const before = counters();
+      const [path] = await sendMails(1);
+      expect(difference(before)).toEqual({ invocations: 4, failures: 0, landedWrites: 4, lostWrites: 0, reads: 0, transactions: 0, sessions: 1, sent: 1 });
+      // The trigger does not watch the subcollection: the archive write brings no event.
+      expect(statesSeen(path)).toEqual([undefined, "PENDING", "PROCESSING", "SUCCESS"]);
+      const archived = await db.collection(`${path}/archive`).get();
+      expect(archived.size).toBe(1);
+      expect((await db.doc(path).get()).get("delivery.info.archive.path")).toBe(archived.docs[0].ref.path);
+    } finally {
+      configureExtension(params);
+    }
+  });
 });

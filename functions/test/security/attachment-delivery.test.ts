@@ -6,6 +6,7 @@
  * (`httpHeaders`) and `raw` parts arrive as the recipient would read them;
  * header values never reach a log line or the document's delivery fields.
  */
+import { createHash } from "node:crypto";
 import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { configureExtension, redirectProviders, useDownloadOptions } from "../helpers/extension-env";
 import { fakeDns, file, fileServerCertificate, redirect, startFileServer, type FileServer } from "../helpers/https-file-server";
@@ -70,6 +71,25 @@ describeWithEmulator("attachments in delivered mail", () => {
     expect(JSON.stringify(snap.get("delivery"))).not.toContain("MARKER");
     expect(logLines.join("\n")).not.toContain("MARKER");
     expect(mail.raw.toString("utf8")).not.toContain("MARKER");
+  });
+
+  it("with ARCHIVE_SENT_MAIL, the archive keeps the downloaded bytes' hash, never the header value or the URL it was fetched from", async () => {
+    await h.useSink({}, { ARCHIVE_SENT_MAIL: "true" });
+    const path = h.nextPath();
+    const snap = await h.trigger.create(path, {
+      to: "ann@example.com",
+      message: { subject: "Your report", text: "Attached.", attachments: [{ filename: "Q3.pdf", path: `${url("/private/report.pdf")}?sig=abc`, httpHeaders: { Authorization: TOKEN } }] },
+    });
+    expect(snap.get("delivery.state")).toBe("SUCCESS");
+    const archive = await h.db.doc(snap.get("delivery.info.archive.path")).get();
+    expect(archive.get("attachments")).toEqual([
+      { filename: "Q3.pdf", contentType: "application/pdf", size: 18, sha256: createHash("sha256").update("%PDF-1.7 quarterly").digest("hex") },
+    ]);
+    const stored = JSON.stringify(archive.data());
+    expect(stored).not.toContain("MARKER");
+    expect(stored).not.toContain("sig=abc");
+    expect(stored).not.toContain("files.example.com");
+    expect(logLines.join("\n")).not.toContain("MARKER");
   });
 
   it("sends a raw attachment as the author built it", async () => {

@@ -86,4 +86,10 @@ describe("delivery.info bounded to fit the mail document", () => {
     expect(firestoreBytes(minimal.response ?? "")).toBeLessThanOrEqual(INFO_LIMITS.minimalResponse);
     expect(minimalInfo(original).counts).toEqual({ accepted: 1000, rejected: 1, pending: 0 });
   });
+
+  test("the minimal info keeps the archive's reference: the archive was written, and the reference is small", () => {
+    const archive = { sha256: "a".repeat(64), path: "mail/m1/archive/attempt1" };
+    expect(minimalInfo(info({ accepted: addresses(1000), archive })).archive).toEqual(archive);
+    expect(minimalInfo(info({})).archive).toBeUndefined();
+  });
 });

@@ -1,5 +1,8 @@
 import { DOWNLOAD_LIMITS } from "../../../src/attachments/limits";
 import {
+  ARCHIVE_DEADLINE_MS,
+  archiveTimeLeft,
+  MIN_ARCHIVE_MS,
   CLAIM_WATCH_MS,
   downloadTimeLeft,
   FIRESTORE_CALL_TIMEOUT_MS,
@@ -114,5 +117,26 @@ describe("the deadlines inside one send and one attempt", () => {
 
   it("a secret read fails with its own error before a send's deadline, when it is made as the transport is built", () => {
     expect(SECRET_READ_DEADLINE_MS).toBeLessThan(SEND_DEADLINE_MS);
+  });
+});
+
+describe("the archive write between the send and the outcome", () => {
+  const claimedAt = 1_700_000_000_000;
+  const leaseEnds = claimedAt + LEASE_MS;
+
+  it("after a send that took its whole deadline from a prompt start, the archive still gets its full deadline", () => {
+    expect(archiveTimeLeft(leaseEnds, claimedAt + 1_000 + SEND_DEADLINE_MS)).toBe(ARCHIVE_DEADLINE_MS);
+  });
+
+  it("never takes the outcome margin: late in the lease it is cut, then not started", () => {
+    const late = leaseEnds - OUTCOME_MARGIN_MS - 2_000;
+    expect(archiveTimeLeft(leaseEnds, late)).toBe(2_000);
+    expect(late + archiveTimeLeft(leaseEnds, late) + OUTCOME_MARGIN_MS).toBe(leaseEnds);
+    expect(archiveTimeLeft(leaseEnds, leaseEnds - OUTCOME_MARGIN_MS - 500)).toBeLessThan(MIN_ARCHIVE_MS);
+  });
+
+  it("fits in the lease beside a full send", () => {
+    expect(SEND_DEADLINE_MS + ARCHIVE_DEADLINE_MS + OUTCOME_MARGIN_MS).toBeLessThan(LEASE_MS);
+    expect(MIN_ARCHIVE_MS).toBeLessThan(ARCHIVE_DEADLINE_MS);
   });
 });
