@@ -21,23 +21,11 @@ export interface HelperContext {
   timeZone: string;
 }
 
-/** What the render in progress has spent. Rendering is synchronous, so one render's scope cannot interleave with another's. */
+/** What one rendered part has spent. */
 interface Scope {
   context: HelperContext;
   calls: number;
   output: number;
-}
-let scope: Scope | undefined;
-
-/** Runs a synchronous render with its own helper context and budget. */
-export function withHelpers<T>(context: HelperContext, render: () => T): T {
-  const outer = scope;
-  scope = { context, calls: 0, output: 0 };
-  try {
-    return render();
-  } finally {
-    scope = outer;
-  }
 }
 
 class HelperError extends Error {
@@ -253,11 +241,10 @@ const HELPERS: Record<string, Helper> = {
 
 export const HELPER_NAMES: readonly string[] = Object.freeze(Object.keys(HELPERS));
 
-/** Arguments checked, options checked against the helper's list, and the call and its output counted. */
-function guarded(name: string, helper: Helper): HandlebarsModule.HelperDelegate {
+/** Arguments checked, options checked against the helper's list, and the call and its output counted in `scope`. */
+function guarded(name: string, helper: Helper, scope: Scope): HandlebarsModule.HelperDelegate {
   return function (this: unknown, ...given: unknown[]): unknown {
     const options = given.pop() as HandlebarsModule.HelperOptions;
-    if (!scope) throw new HelperError(name, "used outside a render");
     if (typeof options?.fn === "function") throw new HelperError(name, `is not a block helper: write {{${name} …}} or use it inside (…), as in {{#if (${name} …)}}`);
     const expected = typeof helper.args === "number" ? helper.args : helper.args.min;
     if (typeof helper.args === "number" ? given.length !== expected : given.length < expected) {
@@ -287,9 +274,14 @@ function guarded(name: string, helper: Helper): HandlebarsModule.HelperDelegate 
   };
 }
 
-/** Registers the set on an environment of its own (`Handlebars.create()`), never on the global one. */
-export function registerHelpers(environment: typeof HandlebarsModule): void {
-  for (const [name, helper] of Object.entries(HELPERS)) environment.registerHelper(name, guarded(name, helper));
+/**
+ * The set for one rendered part, with a budget of its own, passed as that
+ * render's runtime `helpers` (never registered on an environment, let alone
+ * the global one), so that no state outlives the render.
+ */
+export function helpersFor(context: HelperContext): Record<string, HandlebarsModule.HelperDelegate> {
+  const scope: Scope = { context, calls: 0, output: 0 };
+  return Object.fromEntries(Object.entries(HELPERS).map(([name, helper]) => [name, guarded(name, helper, scope)]));
 }
 
 /** The kind of a value, never the value: data may be personal, and errors reach `delivery.error`. */

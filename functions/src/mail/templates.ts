@@ -19,7 +19,7 @@ import { isTransientStatus } from "../shared/firestore-status";
 import { isPlainMap } from "../shared/plain-map";
 import type { MailAttachment, MailMessage } from "../shared/types";
 import { canonicalLocale, fallbackChain, LOCALE_EXPECTED } from "./locale";
-import { registerHelpers, withHelpers, type HelperContext } from "./template-helpers";
+import { helpersFor, type HelperContext } from "./template-helpers";
 import { TEMPLATE_LIMITS } from "./template-limits";
 import { hasOverlongWord, parseAttachments } from "./validation";
 
@@ -164,18 +164,13 @@ function cached<T>(cache: Map<string, T>, key: string | undefined, max: number, 
   return value;
 }
 
-/** A Handlebars environment of its own, with the helper set when the template asks for it. */
-function createEnvironment(helpers: boolean): Environment {
-  const environment = loadHandlebars().create();
-  if (helpers) registerHelpers(environment);
-  return environment;
-}
+/** A Handlebars environment of its own: nothing is ever registered on the global one. */
+const createEnvironment = (): Environment => loadHandlebars().create();
 
-function libraryFor(libraries: TemplateCache, name: string, partials: TemplateDocument[], helpers: boolean): Library {
-  const partialsKey = partials.every((p) => p.version) ? partials.map((p) => `${p.id}@${p.version}`).sort().join("\n") : undefined;
-  const key = partialsKey === undefined ? undefined : `${helpers ? "helpers" : "plain"}\n${partialsKey}`;
+function libraryFor(libraries: TemplateCache, name: string, partials: TemplateDocument[]): Library {
+  const key = partials.every((p) => p.version) ? partials.map((p) => `${p.id}@${p.version}`).sort().join("\n") : undefined;
   return cached(libraries, key, MAX_LIBRARIES, () => {
-    const environments = Object.fromEntries(PARTS.map((part) => [part, createEnvironment(helpers)])) as Record<Part, Environment>;
+    const environments = Object.fromEntries(PARTS.map((part) => [part, createEnvironment()])) as Record<Part, Environment>;
     for (const partial of partials) {
       for (const part of PARTS) {
         const source = partial.fields[part];
@@ -205,10 +200,10 @@ function compileParts(name: string, template: TemplateDocument, variants: Varian
   });
 }
 
-/** Handlebars compiles lazily, on first run: compile errors surface here too. */
-function runPart(name: string, part: string, helpers: HelperContext, render: () => string): string {
+/** Handlebars compiles lazily, on first run: compile errors surface here too. Each part gets the helper set afresh, with its own budget. */
+function runPart(name: string, part: string, setup: Setup, render: (runtime: HandlebarsModule.RuntimeOptions) => string): string {
   try {
-    return withHelpers(helpers, render);
+    return render(setup.useHelpers ? { ...setup.runtime, helpers: helpersFor(setup.helpers) } : setup.runtime);
   } catch (error) {
     const text = errorText(error);
     // Strict mode says `"x" not defined in [object Object] - 1:5`: what follows "in" is a piece of the data, so it goes.
@@ -237,7 +232,7 @@ interface Setup {
 
 /** Attachments take no partials; they are strict, so a missing variable fails instead of producing an empty URL. */
 function renderAttachments(name: string, source: unknown, data: Record<string, unknown>, setup: Setup, ignored: string[]): MailAttachment[] {
-  const environment = createEnvironment(setup.useHelpers);
+  const environment = createEnvironment();
   if (!Array.isArray(source)) throw renderError(name, "attachments", `expected an array of maps, got ${describeType(source)}`);
   const rendered = source.map((attachment: unknown, index) => {
     const part = `attachments[${index}]`;
@@ -278,7 +273,7 @@ function checkOrigin(name: string, part: string, source: unknown, rendered: unkn
 function renderValue(environment: Environment, name: string, part: string, value: unknown, data: Record<string, unknown>, setup: Setup): unknown {
   if (typeof value === "string") {
     if (!value.includes("{{")) return value; // Most attachment fields, and every base64 body.
-    return runPart(name, part, setup.helpers, () => environment.compile(value, { noEscape: true, strict: true })(data, setup.runtime));
+    return runPart(name, part, setup, (runtime) => environment.compile(value, { noEscape: true, strict: true })(data, runtime));
   }
   if (Array.isArray(value)) return value.map((item, index) => renderValue(environment, name, `${part}[${index}]`, item, data, setup));
   if (!isPlainMap(value)) return value;
@@ -339,12 +334,12 @@ export function renderTemplate(
 ): RenderedTemplate {
   const name = templateName(template);
   const { setup, variants, templateLocale } = templateSetup(name, template, options);
-  const compiled = compileParts(name, template, variants, libraryFor(cache, name, partials, setup.useHelpers));
+  const compiled = compileParts(name, template, variants, libraryFor(cache, name, partials));
   const rendered: RenderedTemplate = { ignoredFields: [] };
   if (templateLocale !== undefined) rendered.templateLocale = templateLocale;
   for (const part of PARTS) {
     const render = compiled[part];
-    if (render) rendered[part] = runPart(name, part, setup.helpers, () => render(data, setup.runtime));
+    if (render) rendered[part] = runPart(name, part, setup, (runtime) => render(data, runtime));
   }
   // The subject becomes a header line: the document's data must not make it unfoldable.
   if (rendered.subject !== undefined && hasOverlongWord(rendered.subject)) {
