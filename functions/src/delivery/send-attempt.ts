@@ -22,6 +22,7 @@ import { downloadTimeLeft, leaseEnd, MIN_SEND_MS, SEND_DEADLINE_MS, sendTimeLeft
 import { outcomeMark } from "./marks";
 import { errorPatch, honouredRetryPatch, requestAnswer, REQUEST_REASONS, successPatch, type Patch } from "./patches";
 import { failurePatch } from "./retry-policy";
+import { sendSeparately, separateOutcome } from "./send-separately";
 import type { Runtime } from "./runtime";
 import type { OpenSender, Sender } from "../tenants/sender";
 import type { AttemptOwner, MailStore, OutcomeWrites } from "./store";
@@ -51,13 +52,17 @@ interface Outcome {
   patch: Patch;
   /** The provider may have accepted the mail. */
   unknown: boolean;
+  /** Written with every version the outcome may record (separate messages: `delivery.recipients`). */
+  extra?: Patch;
+  /** The latest version the attempt wrote, when it wrote after the claim (separate messages' checkpoints). */
+  version?: Timestamp;
 }
 
 export async function sendAndRecord(mail: MailContext, checked: CheckedMail, owner: AttemptOwner, lease: Timestamp, claimed: Timestamp): Promise<void> {
   // Counted as observers count it: from the claim's landing if that came late.
   const leaseEnds = leaseEnd(lease.toMillis(), claimed.toMillis());
-  const sent = await send(mail, checked, leaseEnds, owner.attemptsBefore);
-  const recorded = await record(mail.store, mail.path, claimed, owner, sent);
+  const sent = await send(mail, checked, leaseEnds, owner, claimed);
+  const recorded = await record(mail.store, mail.path, sent.version ?? claimed, owner, sent);
   if (!recorded) {
     logs.lateResultDiscarded(mail.path, sent.state);
     return;
@@ -69,12 +74,14 @@ export async function sendAndRecord(mail: MailContext, checked: CheckedMail, own
   mail.events.moved({ from, to, attempts: owner.attemptsBefore + 1, error: outcome.error, info: outcome.info });
 }
 
-async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, attemptsBefore: number): Promise<Outcome> {
+async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, owner: AttemptOwner, claimed: Timestamp): Promise<Outcome> {
   const { config } = checked;
+  const { attemptsBefore } = owner;
   const sentWith = sentWithOf(checked);
   let opened: OpenSender | undefined;
   try {
     opened = await checked.sender.open();
+    if (checked.mail.separateMessages) return await sendEach(mail, checked, opened, leaseEnds, owner, claimed);
     const { message: composed, info: composedInfo } = checked.message ? { message: checked.message, info: {} } : await composeMessage(checked.mail, opened.config, mail.store.db, mail.runtime.templates, mail.path);
     const prepared = await prepare(mail, opened.config, checked.mail, composed);
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
@@ -103,6 +110,24 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
   } finally {
     opened?.release();
   }
+}
+
+/** One message per recipient (send-separately.ts), each through this attempt's own steps. */
+async function sendEach(mail: MailContext, checked: CheckedMail, opened: OpenSender, leaseEnds: number, owner: AttemptOwner, claimed: Timestamp): Promise<Outcome> {
+  const request = checked.mail;
+  const { config } = opened;
+  const byPerson = (mail.data.delivery as { state?: unknown } | undefined)?.state === "RETRY";
+  const result = await sendSeparately(
+    { runtime: mail.runtime, store: mail.store, path: mail.path, data: mail.data, request, config, attemptId: owner.attemptId, version: claimed, leaseEnds, byPerson },
+    {
+      prepare: (message) => prepare(mail, config, request, message),
+      send: (message, fields) => sendWithin(opened, message, fields, leaseEnds),
+      tooLate: tooLateToSend,
+      sentWith: sentWithOf(checked),
+      errorText: (error) => logs.redact(withProfile(checked.sender.profile, errorText(error))),
+    },
+  );
+  return separateOutcome(result, checked.config, Date.now());
 }
 
 /** A tenant's error says whose sender failed, once. */
@@ -179,7 +204,7 @@ function requestedState(outcome: Outcome): "SUCCESS" | "ERROR" | "PENDING" {
 /** Every version an attempt may record, by what happened to its mail during the send, each with its mark. */
 function outcomeWrites(outcome: Outcome, owner: AttemptOwner): OutcomeWrites {
   const attempts = owner.attemptsBefore + 1;
-  const marked = (patch: Patch, state: string) => ({ patch, mark: outcomeMark(owner.attemptId, state, outcome.error, attempts) });
+  const marked = (patch: Patch, state: string) => ({ patch: { ...patch, ...outcome.extra }, mark: outcomeMark(owner.attemptId, state, outcome.error, attempts) });
   const owned = marked(outcome.patch, outcome.state);
   if (outcome.info) {
     return {
