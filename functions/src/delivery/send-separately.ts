@@ -158,11 +158,12 @@ export function separateOutcome(result: SeparateResult, settings: Pick<Config, "
   const firstError = [...summary.retrying, ...summary.rejected, ...summary.unknown].map((key) => progress[key].error).find((error) => error !== undefined);
   const because = firstError === undefined ? "" : ` First error: ${firstError}`;
   if (summary.state === "PENDING") {
+    // Said without promising the next attempt: lease recovery may record this result as an ERROR (send-attempt.ts outcomeWrites).
     const parts = [];
-    if (summary.notReached.length > 0) parts.push(`${summary.notReached.length} of ${keys.length} recipients were not reached within this attempt's lease and follow in the next attempt.`);
-    if (summary.retrying.length > 0) parts.push(`${summary.retrying.length} of ${keys.length} recipients failed temporarily and are retried.`);
+    if (summary.notReached.length > 0) parts.push(`${summary.notReached.length} of ${keys.length} recipients were not reached within this attempt's lease.`);
+    if (summary.retrying.length > 0) parts.push(`${summary.retrying.length} of ${keys.length} recipients failed temporarily.`);
     const dueAt = summary.notReached.length > 0 ? nowMs : nowMs + retryDelayMs(mostAttempts(progress, summary.retrying), settings.retryBackoffSeconds);
-    const error = parts.join(" ") + because;
+    const error = `Not finished: ${parts.join(" ")}${because}`;
     return { ...common, state: "PENDING" as const, info: null, error, patch: retryPatch(error, dueAt) };
   }
   const unknown = summary.unknown.length > 0 ? ` For ${summary.unknown.length}, the provider ${OUTCOME_UNKNOWN_NOTE} the message: they are not sent again automatically.` : "";

@@ -52,7 +52,7 @@ describeWithEmulator("one message per recipient", () => {
 
     let snap = await h.trigger.create(path, { to: addresses, separateMessages: true, template: { name: "code", data: { campaign: "spring", name: "nobody" } }, recipientData });
     expect(snap.get("delivery")).toMatchObject({ state: "PENDING", attempts: 1, leaseExpireTime: null });
-    expect(snap.get("delivery.error")).toContain("5 of 50 recipients failed temporarily");
+    expect(snap.get("delivery.error")).toContain("Not finished: 5 of 50 recipients failed temporarily");
     const first = snap.get("delivery.recipients");
     expect(Object.keys(first).sort()).toEqual([...addresses].sort());
     for (const address of addresses) {

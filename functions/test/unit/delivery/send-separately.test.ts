@@ -33,7 +33,7 @@ test("temporary failures with attempts left: PENDING after the backoff, the erro
   const progress: RecipientProgress = { "a@x.io": { state: "SUCCESS", attempts: 1 }, "b@x.io": { state: "PENDING", attempts: 1, error: "451 busy" } };
   const outcome = separateOutcome(resultOf(["a@x.io", "b@x.io"], progress), settings, NOW);
   expect(outcome.state).toBe("PENDING");
-  expect(outcome.error).toContain("1 of 2 recipients failed temporarily");
+  expect(outcome.error).toContain("Not finished: 1 of 2 recipients failed temporarily");
   expect(outcome.error).toContain("451 busy");
   const due = (outcome.patch["delivery.nextAttemptTime"] as Timestamp).toMillis();
   expect(due - NOW).toBeGreaterThanOrEqual(48_000);
