@@ -14,6 +14,8 @@ import { describeWithEmulator } from "../helpers/emulator-fixture";
 import { runMaintenance } from "../helpers/extension-env";
 import { mailHarness } from "../helpers/mail-harness";
 import type { ReceivedMail } from "../helpers/smtp-sink";
+import { SUPPRESSED, UNSUBSCRIBE_KEY } from "../helpers/webhook-env";
+import { unsubscribeHeaders } from "../../src/unsubscribe/unsubscribe-headers";
 
 const PROJECT = "demo-separate-messages";
 
@@ -112,7 +114,7 @@ describeWithEmulator("one message per recipient", () => {
     expect(snap.get("delivery.recipients")["y@example.com"]).toMatchObject({ state: "ERROR", attempts: 1 });
   });
 
-  test("recipients by uid get their own user's fields as @recipient, and data keyed by uid", async () => {
+  test("recipients by uid get their own user's fields as @recipient (an address listed beside them gets none), and data keyed by uid", async () => {
     const sink = await useSink({}, { USERS_COLLECTION: "users", TEMPLATES_COLLECTION: "templates", USER_TEMPLATE_FIELDS: "firstName" });
     await h.db.doc("templates/hello").set({ text: "Hi {{@recipient.firstName}}{{#if vip}} (VIP){{/if}}" });
     await h.db.doc("users/ann").set({ email: "ann@example.com", firstName: "Ann" });
@@ -181,6 +183,25 @@ describeWithEmulator("one message per recipient", () => {
     const received = byAddress(sink.messages);
     for (const address of addresses) expect(received.get(address)?.length ?? 0).toBeLessThanOrEqual(1);
     for (const address of addresses.slice(20)) expect(received.get(address)).toHaveLength(1);
+  });
+
+  test("each message has its own unsubscribe link; a suppressed recipient gets none while the others get theirs", async () => {
+    const hooks = "https://hooks.example.com/webhooks";
+    const sink = await useSink({}, { SUPPRESSION_COLLECTION: SUPPRESSED, UNSUBSCRIBE_SIGNING_KEY: UNSUBSCRIBE_KEY, WEBHOOK_URL: hooks });
+    await h.db.doc(`${SUPPRESSED}/gone@example.com`).set({ reason: "bounced" });
+    const path = nextPath();
+    const snap = await h.trigger.create(path, { to: ["ada@example.com", "gone@example.com", "bob@example.com"], separateMessages: true, unsubscribe: true, message: { subject: "News", text: "Hi" } });
+    expect(snap.get("delivery")).toMatchObject({ state: "SUCCESS", attempts: 1 });
+    expect(snap.get("delivery.info")).toMatchObject({ accepted: ["ada@example.com", "bob@example.com"], rejected: ["gone@example.com"] });
+    expect(snap.get("delivery.recipients")["gone@example.com"]).toMatchObject({ state: "ERROR" });
+    expect(snap.get("delivery.recipients")["gone@example.com"].error).toContain("suppressed");
+    expect(sink.messages).toHaveLength(2);
+    for (const mail of sink.messages) {
+      const address = mail.envelope.rcptTo[0];
+      const line = mail.parsed.headerLines.find((entry) => entry.key === "list-unsubscribe")?.line ?? "";
+      const sent = line.slice(line.indexOf(":") + 1).replace(/\r?\n\s+/g, " ").trim();
+      expect(sent).toBe(unsubscribeHeaders({ signingKey: UNSUBSCRIBE_KEY, endpointUrl: hooks }, path, address)["List-Unsubscribe"]);
+    }
   });
 
   test("a document without the field is one message to every recipient, as before", async () => {
