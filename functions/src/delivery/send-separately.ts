@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { Config } from "../config";
 import { prepareSeparateMessages, type SeparateMessages, type SeparateRecipient } from "../mail/compose-message";
 import { batchFits, downloadTimeLeft, SEPARATE_SEND } from "../shared/budget";
-import { SendEmailError } from "../shared/errors";
+import { DeliveryError, SendEmailError } from "../shared/errors";
 import { OUTCOME_UNKNOWN_NOTE } from "../providers/shared/unknown-outcome";
 import * as logs from "../shared/logs";
 import type { DeliveryInfo, MailRequest } from "../shared/types";
@@ -67,7 +67,10 @@ export interface SeparateResult {
   templateLocale?: string | null;
 }
 
-/** @throws what composing throws before any message goes out (a missing template, a lookup that failed), or `tooLate()` */
+/**
+ * @throws what composing throws before any message goes out (a missing template, a lookup that failed), `tooLate()`,
+ * or a transient DeliveryError when the first checkpoint did not land: nothing went out, and the attempt fails as a whole
+ */
 export async function sendSeparately(attempt: SeparateAttempt, steps: SeparateSteps): Promise<SeparateResult> {
   const messages = await prepareSeparateMessages(attempt.request, attempt.config, attempt.store.db, attempt.runtime.templates, attempt.path);
   const byKey = new Map(messages.recipients.map((recipient) => [recipient.key, recipient]));
@@ -86,6 +89,8 @@ export async function sendSeparately(attempt: SeparateAttempt, steps: SeparateSt
     const inFlight = markInFlight(progress, batch);
     // Nothing of the batch goes out unless its checkpoint landed: lost, another writer owns the mail now.
     const written = await checkpoint(attempt, inFlight, version);
+    // Without a first batch this attempt made no progress: a failure, so that MAX_ATTEMPTS bounds the attempts.
+    if (!written && start === 0) throw progressNotRecorded();
     if (!written) break;
     version = written;
     const results = await inPool(batch, SEPARATE_SEND.concurrency, (key) => sendOne(attempt, steps, messages, byKey.get(key) as SeparateRecipient));
@@ -97,6 +102,10 @@ export async function sendSeparately(attempt: SeparateAttempt, steps: SeparateSt
     });
   }
   return { progress, summary: summarize(keys, progress), version, keys, ...(templateLocale !== undefined && { templateLocale }) };
+}
+
+function progressNotRecorded(): DeliveryError {
+  return new DeliveryError("unknown", "Nothing was sent: the recipients' progress could not be recorded before the first messages went out. It can be sent again.", { transient: true });
 }
 
 /** The recipients' map written over the version this attempt last wrote; null when that write did not land. */

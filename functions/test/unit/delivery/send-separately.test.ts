@@ -153,6 +153,12 @@ describe("sendSeparately", () => {
     expect(result.progress["r12@x.io"]).toBeUndefined();
   });
 
+  test("a first checkpoint that does not land fails the attempt as a whole, nothing sent", async () => {
+    const w = world(5, { lose: (n) => n === 1 });
+    await expect(sendSeparately(w.attempt, w.steps)).rejects.toMatchObject({ transient: true });
+    expect(w.sent).toEqual([]);
+  });
+
   test("an earlier attempt's map is honoured: accepted and unknown recipients get nothing", async () => {
     const w = world(3);
     w.attempt.data = { delivery: { recipients: { "r0@x.io": { state: "SUCCESS", attempts: 1 }, "r1@x.io": { state: "UNKNOWN", attempts: 1 } } } };
