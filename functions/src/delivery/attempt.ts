@@ -143,7 +143,8 @@ async function validate(mail: MailContext): Promise<CheckedMail | { error: strin
     const sender = await senderFor(mail.runtime, config, mail.path);
     config = sender.config;
     selectProvider(config).checkFields(request);
-    checkUnsubscribeRequest(request, config);
+    // Each separate message names one recipient, which is all a link needs.
+    checkUnsubscribeRequest(request.separateMessages ? { ...request, to: [], toUids: ["each recipient"] } : request, config);
     if (ignoredFields.length > 0) logs.ignoredMessageFields(mail.path, ignoredFields);
     return needsLookups(request) ? { config, sender, mail: request } : { config, sender, mail: request, message: preparePayload(request, config) };
   } catch (error) {

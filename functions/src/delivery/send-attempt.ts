@@ -23,6 +23,7 @@ import { downloadTimeLeft, leaseEnd, MIN_SEND_MS, SEND_DEADLINE_MS, sendTimeLeft
 import { outcomeMark } from "./marks";
 import { errorPatch, honouredRetryPatch, requestAnswer, REQUEST_REASONS, successPatch, type Patch } from "./patches";
 import { failurePatch } from "./retry-policy";
+import { sendSeparately, separateOutcome } from "./send-separately";
 import type { Runtime } from "./runtime";
 import type { OpenSender, Sender } from "../tenants/sender";
 import type { AttemptOwner, MailStore, OutcomeWrites } from "./store";
@@ -52,13 +53,17 @@ interface Outcome {
   patch: Patch;
   /** The provider may have accepted the mail. */
   unknown: boolean;
+  /** Written with every version the outcome may record (separate messages: `delivery.recipients`). */
+  extra?: Patch;
+  /** The latest version the attempt wrote, when it wrote after the claim (separate messages' checkpoints). */
+  version?: Timestamp;
 }
 
 export async function sendAndRecord(mail: MailContext, checked: CheckedMail, owner: AttemptOwner, lease: Timestamp, claimed: Timestamp): Promise<void> {
   // Counted as observers count it: from the claim's landing if that came late.
   const leaseEnds = leaseEnd(lease.toMillis(), claimed.toMillis());
-  const sent = await send(mail, checked, leaseEnds, owner.attemptsBefore, owner.attemptId);
-  const recorded = await record(mail.store, mail.path, claimed, owner, sent);
+  const sent = await send(mail, checked, leaseEnds, owner, claimed);
+  const recorded = await record(mail.store, mail.path, sent.version ?? claimed, owner, sent);
   if (!recorded) {
     logs.lateResultDiscarded(mail.path, sent.state);
     return;
@@ -70,8 +75,9 @@ export async function sendAndRecord(mail: MailContext, checked: CheckedMail, own
   mail.events.moved({ from, to, attempts: owner.attemptsBefore + 1, error: outcome.error, info: outcome.info });
 }
 
-async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, attemptsBefore: number, attemptId: string): Promise<Outcome> {
+async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, owner: AttemptOwner, claimed: Timestamp): Promise<Outcome> {
   const { config } = checked;
+  const { attemptsBefore } = owner;
   const sentWith = sentWithOf(checked);
   let opened: OpenSender | undefined;
   // Only a failure of the sender itself names the profile: a missing template is the mail's, not the tenant's sender's.
@@ -86,6 +92,7 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
   };
   try {
     opened = await throughSender(() => checked.sender.open());
+    if (checked.mail.separateMessages) return await sendEach(mail, checked, opened, leaseEnds, owner, claimed);
     const { message: composed, info: composedInfo } = checked.message ? { message: checked.message, info: {} } : await composeMessage(checked.mail, opened.config, mail.store.db, mail.runtime.templates, mail.path);
     const prepared = await prepare(mail, opened.config, checked.mail, composed);
     // Every transport gets content, never a URL: downloads happen here, under one address policy.
@@ -103,7 +110,7 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
     const full = prepared.suppressed.length > 0 ? { ...sent, ...composedInfo, suppressed: prepared.suppressed } : { ...sent, ...composedInfo };
     logs.delivered(mail.path, full, sentWith);
     // Opt-in (ARCHIVE_SENT_MAIL): one write of what was sent; it never throws, and a failure only leaves the reference out.
-    const archived = config.archive && (await archiveMessage({ mailPath: mail.path, attemptId, message, messageId: sent.messageId }, { store: mail.store, settings: config.archive, mailCollection: config.mailCollection, leaseEnds }));
+    const archived = config.archive && (await archiveMessage({ mailPath: mail.path, attemptId: owner.attemptId, message, messageId: sent.messageId }, { store: mail.store, settings: config.archive, mailCollection: config.mailCollection, leaseEnds }));
     const info = boundedInfo(archived ? { ...full, archive: archived } : full);
     return { state: "SUCCESS", info, error: null, patch: successPatch(info), unknown: false };
   } catch (error) {
@@ -116,6 +123,24 @@ async function send(mail: MailContext, checked: CheckedMail, leaseEnds: number, 
   } finally {
     opened?.release();
   }
+}
+
+/** One message per recipient (send-separately.ts), each through this attempt's own steps. */
+async function sendEach(mail: MailContext, checked: CheckedMail, opened: OpenSender, leaseEnds: number, owner: AttemptOwner, claimed: Timestamp): Promise<Outcome> {
+  const request = checked.mail;
+  const { config } = opened;
+  const byPerson = (mail.data.delivery as { state?: unknown } | undefined)?.state === "RETRY";
+  const result = await sendSeparately(
+    { runtime: mail.runtime, store: mail.store, path: mail.path, data: mail.data, request, config, attemptId: owner.attemptId, version: claimed, leaseEnds, byPerson },
+    {
+      prepare: (message) => prepare(mail, config, request, message),
+      send: (message, fields) => sendWithin(opened, message, fields, leaseEnds),
+      tooLate: tooLateToSend,
+      sentWith: sentWithOf(checked),
+      errorText: (error) => logs.redact(withProfile(checked.sender.profile, errorText(error))),
+    },
+  );
+  return separateOutcome(result, checked.config, Date.now());
 }
 
 /** A tenant's error says whose sender failed, once. */
@@ -192,7 +217,7 @@ function requestedState(outcome: Outcome): "SUCCESS" | "ERROR" | "PENDING" {
 /** Every version an attempt may record, by what happened to its mail during the send, each with its mark. */
 function outcomeWrites(outcome: Outcome, owner: AttemptOwner): OutcomeWrites {
   const attempts = owner.attemptsBefore + 1;
-  const marked = (patch: Patch, state: string) => ({ patch, mark: outcomeMark(owner.attemptId, state, outcome.error, attempts) });
+  const marked = (patch: Patch, state: string) => ({ patch: { ...patch, ...outcome.extra }, mark: outcomeMark(owner.attemptId, state, outcome.error, attempts) });
   const owned = marked(outcome.patch, outcome.state);
   if (outcome.info) {
     return {

@@ -2,7 +2,8 @@
  * A validated mail document as the message nodemailer sends: template rendered, recipients looked up by uid,
  * defaults filled in. The Firestore reads run only after the document is claimed, so that a stale or
  * duplicate event, which loses its claim, costs none. Templates and users are read together, except when the
- * template needs its recipient's fields (USER_TEMPLATE_FIELDS): then the user document comes first.
+ * template needs its recipient's fields (USER_TEMPLATE_FIELDS): then the user document comes first. A mail with
+ * `separateMessages` reads both once and renders one message per recipient (prepareSeparateMessages).
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { SendMailOptions } from "nodemailer";
@@ -11,10 +12,11 @@ import { ValidationError } from "../shared/errors";
 import * as logs from "../shared/logs";
 import { withDeadline } from "../shared/deadline";
 import { preparePayload } from "./prepare-payload";
-import { resolveRecipients, usersUnavailable, type ResolvedRecipients } from "./recipients";
+import addressparser from "nodemailer/lib/addressparser";
+import { resolveEach, resolveRecipients, usersUnavailable, type ResolvedUser } from "./recipients";
 import { LOOKUP_DEADLINE_MS } from "../shared/budget";
 import { canonicalLocale, canonicalTimeZone } from "./locale";
-import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable, type RenderOptions, type TemplateCache } from "./templates";
+import { applyTemplate, loadTemplate, renderTemplate, templatesUnavailable, type RenderOptions, type TemplateCache, type TemplateDocument } from "./templates";
 import type { DeliveryInfo, MailMessage, MailRequest, TemplateRequest } from "../shared/types";
 
 const TIMED_OUT = `Firestore did not answer within ${LOOKUP_DEADLINE_MS / 1000} s. Try again by setting delivery.state to RETRY.`;
@@ -37,15 +39,8 @@ export interface ComposedMessage {
  * @throws ValidationError when the document cannot be sent as written; `lookup-failed` when Firestore fails or is late.
  */
 export async function composeMessage(mail: MailRequest, config: Config, db: Firestore, templates: TemplateCache, path = ""): Promise<ComposedMessage> {
-  const { usersCollection, templatesCollection } = config;
+  const { usersCollection, templatesCollection } = checkLookups(mail, config);
   const { template } = mail;
-  if (hasUids(mail) && !usersCollection) throw new ValidationError("Must specify a users collection to send using uids.");
-  // Sending such a mail without its template would deliver something its author never wrote.
-  if (template && !templatesCollection) {
-    throw new ValidationError(
-      `Cannot render template '${template.name}': templates are not configured. Set the TEMPLATES_COLLECTION param to the collection that holds your templates.`,
-    );
-  }
   const profile = template && config.userTemplateFields.length > 0 ? profileUid(mail) : undefined;
   const lookup =
     hasUids(mail) && usersCollection
@@ -54,7 +49,7 @@ export async function composeMessage(mail: MailRequest, config: Config, db: Fire
           (reason) => usersUnavailable(usersCollection, reason),
         )
       : undefined;
-  const options = profile !== undefined ? renderOptions(mail, await lookup, path) : renderOptions(mail, undefined, path);
+  const options = profile !== undefined ? renderOptions(mail, (await lookup)?.profile, path) : renderOptions(mail, undefined, path);
   const [rendered, found] = await Promise.all([
     template && templatesCollection
       ? inTime(() => render(db, templatesCollection, template, mail.message, templates, options, path), (reason) => templatesUnavailable(templatesCollection, reason))
@@ -66,6 +61,97 @@ export async function composeMessage(mail: MailRequest, config: Config, db: Fire
   const recipients = found && { to: [...mail.to, ...found.to], cc: [...mail.cc, ...found.cc], bcc: [...mail.bcc, ...found.bcc] };
   const message = preparePayload({ ...mail, message: rendered.message, ...recipients }, config);
   return { message, info: rendered.templateLocale === undefined ? {} : { templateLocale: rendered.templateLocale } };
+}
+
+/** @throws ValidationError when the mail needs a collection the params do not name. */
+function checkLookups(mail: MailRequest, config: Config): Pick<Config, "usersCollection" | "templatesCollection"> {
+  const { usersCollection, templatesCollection } = config;
+  const { template } = mail;
+  if (hasUids(mail) && !usersCollection) throw new ValidationError("Must specify a users collection to send using uids.");
+  // Sending such a mail without its template would deliver something its author never wrote.
+  if (template && !templatesCollection) {
+    throw new ValidationError(
+      `Cannot render template '${template.name}': templates are not configured. Set the TEMPLATES_COLLECTION param to the collection that holds your templates.`,
+    );
+  }
+  return { usersCollection, templatesCollection };
+}
+
+/** One recipient of a mail with `separateMessages`. */
+export interface SeparateRecipient {
+  /** Its entry's key in `delivery.recipients`: the address, lower-cased (the same mailbox however the document spells it). */
+  key: string;
+  address: string;
+  name?: string;
+  /** When found through `toUids`. */
+  uid?: string;
+}
+
+/** A mail with `separateMessages`, its lookups done once: who gets a message, and each one's message on demand. */
+export interface SeparateMessages {
+  /** Distinct by key, `to` first, then `toUids` in order. */
+  recipients: SeparateRecipient[];
+  /** Renders one recipient's message (its own data and user fields). @throws ValidationError when its template data cannot render */
+  compose(recipient: SeparateRecipient): ComposedMessage;
+}
+
+/**
+ * The template and the users are read once for every recipient; each message is rendered when it is sent, with
+ * `recipientData` for its address (or uid) over `template.data`, and its own user's fields as `@recipient`.
+ * @throws as composeMessage
+ */
+export async function prepareSeparateMessages(mail: MailRequest, config: Config, db: Firestore, templates: TemplateCache, path = ""): Promise<SeparateMessages> {
+  const { usersCollection, templatesCollection } = checkLookups(mail, config);
+  const { template } = mail;
+  const fields = template ? config.userTemplateFields : [];
+  const [loaded, users] = await Promise.all([
+    template && templatesCollection ? inTime(() => loadTemplate(db, templatesCollection, template.name), (reason) => templatesUnavailable(templatesCollection, reason)) : undefined,
+    mail.toUids.length > 0 && usersCollection ? inTime(() => resolveEach(db, usersCollection, mail.toUids, fields), (reason) => usersUnavailable(usersCollection, reason)) : [],
+  ]);
+  const unresolved = users.filter((user) => user.email === undefined).map((user) => user.uid);
+  if (unresolved.length > 0) logs.uidsWithoutEmail(path, [...new Set(unresolved)]);
+  const profiles = new Map(users.map((user) => [user.uid, user.profile]));
+  const recipients = distinctRecipients(mail, users);
+  if (recipients.length === 0) throw new ValidationError("Failed to deliver email. Expected at least 1 recipient.");
+  const dataFor = recipientDataLookup(mail.recipientData);
+
+  return {
+    recipients,
+    compose(recipient) {
+      let message = mail.message;
+      let templateLocale: string | null | undefined;
+      if (template && loaded) {
+        const options = renderOptions(mail, recipient.uid === undefined ? undefined : profiles.get(recipient.uid), path);
+        const data = { ...template.data, ...dataFor(recipient) };
+        ({ message, templateLocale } = renderLoaded(loaded, template.name, data, mail.message, templates, options, path));
+      }
+      const composed = preparePayload({ ...mail, to: [recipient.address], toUids: [], message }, config);
+      composed.to = [recipient.name ? { name: recipient.name, address: recipient.address } : recipient.address];
+      return { message: composed, info: templateLocale === undefined ? {} : { templateLocale } };
+    },
+  };
+}
+
+/** `to`'s addresses (an entry may list several) and the users' in order, each mailbox once. */
+function distinctRecipients(mail: MailRequest, users: ResolvedUser[]): SeparateRecipient[] {
+  const found = new Map<string, SeparateRecipient>();
+  const add = (recipient: Omit<SeparateRecipient, "key">) => {
+    const key = recipient.address.toLowerCase();
+    if (!found.has(key)) found.set(key, { key, ...recipient });
+  };
+  for (const entry of mail.to) {
+    for (const { name, address } of addressparser(entry, { flatten: true }) as Array<{ name?: string; address?: string }>) {
+      if (address) add({ address, ...(name && { name }) });
+    }
+  }
+  for (const user of users) if (user.email !== undefined) add({ address: user.email, uid: user.uid });
+  return [...found.values()];
+}
+
+/** A recipient's own data: by its address in any case, else by its uid. */
+function recipientDataLookup(byKey: Record<string, Record<string, unknown>> = {}): (recipient: SeparateRecipient) => Record<string, unknown> {
+  const lowered = new Map(Object.entries(byKey).map(([key, data]) => [key.toLowerCase(), data]));
+  return (recipient) => lowered.get(recipient.key) ?? (recipient.uid === undefined ? undefined : byKey[recipient.uid]) ?? {};
 }
 
 /**
@@ -83,8 +169,7 @@ function profileUid(mail: MailRequest): string | undefined {
  * that is not one is skipped with a warning rather than failing the mail: the user document is not the mail's
  * author's to fix, and a password reset should still arrive.
  */
-function renderOptions(mail: MailRequest, found: ResolvedRecipients | undefined, path: string): RenderOptions {
-  const recipient = found?.profile;
+function renderOptions(mail: MailRequest, recipient: Record<string, unknown> | undefined, path: string): RenderOptions {
   const fromUser = (field: "locale" | "timeZone", canonical: (value: unknown) => string | undefined): string | undefined => {
     if (mail[field] !== undefined || recipient?.[field] === undefined) return mail[field];
     const value = canonical(recipient[field]);
@@ -103,8 +188,19 @@ async function render(
   options: RenderOptions,
   path: string,
 ): Promise<{ message: MailMessage; templateLocale?: string | null }> {
-  const { template, partials } = await loadTemplate(db, collection, request.name);
-  const rendered = renderTemplate(template, partials, request.data, templates, options);
-  if (rendered.ignoredFields.length > 0) logs.ignoredTemplateFields(path, request.name, rendered.ignoredFields);
+  return renderLoaded(await loadTemplate(db, collection, request.name), request.name, request.data, message, templates, options, path);
+}
+
+function renderLoaded(
+  loaded: { template: TemplateDocument; partials: TemplateDocument[] },
+  name: string,
+  data: Record<string, unknown>,
+  message: MailMessage | undefined,
+  templates: TemplateCache,
+  options: RenderOptions,
+  path: string,
+): { message: MailMessage; templateLocale?: string | null } {
+  const rendered = renderTemplate(loaded.template, loaded.partials, data, templates, options);
+  if (rendered.ignoredFields.length > 0) logs.ignoredTemplateFields(path, name, rendered.ignoredFields);
   return { message: applyTemplate(message, rendered), templateLocale: rendered.templateLocale };
 }

@@ -27,6 +27,13 @@ export const LIMITS = Object.freeze({
   uidLength: 1500, // A Firestore document id.
   ignoredFieldsReported: 20, // So that a document with thousands of keys cannot flood the logs.
   envidLength: 100, // RFC 3461 section 4.4: an envelope identifier is at most 100 characters.
+  /**
+   * Recipients of a mail with `separateMessages` (to plus toUids). Each gets an entry in `delivery.recipients`
+   * (about 1 KiB at most, so 100 stay near 100 KiB of the 1 MiB document) and its own send: 100 messages take a
+   * few seconds over a pooled connection, one lease or two when the server is slow. Larger lists are what
+   * several documents are for.
+   */
+  separateRecipients: 100,
 });
 
 export interface ValidationResult {
@@ -355,6 +362,16 @@ function parseDsn(value: unknown, path: string): MailDsn {
   return dsn as MailDsn;
 }
 
+/** `recipientData`: a map of maps, one per recipient at most; each is template data, bounded as a whole by the document's size. */
+function parseRecipientData(value: unknown, path: string): Record<string, Record<string, unknown>> {
+  const expected = `a map of at most ${LIMITS.separateRecipients} recipients (addresses or uids) to maps of template data`;
+  if (!isPlainMap(value)) fail(path, expected);
+  const entries = Object.entries(value).filter(([, data]) => data !== null && data !== undefined);
+  if (entries.length > LIMITS.separateRecipients) fail(path, expected);
+  for (const [key, data] of entries) if (!isPlainMap(data)) fail(`${path}.${key.slice(0, 100)}`, "a map of template data");
+  return Object.fromEntries(entries) as Record<string, Record<string, unknown>>; // Own properties: a key "__proto__" stays a key.
+}
+
 /**
  * `from` and `replyTo`: any one-line string, passed on as written, so that every form nodemailer accepts
  * (`"ACME <Support>" <help@acme.test>`, several reply-to addresses) keeps working. "" means absent.
@@ -375,6 +392,8 @@ const TOP_LEVEL_PARSERS: { [K in OptionalField]-?: FieldParser<MailRequest[K]> }
   unsubscribe: (value, path) => (typeof value === "boolean" ? value : fail(path, "true or false")),
   dsn: parseDsn,
   stream: (value, path) => (isStreamName(value) ? value : fail(path, `a stream name: 1 to 63 lower-case letters, digits, "-" or "_", starting with a letter or digit, such as "transactional" or "newsletter"`)),
+  separateMessages: (value, path) => (typeof value === "boolean" ? value : fail(path, "true or false")),
+  recipientData: parseRecipientData,
 };
 
 /** Read for a template only: documents without one keep whatever their clients store under these names, as before. */
@@ -409,5 +428,20 @@ export function validateMailDocument(data: Record<string, unknown>): ValidationR
   if (!mail.message && !mail.template && !mail.sendGrid) {
     throw new ValidationError('Invalid mail document. Expected at least one of "message", "template" or "sendGrid".');
   }
+  checkSeparateMessages(mail);
   return { mail, ignoredFields };
+}
+
+/** `separateMessages` and `recipientData` against the rest of the document: each recipient's message names that recipient alone. */
+function checkSeparateMessages(mail: MailRequest): void {
+  if (mail.recipientData !== undefined && mail.separateMessages !== true) fail("recipientData", 'absent unless "separateMessages" is true');
+  if (mail.recipientData !== undefined && mail.template === undefined) fail("recipientData", 'absent without "template": its data only reaches a template');
+  if (mail.separateMessages !== true) return;
+  for (const field of ["cc", "bcc", "ccUids", "bccUids"] as const) {
+    if (mail[field].length > 0) fail(field, 'absent with "separateMessages": each recipient of "to" and "toUids" gets a message of its own, which names nobody else');
+  }
+  const count = countRecipients(mail, LIMITS.separateRecipients);
+  if (count > LIMITS.separateRecipients) {
+    fail("separateMessages", `at most ${LIMITS.separateRecipients} recipients across "to" and "toUids" (got more): split the recipients over several mail documents`);
+  }
 }

@@ -135,3 +135,21 @@ export function attemptPresumedDead(leaseMs: number, nowMs: number, versionMs?: 
 
 /** How long a sender profile document is trusted before it is read again: an edit takes effect within this. */
 export const PROFILE_CACHE_MS = 60_000;
+
+/**
+ * A mail with `separateMessages` goes out in batches: each batch's recipients
+ * are recorded as in flight (one write) before its sends start, `concurrency`
+ * at a time. Ten per batch keeps the checkpoints to one write per ten messages.
+ */
+export const SEPARATE_SEND = { batch: 10, concurrency: 5 } as const;
+
+/**
+ * Whether a batch of separate messages may start at `nowMs`: the first as a
+ * single mail's send would (MIN_SEND_MS), a later one only while each of its
+ * sends can have its whole SEND_DEADLINE_MS before the lease ends, because a
+ * send cut short after the hand-over leaves its recipient's outcome unknown.
+ * The recipients not reached follow in the next attempt.
+ */
+export function batchFits(leaseExpiresMs: number, nowMs: number, first: boolean): boolean {
+  return sendTimeLeft(leaseExpiresMs, nowMs, SEND_DEADLINE_MS) >= (first ? MIN_SEND_MS : SEND_DEADLINE_MS);
+}

@@ -121,6 +121,10 @@ export interface MailRequest {
    * as before streams, stopped by any suppression of the address.
    */
   stream?: string;
+  /** One message per recipient of `to` and `toUids` (mail-documents.md#one-message-per-recipient); `cc` and `bcc` are refused with it. */
+  separateMessages?: boolean;
+  /** With `separateMessages`: template data per recipient, keyed by address (any case) or uid, merged over `template.data`. */
+  recipientData?: Record<string, Record<string, unknown>>;
 }
 
 /** `dsn`: what the SMTP server is asked to report back to the envelope sender, and how. Every field is optional. */

@@ -92,6 +92,8 @@ export interface SmtpSink {
   waitForIdle(timeoutMs?: number): Promise<void>;
   /** Accepts only these credentials from now on and drops open sessions, as a server does when a password is changed. */
   setAuth(auth: { user: string; password: string }): void;
+  /** Refuses these recipients from now on instead of those given before (a mailbox that was busy accepts again). */
+  setRejectRecipients(rejectRecipients: Record<string, 550 | 451>): void;
   /** Destroys open connections and stops listening. */
   close(): Promise<void>;
 }
@@ -231,6 +233,10 @@ export async function startSmtpSink(given: SmtpSinkOptions = {}): Promise<SmtpSi
     setAuth(auth) {
       options.auth = auth;
       for (const socket of sockets) socket.destroy();
+    },
+    setRejectRecipients(rejectRecipients) {
+      rejected.clear();
+      for (const [address, code] of Object.entries(rejectRecipients)) rejected.set(address.toLowerCase(), code);
     },
     connectionsOpened: () => connections,
     waitForMessages: async (count, timeoutMs = 5000) => {

@@ -3,10 +3,14 @@
  * These are the promises of docs/mail-documents.md, stated against what the
  * provider really received (the scripted provider's ledger), not against what
  * the documents say:
- * - one send in flight: never two sends of one mail at the same time;
+ * - one send in flight: never two sends of one mail (of one recipient's
+ *   message, with `separateMessages`) at the same time;
  * - never twice: after the provider accepted a mail, another send of it needs a
  *   person's RETRY or PENDING written after that send ended, over a recorded
  *   outcome (the document showed SUCCESS or ERROR when the person wrote it);
+ *   with `separateMessages`, never another send to a recipient whose message
+ *   the provider accepted, whatever anyone writes (its entry in
+ *   `delivery.recipients` is SUCCESS or UNKNOWN, which no attempt sends to);
  * - finished: once faults stop, every mail that was not deleted ends in
  *   SUCCESS or ERROR within the bound;
  * - truthful: SUCCESS only if the provider accepted the mail; an ERROR that
@@ -69,13 +73,17 @@ export class Invariants {
   }
 
   sendStarted(record: SendRecord): void {
-    const sends = this.world.provider.sends.filter((s) => s.mailPath === record.mailPath && s !== record);
+    const sends = this.world.provider.sends.filter((s) => s.mailPath === record.mailPath && s.recipient === record.recipient && s !== record);
     const inFlight = sends.find((s) => s.endedAt === undefined);
     if (inFlight) {
-      this.violation("one send in flight", `${record.mailPath}: send #${record.id} started while send #${inFlight.id} was still in flight`);
+      this.violation("one send in flight", `${record.mailPath}: send #${record.id} to ${record.recipient} started while send #${inFlight.id} was still in flight`);
       return;
     }
     const lastAccepted = [...sends].reverse().find((s) => s.accepted);
+    if (lastAccepted && this.separate(record.mailPath)) {
+      this.violation("never twice", `${record.mailPath}: send #${record.id} to ${record.recipient} started though the provider already accepted send #${lastAccepted.id} to that recipient`);
+      return;
+    }
     if (lastAccepted) {
       // The accepted send's outcome was on the document, then a person asked again.
       const asked = this.ledger(record.mailPath).lastRequestOverOutcome;
@@ -83,6 +91,28 @@ export class Invariants {
         this.violation("never twice", `${record.mailPath}: send #${record.id} started though the provider already accepted send #${lastAccepted.id}, and no person asked again after an outcome was recorded`);
       }
     }
+  }
+
+  /**
+   * With `separateMessages` the truth is per recipient: SUCCESS only if the
+   * provider accepted that recipient's message; ERROR, PENDING or no entry
+   * only if it never did; UNKNOWN either way.
+   */
+  private separateUntruth(data: Record<string, unknown>, sends: SendRecord[]): string | undefined {
+    const entries = ((data.delivery as { recipients?: Record<string, { state?: unknown }> } | undefined)?.recipients ?? {}) as Record<string, { state?: unknown }>;
+    const recipients = new Set([...sends.map((s) => s.recipient), ...Object.keys(entries)]);
+    for (const recipient of recipients) {
+      const state = entries[recipient]?.state;
+      const accepted = sends.find((s) => s.recipient === recipient && s.accepted);
+      if (state === "SUCCESS" && !sends.some((s) => s.recipient === recipient && s.accepted)) return `${recipient} is SUCCESS but the provider never accepted its message`;
+      if (state !== "SUCCESS" && state !== "UNKNOWN" && accepted) return `${recipient} is ${String(state ?? "without an entry")} but the provider accepted send #${accepted.id}`;
+    }
+    return undefined;
+  }
+
+  /** Whether the mail is sent as one message per recipient (its documents never drop the field). */
+  private separate(path: string): boolean {
+    return this.world.peekData(path)?.separateMessages === true;
   }
 
   /** Person requests written while an attempt held the mail (for classifying what a schedule found). */
@@ -134,6 +164,11 @@ export class Invariants {
       }
       if (delivery.state === "SUCCESS" && !sends.some((s) => s.accepted)) {
         return this.violation("truthful", `${path} is SUCCESS but the provider never accepted it`);
+      }
+      if (this.separate(path)) {
+        const wrong = this.separateUntruth(data, sends);
+        if (wrong) return this.violation("truthful", `${path}: ${wrong}`);
+        continue;
       }
       // An ERROR answers the latest request: no send made for it may have been accepted, unless the error says it may have.
       const acceptedSince = sends.find((s) => s.accepted && s.id > ledger.sendsBeforeRequest);

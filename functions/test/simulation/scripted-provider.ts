@@ -34,6 +34,8 @@ export type SendEnding =
 export interface SendRecord {
   id: number;
   mailPath: string;
+  /** Whom the message was for: a mail with `separateMessages` sends one per recipient. */
+  recipient: string;
   /** The invocation that sent it. */
   owner: number;
   startedAt: number;
@@ -81,6 +83,7 @@ export class ScriptedProvider {
     const record: SendRecord = {
       id: this.nextId++,
       mailPath: String(message.subject),
+      recipient: recipientOf(message),
       owner: this.hooks.owner(),
       startedAt: now,
       deadlineAt: now + (options?.deadlineMs ?? 40_000),
@@ -132,4 +135,10 @@ export class ScriptedProvider {
     send.record.ending = "crash";
     send.record.accepted = accepted;
   }
+}
+
+/** The message's one recipient as the world's mails name it (an address, or `{ name, address }`). */
+function recipientOf(message: SendMailOptions): string {
+  const to: unknown[] = Array.isArray(message.to) ? message.to : [message.to];
+  return to.map((entry) => (typeof entry === "object" && entry !== null ? String((entry as { address?: unknown }).address) : String(entry))).join(", ");
 }

@@ -8,7 +8,8 @@
  * client library, or never because the instance died), which trigger event
  * is delivered (late, out of order, twice, again after a failed invocation),
  * when the sweep runs, and when a person writes RETRY or PENDING, edits or
- * deletes a mail. The same seed replays the same schedule.
+ * deletes a mail. The same seed replays the same schedule. Some schedules
+ * have a mail sent as one message per recipient (`separateMessages`).
  *
  * Invariants are checked as the schedule runs (invariants.ts). The world is
  * stepped in two phases: chaos (faults on), then calm (every call answered,
@@ -42,6 +43,8 @@ export interface WorldOptions {
   chaosSteps: number;
   /** Writes a person may make (RETRY, PENDING, edits, deletes) during chaos. */
   personActions: number;
+  /** When above 0, the first mail has `separateMessages` with this many recipients (more than one batch). */
+  separateRecipients?: number;
   /** Keep a readable trace of every step (for replaying one seed). */
   trace?: boolean;
 }
@@ -253,6 +256,8 @@ export class World implements ModelIo {
       const path = `mail/m${i}`;
       this.mailPaths.push(path);
       const data: Record<string, unknown> = { to: "user@example.com", message: { subject: path, text: "Hello" } };
+      const separate = i === 0 ? (this.options.separateRecipients ?? 0) : 0;
+      if (separate > 0) Object.assign(data, { to: Array.from({ length: separate }, (_, n) => `r${n}@example.com`), separateMessages: true });
       if (this.rng() < 0.15) data.sendAt = Timestamp.fromMillis(this.clock + Math.floor(this.rng() * 30_000));
       await this.db.doc(path).set(data);
     }
