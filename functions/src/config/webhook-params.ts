@@ -3,6 +3,7 @@
  * and one-click unsubscribe. All optional; unset, the endpoint answers 404 and the send path adds nothing.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
+import { isLoopbackHost } from "../shared/loopback";
 import { collectionPath, problem, read, readBoolean, readSecret, type Env } from "./env-values";
 
 export interface WebhookConfig {
@@ -145,7 +146,7 @@ function webhookUrl(env: Env, problems: string[]): string | undefined {
     return problem(problems, "WEBHOOK_URL is required for unsubscribe links when the function's URL cannot be derived (LOCATION, PROJECT_ID and EXT_INSTANCE_ID are not all set)");
   }
   const url = URL.canParse(given) ? new URL(given) : undefined;
-  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url?.hostname ?? "");
+  const loopback = isLoopbackHost(url?.hostname ?? "");
   // The value is never quoted: a URL that breaks these rules may carry a password or an API key.
   let flaw: string | undefined;
   if (!url) flaw = "a value that is not a URL";

@@ -4,6 +4,7 @@
  * in code: whoever could point them elsewhere would collect those secrets.
  * Only a runtime built by tests replaces them, and only with loopback fakes.
  */
+import { isLoopbackHost } from "../../shared/loopback";
 
 export interface ProviderEndpoints {
   /** Replaces Google's and Microsoft's OAuth2 token endpoints. */
@@ -12,12 +13,10 @@ export interface ProviderEndpoints {
   readonly sendGridApiUrl?: string;
 }
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
 /** `endpoints`, if every one is on loopback: even a stray caller cannot send a credential off the machine. */
 export function loopbackEndpoints(endpoints: ProviderEndpoints): ProviderEndpoints {
   for (const url of Object.values(endpoints)) {
-    if (url !== undefined && !LOOPBACK_HOSTS.has(new URL(url).hostname)) {
+    if (url !== undefined && !isLoopbackHost(new URL(url).hostname)) {
       throw new Error("Provider endpoints can only be redirected to a loopback address");
     }
   }
