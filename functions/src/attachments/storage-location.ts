@@ -9,7 +9,7 @@
  */
 import type { Attachment } from "nodemailer/lib/mailer";
 import type { StorageAttachments } from "../config/storage-attachments";
-import { fillPattern, matchPattern, parentOf } from "../shared/path-pattern";
+import { documentWildcards, fillPattern } from "../shared/path-pattern";
 
 /** An attachment as it reaches the downloader: nodemailer's fields plus `storagePath`, which only the downloader reads. */
 export type SourcedAttachment = Attachment & { storagePath?: string };
@@ -44,7 +44,7 @@ export const scopeText = (scope: StorageScope): string => `gs://${[scope.bucket,
  * @throws StorageLocationRefused when the path does not fill the pattern (a mail outside the collection).
  */
 export function storageScope(settings: StorageAttachments, mailCollection: string, mailPath: string): StorageScope {
-  const values = matchPattern(mailCollection, parentOf(mailPath));
+  const values = documentWildcards(mailCollection, mailPath);
   if (values === undefined) throw new StorageLocationRefused(`the mail is not in MAIL_COLLECTION ("${mailCollection}"), so no Cloud Storage location applies to it`);
   const prefix = settings.prefix === "" ? [] : fillPattern(settings.prefix, values).split("/");
   // Firestore ids cannot be "", "." or ".." or hold a "/", so a filled prefix keeps its shape; checked all the same.

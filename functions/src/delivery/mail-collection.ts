@@ -6,7 +6,7 @@
  * the pattern (`teams/t1/mail/x`): `contains` tells them apart.
  */
 import type { Firestore, Query } from "firebase-admin/firestore";
-import { matchPattern, parentOf, wildcardNames } from "../shared/path-pattern";
+import { documentWildcards, parentOf, wildcardNames } from "../shared/path-pattern";
 
 export interface MailCollection {
   /** MAIL_COLLECTION as configured, e.g. `users/{uid}/mail`. */
@@ -25,6 +25,6 @@ export function mailCollection(db: Firestore, path: string): MailCollection {
   if (wildcardNames(path).length === 0) {
     return { path, collectionId, group: false, query: db.collection(path), contains: (documentPath) => parentOf(documentPath) === path };
   }
-  const contains = (documentPath: string) => matchPattern(path, parentOf(documentPath)) !== undefined;
+  const contains = (documentPath: string) => documentWildcards(path, documentPath) !== undefined;
   return { path, collectionId, group: true, query: db.collectionGroup(collectionId), contains };
 }

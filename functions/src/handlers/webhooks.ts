@@ -10,7 +10,7 @@ import { mailCollection } from "../delivery/mail-collection";
 import { PROVIDER_WEBHOOKS } from "../providers/select-provider";
 import { ConfigError, SendEmailError } from "../shared/errors";
 import * as logs from "../shared/logs";
-import { fillPattern, matchPattern, parentOf } from "../shared/path-pattern";
+import { documentWildcards, fillPattern } from "../shared/path-pattern";
 import { tenantOf } from "../tenants/sender";
 import type { InstanceRuntime } from "./runtime";
 import { webhookRequestHandler, type RawBodyRequest } from "../webhooks/http-adapter";
@@ -30,7 +30,7 @@ export function handleWebhookRequest(req: RawBodyRequest, res: ServerResponse, r
           db,
           isMailPath: mailCollection(db, config.mailCollection).contains,
           eventHistory: config.webhooks.eventHistory,
-          suppressionCollection: suppression === undefined ? undefined : (path: string) => fillPattern(suppression, matchPattern(config.mailCollection, parentOf(path)) ?? {}),
+          suppressionCollection: suppression === undefined ? undefined : (path: string) => fillPattern(suppression, documentWildcards(config.mailCollection, path) ?? {}),
         };
       },
     };

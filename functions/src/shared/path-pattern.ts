@@ -53,3 +53,6 @@ export function fillPattern(pattern: string, values: Readonly<Record<string, str
 export function parentOf(documentPath: string): string {
   return documentPath.slice(0, documentPath.lastIndexOf("/"));
 }
+
+/** What the document at `documentPath` gives the wildcards of its collection's `pattern`, or undefined when it is not in it. */
+export const documentWildcards = (pattern: string, documentPath: string): Record<string, string> | undefined => matchPattern(pattern, parentOf(documentPath));

@@ -58,6 +58,7 @@ export function createSenderProfiles(options: SenderProfilesOptions): SenderProf
   const specs = new Map<string, Cached>();
   const reading = new Map<string, Promise<ProfileSpec>>();
   const previews = new WeakMap<ProfileSpec, Config>();
+  const parsed = new WeakMap<ProfileSpec, { key: string; config: Config }>();
   const limiters = new Map<string, { rate: number; limiter: RateLimiter }>();
   const renewedAt = new Map<string, number>();
   const pool = transportPool(options.maxOpenProfiles ?? MAX_OPEN_PROFILES);
@@ -137,10 +138,19 @@ export function createSenderProfiles(options: SenderProfilesOptions): SenderProf
     return limiter;
   }
 
-  async function open(profile: ProfileSpec, mailPath: string, secrets: Record<string, string>): Promise<OpenSender> {
+  /** The profile's config with these secrets, parsed once per profile version and secret values, not once per mail. */
+  function withSecrets(profile: ProfileSpec, secrets: Record<string, string>, key: string): Config {
+    const kept = parsed.get(profile);
+    if (kept?.key === key) return kept.config;
     const config = parse(profile, secrets);
-    // The key changes with any param or secret: a rotated password gets a new transport.
+    parsed.set(profile, { key, config });
+    return config;
+  }
+
+  async function open(profile: ProfileSpec, mailPath: string, secrets: Record<string, string>): Promise<OpenSender> {
+    // The key changes with any param or secret: a rotated password gets a new config and a new transport.
     const key = JSON.stringify([profile.params, secrets]);
+    const config = withSecrets(profile, secrets, key);
     let lease;
     try {
       lease = pool.acquire(profile.id, key, () => createTransport(config, options.endpoints));

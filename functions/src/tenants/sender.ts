@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config";
 import type { MailTransport } from "../providers/provider";
-import { fillPattern, matchPattern, parentOf, wildcardNames } from "../shared/path-pattern";
+import { documentWildcards, fillPattern, wildcardNames } from "../shared/path-pattern";
 
 export interface OpenSender {
   /** The config with its secrets, for composing, tracking and sending. */
@@ -40,7 +40,7 @@ export function instanceSender(config: Config, mailPath: string, transport: (con
 
 /** The tenant a mail belongs to: the value its path gives MAIL_COLLECTION's tenant wildcard. */
 export function tenantOf(config: Pick<Config, "mailCollection">, wildcard: string, mailPath: string): string | undefined {
-  return matchPattern(config.mailCollection, parentOf(mailPath))?.[wildcard];
+  return documentWildcards(config.mailCollection, mailPath)?.[wildcard];
 }
 
 /**
@@ -52,7 +52,7 @@ export function forMailPath(config: Config, mailPath: string): Config {
   const suppression = config.webhooks.suppressionCollection;
   const patterns = [config.templatesCollection, config.usersCollection, suppression];
   if (!patterns.some((pattern) => pattern !== undefined && wildcardNames(pattern).length > 0)) return config;
-  const values = matchPattern(config.mailCollection, parentOf(mailPath)) ?? {};
+  const values = documentWildcards(config.mailCollection, mailPath) ?? {};
   const fill = (pattern: string | undefined) => pattern && fillPattern(pattern, values);
   return Object.freeze({
     ...config,
